@@ -1,0 +1,433 @@
+"""The deployment config: one TOML file read by the builder, the relay and the demo.
+
+Every bad value is reported as ``file: field: problem`` so that a person editing
+the file by hand can find and fix it without reading a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from quietdoor.encoding import b64u_decode, b64u_encode
+
+SUPPORTED_LANGUAGES = ("en", "es")
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+HOURS_RE = re.compile(r"^(?P<days>[a-z,-]+) (?P<start>\d\d:\d\d)-(?P<end>\d\d:\d\d)$")
+
+
+class ConfigError(ValueError):
+    """A deployment config that cannot be used; the message names file and field."""
+
+    def __init__(self, path: Path | str, field_name: str, problem: str) -> None:
+        self.path = str(path)
+        self.field_name = field_name
+        self.problem = problem
+        where = f"{self.path}: {field_name}: " if field_name else f"{self.path}: "
+        super().__init__(where + problem)
+
+
+@dataclass(frozen=True)
+class ReadHours:
+    """When the school's inbox is read: around the clock, or some days between two times."""
+
+    always: bool
+    days: tuple[int, ...] = ()  # 0 = Monday
+    start: str = ""
+    end: str = ""
+
+    def __str__(self) -> str:
+        if self.always:
+            return "always"
+        return f"{_days_text(self.days)} {self.start}-{self.end}"
+
+
+@dataclass(frozen=True)
+class District:
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True)
+class School:
+    slug: str
+    name: str
+    district: str
+    read_hours: ReadHours
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A staff member who can read a school's reports (X25519) and sign requests (Ed25519)."""
+
+    id: str
+    name: str
+    x25519: bytes
+    ed25519: bytes
+    schools: tuple[str, ...] = ()
+    districts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Placement:
+    school: str
+    location: str
+
+
+@dataclass(frozen=True)
+class RelayLimits:
+    max_body_bytes: int = 96 * 1024
+    daily_quota_per_school: int = 500
+
+
+@dataclass(frozen=True)
+class Deployment:
+    organisation: str
+    base_url: str
+    relay_url: str
+    languages: tuple[str, ...]
+    quick_exit_url: str
+    districts: tuple[District, ...]
+    schools: tuple[School, ...]
+    recipients: tuple[Recipient, ...]
+    placements: tuple[Placement, ...] = ()
+    relay: RelayLimits = field(default_factory=RelayLimits)
+
+    def school(self, slug: str) -> School | None:
+        for school in self.schools:
+            if school.slug == slug:
+                return school
+        return None
+
+    def recipients_for(self, slug: str) -> tuple[Recipient, ...]:
+        """The recipients of a school: named directly, or through the school's district."""
+        school = self.school(slug)
+        if school is None:
+            return ()
+        return tuple(
+            r for r in self.recipients if slug in r.schools or school.district in r.districts
+        )
+
+    def landing_url(self, slug: str) -> str:
+        return f"{self.base_url}/s/{slug}/"
+
+
+def load_config(path: Path | str) -> Deployment:
+    """Read and validate a deployment config, raising ConfigError on any problem."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(path, "", "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, "", f"cannot read the file ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, "", f"not valid TOML ({exc})") from None
+    return parse_config(raw, path)
+
+
+def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deployment:
+    r = _Reader(path)
+    organisation = r.text(raw, "organisation")
+    base_url = r.url(raw, "base_url")
+    relay_url = r.url(raw, "relay_url")
+    quick_exit_url = r.url(raw, "quick_exit_url", default="https://www.google.com/")
+    languages = tuple(r.strings(raw, "languages"))
+    if not languages:
+        raise ConfigError(path, "languages", "list at least one language")
+    for i, lang in enumerate(languages):
+        if lang not in SUPPORTED_LANGUAGES:
+            raise ConfigError(
+                path,
+                f"languages[{i}]",
+                f"{lang!r} is not translated yet (supported: {', '.join(SUPPORTED_LANGUAGES)})",
+            )
+
+    districts = tuple(
+        District(slug=r.slug(d, f"districts[{i}].slug"), name=r.text(d, "name", f"districts[{i}]"))
+        for i, d in enumerate(r.tables(raw, "districts"))
+    )
+    r.unique([d.slug for d in districts], "districts", "slug")
+    district_slugs = {d.slug for d in districts}
+
+    schools = []
+    for i, s in enumerate(r.tables(raw, "schools")):
+        where = f"schools[{i}]"
+        district = r.text(s, "district", where)
+        if district not in district_slugs:
+            raise ConfigError(path, f"{where}.district", f"no district has slug {district!r}")
+        schools.append(
+            School(
+                slug=r.slug(s, f"{where}.slug"),
+                name=r.text(s, "name", where),
+                district=district,
+                read_hours=r.hours(s, where),
+            )
+        )
+    if not schools:
+        raise ConfigError(path, "schools", "list at least one school")
+    r.unique([s.slug for s in schools], "schools", "slug")
+    school_slugs = {s.slug for s in schools}
+
+    recipients = []
+    for i, t in enumerate(r.tables(raw, "recipients")):
+        where = f"recipients[{i}]"
+        rec = Recipient(
+            id=r.slug(t, f"{where}.id"),
+            name=r.text(t, "name", where),
+            x25519=r.key(t, "x25519", where),
+            ed25519=r.key(t, "ed25519", where),
+            schools=tuple(r.strings(t, "schools", where, default=[])),
+            districts=tuple(r.strings(t, "districts", where, default=[])),
+        )
+        for j, slug in enumerate(rec.schools):
+            if slug not in school_slugs:
+                raise ConfigError(path, f"{where}.schools[{j}]", f"no school has slug {slug!r}")
+        for j, slug in enumerate(rec.districts):
+            if slug not in district_slugs:
+                raise ConfigError(
+                    path, f"{where}.districts[{j}]", f"no district has slug {slug!r}"
+                )
+        if not rec.schools and not rec.districts:
+            raise ConfigError(path, where, "name the schools or districts this person reads")
+        recipients.append(rec)
+    r.unique([x.id for x in recipients], "recipients", "id")
+    r.unique([b64u_encode(x.x25519) for x in recipients], "recipients", "x25519")
+    r.unique([b64u_encode(x.ed25519) for x in recipients], "recipients", "ed25519")
+
+    placements = []
+    for i, p in enumerate(r.tables(raw, "placements")):
+        where = f"placements[{i}]"
+        school = r.text(p, "school", where)
+        if school not in school_slugs:
+            raise ConfigError(path, f"{where}.school", f"no school has slug {school!r}")
+        placements.append(Placement(school=school, location=r.text(p, "location", where)))
+
+    limits_raw = raw.get("relay", {})
+    if not isinstance(limits_raw, Mapping):
+        raise ConfigError(path, "relay", "must be a table")
+    limits = RelayLimits(
+        max_body_bytes=r.positive_int(limits_raw, "max_body_bytes", "relay", 96 * 1024),
+        daily_quota_per_school=r.positive_int(limits_raw, "daily_quota_per_school", "relay", 500),
+    )
+
+    deployment = Deployment(
+        organisation=organisation,
+        base_url=base_url,
+        relay_url=relay_url,
+        languages=languages,
+        quick_exit_url=quick_exit_url,
+        districts=districts,
+        schools=tuple(schools),
+        recipients=tuple(recipients),
+        placements=tuple(placements),
+        relay=limits,
+    )
+    for i, school in enumerate(deployment.schools):
+        if not deployment.recipients_for(school.slug):
+            raise ConfigError(
+                path, f"schools[{i}]", f"no recipient reads reports for {school.slug!r}"
+            )
+    return deployment
+
+
+class _Reader:
+    """Typed access to raw TOML values, raising ConfigError that names the field."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = path
+
+    def _get(self, table: Mapping[str, Any], key: str, where: str, default: Any) -> Any:
+        if key in table:
+            return table[key]
+        if default is not None:
+            return default
+        raise ConfigError(self.path, _join(where, key), "missing")
+
+    def text(self, table: Mapping[str, Any], key: str, where: str = "", default: str | None = None) -> str:
+        value = self._get(table, key, where, default)
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(self.path, _join(where, key), f"expected text, got {value!r}")
+        return value.strip()
+
+    def slug(self, table: Mapping[str, Any], field_name: str) -> str:
+        where, _, key = field_name.rpartition(".")
+        value = self.text(table, key, where)
+        if not SLUG_RE.match(value):
+            raise ConfigError(
+                self.path,
+                field_name,
+                f"{value!r} is not a valid slug (use lowercase letters, digits and hyphens)",
+            )
+        return value
+
+    def url(self, table: Mapping[str, Any], key: str, default: str | None = None) -> str:
+        value = self.text(table, key, "", default)
+        parts = urlsplit(value)
+        local = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ConfigError(self.path, key, f"{value!r} is not an absolute http(s) URL")
+        if parts.scheme == "http" and not local:
+            raise ConfigError(self.path, key, f"{value!r} must use https (http is for 127.0.0.1)")
+        if parts.query or parts.fragment:
+            raise ConfigError(self.path, key, f"{value!r} must not have a query or fragment")
+        return value.rstrip("/")
+
+    def strings(
+        self, table: Mapping[str, Any], key: str, where: str = "", default: list[str] | None = None
+    ) -> list[str]:
+        value = self._get(table, key, where, default)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(self.path, _join(where, key), f"expected a list of text, got {value!r}")
+        return value
+
+    def tables(self, table: Mapping[str, Any], key: str) -> Sequence[Mapping[str, Any]]:
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+            raise ConfigError(self.path, key, f"expected [[{key}]] tables")
+        return value
+
+    def key(self, table: Mapping[str, Any], key: str, where: str) -> bytes:
+        value = self.text(table, key, where)
+        try:
+            raw = b64u_decode(value)
+        except ValueError:
+            raw = b""
+        if len(raw) != 32:
+            raise ConfigError(
+                self.path,
+                _join(where, key),
+                f"{value!r} is not a public key (expected 32 bytes in base64url, "
+                "as printed by `python -m keytool init`)",
+            )
+        return raw
+
+    def hours(self, table: Mapping[str, Any], where: str) -> ReadHours:
+        value = self.text(table, "read_hours", where)
+        fname = _join(where, "read_hours")
+        if value == "always":
+            return ReadHours(always=True)
+        m = HOURS_RE.match(value)
+        problem = (
+            f"{value!r} is not understood; write \"always\" or days and times "
+            'such as "mon-fri 08:00-16:00"'
+        )
+        if not m:
+            raise ConfigError(self.path, fname, problem)
+        try:
+            days = _parse_days(m["days"])
+        except ValueError:
+            raise ConfigError(self.path, fname, problem) from None
+        start, end = m["start"], m["end"]
+        if not (_valid_time(start) and _valid_time(end) and start < end):
+            raise ConfigError(self.path, fname, f"{value!r}: times must be 00:00-23:59, start before end")
+        return ReadHours(always=False, days=days, start=start, end=end)
+
+    def positive_int(self, table: Mapping[str, Any], key: str, where: str, default: int) -> int:
+        value = table.get(key, default)
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ConfigError(self.path, _join(where, key), f"expected a positive whole number, got {value!r}")
+        return value
+
+    def unique(self, values: list[str], where: str, key: str) -> None:
+        seen: set[str] = set()
+        for i, value in enumerate(values):
+            if value in seen:
+                raise ConfigError(self.path, f"{where}[{i}].{key}", f"{value!r} is used twice")
+            seen.add(value)
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _valid_time(hhmm: str) -> bool:
+    hours, minutes = int(hhmm[:2]), int(hhmm[3:])
+    return hours < 24 and minutes < 60
+
+
+def _parse_days(text: str) -> tuple[int, ...]:
+    days: list[int] = []
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        a = DAY_NAMES.index(first)
+        b = DAY_NAMES.index(last) if last else a
+        if b < a:
+            raise ValueError(part)
+        days.extend(range(a, b + 1))
+    return tuple(sorted(set(days)))
+
+
+def _days_text(days: tuple[int, ...]) -> str:
+    runs: list[str] = []
+    start = prev = days[0]
+    for day in (*days[1:], None):
+        if day is not None and day == prev + 1:
+            prev = day
+            continue
+        runs.append(DAY_NAMES[start] if start == prev else f"{DAY_NAMES[start]}-{DAY_NAMES[prev]}")
+        if day is not None:
+            start = prev = day
+    return ",".join(runs)
+
+
+def dump_config(d: Deployment) -> str:
+    """Write a Deployment back as TOML that load_config reads to an equal Deployment."""
+    out = [
+        f"organisation = {_q(d.organisation)}",
+        f"base_url = {_q(d.base_url)}",
+        f"relay_url = {_q(d.relay_url)}",
+        f"quick_exit_url = {_q(d.quick_exit_url)}",
+        f"languages = {_list(d.languages)}",
+        "",
+        "[relay]",
+        f"max_body_bytes = {d.relay.max_body_bytes}",
+        f"daily_quota_per_school = {d.relay.daily_quota_per_school}",
+    ]
+    for dist in d.districts:
+        out += ["", "[[districts]]", f"slug = {_q(dist.slug)}", f"name = {_q(dist.name)}"]
+    for s in d.schools:
+        out += [
+            "",
+            "[[schools]]",
+            f"slug = {_q(s.slug)}",
+            f"name = {_q(s.name)}",
+            f"district = {_q(s.district)}",
+            f"read_hours = {_q(str(s.read_hours))}",
+        ]
+    for rec in d.recipients:
+        out += ["", recipient_snippet(rec)]
+    for p in d.placements:
+        out += ["", "[[placements]]", f"school = {_q(p.school)}", f"location = {_q(p.location)}"]
+    return "\n".join(out) + "\n"
+
+
+def recipient_snippet(rec: Recipient) -> str:
+    """The [[recipients]] table for one person, as `keytool init` prints it."""
+    return "\n".join(
+        [
+            "[[recipients]]",
+            f"id = {_q(rec.id)}",
+            f"name = {_q(rec.name)}",
+            f"x25519 = {_q(b64u_encode(rec.x25519))}",
+            f"ed25519 = {_q(b64u_encode(rec.ed25519))}",
+            f"schools = {_list(rec.schools)}",
+            f"districts = {_list(rec.districts)}",
+        ]
+    )
+
+
+def _q(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in escaped)
+    return f'"{escaped}"'
+
+
+def _list(items: Sequence[str]) -> str:
+    return "[" + ", ".join(_q(i) for i in items) + "]"

@@ -1,0 +1,260 @@
+"""The envelope format of docs/PROTOCOL.md: case codes, derivations, padding, sealing.
+
+Only libsodium (through PyNaCl) does cryptography here; this module composes it.
+The browser client (site/js/envelope.js) implements the same steps with tweetnacl
+and blakejs, and both are held to the vectors in tests/data/vectors.json.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import nacl.exceptions
+import nacl.secret
+import nacl.utils
+from nacl.public import PrivateKey, PublicKey, SealedBox
+
+from quietdoor.encoding import b64u_decode, b64u_encode
+
+VERSION = 1
+CASE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+CASE_CODE_CHARS = 16  # 80 bits
+MIN_BUCKET = 1024
+MAX_BUCKET = 64 * 1024
+MAX_RECIPIENTS = 32
+SEALED_KEY_BYTES = 32 + 32 + 16  # ephemeral public key, content key, MAC
+KEY_ID_BYTES = 8
+
+PERSON_CASE_ID = b"qd1.case_id"
+PERSON_AUTH = b"qd1.auth"
+PERSON_AUTH_HASH = b"qd1.auth_hash"
+PERSON_REPLY_SEED = b"qd1.reply_seed"
+PERSON_KEY_ID = b"qd1.key_id"
+
+ENVELOPE_FIELDS = {"v", "school", "case_id", "auth_hash", "nonce", "ct", "keys"}
+
+
+class ProtocolError(ValueError):
+    """An envelope, case code or payload that does not follow docs/PROTOCOL.md."""
+
+
+def blake2b(data: bytes, size: int, person: bytes) -> bytes:
+    """BLAKE2b with a personalisation (zero-padded to 16 bytes, as libsodium does)."""
+    return hashlib.blake2b(data, digest_size=size, person=person).digest()
+
+
+# --- case codes -------------------------------------------------------------
+
+
+def new_case_code() -> str:
+    return "".join(secrets.choice(CASE_ALPHABET) for _ in range(CASE_CODE_CHARS))
+
+
+def normalise_case_code(text: str) -> str:
+    """Accept what a student types: any case, spaces or dashes, O for 0, I or L for 1."""
+    cleaned = text.upper().replace("-", "").replace(" ", "")
+    cleaned = cleaned.replace("O", "0").replace("I", "1").replace("L", "1")
+    if len(cleaned) != CASE_CODE_CHARS or any(c not in CASE_ALPHABET for c in cleaned):
+        raise ProtocolError("a case code has 16 letters and digits, like 7K3M-Q9XD-2PWA-H4TB")
+    return cleaned
+
+
+def format_case_code(code: str) -> str:
+    code = normalise_case_code(code)
+    return "-".join(code[i : i + 4] for i in range(0, CASE_CODE_CHARS, 4))
+
+
+@dataclass(frozen=True)
+class CaseKeys:
+    """Everything derived from a case code; the relay only ever sees case_id and auth_hash."""
+
+    case_id: bytes
+    auth_token: bytes
+    auth_hash: bytes
+    reply_key: PrivateKey
+
+    @classmethod
+    def derive(cls, code: str) -> CaseKeys:
+        secret = normalise_case_code(code).encode("ascii")
+        token = blake2b(secret, 32, PERSON_AUTH)
+        return cls(
+            case_id=blake2b(secret, 16, PERSON_CASE_ID),
+            auth_token=token,
+            auth_hash=auth_hash(token),
+            reply_key=PrivateKey.from_seed(blake2b(secret, 32, PERSON_REPLY_SEED)),
+        )
+
+
+def auth_hash(token: bytes) -> bytes:
+    return blake2b(token, 32, PERSON_AUTH_HASH)
+
+
+def auth_matches(token: bytes, stored_hash: bytes) -> bool:
+    return hmac.compare_digest(auth_hash(token), stored_hash)
+
+
+def key_id(x25519_public: bytes) -> bytes:
+    return blake2b(x25519_public, KEY_ID_BYTES, PERSON_KEY_ID)
+
+
+# --- padding ----------------------------------------------------------------
+
+
+def bucket_size(length: int) -> int:
+    """The smallest bucket (1 KiB, 2 KiB, 4 KiB ... 64 KiB) that holds length + 1 bytes."""
+    size = MIN_BUCKET
+    while size < length + 1:
+        size *= 2
+    if size > MAX_BUCKET:
+        raise ProtocolError(f"the message is too long ({length} bytes; at most {MAX_BUCKET - 1})")
+    return size
+
+
+def pad(data: bytes) -> bytes:
+    """ISO/IEC 7816-4 padding (0x80 then zeros) up to the bucket size."""
+    return data + b"\x80" + b"\x00" * (bucket_size(len(data)) - len(data) - 1)
+
+
+def unpad(padded: bytes) -> bytes:
+    end = padded.rstrip(b"\x00")
+    if not end.endswith(b"\x80") or len(padded) not in _BUCKETS:
+        raise ProtocolError("bad padding")
+    return end[:-1]
+
+
+_BUCKETS = frozenset(MIN_BUCKET << i for i in range(7))
+
+
+# --- envelopes --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SealedKey:
+    to: bytes  # key_id of the recipient's X25519 public key
+    sealed: bytes  # crypto_box_seal(content key, recipient public key)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """Envelope version 1, checked for shape only: what the relay can verify."""
+
+    school: str
+    case_id: bytes
+    auth_hash: bytes
+    nonce: bytes
+    ct: bytes
+    keys: tuple[SealedKey, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "v": VERSION,
+            "school": self.school,
+            "case_id": b64u_encode(self.case_id),
+            "auth_hash": b64u_encode(self.auth_hash),
+            "nonce": b64u_encode(self.nonce),
+            "ct": b64u_encode(self.ct),
+            "keys": [{"to": b64u_encode(k.to), "sealed": b64u_encode(k.sealed)} for k in self.keys],
+        }
+
+
+def parse_envelope(obj: Any) -> Envelope:
+    """Check an envelope's shape and sizes; raise ProtocolError naming the bad field."""
+    if not isinstance(obj, Mapping):
+        raise ProtocolError("the envelope must be a JSON object")
+    unknown = set(obj) - ENVELOPE_FIELDS
+    if unknown:
+        raise ProtocolError(f"unknown field {sorted(unknown)[0]!r}")
+    missing = ENVELOPE_FIELDS - set(obj)
+    if missing:
+        raise ProtocolError(f"missing field {sorted(missing)[0]!r}")
+    if obj["v"] != VERSION or isinstance(obj["v"], bool):
+        raise ProtocolError(f"unsupported version {obj['v']!r} (this relay speaks version {VERSION})")
+    if not isinstance(obj["school"], str):
+        raise ProtocolError("'school' must be text")
+    ct = _binary(obj, "ct")
+    if len(ct) - nacl.secret.SecretBox.MACBYTES not in _BUCKETS:
+        raise ProtocolError("'ct' has a length that no padded payload has")
+    keys = obj["keys"]
+    if not isinstance(keys, list) or not 1 <= len(keys) <= MAX_RECIPIENTS:
+        raise ProtocolError(f"'keys' must list 1 to {MAX_RECIPIENTS} sealed keys")
+    sealed_keys = []
+    for i, item in enumerate(keys):
+        if not isinstance(item, Mapping) or set(item) != {"to", "sealed"}:
+            raise ProtocolError(f"keys[{i}] must have exactly 'to' and 'sealed'")
+        sealed_keys.append(
+            SealedKey(
+                to=_binary(item, "to", KEY_ID_BYTES, f"keys[{i}]."),
+                sealed=_binary(item, "sealed", SEALED_KEY_BYTES, f"keys[{i}]."),
+            )
+        )
+    return Envelope(
+        school=obj["school"],
+        case_id=_binary(obj, "case_id", 16),
+        auth_hash=_binary(obj, "auth_hash", 32),
+        nonce=_binary(obj, "nonce", nacl.secret.SecretBox.NONCE_SIZE),
+        ct=ct,
+        keys=tuple(sealed_keys),
+    )
+
+
+def _binary(obj: Mapping[str, Any], name: str, size: int | None = None, prefix: str = "") -> bytes:
+    try:
+        raw = b64u_decode(obj[name])
+    except ValueError:
+        raise ProtocolError(f"'{prefix}{name}' must be base64url without padding") from None
+    if size is not None and len(raw) != size:
+        raise ProtocolError(f"'{prefix}{name}' must be {size} bytes, not {len(raw)}")
+    return raw
+
+
+def seal(
+    school: str,
+    payload: Mapping[str, Any],
+    recipients: Sequence[bytes],
+    case: CaseKeys,
+    *,
+    content_key: bytes | None = None,
+    nonce: bytes | None = None,
+) -> Envelope:
+    """Encrypt a payload to a school's recipients (X25519 public keys)."""
+    key = content_key if content_key is not None else nacl.utils.random(32)
+    nonce = nonce if nonce is not None else nacl.utils.random(nacl.secret.SecretBox.NONCE_SIZE)
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    ct = nacl.secret.SecretBox(key).encrypt(pad(body), nonce).ciphertext
+    return Envelope(
+        school=school,
+        case_id=case.case_id,
+        auth_hash=case.auth_hash,
+        nonce=nonce,
+        ct=ct,
+        keys=tuple(
+            SealedKey(to=key_id(pk), sealed=SealedBox(PublicKey(pk)).encrypt(key))
+            for pk in recipients
+        ),
+    )
+
+
+def open_envelope(envelope: Envelope, private_key: PrivateKey) -> dict[str, Any]:
+    """Decrypt an envelope sealed to private_key; ProtocolError if it is not ours or is damaged."""
+    mine = key_id(bytes(private_key.public_key))
+    sealed = [k for k in envelope.keys if k.to == mine]
+    if not sealed:
+        raise ProtocolError("not sealed to this key")
+    try:
+        content_key = SealedBox(private_key).decrypt(sealed[0].sealed)
+        padded = nacl.secret.SecretBox(content_key).decrypt(envelope.ct, envelope.nonce)
+    except nacl.exceptions.CryptoError:
+        raise ProtocolError("cannot decrypt: damaged, or sealed to another key") from None
+    try:
+        payload = json.loads(unpad(padded).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ProtocolError("decrypted, but the payload is not JSON") from None
+    if not isinstance(payload, dict):
+        raise ProtocolError("decrypted, but the payload is not a JSON object")
+    return payload
