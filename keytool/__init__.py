@@ -1,0 +1,1 @@
+"""The safeguarding lead's local tool: keys, fetching and decrypting reports."""

@@ -1,0 +1,1 @@
+"""The relay: a small Starlette app that stores and serves ciphertext, nothing else."""

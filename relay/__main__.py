@@ -1,0 +1,67 @@
+"""python -m relay --config PATH --store URL [--static DIR] [--host H] [--port N]"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import logging.config
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from quietdoor.config import ConfigError, load_config
+from relay.app import create_app
+from relay.store import StoreError, open_store
+
+# No access log: it would hold addresses, user agents and precise times of
+# students' requests. Our own lines and uvicorn's errors carry none of these.
+LOG_CONFIG = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(name)s %(levelname)s %(message)s"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "relay": {"handlers": ["stderr"], "level": "INFO"},
+        "uvicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "uvicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
+    },
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m relay", description=__doc__)
+    parser.add_argument("--config", type=Path, default=Path("examples/demo.toml"))
+    parser.add_argument("--store", default="sqlite:///var/relay.db",
+                        help="sqlite:///path/to/relay.db (default) or postgresql://...")
+    parser.add_argument("--static", type=Path, help="serve this folder (the built site) at /")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args(argv)
+    try:
+        deployment = load_config(args.config)
+        if args.static is not None and not args.static.is_dir():
+            raise StoreError(f"--static {args.static}: no such folder; run build.py first")
+        store = open_store(args.store)
+    except (ConfigError, StoreError) as exc:
+        print(f"relay: {exc}", file=sys.stderr)
+        return 2
+    logging.config.dictConfig(LOG_CONFIG)
+    app = create_app(deployment, store, args.static)
+    try:
+        uvicorn.run(
+            app,
+            host=args.host,
+            port=args.port,
+            access_log=False,
+            proxy_headers=False,
+            server_header=False,
+            log_config=LOG_CONFIG,
+        )
+    finally:
+        store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
