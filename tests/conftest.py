@@ -1,0 +1,132 @@
+"""Shared fixtures: deployments with fresh keys, stores on SQLite and PostgreSQL, a real relay."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from nacl.public import PrivateKey
+from nacl.signing import SigningKey
+
+from quietdoor.config import Deployment, dump_config, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "demo.toml"
+POSTGRES = os.environ.get("QUIETDOOR_TEST_POSTGRES", "postgresql://127.0.0.1:5432/test")
+
+
+@dataclass(frozen=True)
+class Keys:
+    box: PrivateKey
+    signing: SigningKey
+
+
+@dataclass(frozen=True)
+class KeyedDeployment:
+    path: Path
+    deployment: Deployment
+    keys: dict[str, Keys]  # recipient id -> private keys
+
+
+def make_deployment(tmp: Path, base_url: str | None = None, **changes: object) -> KeyedDeployment:
+    """The example deployment with fresh keys for every recipient, written to tmp."""
+    example = load_config(EXAMPLE)
+    keys = {r.id: Keys(PrivateKey.generate(), SigningKey.generate()) for r in example.recipients}
+    recipients = tuple(
+        dataclasses.replace(r, x25519=bytes(keys[r.id].box.public_key),
+                            ed25519=bytes(keys[r.id].signing.verify_key))
+        for r in example.recipients
+    )
+    urls = {"base_url": base_url, "relay_url": base_url} if base_url else {}
+    deployment = dataclasses.replace(example, recipients=recipients, **urls, **changes)  # type: ignore[arg-type]
+    path = tmp / "deployment.toml"
+    path.write_text(dump_config(deployment), encoding="utf-8")
+    return KeyedDeployment(path=path, deployment=load_config(path), keys=keys)
+
+
+@pytest.fixture
+def deployment(tmp_path: Path) -> KeyedDeployment:
+    return make_deployment(tmp_path)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty schema in the test database, dropped afterwards."""
+    schema = "qd_test_" + secrets.token_hex(6)
+    with psycopg.connect(POSTGRES, autocommit=True) as db:
+        db.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(POSTGRES, autocommit=True) as db:
+            db.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'relay.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@dataclass
+class RelayProcess:
+    url: str
+    db_path: Path
+    log_path: Path
+    process: subprocess.Popen[bytes]
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+def start_relay(config: Path, store: str, tmp: Path, static: Path | None = None,
+                port: int | None = None) -> RelayProcess:
+    """Start `python -m relay` on a free loopback port and wait until it answers."""
+    port = port or free_port()
+    log_path = tmp / f"relay-{port}.log"
+    args = [sys.executable, "-m", "relay", "--config", str(config), "--store", store,
+            "--host", "127.0.0.1", "--port", str(port)]
+    if static is not None:
+        args += ["--static", str(static)]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/api/openapi.json", timeout=1):
+                break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError("the relay did not start:\n" + log_path.read_text()) from None
+            time.sleep(0.1)
+    db_path = Path(store.removeprefix("sqlite:///")) if store.startswith("sqlite") else Path()
+    return RelayProcess(url=url, db_path=db_path, log_path=log_path, process=process)
+
+
+def stop_relay(relay: RelayProcess) -> None:
+    relay.process.terminate()
+    try:
+        relay.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        relay.process.kill()
+        relay.process.wait()

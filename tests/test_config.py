@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from quietdoor.config import ConfigError, dump_config, load_config, parse_config
+
+from .conftest import EXAMPLE
+
+
+def example_text() -> str:
+    return EXAMPLE.read_text(encoding="utf-8")
+
+
+def load_text(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    load_config(path)
+
+
+def test_example_loads_with_recipients_per_school() -> None:
+    d = load_config(EXAMPLE)
+    assert [s.slug for s in d.schools] == ["lincoln-high", "riverside-middle", "cedar-valley-high"]
+    assert [r.id for r in d.recipients_for("lincoln-high")] == ["dana-ortiz", "marcus-lee"]
+    assert [r.id for r in d.recipients_for("cedar-valley-high")] == ["ruth-nakamura"]
+    assert d.landing_url("lincoln-high") == "https://report.riverside.example/s/lincoln-high/"
+    assert str(d.school("cedar-valley-high").read_hours) == "always"  # type: ignore[union-attr]
+
+
+def test_dump_round_trips() -> None:
+    d = load_config(EXAMPLE)
+    assert parse_config(tomllib.loads(dump_config(d))) == d
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "words"),
+    [
+        ('organisation = "Riverside County Schools (example)"\n', "", "organisation", "missing"),
+        ('slug = "riverside-middle"', 'slug = "lincoln-high"', "schools[1].slug", "used twice"),
+        ('slug = "riverside-middle"', 'slug = "Riverside Middle"', "schools[1].slug", "not a valid slug"),
+        ('x25519 = "Ra5SBDRb-XAwnemqSAvZXEry8gfibDko3r93730hXyE"', 'x25519 = "not-a-key"',
+         "recipients[0].x25519", "not a public key"),
+        ('ed25519 = "5i6prI2RQUntXqAspFMud2gU1CKDBTVNMUXqzPQ2UEk"', 'ed25519 = "5i6prI2RQUntXqAspFMud2gU1CKDBTVNMUXqzPQ2UE"',
+         "recipients[0].ed25519", "not a public key"),
+        ('base_url = "https://report.riverside.example"', 'base_url = "http://report.riverside.example"',
+         "base_url", "must use https"),
+        ('languages = ["en", "es"]', 'languages = ["en", "fr"]', "languages[1]", "not translated"),
+        ('read_hours = "mon-fri 07:30-16:30"', 'read_hours = "weekdays"', "schools[0].read_hours", "not understood"),
+        ('read_hours = "mon-fri 07:30-16:30"', 'read_hours = "mon-fri 17:30-16:30"',
+         "schools[0].read_hours", "start before end"),
+        ('district = "cedar-valley"', 'district = "nowhere"', "schools[2].district", "no district"),
+        ('schools = ["lincoln-high"]', 'schools = ["nowhere"]', "recipients[0].schools[0]", "no school"),
+        ('districts = ["cedar-valley"]\n', "", "recipients[2]", "name the schools or districts"),
+        ('daily_quota_per_school = 500', 'daily_quota_per_school = 0', "relay.daily_quota_per_school",
+         "positive whole number"),
+    ],
+)
+def test_bad_values_name_file_and_field(
+    tmp_path: Path, old: str, new: str, field: str, words: str
+) -> None:
+    text = example_text()
+    assert old in text
+    with pytest.raises(ConfigError) as err:
+        load_text(tmp_path, text.replace(old, new, 1))
+    assert err.value.field_name == field
+    assert words in err.value.problem
+    assert str(err.value).startswith(f"{tmp_path / 'bad.toml'}: {field}: ")
+
+
+def test_school_without_recipient_is_refused(tmp_path: Path) -> None:
+    text = example_text().replace('districts = ["cedar-valley"]', 'schools = ["lincoln-high"]')
+    with pytest.raises(ConfigError, match=r"schools\[2\]: no recipient reads reports for 'cedar-valley-high'"):
+        load_text(tmp_path, text)
+
+
+def test_unreadable_files_get_one_sentence(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config(tmp_path / "missing.toml")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_text(tmp_path, "organisation = [")
