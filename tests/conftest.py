@@ -73,7 +73,8 @@ def postgres_url() -> Iterator[str]:
     with psycopg.connect(POSTGRES, autocommit=True) as db:
         db.execute(f"CREATE SCHEMA {schema}")
     try:
-        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
+        joiner = "&" if "?" in POSTGRES else "?"
+        yield f"{POSTGRES}{joiner}options=-csearch_path%3D{schema}"
     finally:
         with psycopg.connect(POSTGRES, autocommit=True) as db:
             db.execute(f"DROP SCHEMA {schema} CASCADE")

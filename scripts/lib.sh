@@ -1,0 +1,34 @@
+# Shared steps of scripts/demo and scripts/test (sourced, not run).
+# Each step checks first and installs only what is missing.
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_updated=""
+need_debian_packages() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "Installing Debian packages: ${missing[*]}" >&2
+  if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# A virtual environment in .venv with Python 3.11 or newer.
+ensure_venv() {
+  local python="${PYTHON:-python3}"
+  if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    echo "Quiet Door needs Python 3.11 or newer as '$python' (set PYTHON=... to choose another)." >&2
+    exit 1
+  fi
+  if [ ! -x .venv/bin/python ]; then
+    if ! "$python" -m venv .venv 2>/dev/null; then
+      rm -rf .venv
+      need_debian_packages python3-venv
+      "$python" -m venv .venv
+    fi
+  fi
+}
