@@ -1,0 +1,124 @@
+"""libsodium (PyNaCl) opens what the page's envelope code seals with tweetnacl and blakejs.
+
+node runs the built assets exactly as the page loads them (plain scripts that set
+globals, in a fresh vm context), so the blakejs bundle is tested too.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+from nacl.public import PrivateKey
+
+from quietdoor import protocol
+from quietdoor.encoding import b64u_decode, b64u_encode
+from quietdoor.site_assets import build_assets
+
+SEAL_SCRIPT = r"""
+const fs = require('node:fs');
+const vm = require('node:vm');
+const [assetsDir, requestJson] = process.argv.slice(1);
+const request = JSON.parse(requestJson);
+// A fresh realm, like a page: only the Web APIs the scripts use, and arrays of its own.
+const outerUtf8 = (s) => new TextEncoder().encode(s);
+const page = vm.createContext({ crypto: globalThis.crypto, outerUtf8 });
+vm.runInContext(`
+  var self = this;
+  self.TextEncoder = function () {};
+  self.TextEncoder.prototype.encode = function (s) { return Uint8Array.from(outerUtf8(s)); };
+`, page);
+for (const name of ['nacl-fast.min.js', 'blake2b.js', 'envelope.js']) {
+  vm.runInContext(fs.readFileSync(`${assetsDir}/${name}`, 'utf8'), page, { filename: name });
+}
+page.request = request;
+const out = vm.runInContext(`
+  var qd = QuietDoorEnvelope(self.nacl, self.blakejs);
+  var report = qd.newReport(request.school, request.lang, request.recipients, request.answers,
+                            new Date(request.now));
+  JSON.stringify({ code: report.caseCode, envelope: report.envelope });
+`, page);
+process.stdout.write(out);
+"""
+
+
+def _node() -> str:
+    node = shutil.which("node")
+    assert node is not None, "node is needed to test the page's envelope code (see README)"
+    return node
+
+
+def _seal(tmp_path: Path, request: Mapping[str, object]) -> dict[str, object]:
+    build_assets(tmp_path)
+    result = subprocess.run(
+        [_node(), "-e", SEAL_SCRIPT, str(tmp_path / "assets"), json.dumps(request)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    out: dict[str, object] = json.loads(result.stdout)
+    return out
+
+
+@pytest.mark.parametrize("recipient_count", [1, 3])
+def test_libsodium_opens_what_the_browser_seals(tmp_path: Path, recipient_count: int) -> None:
+    keys = [PrivateKey.generate() for _ in range(recipient_count)]
+    answers = {
+        "what": "Someone took my phone. ¿Qué hago? 🙂\nLine two",
+        "safe_now": "unsure",
+        "more": "",
+    }
+    sealed = _seal(
+        tmp_path,
+        {
+            "school": "lincoln-high",
+            "lang": "es",
+            "recipients": [b64u_encode(bytes(k.public_key)) for k in keys],
+            "answers": answers,
+            "now": "2026-11-28T14:05:42.500Z",
+        },
+    )
+    envelope = protocol.parse_envelope(sealed["envelope"])
+    assert envelope.school == "lincoln-high"
+    assert len(envelope.ct) == 1024 + 16
+    assert [k.to for k in envelope.keys] == [protocol.key_id(bytes(k.public_key)) for k in keys]
+
+    case = protocol.CaseKeys.derive(str(sealed["code"]))
+    assert protocol.format_case_code(str(sealed["code"])) == sealed["code"]
+    assert envelope.case_id == case.case_id
+    assert envelope.auth_hash == case.auth_hash
+
+    for key in keys:
+        payload = protocol.open_envelope(envelope, key)
+        assert payload == {
+            "type": "report",
+            "lang": "es",
+            "written": "2026-11-28T14:05Z",
+            "reply_pk": b64u_encode(bytes(case.reply_key.public_key)),
+            "answers": answers,
+        }
+    with pytest.raises(protocol.ProtocolError):
+        protocol.open_envelope(envelope, PrivateKey.generate())
+
+
+def test_every_envelope_has_a_fresh_code_key_and_nonce(tmp_path: Path) -> None:
+    key = PrivateKey.generate()
+    request = {
+        "school": "lincoln-high",
+        "lang": "en",
+        "recipients": [b64u_encode(bytes(key.public_key))],
+        "answers": {"what": "same words", "safe_now": "", "more": ""},
+        "now": "2026-11-28T14:05:00Z",
+    }
+    first, second = _seal(tmp_path, request), _seal(tmp_path, request)
+    assert first["code"] != second["code"]
+    a, b = (protocol.parse_envelope(s["envelope"]) for s in (first, second))
+    assert a.nonce != b.nonce and a.ct != b.ct
+    assert a.keys[0].sealed[:32] != b.keys[0].sealed[:32]  # a new ephemeral key per sealed box
+    assert b64u_decode(b64u_encode(a.nonce)) == a.nonce
