@@ -25,8 +25,12 @@ from keytool.inbox import Inbox, Opened, open_items
 from keytool.settings import Settings, load_settings, save_settings
 from quietdoor.config import SLUG_RE, recipient_snippet
 
-SAFE_NOW = {"yes": "says they are safe now", "no": "says they are NOT safe now",
-            "unsure": "is not sure they are safe", "": "did not say if they are safe"}
+SAFE_NOW = {
+    "yes": "says they are safe now",
+    "no": "says they are NOT safe now",
+    "unsure": "is not sure they are safe",
+    "": "did not say if they are safe",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,17 +46,26 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m keytool", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--home", type=Path, default=Path.home() / ".quietdoor",
-                   help="folder for your keys and inbox (default ~/.quietdoor)")
+    p = argparse.ArgumentParser(
+        prog="python -m keytool",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--home",
+        type=Path,
+        default=Path.home() / ".quietdoor",
+        help="folder for your keys and inbox (default ~/.quietdoor)",
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     init = sub.add_parser("init", help="create your keys")
     init.add_argument("--id", required=True, help="short id for you, e.g. dana-ortiz")
     init.add_argument("--name", required=True, help="your name as colleagues know it")
     init.add_argument("--school", action="append", default=[], help="a school you read (repeat)")
-    init.add_argument("--district", action="append", default=[], help="a district you read (repeat)")
+    init.add_argument(
+        "--district", action="append", default=[], help="a district you read (repeat)"
+    )
     init.add_argument("--relay", help="the relay URL, e.g. https://relay.example.org")
     init.set_defaults(run=cmd_init)
 
@@ -82,8 +95,9 @@ def cmd_init(args: argparse.Namespace) -> int:
     if not args.school and not args.district:
         raise KeyToolError("name at least one --school or --district that you will read")
     passphrase = _passphrase(confirm=True)
-    identity = create_identity(args.home, args.id, args.name, passphrase,
-                               tuple(args.school), tuple(args.district))
+    identity = create_identity(
+        args.home, args.id, args.name, passphrase, tuple(args.school), tuple(args.district)
+    )
     if args.relay:
         save_settings(args.home, Settings(relay_url=args.relay))
     print(f"Your keys are in {args.home / 'identity.json'}, locked with your passphrase.")
@@ -131,9 +145,15 @@ def cmd_list(args: argparse.Namespace) -> int:
     for item, reason in failed:
         print(f"keytool: skipped envelope {item.id} ({item.school}): {reason}", file=sys.stderr)
     if args.json:
-        json.dump({"items": [_as_json(o) for o in opened],
-                   "skipped": [{"id": i.id, "school": i.school, "reason": r} for i, r in failed]},
-                  sys.stdout, ensure_ascii=False, indent=2)
+        json.dump(
+            {
+                "items": [_as_json(o) for o in opened],
+                "skipped": [{"id": i.id, "school": i.school, "reason": r} for i, r in failed],
+            },
+            sys.stdout,
+            ensure_ascii=False,
+            indent=2,
+        )
         print()
         return 0
     if not opened:
@@ -180,8 +200,12 @@ def _passphrase(confirm: bool) -> str:
 
 
 def _as_json(o: Opened) -> dict[str, Any]:
-    return {"id": o.item.id, "school": o.item.school, "received": o.item.received,
-            "payload": o.payload}
+    return {
+        "id": o.item.id,
+        "school": o.item.school,
+        "received": o.item.received,
+        "payload": o.payload,
+    }
 
 
 def _answers(o: Opened) -> dict[str, str]:
@@ -207,7 +231,8 @@ def _full(o: Opened) -> str:
     lines = [
         f"Envelope  {o.item.id}",
         f"School    {o.item.school}",
-        f"Received  {o.item.received} (written {p.get('written', '?')}, language {p.get('lang', '?')})",
+        f"Received  {o.item.received} (written {p.get('written', '?')})",
+        f"Language  {p.get('lang', '?')}",
         f"Type      {p.get('type', '?')}",
         "",
         f"The student {SAFE_NOW.get(answers.get('safe_now', ''), 'gave an unexpected answer')}.",

@@ -36,8 +36,14 @@ class Identity:
     signing_key: SigningKey
 
 
-def create_identity(home: Path, recipient_id: str, name: str, passphrase: str,
-                    schools: tuple[str, ...], districts: tuple[str, ...]) -> Identity:
+def create_identity(
+    home: Path,
+    recipient_id: str,
+    name: str,
+    passphrase: str,
+    schools: tuple[str, ...],
+    districts: tuple[str, ...],
+) -> Identity:
     path = home / IDENTITY_FILE
     if path.exists():
         raise KeyToolError(f"{path} already exists; keys are never overwritten")
@@ -66,8 +72,12 @@ def create_identity(home: Path, recipient_id: str, name: str, passphrase: str,
         "districts": list(districts),
         "x25519": b64u_encode(recipient.x25519),
         "ed25519": b64u_encode(recipient.ed25519),
-        "kdf": {"alg": "argon2id13", "opslimit": OPSLIMIT, "memlimit": MEMLIMIT,
-                "salt": b64u_encode(salt)},
+        "kdf": {
+            "alg": "argon2id13",
+            "opslimit": OPSLIMIT,
+            "memlimit": MEMLIMIT,
+            "salt": b64u_encode(salt),
+        },
         "sealed": b64u_encode(bytes(sealed)),
     }
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -98,18 +108,25 @@ def load_identity(home: Path, passphrase: str) -> Identity:
         sealed = b64u_decode(doc["sealed"])
         opslimit, memlimit = int(kdf["opslimit"]), int(kdf["memlimit"])
     except FileNotFoundError:
-        raise KeyToolError(f"no keys in {home}; run `python -m keytool --home {home} init` first") from None
+        raise KeyToolError(
+            f"no keys in {home}; run `python -m keytool --home {home} init` first"
+        ) from None
     except (OSError, ValueError, KeyError, TypeError):
         raise KeyToolError(f"{path} is damaged; restore it from your backup") from None
     try:
         secret = json.loads(
-            nacl.secret.SecretBox(_wrapping_key(passphrase, salt, opslimit, memlimit)).decrypt(sealed)
+            nacl.secret.SecretBox(_wrapping_key(passphrase, salt, opslimit, memlimit)).decrypt(
+                sealed
+            )
         )
     except nacl.exceptions.CryptoError:
         raise KeyToolError("wrong passphrase") from None
     box_key = PrivateKey(b64u_decode(secret["x25519"]))
     signing_key = SigningKey(b64u_decode(secret["ed25519"]))
-    if bytes(box_key.public_key) != recipient.x25519 or bytes(signing_key.verify_key) != recipient.ed25519:
+    if (
+        bytes(box_key.public_key) != recipient.x25519
+        or bytes(signing_key.verify_key) != recipient.ed25519
+    ):
         raise KeyToolError(f"{path} is damaged: its keys do not match; restore it from your backup")
     return Identity(recipient=recipient, box_key=box_key, signing_key=signing_key)
 
@@ -124,6 +141,9 @@ def check_passphrase(passphrase: str) -> None:
 
 def _wrapping_key(passphrase: str, salt: bytes, opslimit: int, memlimit: int) -> bytes:
     return nacl.pwhash.argon2id.kdf(
-        nacl.secret.SecretBox.KEY_SIZE, passphrase.encode("utf-8"), salt,
-        opslimit=opslimit, memlimit=memlimit,
+        nacl.secret.SecretBox.KEY_SIZE,
+        passphrase.encode("utf-8"),
+        salt,
+        opslimit=opslimit,
+        memlimit=memlimit,
     )

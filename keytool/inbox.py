@@ -75,7 +75,9 @@ class Inbox:
                     received = str(row["received"])
                     body = json.dumps(row["envelope"], separators=(",", ":"), sort_keys=True)
                 except (KeyError, TypeError, ValueError):
-                    raise KeyToolError("the relay sent a malformed answer; nothing was saved") from None
+                    raise KeyToolError(
+                        "the relay sent a malformed answer; nothing was saved"
+                    ) from None
                 cur = self.db.execute(
                     "INSERT OR IGNORE INTO envelopes (id, school, seq, received, body) "
                     "VALUES (?, ?, ?, ?, ?)",
@@ -104,7 +106,9 @@ class Inbox:
             "SELECT id, school, received, body FROM envelopes WHERE id = ?", (envelope_id,)
         ).fetchone()
         if row is None:
-            raise KeyToolError(f"no envelope {envelope_id!r} in the inbox; run `fetch`, then `list`")
+            raise KeyToolError(
+                f"no envelope {envelope_id!r} in the inbox; run `fetch`, then `list`"
+            )
         return Item(id=row[0], school=row[1], received=row[2], body=row[3])
 
     def close(self) -> None:

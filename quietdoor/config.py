@@ -191,9 +191,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
                 raise ConfigError(path, f"{where}.schools[{j}]", f"no school has slug {slug!r}")
         for j, slug in enumerate(rec.districts):
             if slug not in district_slugs:
-                raise ConfigError(
-                    path, f"{where}.districts[{j}]", f"no district has slug {slug!r}"
-                )
+                raise ConfigError(path, f"{where}.districts[{j}]", f"no district has slug {slug!r}")
         if not rec.schools and not rec.districts:
             raise ConfigError(path, where, "name the schools or districts this person reads")
         recipients.append(rec)
@@ -204,10 +202,10 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
     placements = []
     for i, p in enumerate(r.tables(raw, "placements")):
         where = f"placements[{i}]"
-        school = r.text(p, "school", where)
-        if school not in school_slugs:
-            raise ConfigError(path, f"{where}.school", f"no school has slug {school!r}")
-        placements.append(Placement(school=school, location=r.text(p, "location", where)))
+        placed_at = r.text(p, "school", where)
+        if placed_at not in school_slugs:
+            raise ConfigError(path, f"{where}.school", f"no school has slug {placed_at!r}")
+        placements.append(Placement(school=placed_at, location=r.text(p, "location", where)))
 
     limits_raw = raw.get("relay", {})
     if not isinstance(limits_raw, Mapping):
@@ -250,7 +248,9 @@ class _Reader:
             return default
         raise ConfigError(self.path, _join(where, key), "missing")
 
-    def text(self, table: Mapping[str, Any], key: str, where: str = "", default: str | None = None) -> str:
+    def text(
+        self, table: Mapping[str, Any], key: str, where: str = "", default: str | None = None
+    ) -> str:
         value = self._get(table, key, where, default)
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(self.path, _join(where, key), f"expected text, got {value!r}")
@@ -284,7 +284,9 @@ class _Reader:
     ) -> list[str]:
         value = self._get(table, key, where, default)
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(self.path, _join(where, key), f"expected a list of text, got {value!r}")
+            raise ConfigError(
+                self.path, _join(where, key), f"expected a list of text, got {value!r}"
+            )
         return value
 
     def tables(self, table: Mapping[str, Any], key: str) -> Sequence[Mapping[str, Any]]:
@@ -315,7 +317,7 @@ class _Reader:
             return ReadHours(always=True)
         m = HOURS_RE.match(value)
         problem = (
-            f"{value!r} is not understood; write \"always\" or days and times "
+            f'{value!r} is not understood; write "always" or days and times '
             'such as "mon-fri 08:00-16:00"'
         )
         if not m:
@@ -326,13 +328,17 @@ class _Reader:
             raise ConfigError(self.path, fname, problem) from None
         start, end = m["start"], m["end"]
         if not (_valid_time(start) and _valid_time(end) and start < end):
-            raise ConfigError(self.path, fname, f"{value!r}: times must be 00:00-23:59, start before end")
+            raise ConfigError(
+                self.path, fname, f"{value!r}: times must be 00:00-23:59, start before end"
+            )
         return ReadHours(always=False, days=days, start=start, end=end)
 
     def positive_int(self, table: Mapping[str, Any], key: str, where: str, default: int) -> int:
         value = table.get(key, default)
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            raise ConfigError(self.path, _join(where, key), f"expected a positive whole number, got {value!r}")
+            raise ConfigError(
+                self.path, _join(where, key), f"expected a positive whole number, got {value!r}"
+            )
         return value
 
     def unique(self, values: list[str], where: str, key: str) -> None:

@@ -20,10 +20,11 @@ from keytool.identity import create_identity, load_identity
 from keytool.settings import Settings, save_settings
 from quietdoor.builder import BuildError, ProgressPrinter, build_site
 from quietdoor.config import ConfigError, Deployment, dump_config, load_config
+from quietdoor.landing import LandingError
 from quietdoor.site_assets import AssetError
 
 ROOT = Path(__file__).resolve().parent.parent
-PASSPHRASE = "demo passphrase, not for real reports"
+PASSPHRASE = "demo passphrase, not for real reports"  # noqa: S105 - demo keys only
 
 
 def prepare(example: Path, var: Path, port: int) -> tuple[Path, Deployment]:
@@ -38,9 +39,14 @@ def prepare(example: Path, var: Path, port: int) -> tuple[Path, Deployment]:
         else:
             identity = create_identity(home, r.id, r.name, PASSPHRASE, r.schools, r.districts)
         save_settings(home, Settings(relay_url=url))
-        recipients.append(dataclasses.replace(r, x25519=identity.recipient.x25519,
-                                              ed25519=identity.recipient.ed25519))
-    deployment = dataclasses.replace(base, base_url=url, relay_url=url, recipients=tuple(recipients))
+        recipients.append(
+            dataclasses.replace(
+                r, x25519=identity.recipient.x25519, ed25519=identity.recipient.ed25519
+            )
+        )
+    deployment = dataclasses.replace(
+        base, base_url=url, relay_url=url, recipients=tuple(recipients)
+    )
     config = var / "demo.toml"
     config.write_text(dump_config(deployment), encoding="utf-8")
     return config, load_config(config)
@@ -49,8 +55,12 @@ def prepare(example: Path, var: Path, port: int) -> tuple[Path, Deployment]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m quietdoor.demo", description=__doc__)
     parser.add_argument("--config", type=Path, default=ROOT / "examples" / "demo.toml")
-    parser.add_argument("--var", type=Path, default=ROOT / "var" / "demo",
-                        help="folder for the demo's keys, config and database")
+    parser.add_argument(
+        "--var",
+        type=Path,
+        default=ROOT / "var" / "demo",
+        help="folder for the demo's keys, config and database",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "dist")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
@@ -59,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         args.var.mkdir(parents=True, exist_ok=True)
         config, deployment = prepare(args.config, args.var, args.port)
         manifest = build_site(deployment, args.out, progress=ProgressPrinter())
-    except (ConfigError, BuildError, AssetError, KeyToolError) as exc:
+    except (ConfigError, BuildError, AssetError, LandingError, KeyToolError) as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 2
     print(f"\nBuilt in {time.monotonic() - started:.1f} s. Open these in a browser:\n")
@@ -75,9 +85,21 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {python} -m keytool --home {home} fetch")
     print(f"  {python} -m keytool --home {home} list")
     print("\nThe relay runs until you press Ctrl-C.\n", flush=True)
-    relay = [sys.executable, "-m", "relay", "--config", str(config),
-             "--store", f"sqlite:///{args.var / 'relay.db'}", "--static", str(args.out),
-             "--host", "127.0.0.1", "--port", str(args.port)]
+    relay = [
+        sys.executable,
+        "-m",
+        "relay",
+        "--config",
+        str(config),
+        "--store",
+        f"sqlite:///{args.var / 'relay.db'}",
+        "--static",
+        str(args.out),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(args.port),
+    ]
     os.execv(sys.executable, relay)  # noqa: S606 - our own interpreter and module
 
 

@@ -174,7 +174,9 @@ def parse_envelope(obj: Any) -> Envelope:
     if missing:
         raise ProtocolError(f"missing field {sorted(missing)[0]!r}")
     if obj["v"] != VERSION or isinstance(obj["v"], bool):
-        raise ProtocolError(f"unsupported version {obj['v']!r} (this relay speaks version {VERSION})")
+        raise ProtocolError(
+            f"unsupported version {obj['v']!r} (this relay speaks version {VERSION})"
+        )
     if not isinstance(obj["school"], str):
         raise ProtocolError("'school' must be text")
     ct = _binary(obj, "ct")

@@ -30,7 +30,14 @@ class SignatureError(ValueError):
 
 def signed_message(method: str, path: str, timestamp: int, nonce: str, body: bytes) -> bytes:
     return "\n".join(
-        ["QD1-REQUEST", method.upper(), path, str(timestamp), nonce, hashlib.sha256(body).hexdigest()]
+        [
+            "QD1-REQUEST",
+            method.upper(),
+            path,
+            str(timestamp),
+            nonce,
+            hashlib.sha256(body).hexdigest(),
+        ]
     ).encode("ascii")
 
 

@@ -32,8 +32,11 @@ LOG_CONFIG = {
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m relay", description=__doc__)
     parser.add_argument("--config", type=Path, default=Path("examples/demo.toml"))
-    parser.add_argument("--store", default="sqlite:///var/relay.db",
-                        help="sqlite:///path/to/relay.db (default) or postgresql://...")
+    parser.add_argument(
+        "--store",
+        default="sqlite:///var/relay.db",
+        help="sqlite:///path/to/relay.db (default) or postgresql://...",
+    )
     parser.add_argument("--static", type=Path, help="serve this folder (the built site) at /")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)

@@ -118,7 +118,8 @@ class _Relay:
         )
         if sorted(k.to for k in envelope.keys) != expected:
             raise ApiError(
-                422, "the envelope is not sealed to this school's current recipients; reload the page"
+                422,
+                "the envelope is not sealed to this school's current recipients; reload the page",
             )
         canonical = json.dumps(envelope.to_json(), separators=(",", ":"), sort_keys=True)
         day = datetime.now(UTC).date().isoformat()
@@ -132,7 +133,9 @@ class _Relay:
         )
         if added is None:
             self._warn_quota_once(envelope.school, day)
-            raise ApiError(429, "this school's inbox is full for today; please call or text the hotline")
+            raise ApiError(
+                429, "this school's inbox is full for today; please call or text the hotline"
+            )
         return JSONResponse({"id": added.id, "received": added.received}, status_code=201)
 
     async def list_envelopes(self, request: Request) -> Response:
@@ -162,7 +165,12 @@ class _Relay:
         return JSONResponse(
             {
                 "envelopes": [
-                    {"seq": r.seq, "id": r.id, "received": r.received, "envelope": json.loads(r.body)}
+                    {
+                        "seq": r.seq,
+                        "id": r.id,
+                        "received": r.received,
+                        "envelope": json.loads(r.body),
+                    }
                     for r in rows[:limit]
                 ],
                 "more": len(rows) > limit,
@@ -248,4 +256,3 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-

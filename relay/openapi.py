@@ -92,8 +92,17 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "List a school's envelopes (signed staff request)",
                     "parameters": [
-                        {"in": "path", "name": "slug", "required": True, "schema": {"type": "string"}},
-                        {"in": "query", "name": "after", "schema": {"type": "integer", "minimum": 0}},
+                        {
+                            "in": "path",
+                            "name": "slug",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                        {
+                            "in": "query",
+                            "name": "after",
+                            "schema": {"type": "integer", "minimum": 0},
+                        },
                         {
                             "in": "query",
                             "name": "limit",

@@ -32,8 +32,10 @@ def main() -> None:
                 "reply_public": b64u_encode(bytes(keys.reply_key.public_key)),
             }
         )
-    typed = [{"typed": "7k3m q9xd 2pwa h4tb", "normalised": "7K3MQ9XD2PWAH4TB"},
-             {"typed": "oooo-iiii-llll-0000", "normalised": "0000111111110000"}]
+    typed = [
+        {"typed": "7k3m q9xd 2pwa h4tb", "normalised": "7K3MQ9XD2PWAH4TB"},
+        {"typed": "oooo-iiii-llll-0000", "normalised": "0000111111110000"},
+    ]
 
     recipient = PrivateKey(bytes(range(1, 33)))
     padding = []
@@ -41,13 +43,23 @@ def main() -> None:
         data = bytes((i * 7) % 256 for i in range(length))
         padding.append({"data": b64u_encode(data), "padded_length": len(protocol.pad(data))})
 
-    payload = {"type": "report", "lang": "es", "written": "2026-11-28T14:05Z",
-               "reply_pk": cases[0]["reply_public"],
-               "answers": {"what": "Prueba: ¿está bien? 🙂", "safe_now": "unsure", "more": ""}}
+    payload = {
+        "type": "report",
+        "lang": "es",
+        "written": "2026-11-28T14:05Z",
+        "reply_pk": cases[0]["reply_public"],
+        "answers": {"what": "Prueba: ¿está bien? 🙂", "safe_now": "unsure", "more": ""},
+    }
     content_key = bytes(range(100, 132))
     nonce = bytes(range(200, 224))
-    env = protocol.seal("lincoln-high", payload, [bytes(recipient.public_key)],
-                        protocol.CaseKeys.derive(codes[0]), content_key=content_key, nonce=nonce)
+    env = protocol.seal(
+        "lincoln-high",
+        payload,
+        [bytes(recipient.public_key)],
+        protocol.CaseKeys.derive(codes[0]),
+        content_key=content_key,
+        nonce=nonce,
+    )
     sealed = SealedBox(PublicKey(bytes(recipient.public_key))).encrypt(content_key)
     vectors = {
         "cases": cases,

@@ -18,11 +18,21 @@ import psycopg
 import pytest
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey
+from playwright.sync_api import Browser, sync_playwright
 
 from quietdoor.config import Deployment, dump_config, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "demo.toml"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 POSTGRES = os.environ.get("QUIETDOOR_TEST_POSTGRES", "postgresql://127.0.0.1:5432/test")
 
 
@@ -44,8 +54,9 @@ def make_deployment(tmp: Path, base_url: str | None = None, **changes: object) -
     example = load_config(EXAMPLE)
     keys = {r.id: Keys(PrivateKey.generate(), SigningKey.generate()) for r in example.recipients}
     recipients = tuple(
-        dataclasses.replace(r, x25519=bytes(keys[r.id].box.public_key),
-                            ed25519=bytes(keys[r.id].signing.verify_key))
+        dataclasses.replace(
+            r, x25519=bytes(keys[r.id].box.public_key), ed25519=bytes(keys[r.id].signing.verify_key)
+        )
         for r in example.recipients
     )
     urls = {"base_url": base_url, "relay_url": base_url} if base_url else {}
@@ -98,13 +109,25 @@ class RelayProcess:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
-def start_relay(config: Path, store: str, tmp: Path, static: Path | None = None,
-                port: int | None = None) -> RelayProcess:
+def start_relay(
+    config: Path, store: str, tmp: Path, static: Path | None = None, port: int | None = None
+) -> RelayProcess:
     """Start `python -m relay` on a free loopback port and wait until it answers."""
     port = port or free_port()
     log_path = tmp / f"relay-{port}.log"
-    args = [sys.executable, "-m", "relay", "--config", str(config), "--store", store,
-            "--host", "127.0.0.1", "--port", str(port)]
+    args = [
+        sys.executable,
+        "-m",
+        "relay",
+        "--config",
+        str(config),
+        "--store",
+        store,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     if static is not None:
         args += ["--static", str(static)]
     with log_path.open("ab") as log:
@@ -131,3 +154,14 @@ def stop_relay(relay: RelayProcess) -> None:
     except subprocess.TimeoutExpired:
         relay.process.kill()
         relay.process.wait()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium through Playwright, never a downloaded browser."""
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()

@@ -13,8 +13,13 @@ from quietdoor.signing import sign_request
 
 def report(deployment: Deployment, school: str, what: str = "test report") -> dict[str, Any]:
     case = protocol.CaseKeys.derive(protocol.new_case_code())
-    payload = {"type": "report", "lang": "en", "written": "2026-11-28T10:00Z",
-               "reply_pk": "", "answers": {"what": what, "safe_now": "", "more": ""}}
+    payload = {
+        "type": "report",
+        "lang": "en",
+        "written": "2026-11-28T10:00Z",
+        "reply_pk": "",
+        "answers": {"what": what, "safe_now": "", "more": ""},
+    }
     recipients = [r.x25519 for r in deployment.recipients_for(school)]
     return protocol.seal(school, payload, recipients, case).to_json()
 

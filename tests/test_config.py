@@ -39,22 +39,57 @@ def test_dump_round_trips() -> None:
     [
         ('organisation = "Riverside County Schools (example)"\n', "", "organisation", "missing"),
         ('slug = "riverside-middle"', 'slug = "lincoln-high"', "schools[1].slug", "used twice"),
-        ('slug = "riverside-middle"', 'slug = "Riverside Middle"', "schools[1].slug", "not a valid slug"),
-        ('x25519 = "Ra5SBDRb-XAwnemqSAvZXEry8gfibDko3r93730hXyE"', 'x25519 = "not-a-key"',
-         "recipients[0].x25519", "not a public key"),
-        ('ed25519 = "5i6prI2RQUntXqAspFMud2gU1CKDBTVNMUXqzPQ2UEk"', 'ed25519 = "5i6prI2RQUntXqAspFMud2gU1CKDBTVNMUXqzPQ2UE"',
-         "recipients[0].ed25519", "not a public key"),
-        ('base_url = "https://report.riverside.example"', 'base_url = "http://report.riverside.example"',
-         "base_url", "must use https"),
+        (
+            'slug = "riverside-middle"',
+            'slug = "Riverside Middle"',
+            "schools[1].slug",
+            "not a valid slug",
+        ),
+        (
+            'x25519 = "Ra5SBDRb-XAwnemqSAvZXEry8gfibDko3r93730hXyE"',
+            'x25519 = "not-a-key"',
+            "recipients[0].x25519",
+            "not a public key",
+        ),
+        (
+            'ed25519 = "5i6prI2RQUntXqAspFMud2gU1CKDBTVNMUXqzPQ2UEk"',
+            'ed25519 = "5i6prI2RQUntXqAspFMud2gU1CKDBTVNMUXqzPQ2UE"',
+            "recipients[0].ed25519",
+            "not a public key",
+        ),
+        (
+            'base_url = "https://report.riverside.example"',
+            'base_url = "http://report.riverside.example"',
+            "base_url",
+            "must use https",
+        ),
         ('languages = ["en", "es"]', 'languages = ["en", "fr"]', "languages[1]", "not translated"),
-        ('read_hours = "mon-fri 07:30-16:30"', 'read_hours = "weekdays"', "schools[0].read_hours", "not understood"),
-        ('read_hours = "mon-fri 07:30-16:30"', 'read_hours = "mon-fri 17:30-16:30"',
-         "schools[0].read_hours", "start before end"),
+        (
+            'read_hours = "mon-fri 07:30-16:30"',
+            'read_hours = "weekdays"',
+            "schools[0].read_hours",
+            "not understood",
+        ),
+        (
+            'read_hours = "mon-fri 07:30-16:30"',
+            'read_hours = "mon-fri 17:30-16:30"',
+            "schools[0].read_hours",
+            "start before end",
+        ),
         ('district = "cedar-valley"', 'district = "nowhere"', "schools[2].district", "no district"),
-        ('schools = ["lincoln-high"]', 'schools = ["nowhere"]', "recipients[0].schools[0]", "no school"),
+        (
+            'schools = ["lincoln-high"]',
+            'schools = ["nowhere"]',
+            "recipients[0].schools[0]",
+            "no school",
+        ),
         ('districts = ["cedar-valley"]\n', "", "recipients[2]", "name the schools or districts"),
-        ('daily_quota_per_school = 500', 'daily_quota_per_school = 0', "relay.daily_quota_per_school",
-         "positive whole number"),
+        (
+            "daily_quota_per_school = 500",
+            "daily_quota_per_school = 0",
+            "relay.daily_quota_per_school",
+            "positive whole number",
+        ),
     ],
 )
 def test_bad_values_name_file_and_field(
@@ -71,7 +106,9 @@ def test_bad_values_name_file_and_field(
 
 def test_school_without_recipient_is_refused(tmp_path: Path) -> None:
     text = example_text().replace('districts = ["cedar-valley"]', 'schools = ["lincoln-high"]')
-    with pytest.raises(ConfigError, match=r"schools\[2\]: no recipient reads reports for 'cedar-valley-high'"):
+    with pytest.raises(
+        ConfigError, match=r"schools\[2\]: no recipient reads reports for 'cedar-valley-high'"
+    ):
         load_text(tmp_path, text)
 
 

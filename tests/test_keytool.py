@@ -37,8 +37,18 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 @pytest.fixture
 def home(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     h = tmp_path / "dana"
-    code, out, _ = run(capsys, "--home", h, "init", "--id", "dana-ortiz", "--name", "Dana Ortiz",
-                       "--school", "lincoln-high")
+    code, out, _ = run(
+        capsys,
+        "--home",
+        h,
+        "init",
+        "--id",
+        "dana-ortiz",
+        "--name",
+        "Dana Ortiz",
+        "--school",
+        "lincoln-high",
+    )
     assert code == 0 and "[[recipients]]" in out
     return h
 
@@ -56,8 +66,11 @@ def setup(home: Path, tmp_path: Path) -> Iterator[Setup]:
     td = make_deployment(tmp_path)
     ident = json.loads((home / "identity.json").read_text())
     recipients = tuple(
-        dataclasses.replace(r, x25519=b64u_decode(ident["x25519"]), ed25519=b64u_decode(ident["ed25519"]))
-        if r.id == "dana-ortiz" else r
+        dataclasses.replace(
+            r, x25519=b64u_decode(ident["x25519"]), ed25519=b64u_decode(ident["ed25519"])
+        )
+        if r.id == "dana-ortiz"
+        else r
         for r in td.deployment.recipients
     )
     path = tmp_path / "with-dana.toml"
@@ -85,7 +98,9 @@ def test_init_prints_a_snippet_the_config_accepts(home: Path, tmp_path: Path) ->
     assert PASS not in text
     snippet = tmp_path / "snippet.toml"
     snippet.write_text(recipient_snippet(identity.recipient))
-    assert tomllib.loads(snippet.read_text())["recipients"][0]["x25519"] == json.loads(text)["x25519"]
+    assert (
+        tomllib.loads(snippet.read_text())["recipients"][0]["x25519"] == json.loads(text)["x25519"]
+    )
 
 
 def test_fetch_list_show_round_trip(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
@@ -102,9 +117,13 @@ def test_fetch_list_show_round_trip(setup: Setup, capsys: pytest.CaptureFixture[
     code, out, _ = run(capsys, "--home", setup.home, "list", "--json")
     items = json.loads(out)["items"]
     assert [i["payload"]["answers"]["what"] for i in items] == [
-        "first report, marker 1111", "second report, marker 2222"]
+        "first report, marker 1111",
+        "second report, marker 2222",
+    ]
     code, out, _ = run(capsys, "--home", setup.home, "show", first)
-    assert code == 0 and "first report, marker 1111" in out and "did not say if they are safe" in out
+    assert (
+        code == 0 and "first report, marker 1111" in out and "did not say if they are safe" in out
+    )
     code, out, _ = run(capsys, "--home", setup.home, "show", first, "--json")
     assert json.loads(out)["id"] == first
 
@@ -117,14 +136,20 @@ def test_damaged_and_foreign_envelopes_are_skipped_by_id(
     run(capsys, "--home", setup.home, "fetch", "--relay", setup.relay.url)
     inbox = sqlite3.connect(setup.home / "inbox.sqlite3")
     with inbox:
-        body = json.loads(inbox.execute("SELECT body FROM envelopes WHERE id = ?", (damaged,)).fetchone()[0])
+        body = json.loads(
+            inbox.execute("SELECT body FROM envelopes WHERE id = ?", (damaged,)).fetchone()[0]
+        )
         body["ct"] = "A" + body["ct"][1:] if body["ct"][0] != "A" else "B" + body["ct"][1:]
         inbox.execute("UPDATE envelopes SET body = ? WHERE id = ?", (json.dumps(body), damaged))
         (tmp_path / "other").mkdir()
         foreign = report(make_deployment(tmp_path / "other").deployment, "lincoln-high")
-        inbox.execute("INSERT INTO envelopes VALUES ('foreign1', 'lincoln-high', 99, '2026-11-28', ?)",
-                      (json.dumps(foreign),))
-        inbox.execute("INSERT INTO envelopes VALUES ('garbage1', 'lincoln-high', 100, '2026-11-28', '{')")
+        inbox.execute(
+            "INSERT INTO envelopes VALUES ('foreign1', 'lincoln-high', 99, '2026-11-28', ?)",
+            (json.dumps(foreign),),
+        )
+        inbox.execute(
+            "INSERT INTO envelopes VALUES ('garbage1', 'lincoln-high', 100, '2026-11-28', '{')"
+        )
     inbox.close()
     code, out, err = run(capsys, "--home", setup.home, "list")
     assert code == 0
@@ -152,23 +177,29 @@ def test_cli_errors_are_one_sentence(
     assert words in err and err.startswith("keytool: ") and err.count("\n") == 1
 
 
-def test_short_passphrase_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_short_passphrase_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("QUIETDOOR_PASSPHRASE", "short")
-    code, _, err = run(capsys, "--home", tmp_path / "h", "init", "--id", "a", "--name", "A", "--school", "s")
+    code, _, err = run(
+        capsys, "--home", tmp_path / "h", "init", "--id", "a", "--name", "A", "--school", "s"
+    )
     assert code == 1 and "at least 12 characters" in err
     assert not (tmp_path / "h" / "identity.json").exists()
 
 
-def test_existing_keys_are_never_overwritten(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_existing_keys_are_never_overwritten(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     before = (home / "identity.json").read_bytes()
     code, _, err = run(capsys, "--home", home, "init", "--id", "b", "--name", "B", "--school", "s")
     assert code == 1 and "already exists" in err
     assert (home / "identity.json").read_bytes() == before
 
 
-def test_wrong_passphrase(home: Path, capsys: pytest.CaptureFixture[str],
-                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wrong_passphrase(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("QUIETDOOR_PASSPHRASE", "not the right passphrase")
     code, _, err = run(capsys, "--home", home, "list")
     assert (code, err.strip()) == (1, "keytool: wrong passphrase")
@@ -180,7 +211,9 @@ def test_damaged_identity_file(home: Path, capsys: pytest.CaptureFixture[str]) -
     assert code == 1 and "is damaged" in err
 
 
-def test_fetch_without_relay_and_with_unreachable_relay(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_fetch_without_relay_and_with_unreachable_relay(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _, err = run(capsys, "--home", home, "fetch")
     assert code == 1 and "which relay?" in err
     code, _, err = run(capsys, "--home", home, "fetch", "--relay", "http://127.0.0.1:9")
@@ -190,8 +223,16 @@ def test_fetch_without_relay_and_with_unreachable_relay(home: Path, capsys: pyte
 
 
 def test_fetch_refused_by_relay_says_why(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "--home", setup.home, "fetch", "--relay", setup.relay.url,
-                       "--school", "cedar-valley-high")
+    code, _, err = run(
+        capsys,
+        "--home",
+        setup.home,
+        "fetch",
+        "--relay",
+        setup.relay.url,
+        "--school",
+        "cedar-valley-high",
+    )
     assert code == 1 and "not a recipient of this school (HTTP 403)" in err
 
 

@@ -32,7 +32,9 @@ def test_typed_codes_normalise(typed: dict[str, str]) -> None:
     assert protocol.normalise_case_code(typed["typed"]) == typed["normalised"]
 
 
-@pytest.mark.parametrize("bad", ["", "7K3M-Q9XD-2PWA", "7K3M-Q9XD-2PWA-H4TU", "7K3M-Q9XD-2PWA-H4TB-0"])
+@pytest.mark.parametrize(
+    "bad", ["", "7K3M-Q9XD-2PWA", "7K3M-Q9XD-2PWA-H4TU", "7K3M-Q9XD-2PWA-H4TB-0"]
+)
 def test_bad_case_codes_are_refused(bad: str) -> None:
     with pytest.raises(protocol.ProtocolError, match="16 letters and digits"):
         protocol.normalise_case_code(bad)
@@ -70,9 +72,11 @@ def test_padding_buckets_and_limit() -> None:
 
 def test_secretbox_matches_vector() -> None:
     sb = VECTORS["secretbox"]
-    ct = nacl.secret.SecretBox(b64u_decode(sb["key"])).encrypt(
-        protocol.pad(sb["payload_json"].encode()), b64u_decode(sb["nonce"])
-    ).ciphertext
+    ct = (
+        nacl.secret.SecretBox(b64u_decode(sb["key"]))
+        .encrypt(protocol.pad(sb["payload_json"].encode()), b64u_decode(sb["nonce"]))
+        .ciphertext
+    )
     assert b64u_encode(ct) == sb["ct"]
 
 
@@ -90,8 +94,12 @@ def test_vector_envelope_opens() -> None:
 
 def sealed_for(*keys: PrivateKey, payload: dict[str, Any] | None = None) -> protocol.Envelope:
     case = protocol.CaseKeys.derive(protocol.new_case_code())
-    return protocol.seal("lincoln-high", payload or {"type": "report", "answers": {"what": "hi"}},
-                         [bytes(k.public_key) for k in keys], case)
+    return protocol.seal(
+        "lincoln-high",
+        payload or {"type": "report", "answers": {"what": "hi"}},
+        [bytes(k.public_key) for k in keys],
+        case,
+    )
 
 
 def test_every_recipient_opens_and_outsiders_cannot() -> None:
@@ -143,13 +151,18 @@ def good_envelope() -> dict[str, Any]:
         (lambda e: e.update(keys=[]), "1 to 32 sealed keys"),
         (lambda e: e.update(keys=e["keys"] * 33), "1 to 32 sealed keys"),
         (lambda e: e["keys"][0].pop("to"), "exactly 'to' and 'sealed'"),
-        (lambda e: e["keys"][0].update(sealed=b64u_encode(b"x" * 79)), "keys[0].sealed' must be 80 bytes"),
+        (
+            lambda e: e["keys"][0].update(sealed=b64u_encode(b"x" * 79)),
+            "keys[0].sealed' must be 80 bytes",
+        ),
     ],
 )
 def test_malformed_envelopes_name_the_problem(change: Any, message: str) -> None:
     env = good_envelope()
     change(env)
-    with pytest.raises(protocol.ProtocolError, match=message.replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(
+        protocol.ProtocolError, match=message.replace("[", r"\[").replace("]", r"\]")
+    ):
         protocol.parse_envelope(env)
 
 

@@ -41,7 +41,10 @@ def fetch(client: TestClient, td: KeyedDeployment, school: str, who: str, **kw: 
 
 def test_envelope_round_trip_and_cursor(td: KeyedDeployment, store: Store) -> None:
     client = client_for(td, store)
-    posted = [client.post("/api/v1/envelopes", json=report(td.deployment, "lincoln-high")) for _ in range(3)]
+    posted = [
+        client.post("/api/v1/envelopes", json=report(td.deployment, "lincoln-high"))
+        for _ in range(3)
+    ]
     assert [p.status_code for p in posted] == [201, 201, 201]
     assert set(posted[0].json()) == {"id", "received"}
     client.post("/api/v1/envelopes", json=report(td.deployment, "riverside-middle"))
@@ -67,11 +70,14 @@ def test_a_retried_post_is_stored_once(td: KeyedDeployment, store: Store) -> Non
 
 
 def test_daily_quota_refuses_with_429_and_stores_nothing_more(tmp_path: Path, store: Store) -> None:
-    td = make_deployment(tmp_path, base_url="http://127.0.0.1:8000",
-                         relay=RelayLimits(daily_quota_per_school=2))
+    td = make_deployment(
+        tmp_path, base_url="http://127.0.0.1:8000", relay=RelayLimits(daily_quota_per_school=2)
+    )
     client = client_for(td, store)
-    codes = [client.post("/api/v1/envelopes", json=report(td.deployment, "lincoln-high")).status_code
-             for _ in range(3)]
+    codes = [
+        client.post("/api/v1/envelopes", json=report(td.deployment, "lincoln-high")).status_code
+        for _ in range(3)
+    ]
     assert codes == [201, 201, 429]
     assert len(fetch(client, td, "lincoln-high", "dana-ortiz")["envelopes"]) == 2
     # Another school has its own quota.
@@ -79,7 +85,9 @@ def test_daily_quota_refuses_with_429_and_stores_nothing_more(tmp_path: Path, st
     assert other.status_code == 201
 
 
-def test_envelope_for_old_recipients_is_refused(td: KeyedDeployment, store: Store, tmp_path: Path) -> None:
+def test_envelope_for_old_recipients_is_refused(
+    td: KeyedDeployment, store: Store, tmp_path: Path
+) -> None:
     (tmp_path / "old").mkdir()
     stale = make_deployment(tmp_path / "old")  # same schools, other keys
     client = client_for(td, store)
@@ -90,8 +98,12 @@ def test_envelope_for_old_recipients_is_refused(td: KeyedDeployment, store: Stor
 
 @pytest.mark.parametrize(
     ("query", "message"),
-    [("after=-1", "'after'"), ("after=x", "'after'"), ("after=0&limit=0", "'limit'"),
-     ("after=0&limit=201", "'limit'")],
+    [
+        ("after=-1", "'after'"),
+        ("after=x", "'after'"),
+        ("after=0&limit=0", "'limit'"),
+        ("after=0&limit=201", "'limit'"),
+    ],
 )
 def test_bad_inbox_parameters(td: KeyedDeployment, store: Store, query: str, message: str) -> None:
     client = client_for(td, store)
@@ -106,7 +118,8 @@ def test_openapi_describes_every_api_route(td: KeyedDeployment, store: Store) ->
     doc = client.get("/api/openapi.json").json()
     assert doc["openapi"].startswith("3.1")
     app_paths = {
-        r.path.replace("{slug}", "{slug}") for r in client.app.routes  # type: ignore[attr-defined]
+        r.path.replace("{slug}", "{slug}")
+        for r in client.app.routes  # type: ignore[attr-defined]
         if r.path.startswith("/api/v1/")
     }
     assert app_paths == set(doc["paths"])
@@ -120,13 +133,22 @@ def test_unknown_api_path_is_json_404(td: KeyedDeployment, store: Store) -> None
 
 def test_cors_allows_only_the_site_origin(tmp_path: Path, store: Store) -> None:
     td = make_deployment(tmp_path)  # site and relay on different https origins
-    client = TestClient(create_app(td.deployment, store), base_url="https://relay.riverside.example")
-    ok = client.options("/api/v1/envelopes", headers={
-        "origin": "https://report.riverside.example", "access-control-request-method": "POST",
-        "access-control-request-headers": "content-type"})
+    client = TestClient(
+        create_app(td.deployment, store), base_url="https://relay.riverside.example"
+    )
+    ok = client.options(
+        "/api/v1/envelopes",
+        headers={
+            "origin": "https://report.riverside.example",
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "content-type",
+        },
+    )
     assert ok.headers["access-control-allow-origin"] == "https://report.riverside.example"
-    bad = client.options("/api/v1/envelopes", headers={
-        "origin": "https://evil.example", "access-control-request-method": "POST"})
+    bad = client.options(
+        "/api/v1/envelopes",
+        headers={"origin": "https://evil.example", "access-control-request-method": "POST"},
+    )
     assert "access-control-allow-origin" not in bad.headers
 
 
@@ -150,6 +172,10 @@ def test_stored_rows_hold_nothing_about_the_sender(td: KeyedDeployment, tmp_path
     store.close()
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("r.db*"))
     assert b"Marker-UA" not in raw and b"203.0.113.77" not in raw and b"testclient" not in raw
-    received = fetch(client_for(td, open_store(f"sqlite:///{tmp_path / 'r.db'}")), td,
-                     "lincoln-high", "dana-ortiz")["envelopes"][0]["received"]
+    received = fetch(
+        client_for(td, open_store(f"sqlite:///{tmp_path / 'r.db'}")),
+        td,
+        "lincoln-high",
+        "dana-ortiz",
+    )["envelopes"][0]["received"]
     assert len(received) == 10  # the day only: YYYY-MM-DD

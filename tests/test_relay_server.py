@@ -34,19 +34,23 @@ def relay(td: KeyedDeployment, store_url: str, tmp_path: Path) -> Iterator[Relay
 
 def count(relay: RelayProcess, td: KeyedDeployment, school: str = "lincoln-high") -> int:
     path = inbox_path(school)
-    answer = httpx.get(relay.url + path, headers=signed_headers(td.keys["dana-ortiz"].signing, path))
+    answer = httpx.get(
+        relay.url + path, headers=signed_headers(td.keys["dana-ortiz"].signing, path)
+    )
     assert answer.status_code == 200, answer.text
     return len(answer.json()["envelopes"])
 
 
-def assert_json_error(answer: httpx.Response, status: int, words: str) -> None:
-    assert answer.status_code == status, answer.text
-    assert answer.headers["content-type"].startswith("application/json")
-    assert words in answer.json()["error"]
+def assert_json_error(answer: httpx.Response, status: int, words: str, case: str = "") -> None:
+    assert answer.status_code == status, f"{case}: {answer.text}"
+    assert answer.headers["content-type"].startswith("application/json"), case
+    assert words in answer.json()["error"], case
 
 
 def test_signed_staff_request_gets_the_inbox(relay: RelayProcess, td: KeyedDeployment) -> None:
-    assert httpx.post(relay.url + POST, json=report(td.deployment, "lincoln-high")).status_code == 201
+    assert (
+        httpx.post(relay.url + POST, json=report(td.deployment, "lincoln-high")).status_code == 201
+    )
     assert count(relay, td) == 1
 
 
@@ -60,7 +64,13 @@ def refusals(td: KeyedDeployment) -> list[tuple[str, dict[str, str], int, str]]:
     return [
         ("unsigned", path, {}, 401, "missing header"),  # type: ignore[list-item]
         ("wrongly signed", path, wrong, 401, "bad signature"),  # type: ignore[list-item]
-        ("signed by a stranger", path, signed_headers(SigningKey.generate(), path), 403, "not a recipient"),  # type: ignore[list-item]
+        (
+            "signed by a stranger",
+            path,
+            signed_headers(SigningKey.generate(), path),
+            403,
+            "not a recipient",
+        ),  # type: ignore[list-item]
         ("stale", path, signed_headers(dana, path, now=1_000_000), 401, "stale"),  # type: ignore[list-item]
         ("other school", other, signed_headers(dana, other), 403, "not a recipient"),  # type: ignore[list-item]
         ("signed for another path", other, signed_headers(dana, path), 401, "bad signature"),  # type: ignore[list-item]
@@ -75,7 +85,7 @@ def test_bad_staff_requests_are_refused(relay: RelayProcess, td: KeyedDeployment
         if status == 200:
             assert answer.status_code == 200, name
         else:
-            assert_json_error(answer, status, words)
+            assert_json_error(answer, status, words, name)
 
 
 def bad_posts(td: KeyedDeployment) -> list[tuple[str, Any, dict[str, str], int, str]]:
@@ -92,15 +102,20 @@ def bad_posts(td: KeyedDeployment) -> list[tuple[str, Any, dict[str, str], int, 
     ]
 
 
-def test_bad_envelopes_get_json_4xx_and_write_nothing(relay: RelayProcess, td: KeyedDeployment) -> None:
+def test_bad_envelopes_get_json_4xx_and_write_nothing(
+    relay: RelayProcess, td: KeyedDeployment
+) -> None:
     for name, body, headers, status, words in bad_posts(td):
         if "content-length" in headers:
             # httpx sets its own length; send a lying header over a raw socket instead.
             answer = raw_post(relay.url, body, headers["content-length"])
         else:
-            answer = httpx.post(relay.url + POST, content=body,
-                                headers={"content-type": "application/json", **headers})
-        assert_json_error(answer, status, words)
+            answer = httpx.post(
+                relay.url + POST,
+                content=body,
+                headers={"content-type": "application/json", **headers},
+            )
+        assert_json_error(answer, status, words, name)
     assert count(relay, td) == 0
     if relay.db_path != Path():
         import sqlite3
@@ -116,16 +131,22 @@ def raw_post(url: str, body: bytes, length: str) -> httpx.Response:
 
     parts = urlsplit(url)
     with socket.create_connection((parts.hostname, parts.port)) as s:
-        s.sendall(f"POST {POST} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                  f"Content-Length: {length}\r\nConnection: close\r\n\r\n".encode() + body)
+        s.sendall(
+            f"POST {POST} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {length}\r\nConnection: close\r\n\r\n".encode()
+            + body
+        )
         s.shutdown(socket.SHUT_WR)
         data = b""
         while chunk := s.recv(65536):
             data += chunk
     head, _, payload = data.partition(b"\r\n\r\n")
     status = int(head.split(b" ")[1])
-    return httpx.Response(status, content=payload,
-                          headers={"content-type": "application/json"} if b"application/json" in head else {})
+    return httpx.Response(
+        status,
+        content=payload,
+        headers={"content-type": "application/json"} if b"application/json" in head else {},
+    )
 
 
 def test_acknowledged_envelope_survives_kill_9(
@@ -133,23 +154,30 @@ def test_acknowledged_envelope_survives_kill_9(
 ) -> None:
     first = start_relay(td.path, store_url, tmp_path)
     try:
-        ids = [httpx.post(first.url + POST, json=report(td.deployment, "lincoln-high")).json()["id"]
-               for _ in range(5)]
+        ids = [
+            httpx.post(first.url + POST, json=report(td.deployment, "lincoln-high")).json()["id"]
+            for _ in range(5)
+        ]
     finally:
         first.process.send_signal(signal.SIGKILL)
         first.process.wait()
     second = start_relay(td.path, store_url, tmp_path)
     try:
         path = inbox_path("lincoln-high")
-        answer = httpx.get(second.url + path, headers=signed_headers(td.keys["dana-ortiz"].signing, path))
+        answer = httpx.get(
+            second.url + path, headers=signed_headers(td.keys["dana-ortiz"].signing, path)
+        )
         assert [e["id"] for e in answer.json()["envelopes"]] == ids
     finally:
         stop_relay(second)
 
 
 def test_log_holds_no_address_or_user_agent(relay: RelayProcess, td: KeyedDeployment) -> None:
-    httpx.post(relay.url + POST, json=report(td.deployment, "lincoln-high"),
-               headers={"user-agent": "Marker-UA/7.7"})
+    httpx.post(
+        relay.url + POST,
+        json=report(td.deployment, "lincoln-high"),
+        headers={"user-agent": "Marker-UA/7.7"},
+    )
     httpx.post(relay.url + POST, content=b"{nope", headers={"user-agent": "Marker-UA/7.7"})
     httpx.get(relay.url + "/api/v1/nothing")
     stop_relay(relay)

@@ -3,7 +3,14 @@ from __future__ import annotations
 import pytest
 from nacl.signing import SigningKey
 
-from quietdoor.signing import H_NONCE, H_SIGNATURE, H_TIME, SignatureError, sign_request, verify_request
+from quietdoor.signing import (
+    H_NONCE,
+    H_SIGNATURE,
+    H_TIME,
+    SignatureError,
+    sign_request,
+    verify_request,
+)
 
 PATH = "/api/v1/schools/lincoln-high/envelopes?after=0"
 
@@ -27,7 +34,9 @@ def test_signed_request_verifies() -> None:
         ("GET", PATH, b"", 999_879, "stale"),
     ],
 )
-def test_changed_or_stale_requests_fail(method: str, path: str, body: bytes, now: int, message: str) -> None:
+def test_changed_or_stale_requests_fail(
+    method: str, path: str, body: bytes, now: int, message: str
+) -> None:
     headers = sign_request(SigningKey.generate(), "GET", PATH, now=1_000_000)
     with pytest.raises(SignatureError, match=message):
         verify_request(headers, method, path, body, now=now)

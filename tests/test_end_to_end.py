@@ -1,0 +1,123 @@
+"""A report travels from the landing page in Chromium to the key tool, encrypted all the way."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import zxingcpp
+from PIL import Image
+from playwright.sync_api import Browser, Request
+
+from quietdoor.builder import build_site
+from quietdoor.config import Deployment
+from quietdoor.demo import PASSPHRASE, prepare
+
+from .conftest import EXAMPLE, ROOT, RelayProcess, free_port, start_relay, stop_relay
+
+pytestmark = pytest.mark.browser
+CASE_CODE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$")
+
+
+@dataclass
+class Site:
+    deployment: Deployment
+    dist: Path
+    var: Path
+    relay: RelayProcess
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    tmp = tmp_path_factory.mktemp("e2e")
+    port = free_port()
+    config, deployment = prepare(EXAMPLE, tmp / "var", port)
+    build_site(deployment, tmp / "dist")
+    relay = start_relay(
+        config, f"sqlite:///{tmp / 'relay.db'}", tmp, static=tmp / "dist", port=port
+    )
+    try:
+        yield Site(deployment=deployment, dist=tmp / "dist", var=tmp / "var", relay=relay)
+    finally:
+        stop_relay(relay)
+
+
+def keytool(site: Site, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "keytool", "--home", str(site.var / "keys" / "dana-ortiz"), *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        env={**os.environ, "QUIETDOOR_PASSPHRASE": PASSPHRASE},
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_report_from_browser_reaches_the_lead_and_nothing_else(
+    site: Site, browser: Browser
+) -> None:
+    marker = "MARKER-" + secrets.token_hex(8)
+    requests: list[Request] = []
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    page.on("request", requests.append)
+    page.goto(site.deployment.landing_url("lincoln-high"))
+    page.fill("#what", f"Someone is making me work nights. {marker}")
+    page.check("input[name=safe_now][value=no]")
+    page.fill("#more", "Ich bin okay. ¿Qué pasa? 你好")
+    page.click("#send")
+    page.wait_for_selector("#case-code:not(:empty)", timeout=15_000)
+    code = page.inner_text("#case-code").strip()
+    assert CASE_CODE.match(code), code
+    assert page.input_value("#what") == ""  # the form is cleared once sent
+    page.screenshot(path=str(site.dist.parent / "sent.png"), full_page=True)
+    context.close()
+
+    origin = site.relay.url
+    assert requests and all(r.url.startswith(origin + "/") for r in requests), [
+        r.url for r in requests
+    ]
+    posts = [r for r in requests if r.method == "POST"]
+    assert len(posts) == 1 and posts[0].url == origin + "/api/v1/envelopes"
+    assert marker not in (posts[0].post_data or "")
+
+    assert keytool(site, "fetch").strip() == "lincoln-high: 1 new"
+    items = json.loads(keytool(site, "list", "--json"))["items"]
+    assert len(items) == 1
+    payload = items[0]["payload"]
+    assert marker in payload["answers"]["what"]
+    assert payload["answers"]["safe_now"] == "no"
+    assert payload["answers"]["more"] == "Ich bin okay. ¿Qué pasa? 你好"
+    assert payload["lang"] == "en" and payload["type"] == "report"
+    assert len(payload["reply_pk"]) == 43
+
+    stored = b"".join(p.read_bytes() for p in site.relay.db_path.parent.glob("relay.db*"))
+    assert b"envelopes" in stored  # we are looking at the real database
+    assert marker.encode() not in stored
+    assert marker not in site.relay.log()
+
+
+def test_every_school_qr_decodes_to_its_landing_url(site: Site, browser: Browser) -> None:
+    manifest = json.loads((site.dist / "manifest.json").read_text())
+    page = browser.new_page(viewport={"width": 600, "height": 600})
+    for school in manifest["schools"]:
+        png = zxingcpp.read_barcodes(Image.open(site.dist / school["qr_png"]))
+        assert [b.text for b in png] == [school["landing_url"]]
+        assert png[0].format == zxingcpp.BarcodeFormat.QRCode
+        assert png[0].ec_level in ("M", "Q", "H")
+        # The SVG is what gets printed: render it in Chromium and decode the pixels.
+        page.goto(f"{site.relay.url}/{school['qr_svg']}")
+        shot = site.dist.parent / f"{school['slug']}-svg.png"
+        page.locator("svg").screenshot(path=str(shot))
+        assert [b.text for b in zxingcpp.read_barcodes(Image.open(shot))] == [school["landing_url"]]
+    page.close()
