@@ -122,3 +122,16 @@ def test_every_envelope_has_a_fresh_code_key_and_nonce(tmp_path: Path) -> None:
     assert a.nonce != b.nonce and a.ct != b.ct
     assert a.keys[0].sealed[:32] != b.keys[0].sealed[:32]  # a new ephemeral key per sealed box
     assert b64u_decode(b64u_encode(a.nonce)) == a.nonce
+
+
+def test_javascript_vectors_pass_under_node() -> None:
+    """tests/js/vectors.test.mjs checks docs/PROTOCOL.md's vectors with the page's libraries."""
+    result = subprocess.run(
+        [_node(), "--test", "tests/js/"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "# fail 0" in result.stdout and "# pass 0" not in result.stdout
