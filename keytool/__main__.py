@@ -4,6 +4,7 @@
   fetch  download new envelopes for your schools from the relay (signed request)
   list   decrypt and list what is in the inbox
   show   decrypt and show one report in full
+  roster export staff training completions per school (CSV, printable page)
 
 The passphrase is asked for at the keyboard, or read from QUIETDOOR_PASSPHRASE.
 """
@@ -11,6 +12,8 @@ The passphrase is asked for at the keyboard, or read from QUIETDOOR_PASSPHRASE.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import datetime
 import getpass
 import json
 import os
@@ -22,6 +25,7 @@ from keytool.client import fetch_page
 from keytool.errors import KeyToolError
 from keytool.identity import Identity, check_passphrase, create_identity, load_identity
 from keytool.inbox import Inbox, Opened, open_items
+from keytool.roster import load_modules, missing_rows, roster_rows, to_csv, to_html
 from keytool.settings import Settings, load_settings, save_settings
 from quietdoor.config import SLUG_RE, recipient_snippet
 
@@ -83,6 +87,16 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("id", help="the id shown by `list`")
     show.add_argument("--json", action="store_true", help="JSON, for machines")
     show.set_defaults(run=cmd_show)
+
+    roster = sub.add_parser("roster", help="export the staff training roster")
+    roster.add_argument(
+        "--modules",
+        help="the course's training/course.json: its URL or the built site folder (remembered)",
+    )
+    roster.add_argument("--school", help="only this school")
+    roster.add_argument("--csv", type=Path, help="write the roster as CSV to this file")
+    roster.add_argument("--html", type=Path, help="write a printable roster page to this file")
+    roster.set_defaults(run=cmd_roster)
     return p
 
 
@@ -129,7 +143,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     finally:
         inbox.close()
     if relay != settings.relay_url:
-        save_settings(args.home, Settings(relay_url=relay))
+        save_settings(args.home, dataclasses.replace(settings, relay_url=relay))
     return 0
 
 
@@ -179,6 +193,49 @@ def cmd_show(args: argparse.Namespace) -> int:
     else:
         print(_full(result))
     return 0
+
+
+def cmd_roster(args: argparse.Namespace) -> int:
+    settings = load_settings(args.home)
+    source = args.modules or settings.modules
+    if not source:
+        raise KeyToolError(
+            "where is the course? pass --modules https://…/training/course.json or the dist folder"
+        )
+    modules = load_modules(source)
+    identity = _unlock(args.home)
+    inbox = Inbox(args.home)
+    try:
+        results = list(open_items(inbox.items(args.school), identity.box_key))
+    finally:
+        inbox.close()
+    for result in results:
+        if not isinstance(result, Opened):
+            print(f"keytool: skipped envelope {result[0].id}: {result[1]}", file=sys.stderr)
+    records = [(r.item.school, r.payload) for r in results if isinstance(r, Opened)]
+    rows = roster_rows(records, modules)
+    rows = sorted(rows + missing_rows(rows, modules), key=lambda r: (r.school, r.name, r.module))
+    if source != settings.modules:
+        save_settings(args.home, dataclasses.replace(settings, modules=source))
+    if args.csv:
+        _write(args.csv, to_csv(rows))
+    if args.html:
+        today = datetime.date.today().isoformat()
+        _write(args.html, to_html(rows, "Staff training roster", today))
+    if not args.csv and not args.html:
+        print(to_csv(rows), end="")
+    else:
+        people = len({(r.school, r.name, r.role) for r in rows})
+        refresh = sum(r.status != "current" for r in rows)
+        print(f"{people} people, {len(rows)} module rows, {refresh} needing attention")
+    return 0
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise KeyToolError(f"cannot write {path} ({exc.strerror})") from None
 
 
 def _unlock(home: Path) -> Identity:

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from quietdoor.config import Deployment, School
+from quietdoor.course import CourseError, Module, load_course
+from quietdoor.encoding import b64u_encode
 from quietdoor.landing import landing_paths, render_landing
 from quietdoor.qr import write_qr
 from quietdoor.site_assets import Asset, build_assets
@@ -27,6 +29,8 @@ from quietdoor.site_assets import Asset, build_assets
 ROOT = Path(__file__).resolve().parent.parent
 TRAINING_SOURCE = ROOT / "content" / "training"
 MANIFEST = "manifest.json"
+COURSE_JSON = "course.json"
+COURSE_SCRIPTS = ("nacl-fast.min.js", "blake2b.js", "envelope.js")
 
 
 class BuildError(Exception):
@@ -55,8 +59,13 @@ def build_site(
 ) -> dict[str, Any]:
     """Build everything into out_dir (replacing an earlier build there) and return the manifest."""
     _prepare(out_dir)
+    try:
+        modules = load_course(training_source / "docs")
+    except CourseError as exc:
+        raise BuildError(f"the training course is incomplete: {exc}") from None
     build_training(training_source, out_dir / "training")
     assets = build_assets(out_dir)
+    write_course_json(deployment, modules, assets, out_dir / "training" / COURSE_JSON)
     schools = []
     total = len(deployment.schools)
     for done, school in enumerate(deployment.schools, start=1):
@@ -130,6 +139,42 @@ def build_training(source: Path, target: Path) -> None:
             if line.startswith(("WARNING", "ERROR", "Aborted", "Error"))
         )
         raise BuildError(f"the training site did not build:\n{detail}")
+
+
+def write_course_json(
+    deployment: Deployment, modules: list[Module], assets: dict[str, Asset], path: Path
+) -> None:
+    """What the course's pages need: module versions, and where and to whom to send completions."""
+    course = {
+        "modules": [
+            {
+                "id": m.id,
+                "title": m.title,
+                "version": m.version,
+                "path": m.path,
+                "minutes": m.minutes,
+                "questions": len(m.questions),
+            }
+            for m in modules
+        ],
+        "relay_url": deployment.relay_url,
+        "schools": [
+            {
+                "slug": s.slug,
+                "name": s.name,
+                "recipients": [b64u_encode(r.x25519) for r in deployment.recipients_for(s.slug)],
+            }
+            for s in deployment.schools
+        ],
+        "scripts": [
+            {
+                "src": f"../{assets[name].path}?v={assets[name].version}",
+                "integrity": assets[name].integrity,
+            }
+            for name in COURSE_SCRIPTS
+        ],
+    }
+    path.write_text(json.dumps(course, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def _prepare(out_dir: Path) -> None:

@@ -70,7 +70,7 @@ def test_report_from_browser_reaches_the_lead_and_nothing_else(
     requests: list[Request] = []
     context = browser.new_context(viewport={"width": 360, "height": 740})
     page = context.new_page()
-    page.on("request", requests.append)
+    page.on("request", lambda r: requests.append(r))
     page.goto(site.deployment.landing_url("lincoln-high"))
     page.fill("#what", f"Someone is making me work nights. {marker}")
     page.check("input[name=safe_now][value=no]")
