@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from keytool.client import fetch_page
+from keytool.client import fetch_page, my_schools
 from keytool.errors import KeyToolError
 from keytool.identity import Identity, check_passphrase, create_identity, load_identity
 from keytool.inbox import Inbox, Opened, open_items
@@ -75,7 +75,12 @@ def _parser() -> argparse.ArgumentParser:
 
     fetch = sub.add_parser("fetch", help="download new envelopes")
     fetch.add_argument("--relay", help="the relay URL (remembered from init)")
-    fetch.add_argument("--school", action="append", default=[], help="only this school (repeat)")
+    fetch.add_argument(
+        "--school",
+        action="append",
+        default=[],
+        help="only this school (repeat); default: every school the relay says you read",
+    )
     fetch.set_defaults(run=cmd_fetch)
 
     lst = sub.add_parser("list", help="decrypt and list the inbox")
@@ -127,9 +132,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     relay = args.relay or settings.relay_url
     if not relay:
         raise KeyToolError("which relay? pass --relay https://relay.example.org")
-    schools = args.school or list(identity.recipient.schools)
-    if not schools:
-        raise KeyToolError("which school? pass --school SLUG (you read a whole district)")
+    schools = args.school or my_schools(relay, identity.signing_key)
     inbox = Inbox(args.home)
     try:
         for school in schools:

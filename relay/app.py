@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from quietdoor import protocol
 from quietdoor.config import Deployment
-from quietdoor.signing import MAX_SKEW_SECONDS, SignatureError, verify_request
+from quietdoor.signing import MAX_SKEW_SECONDS, SignatureError, SignedRequest, verify_request
 from relay.openapi import openapi_document
 from relay.store import Store
 
@@ -54,6 +54,7 @@ def create_app(deployment: Deployment, store: Store, static_dir: Path | None = N
     routes: list[Route | Mount] = [
         Route("/api/openapi.json", relay.openapi, methods=["GET"]),
         Route("/api/v1/envelopes", relay.post_envelope, methods=["POST"]),
+        Route("/api/v1/schools", relay.my_schools, methods=["GET"]),
         Route("/api/v1/schools/{slug}/envelopes", relay.list_envelopes, methods=["GET"]),
         Route("/api/{rest:path}", relay.not_found),
     ]
@@ -138,27 +139,27 @@ class _Relay:
             )
         return JSONResponse({"id": added.id, "received": added.received}, status_code=201)
 
+    async def my_schools(self, request: Request) -> Response:
+        signed = await self._verify_staff(request)
+        schools = [
+            s.slug
+            for s in self.deployment.schools
+            if signed.verify_key in {r.ed25519 for r in self.deployment.recipients_for(s.slug)}
+        ]
+        if not schools:
+            raise ApiError(403, "this key is not a recipient of any school")
+        await self._use_nonce(signed)
+        return JSONResponse({"schools": schools}, headers={"cache-control": "no-store"})
+
     async def list_envelopes(self, request: Request) -> Response:
         slug = request.path_params["slug"]
-        body = await _read_body(request, 1024)
-        raw_path = request.scope.get("raw_path") or request.url.path.encode()
-        query = request.scope.get("query_string", b"")
-        path = raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
-        try:
-            signed = verify_request(dict(request.headers), request.method, path, body)
-        except SignatureError as exc:
-            raise ApiError(401, f"unsigned or badly signed request: {exc}") from None
+        signed = await self._verify_staff(request)
         if self.deployment.school(slug) is None:
             raise ApiError(404, f"unknown school {slug[:64]!r}")
         allowed = {r.ed25519 for r in self.deployment.recipients_for(slug)}
         if signed.verify_key not in allowed:
             raise ApiError(403, "this key is not a recipient of this school")
-        now = int(time.time())
-        fresh = await run_in_threadpool(
-            self.store.use_nonce, signed.nonce, now, signed.timestamp + MAX_SKEW_SECONDS + 1
-        )
-        if not fresh:
-            raise ApiError(401, "replayed request: this nonce was used before")
+        await self._use_nonce(signed)
         after = _int_param(request, "after", 0, 0, 2**62)
         limit = _int_param(request, "limit", 100, 1, MAX_PAGE)
         rows = await run_in_threadpool(self.store.list_envelopes, slug, after, limit + 1)
@@ -177,6 +178,26 @@ class _Relay:
             },
             headers={"cache-control": "no-store"},
         )
+
+    async def _verify_staff(self, request: Request) -> SignedRequest:
+        """Check a staff request's signature; the caller authorises it, then spends its nonce."""
+        body = await _read_body(request, 1024)
+        raw_path = request.scope.get("raw_path") or request.url.path.encode()
+        query = request.scope.get("query_string", b"")
+        path = raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+        try:
+            signed = verify_request(dict(request.headers), request.method, path, body)
+        except SignatureError as exc:
+            raise ApiError(401, f"unsigned or badly signed request: {exc}") from None
+        return signed
+
+    async def _use_nonce(self, signed: SignedRequest) -> None:
+        expires = signed.timestamp + MAX_SKEW_SECONDS + 1
+        fresh = await run_in_threadpool(
+            self.store.use_nonce, signed.nonce, int(time.time()), expires
+        )
+        if not fresh:
+            raise ApiError(401, "replayed request: this nonce was used before")
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

@@ -88,6 +88,33 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/api/v1/schools": {
+                "get": {
+                    "summary": "The schools whose envelopes the signing key may read",
+                    "parameters": _SIGNED,
+                    "responses": {
+                        "200": {
+                            "description": "School slugs, in config order.",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "required": ["schools"],
+                                        "properties": {
+                                            "schools": {
+                                                "type": "array",
+                                                "items": {"type": "string"},
+                                            }
+                                        },
+                                    }
+                                }
+                            },
+                        },
+                        "401": _ERROR,
+                        "403": _ERROR,
+                    },
+                }
+            },
             "/api/v1/schools/{slug}/envelopes": {
                 "get": {
                     "summary": "List a school's envelopes (signed staff request)",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
@@ -19,11 +21,13 @@ from playwright.sync_api import Browser, Request
 
 from quietdoor.builder import build_site
 from quietdoor.config import Deployment
+from quietdoor.course import parse_module
 from quietdoor.demo import PASSPHRASE, prepare
 
 from .conftest import EXAMPLE, ROOT, RelayProcess, free_port, start_relay, stop_relay
 
 pytestmark = pytest.mark.browser
+TRAINING_DOCS = ROOT / "content" / "training" / "docs"
 CASE_CODE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$")
 
 
@@ -50,9 +54,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         stop_relay(relay)
 
 
-def keytool(site: Site, *args: str) -> str:
+def keytool(site: Site, *args: str, home: Path | None = None) -> str:
+    home = home or site.var / "keys" / "dana-ortiz"
     result = subprocess.run(
-        [sys.executable, "-m", "keytool", "--home", str(site.var / "keys" / "dana-ortiz"), *args],
+        [sys.executable, "-m", "keytool", "--home", str(home), *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -121,3 +126,58 @@ def test_every_school_qr_decodes_to_its_landing_url(site: Site, browser: Browser
         page.locator("svg").screenshot(path=str(shot))
         assert [b.text for b in zxingcpp.read_barcodes(Image.open(shot))] == [school["landing_url"]]
     page.close()
+
+
+def test_staff_knowledge_check_and_completion_reach_the_roster(
+    site: Site, browser: Browser
+) -> None:
+    module = parse_module(TRAINING_DOCS / "modules" / "03-limits-of-observation.md")
+    requests: list[Request] = []
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    page.on("request", lambda r: requests.append(r))
+    page.goto(f"{site.relay.url}/training/{module.path}")
+    forms = page.locator("form.qd-quiz")
+    forms.first.wait_for()
+    assert forms.count() == len(module.questions)
+    for i, question in enumerate(module.questions):
+        right = next(n for n, o in enumerate(question.options) if o.correct)
+        wrong = next(n for n, o in enumerate(question.options) if not o.correct)
+        form = forms.nth(i)
+        if i == 0:  # a wrong first try counts against the score, and explains why
+            form.locator(f"input[value='{wrong}']").check()
+            form.locator("button").click()
+            feedback = form.locator(".qd-feedback").inner_text()
+            assert (
+                feedback.startswith("Not quite.") and question.options[wrong].feedback in feedback
+            )
+        form.locator(f"input[value='{right}']").check()
+        form.locator("button").click()
+        assert form.locator(".qd-feedback").inner_text().startswith("Correct.")
+    questions = len(module.questions)
+    assert f"You answered {questions - 1} of {questions}" in page.inner_text(".qd-summary")
+
+    page.goto(f"{site.relay.url}/training/complete/")
+    page.fill("#qd-name", "Rosa Díaz")
+    page.fill("#qd-role", "School nurse")
+    page.select_option("#qd-school", "cedar-valley-high")
+    page.click("#qd-completion-form button")
+    page.wait_for_function(
+        "document.querySelector('#qd-status').textContent.startsWith('Recorded')"
+    )
+    page.screenshot(path=str(site.dist.parent / "training-complete.png"), full_page=True)
+    context.close()
+    assert all(r.url.startswith(site.relay.url + "/") for r in requests), [r.url for r in requests]
+    posts = [r for r in requests if r.method == "POST"]
+    assert len(posts) == 1 and "Rosa" not in (posts[0].post_data or "")
+
+    home = site.var / "keys" / "ruth-nakamura"
+    assert "cedar-valley-high: 1 new" in keytool(site, "fetch", home=home)
+    rows = list(
+        csv.DictReader(io.StringIO(keytool(site, "roster", "--modules", str(site.dist), home=home)))
+    )
+    done = [r for r in rows if r["status"] != "not completed"]
+    assert [
+        (r["name"], r["role"], r["module"], r["score"], r["questions"], r["status"]) for r in done
+    ] == [("Rosa Díaz", "School nurse", "m03", str(questions - 1), str(questions), "current")]
+    assert done[0]["version"] == module.version

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 import json
 import sqlite3
 import tomllib
@@ -14,6 +16,7 @@ import pytest
 
 from keytool.__main__ import main
 from keytool.identity import load_identity
+from quietdoor import protocol
 from quietdoor.config import dump_config, load_config, recipient_snippet
 from quietdoor.encoding import b64u_decode, b64u_encode
 
@@ -239,3 +242,81 @@ def test_fetch_refused_by_relay_says_why(setup: Setup, capsys: pytest.CaptureFix
 def test_show_unknown_id(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "--home", home, "show", "nope")
     assert code == 1 and "no envelope 'nope'" in err
+
+
+def post_completion(s: Setup, name: str, version: str) -> None:
+    deployment = load_config(s.deployment_path)
+    payload = {
+        "type": "training_completion",
+        "v": 1,
+        "submitted_on": "2026-11-28",
+        "person": {"name": name, "role": "Teacher", "school": "lincoln-high"},
+        "modules": [
+            {
+                "id": "m01",
+                "version": version,
+                "score": 4,
+                "questions": 4,
+                "completed_on": "2026-11-28",
+            }
+        ],
+    }
+    case = protocol.CaseKeys.derive(protocol.new_case_code())
+    recipients = [r.x25519 for r in deployment.recipients_for("lincoln-high")]
+    env = protocol.seal("lincoln-high", payload, recipients, case).to_json()
+    assert httpx.post(s.relay.url + "/api/v1/envelopes", json=env).status_code == 201
+
+
+def test_roster_exports_csv_and_printable_page(
+    setup: Setup, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    course = tmp_path / "course.json"
+    course.write_text(
+        json.dumps(
+            {
+                "modules": [
+                    {
+                        "id": "m01",
+                        "title": "What exploitation is",
+                        "version": "v2",
+                        "path": "modules/01/",
+                    }
+                ]
+            }
+        )
+    )
+    post_completion(setup, "Ana Ruiz", "v2")
+    post_completion(setup, "Ben Okafor", "v1")  # read before the module changed
+    post(setup, "a student report is not a roster row")
+    run(capsys, "--home", setup.home, "fetch", "--relay", setup.relay.url)
+
+    code, out, _ = run(capsys, "--home", setup.home, "roster", "--modules", course)
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [(r["name"], r["status"]) for r in rows] == [
+        ("Ana Ruiz", "current"),
+        ("Ben Okafor", "refresher needed"),
+    ]
+
+    code, out, _ = run(
+        capsys,
+        "--home",
+        setup.home,
+        "roster",  # --modules is remembered
+        "--csv",
+        tmp_path / "r.csv",
+        "--html",
+        tmp_path / "r.html",
+    )
+    assert code == 0 and "2 people, 2 module rows, 1 needing attention" in out
+    assert (tmp_path / "r.csv").read_text().startswith("school,name,role,module,")
+    assert "Ben Okafor" in (tmp_path / "r.html").read_text()
+
+
+def test_roster_without_a_course_says_where_to_point(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "--home", home, "roster")
+    assert code == 1 and "pass --modules" in err
+    code, _, err = run(capsys, "--home", home, "roster", "--modules", "/nonexistent/course.json")
+    assert code == 1 and "cannot read the course's module list" in err

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from nacl.signing import SigningKey
 from starlette.testclient import TestClient
 
 from quietdoor.config import RelayLimits
@@ -179,3 +180,16 @@ def test_stored_rows_hold_nothing_about_the_sender(td: KeyedDeployment, tmp_path
         "dana-ortiz",
     )["envelopes"][0]["received"]
     assert len(received) == 10  # the day only: YYYY-MM-DD
+
+
+def test_a_key_learns_which_schools_it_reads(td: KeyedDeployment, store: Store) -> None:
+    client = client_for(td, store)
+    answer = client.get(
+        "/api/v1/schools", headers=signed_headers(td.keys["marcus-lee"].signing, "/api/v1/schools")
+    )
+    assert answer.json() == {"schools": ["lincoln-high", "riverside-middle"]}
+    stranger = client.get(
+        "/api/v1/schools", headers=signed_headers(SigningKey.generate(), "/api/v1/schools")
+    )
+    assert stranger.status_code == 403
+    assert client.get("/api/v1/schools").status_code == 401

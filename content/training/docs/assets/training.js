@@ -52,7 +52,7 @@
 
   function renderQuizzes(module) {
     var blocks = Array.prototype.slice.call(
-      document.querySelectorAll('div.language-quiz, pre > code.language-quiz'));
+      document.querySelectorAll('pre.quiz > code, div.language-quiz, pre > code.language-quiz'));
     if (!blocks.length) return;
     var results = new Array(blocks.length);
     var summary = el('p', { 'class': 'qd-summary', role: 'status' });
