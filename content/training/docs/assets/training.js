@@ -71,7 +71,8 @@
           el('label', { 'for': id, text: option.text })
         ]));
       });
-      var check = el('button', { type: 'submit', 'class': 'md-button', text: 'Check my answer' });
+      var check = el('button', { type: 'submit', 'class': 'md-button md-button--primary',
+        text: 'Check my answer' });
       var form = el('form', { 'class': 'qd-quiz', novalidate: '' }, [fieldset, check, feedback]);
       form.addEventListener('submit', function (event) {
         event.preventDefault();
