@@ -24,11 +24,12 @@ from typing import Any
 from keytool.client import fetch_page, my_schools
 from keytool.errors import KeyToolError
 from keytool.identity import Identity, check_passphrase, create_identity, load_identity
-from keytool.inbox import Inbox, Opened, open_items
+from keytool.inbox import Inbox, Item, Opened, open_items
 from keytool.roster import load_modules, missing_rows, roster_rows, to_csv, to_html
 from keytool.settings import Settings, load_settings, save_settings
 from quietdoor.config import SLUG_RE, recipient_snippet
 
+TRAINING = "training_completion"
 SAFE_NOW = {
     "yes": "says they are safe now",
     "no": "says they are NOT safe now",
@@ -150,17 +151,23 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_list(args: argparse.Namespace) -> int:
-    identity = _unlock(args.home)
-    inbox = Inbox(args.home)
+def _decrypt_inbox(home: Path, school: str | None) -> tuple[list[Opened], list[tuple[Item, str]]]:
+    """Everything in the inbox that opens; the rest is reported by id on stderr and skipped."""
+    identity = _unlock(home)
+    inbox = Inbox(home)
     try:
-        results = list(open_items(inbox.items(args.school), identity.box_key))
+        results = list(open_items(inbox.items(school), identity.box_key))
     finally:
         inbox.close()
     opened = [r for r in results if isinstance(r, Opened)]
     failed = [r for r in results if not isinstance(r, Opened)]
     for item, reason in failed:
         print(f"keytool: skipped envelope {item.id} ({item.school}): {reason}", file=sys.stderr)
+    return opened, failed
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    opened, failed = _decrypt_inbox(args.home, args.school)
     if args.json:
         json.dump(
             {
@@ -206,16 +213,8 @@ def cmd_roster(args: argparse.Namespace) -> int:
             "where is the course? pass --modules https://…/training/course.json or the dist folder"
         )
     modules = load_modules(source)
-    identity = _unlock(args.home)
-    inbox = Inbox(args.home)
-    try:
-        results = list(open_items(inbox.items(args.school), identity.box_key))
-    finally:
-        inbox.close()
-    for result in results:
-        if not isinstance(result, Opened):
-            print(f"keytool: skipped envelope {result[0].id}: {result[1]}", file=sys.stderr)
-    records = [(r.item.school, r.payload) for r in results if isinstance(r, Opened)]
+    opened, _ = _decrypt_inbox(args.home, args.school)
+    records = [(o.item.school, o.payload) for o in opened]
     rows = roster_rows(records, modules)
     rows = sorted(rows + missing_rows(rows, modules), key=lambda r: (r.school, r.name, r.module))
     if source != settings.modules:
@@ -277,6 +276,8 @@ def _answers(o: Opened) -> dict[str, str]:
 
 def _summary(o: Opened) -> str:
     kind = str(o.payload.get("type", "?"))
+    if kind == TRAINING:
+        return "  ".join((o.item.id, o.item.received, o.item.school, kind, _person(o)))
     answers = _answers(o)
     first = " ".join(answers.get("what", "").split())
     if len(first) > 60:
@@ -285,8 +286,25 @@ def _summary(o: Opened) -> str:
     return "  ".join(x for x in (o.item.id, o.item.received, o.item.school, kind, safe, first) if x)
 
 
+def _person(o: Opened) -> str:
+    person = o.payload.get("person")
+    person = person if isinstance(person, dict) else {}
+    modules = o.payload.get("modules")
+    count = len(modules) if isinstance(modules, list) else 0
+    return f"{person.get('name', '?')} ({person.get('role', '?')}), {count} module(s)"
+
+
 def _full(o: Opened) -> str:
     p = o.payload
+    if p.get("type") == TRAINING:
+        return "\n".join(
+            [
+                f"Envelope  {o.item.id}",
+                f"School    {o.item.school}",
+                f"Received  {o.item.received}",
+                f"Training  {_person(o)}; use `roster` for the details",
+            ]
+        )
     answers = _answers(o)
     lines = [
         f"Envelope  {o.item.id}",

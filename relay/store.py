@@ -50,6 +50,31 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+def schema(serial_key: str, big_int: str) -> str:
+    """The tables, the same for both back ends but for two column types."""
+    return f"""
+CREATE TABLE IF NOT EXISTS envelopes (
+    seq {serial_key},
+    id TEXT NOT NULL UNIQUE,
+    school TEXT NOT NULL,
+    nonce TEXT NOT NULL UNIQUE,
+    received TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS envelopes_school_seq ON envelopes (school, seq);
+CREATE TABLE IF NOT EXISTS daily_counts (
+    school TEXT NOT NULL,
+    day TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (school, day)
+);
+CREATE TABLE IF NOT EXISTS seen_nonces (
+    nonce TEXT PRIMARY KEY,
+    expires {big_int} NOT NULL
+);
+"""
+
+
 def new_id() -> str:
     return secrets.token_urlsafe(12)
 

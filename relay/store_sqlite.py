@@ -6,29 +6,9 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from relay.store import Added, StoredEnvelope, StoreError, new_id
+from relay.store import Added, StoredEnvelope, StoreError, new_id, schema
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS envelopes (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    school TEXT NOT NULL,
-    nonce TEXT NOT NULL UNIQUE,
-    received TEXT NOT NULL,
-    body TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS envelopes_school_seq ON envelopes (school, seq);
-CREATE TABLE IF NOT EXISTS daily_counts (
-    school TEXT NOT NULL,
-    day TEXT NOT NULL,
-    count INTEGER NOT NULL,
-    PRIMARY KEY (school, day)
-);
-CREATE TABLE IF NOT EXISTS seen_nonces (
-    nonce TEXT PRIMARY KEY,
-    expires INTEGER NOT NULL
-);
-"""
+SCHEMA = schema("INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER")
 
 
 class SQLiteStore:

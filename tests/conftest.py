@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,9 +111,25 @@ class RelayProcess:
 def start_relay(
     config: Path, store: str, tmp: Path, static: Path | None = None, port: int | None = None
 ) -> RelayProcess:
-    """Start `python -m relay` on a free loopback port and wait until it answers."""
-    port = port or free_port()
-    log_path = tmp / f"relay-{port}.log"
+    """Start `python -m relay` on a free loopback port and wait until it is serving.
+
+    Readiness is read from the relay's own log, not by polling the port, so a
+    test can never mistake another process on a reused port for its relay; a
+    lost race for a free port is retried on another one.
+    """
+    for _attempt in range(3):
+        relay = _spawn_relay(config, store, tmp, static, port or free_port())
+        if relay is not None:
+            return relay
+        if port is not None:
+            break
+    raise RuntimeError("the relay did not start; see the relay-*.log files in " + str(tmp))
+
+
+def _spawn_relay(
+    config: Path, store: str, tmp: Path, static: Path | None, port: int
+) -> RelayProcess | None:
+    log_path = tmp / f"relay-{port}-{secrets.token_hex(3)}.log"
     args = [
         sys.executable,
         "-m",
@@ -133,16 +148,14 @@ def start_relay(
     with log_path.open("ab") as log:
         process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
+    ready = f"Uvicorn running on {url}".encode()
     deadline = time.monotonic() + 20
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/api/openapi.json", timeout=1):
-                break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError("the relay did not start:\n" + log_path.read_text()) from None
-            time.sleep(0.1)
+    while ready not in log_path.read_bytes():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            process.wait()
+            return None
+        time.sleep(0.05)
     db_path = Path(store.removeprefix("sqlite:///")) if store.startswith("sqlite") else Path()
     return RelayProcess(url=url, db_path=db_path, log_path=log_path, process=process)
 

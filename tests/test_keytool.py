@@ -290,6 +290,10 @@ def test_roster_exports_csv_and_printable_page(
     post(setup, "a student report is not a roster row")
     run(capsys, "--home", setup.home, "fetch", "--relay", setup.relay.url)
 
+    code, out, _ = run(capsys, "--home", setup.home, "list")
+    assert "training_completion  Ana Ruiz (Teacher), 1 module(s)" in out
+    assert "a student report is not a roster row" in out
+
     code, out, _ = run(capsys, "--home", setup.home, "roster", "--modules", course)
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(out)))
