@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from quietdoor import protocol
 from quietdoor.config import Deployment
+from quietdoor.landing import content_security_policy
 from quietdoor.signing import MAX_SKEW_SECONDS, SignatureError, SignedRequest, verify_request
 from relay.openapi import openapi_document
 from relay.store import Store
@@ -34,10 +35,6 @@ from relay.store import Store
 log = logging.getLogger("relay")
 
 MAX_PAGE = 200
-STUDENT_PAGE_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-    "connect-src 'self' {relay}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-)
 
 
 class ApiError(Exception):
@@ -60,16 +57,15 @@ def create_app(deployment: Deployment, store: Store, static_dir: Path | None = N
     ]
     if static_dir is not None:
         routes.append(Mount("/", app=StaticFiles(directory=static_dir, html=True)))
-    base = urlsplit(deployment.base_url)
     middleware = [
         Middleware(
             CORSMiddleware,
-            allow_origins=[f"{base.scheme}://{base.netloc}"],
+            allow_origins=[_origin(deployment.base_url)],
             allow_methods=["POST"],
             allow_headers=["content-type"],
             max_age=3600,
         ),
-        Middleware(SecurityHeaders, relay_origin=_origin(deployment.relay_url)),
+        Middleware(SecurityHeaders, relay_url=deployment.relay_url),
     ]
     return Starlette(
         routes=routes,
@@ -223,11 +219,6 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     return int(text)
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)  # noqa: S101 - registered for ApiError only
     return JSONResponse({"error": exc.message}, status_code=exc.status)
@@ -251,9 +242,10 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 class SecurityHeaders:
     """Headers on every answer; the strict student-page CSP on everything under /s/."""
 
-    def __init__(self, app: ASGIApp, relay_origin: str) -> None:
+    def __init__(self, app: ASGIApp, relay_url: str) -> None:
         self.app = app
-        self.csp = STUDENT_PAGE_CSP.format(relay=relay_origin)
+        # The page's own meta policy, plus what only a header can say.
+        self.csp = content_security_policy(relay_url) + "; frame-ancestors 'none'"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -277,3 +269,8 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
