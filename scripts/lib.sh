@@ -17,6 +17,11 @@ need_debian_packages() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# A command, installing the Debian package that provides it when it is missing.
+need_command() {
+  command -v "$1" >/dev/null 2>&1 || need_debian_packages "$2"
+}
+
 # A virtual environment in .venv with Python 3.11 or newer.
 ensure_venv() {
   local python="${PYTHON:-python3}"

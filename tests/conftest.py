@@ -19,7 +19,9 @@ from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 from playwright.sync_api import Browser, sync_playwright
 
+from quietdoor.builder import build_site
 from quietdoor.config import Deployment, dump_config, load_config
+from quietdoor.demo import prepare
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "demo.toml"
@@ -178,3 +180,27 @@ def browser() -> Iterator[Browser]:
             yield b
         finally:
             b.close()
+
+
+@dataclass
+class Site:
+    deployment: Deployment
+    dist: Path
+    var: Path
+    relay: RelayProcess
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The example deployment built and served by a real relay, with keys for every lead."""
+    tmp = tmp_path_factory.mktemp("e2e")
+    port = free_port()
+    config, deployment = prepare(EXAMPLE, tmp / "var", port)
+    build_site(deployment, tmp / "dist")
+    relay = start_relay(
+        config, f"sqlite:///{tmp / 'relay.db'}", tmp, static=tmp / "dist", port=port
+    )
+    try:
+        yield Site(deployment=deployment, dist=tmp / "dist", var=tmp / "var", relay=relay)
+    finally:
+        stop_relay(relay)

@@ -10,8 +10,6 @@ import re
 import secrets
 import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,39 +17,14 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import Browser, Request
 
-from quietdoor.builder import build_site
-from quietdoor.config import Deployment
 from quietdoor.course import parse_module
-from quietdoor.demo import PASSPHRASE, prepare
+from quietdoor.demo import PASSPHRASE
 
-from .conftest import EXAMPLE, ROOT, RelayProcess, free_port, start_relay, stop_relay
+from .conftest import ROOT, Site
 
 pytestmark = pytest.mark.browser
 TRAINING_DOCS = ROOT / "content" / "training" / "docs"
 CASE_CODE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$")
-
-
-@dataclass
-class Site:
-    deployment: Deployment
-    dist: Path
-    var: Path
-    relay: RelayProcess
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    tmp = tmp_path_factory.mktemp("e2e")
-    port = free_port()
-    config, deployment = prepare(EXAMPLE, tmp / "var", port)
-    build_site(deployment, tmp / "dist")
-    relay = start_relay(
-        config, f"sqlite:///{tmp / 'relay.db'}", tmp, static=tmp / "dist", port=port
-    )
-    try:
-        yield Site(deployment=deployment, dist=tmp / "dist", var=tmp / "var", relay=relay)
-    finally:
-        stop_relay(relay)
 
 
 def keytool(site: Site, *args: str, home: Path | None = None) -> str:

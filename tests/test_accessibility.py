@@ -1,0 +1,80 @@
+"""WCAG 2.2 A/AA checks with axe-core in Chromium, on the student pages and the course.
+
+axe-core comes from the npm registry (package.json, pinned by package-lock.json);
+scripts/test installs it. The page's CSP is bypassed for the test only, so that
+axe itself can be injected.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from .conftest import ROOT, Site
+
+pytestmark = pytest.mark.browser
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def violations(page: Page) -> list[dict[str, Any]]:
+    assert AXE.is_file(), "axe-core is missing: run ./scripts/test, which installs it with npm"
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", TAGS
+    )
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in result["violations"]
+    ]
+
+
+@pytest.fixture
+def page(browser: Browser) -> Page:
+    context = browser.new_context(bypass_csp=True, viewport={"width": 360, "height": 740})
+    return context.new_page()
+
+
+@pytest.mark.parametrize("path", ["s/riverside-middle/", "s/riverside-middle/es/"])
+def test_landing_page_has_no_wcag_violations(site: Site, page: Page, path: str) -> None:
+    page.goto(f"{site.relay.url}/{path}")
+    assert violations(page) == []
+
+
+def test_error_and_sent_states_have_no_wcag_violations(site: Site, page: Page) -> None:
+    page.goto(f"{site.relay.url}/s/riverside-middle/")
+    page.click("#send")  # nothing written: the error state
+    page.wait_for_selector("#what-error:not([hidden])")
+    assert violations(page) == []
+    page.fill("#what", "An accessibility check.")
+    page.click("#send")
+    page.wait_for_selector("#case-code:not(:empty)")
+    assert violations(page) == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["training/", "training/modules/05-responding-to-disclosure/", "training/complete/"],
+)
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_course_pages_have_no_wcag_violations(
+    site: Site, browser: Browser, path: str, scheme: str
+) -> None:
+    context = browser.new_context(
+        bypass_csp=True, color_scheme=scheme, viewport={"width": 1200, "height": 900}
+    )
+    page = context.new_page()
+    page.goto(f"{site.relay.url}/{path}")
+    page.wait_for_load_state("networkidle")
+    assert violations(page) == []
+    context.close()
+
+
+def test_axe_finds_a_real_problem(site: Site, page: Page, tmp_path: Path) -> None:
+    """The check can fail: an unlabelled field on a copy of the page is reported."""
+    page.goto(f"{site.relay.url}/s/riverside-middle/")
+    page.evaluate("document.querySelector('label[for=what]').remove()")
+    assert "label" in {v["id"] for v in violations(page)}
