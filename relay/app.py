@@ -53,7 +53,6 @@ def create_app(deployment: Deployment, store: Store, static_dir: Path | None = N
         Route("/api/v1/envelopes", relay.post_envelope, methods=["POST"]),
         Route("/api/v1/schools", relay.my_schools, methods=["GET"]),
         Route("/api/v1/schools/{slug}/envelopes", relay.list_envelopes, methods=["GET"]),
-        Route("/api/{rest:path}", relay.not_found),
     ]
     if static_dir is not None:
         routes.append(Mount("/", app=StaticFiles(directory=static_dir, html=True)))
@@ -93,9 +92,6 @@ class _Relay:
 
     async def openapi(self, request: Request) -> Response:
         return JSONResponse(openapi_document())
-
-    async def not_found(self, request: Request) -> Response:
-        raise ApiError(404, "no such API endpoint")
 
     async def post_envelope(self, request: Request) -> Response:
         limits = self.deployment.relay

@@ -25,7 +25,8 @@ class PostgresStore:
                 self._db.execute("SELECT pg_advisory_xact_lock(7427466391)")
                 self._db.execute(SCHEMA)
         except psycopg.Error as exc:
-            raise StoreError(f"cannot use the PostgreSQL database ({exc})") from None
+            detail = " ".join(str(exc).split())
+            raise StoreError(f"cannot use the PostgreSQL database ({detail})") from None
         self._lock = threading.Lock()
 
     def add_envelope(

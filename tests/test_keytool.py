@@ -324,3 +324,11 @@ def test_roster_without_a_course_says_where_to_point(
     assert code == 1 and "pass --modules" in err
     code, _, err = run(capsys, "--home", home, "roster", "--modules", "/nonexistent/course.json")
     assert code == 1 and "cannot read the course's module list" in err
+
+
+def test_no_passphrase_without_a_keyboard(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("QUIETDOOR_PASSPHRASE")
+    code, _, err = run(capsys, "--home", home, "list")
+    assert code == 1 and "set QUIETDOOR_PASSPHRASE" in err

@@ -193,3 +193,9 @@ def test_a_key_learns_which_schools_it_reads(td: KeyedDeployment, store: Store) 
     )
     assert stranger.status_code == 403
     assert client.get("/api/v1/schools").status_code == 401
+
+
+def test_wrong_method_is_json_405(td: KeyedDeployment, store: Store) -> None:
+    answer = client_for(td, store).get("/api/v1/envelopes")
+    assert answer.status_code == 405
+    assert answer.json() == {"error": "Method Not Allowed"}
