@@ -154,3 +154,22 @@ def test_staff_knowledge_check_and_completion_reach_the_roster(
         (r["name"], r["role"], r["module"], r["score"], r["questions"], r["status"]) for r in done
     ] == [("Rosa Díaz", "School nurse", "m03", str(questions - 1), str(questions), "current")]
     assert done[0]["version"] == module.version
+
+
+def test_course_pages_read_offline_after_first_load(site: Site, browser: Browser) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    url = f"{site.relay.url}/training/modules/07-placing-the-codes/"
+    page.goto(url)
+    ready = page.evaluate(
+        "Promise.race([navigator.serviceWorker.ready.then(() => true),"
+        " new Promise(r => setTimeout(() => r(false), 10000))])"
+    )
+    assert ready, "the course registered no service worker"
+    page.reload()  # now under the service worker, which keeps what it serves
+    page.locator("form.qd-quiz").first.wait_for()
+    context.set_offline(True)
+    page.reload()
+    assert "Where the codes go" in page.inner_text("h1")
+    page.locator("form.qd-quiz").first.wait_for()  # scripts and course.json came from the cache
+    context.close()
