@@ -10,10 +10,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from quietdoor.builder import BuildError, ProgressPrinter, build_site
-from quietdoor.config import ConfigError, load_config
-from quietdoor.landing import LandingError
-from quietdoor.site_assets import AssetError
+from builder.errors import BuildError
+from builder.progress import ProgressPrinter
+from builder.site import build_site
+from quietdoor.config import load_config
+from quietdoor.errors import QuietDoorError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         deployment = load_config(args.config)
         manifest = build_site(deployment, args.out, progress=ProgressPrinter())
-    except (ConfigError, BuildError, AssetError, LandingError) as exc:
+    except (QuietDoorError, BuildError) as exc:
         print(f"build: {exc}", file=sys.stderr)
         return 2
     print(

@@ -16,9 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from quietdoor.builder import build_school  # noqa: E402
+from builder.assets import build_assets  # noqa: E402
+from builder.site import build_school  # noqa: E402
 from quietdoor.config import Deployment, load_config  # noqa: E402
-from quietdoor.site_assets import build_assets  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 

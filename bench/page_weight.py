@@ -15,9 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from builder.assets import build_assets  # noqa: E402
+from builder.landing import SCRIPTS, STYLESHEET, landing_paths, render_landing  # noqa: E402
 from quietdoor.config import load_config  # noqa: E402
-from quietdoor.landing import SCRIPTS, STYLESHEET, landing_paths, render_landing  # noqa: E402
-from quietdoor.site_assets import build_assets  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from quietdoor.encoding import b64u_decode, b64u_encode
+from quietdoor.errors import QuietDoorError
 
 SUPPORTED_LANGUAGES = ("en", "es")
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -22,7 +23,7 @@ DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HOURS_RE = re.compile(r"^(?P<days>[a-z,-]+) (?P<start>\d\d:\d\d)-(?P<end>\d\d:\d\d)$")
 
 
-class ConfigError(ValueError):
+class ConfigError(QuietDoorError):
     """A deployment config that cannot be used; the message names file and field."""
 
     def __init__(self, path: Path | str, field_name: str, problem: str) -> None:

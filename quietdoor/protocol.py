@@ -21,6 +21,7 @@ import nacl.utils
 from nacl.public import PrivateKey, PublicKey, SealedBox
 
 from quietdoor.encoding import b64u_decode, b64u_encode
+from quietdoor.errors import QuietDoorError
 
 VERSION = 1
 CASE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
@@ -40,7 +41,7 @@ PERSON_KEY_ID = b"qd1.key_id"
 ENVELOPE_FIELDS = {"v", "school", "case_id", "auth_hash", "nonce", "ct", "keys"}
 
 
-class ProtocolError(ValueError):
+class ProtocolError(QuietDoorError):
     """An envelope, case code or payload that does not follow docs/PROTOCOL.md."""
 
 

@@ -16,6 +16,7 @@ import nacl.exceptions
 from nacl.signing import SigningKey, VerifyKey
 
 from quietdoor.encoding import b64u_decode, b64u_encode
+from quietdoor.errors import QuietDoorError
 
 H_KEY = "x-qd-key"
 H_TIME = "x-qd-timestamp"
@@ -24,7 +25,7 @@ H_SIGNATURE = "x-qd-signature"
 MAX_SKEW_SECONDS = 120
 
 
-class SignatureError(ValueError):
+class SignatureError(QuietDoorError):
     """A staff request whose signature headers are missing, malformed or wrong."""
 
 

@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from quietdoor import protocol
 from quietdoor.config import Deployment
-from quietdoor.landing import content_security_policy
+from quietdoor.csp import header_policy
 from quietdoor.signing import MAX_SKEW_SECONDS, SignatureError, SignedRequest, verify_request
 from relay.openapi import openapi_document
 from relay.store import Store
@@ -240,8 +240,7 @@ class SecurityHeaders:
 
     def __init__(self, app: ASGIApp, relay_url: str) -> None:
         self.app = app
-        # The page's own meta policy, plus what only a header can say.
-        self.csp = content_security_policy(relay_url) + "; frame-ancestors 'none'"
+        self.csp = header_policy(relay_url)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from nacl.public import PrivateKey
 
+from builder.assets import build_assets
 from quietdoor import protocol
 from quietdoor.encoding import b64u_decode, b64u_encode
-from quietdoor.site_assets import build_assets
 
 SEAL_SCRIPT = r"""
 const fs = require('node:fs');

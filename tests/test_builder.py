@@ -12,9 +12,9 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from quietdoor.builder import BuildError, build_site, build_training
+from builder.site import BuildError, build_site, build_training
 
-from .conftest import ROOT, KeyedDeployment, make_deployment
+from .helpers import ROOT, KeyedDeployment, make_deployment
 
 MINI_TRAINING = {
     "mkdocs.yml": "site_name: Mini\ndocs_dir: docs\ntheme:\n  name: material\n  font: false\n",

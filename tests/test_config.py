@@ -7,7 +7,7 @@ import pytest
 
 from quietdoor.config import ConfigError, dump_config, load_config, parse_config
 
-from .conftest import EXAMPLE
+from .helpers import EXAMPLE
 
 
 def example_text() -> str:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from quietdoor.builder import build_training
-from quietdoor.course import CourseError, load_course, parse_module
+from builder.course import CourseError, load_course, parse_module
+from builder.site import build_training
 
-from .conftest import ROOT
+from .helpers import ROOT
 
 DOCS = ROOT / "content" / "training" / "docs"
 TOPICS = ["m01", "m02", "m03", "m04", "m05", "m06", "m07", "m08"]

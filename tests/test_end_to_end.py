@@ -17,10 +17,10 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import Browser, Request
 
-from quietdoor.course import parse_module
-from quietdoor.demo import PASSPHRASE
+from builder.course import parse_module
+from demo.prepare import PASSPHRASE
 
-from .conftest import ROOT, Site
+from .helpers import ROOT, Site
 
 pytestmark = pytest.mark.browser
 TRAINING_DOCS = ROOT / "content" / "training" / "docs"

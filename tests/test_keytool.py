@@ -20,8 +20,7 @@ from quietdoor import protocol
 from quietdoor.config import dump_config, load_config, recipient_snippet
 from quietdoor.encoding import b64u_decode, b64u_encode
 
-from .conftest import RelayProcess, make_deployment, start_relay, stop_relay
-from .relay_helpers import report
+from .helpers import RelayProcess, make_deployment, report, start_relay, stop_relay
 
 PASS = "a long enough test passphrase"
 

@@ -1,4 +1,4 @@
-"""quietdoor.landing: the student's page, as HTML and in Chromium.
+"""builder.landing: the student's page, as HTML and in Chromium.
 
 The static checks read the rendered HTML; the browser checks serve a built page
 over HTTP and stand in for the relay and the quick-exit site with Playwright
@@ -23,10 +23,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route
 
-from quietdoor import protocol
-from quietdoor.config import ReadHours, School, parse_config
-from quietdoor.encoding import b64u_encode
-from quietdoor.landing import (
+from builder.assets import SITE_DIR, Asset, build_assets
+from builder.landing import (
     SCRIPT_MESSAGES,
     LandingError,
     landing_paths,
@@ -34,9 +32,11 @@ from quietdoor.landing import (
     read_hours_text,
     render_landing,
 )
-from quietdoor.site_assets import SITE_DIR, Asset, build_assets
+from quietdoor import protocol
+from quietdoor.config import ReadHours, School, parse_config
+from quietdoor.encoding import b64u_encode
 
-from .conftest import KeyedDeployment, free_port, make_deployment
+from .helpers import KeyedDeployment, free_port, make_deployment
 
 RELAY = "http://127.0.0.1:9"  # never reached: a Playwright route answers for it
 EXIT = "https://exit.example"
@@ -384,7 +384,7 @@ def test_every_language_has_every_key() -> None:
 def test_every_key_is_used_and_every_used_key_exists() -> None:
     sources = "".join(p.read_text(encoding="utf-8") for p in (SITE_DIR / "templates").glob("*.j2"))
     used_in_templates = set(re.findall(r"\bt\.(\w+)", sources))
-    landing_source = (Path(__file__).parent.parent / "quietdoor/landing.py").read_text(
+    landing_source = (Path(__file__).parent.parent / "builder/landing.py").read_text(
         encoding="utf-8"
     )
     keys = load_catalogs()["en"].keys()

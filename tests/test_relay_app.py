@@ -13,8 +13,7 @@ from quietdoor.config import RelayLimits
 from relay.app import create_app
 from relay.store import Store, open_store
 
-from .conftest import KeyedDeployment, make_deployment
-from .relay_helpers import inbox_path, report, signed_headers
+from .helpers import KeyedDeployment, inbox_path, make_deployment, report, signed_headers
 
 
 @pytest.fixture

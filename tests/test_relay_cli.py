@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, KeyedDeployment
+from .helpers import ROOT, KeyedDeployment
 
 
 def relay(*args: str) -> subprocess.CompletedProcess[str]:

@@ -12,8 +12,16 @@ import httpx2 as httpx
 import pytest
 from nacl.signing import SigningKey
 
-from .conftest import KeyedDeployment, RelayProcess, make_deployment, start_relay, stop_relay
-from .relay_helpers import inbox_path, report, signed_headers
+from .helpers import (
+    KeyedDeployment,
+    RelayProcess,
+    inbox_path,
+    make_deployment,
+    report,
+    signed_headers,
+    start_relay,
+    stop_relay,
+)
 
 POST = "/api/v1/envelopes"
 

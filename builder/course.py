@@ -14,13 +14,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from builder.errors import BuildError
+
 REQUIRED_SECTIONS = ("Learning objectives", "Scenario", "Knowledge check", "Sources")
 QUIZ_BLOCK = re.compile(r"^```quiz[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.DOTALL)
 MODULE_ID = re.compile(r"^m\d\d$")
 
 
-class CourseError(ValueError):
+class CourseError(BuildError):
     """A module that lacks a required part; the message names the file and the part."""
 
 

@@ -1,4 +1,4 @@
-"""quietdoor.site_assets: pinned vendored files, SRI hashes, deterministic output."""
+"""builder.assets: pinned vendored files, SRI hashes, deterministic output."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from quietdoor.site_assets import SITE_DIR, AssetError, build_assets
+from builder.assets import SITE_DIR, AssetError, build_assets
 
 VENDOR = SITE_DIR / "vendor"
 EXPECTED = {"nacl-fast.min.js", "blake2b.js", "app.js", "envelope.js", "landing.css"}

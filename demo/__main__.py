@@ -1,4 +1,4 @@
-"""python -m quietdoor.demo: the example deployment, running on this machine.
+"""python -m demo: the example deployment, running on this machine.
 
 Creates key-tool homes for the example's recipients (keys made here, never
 committed), writes a copy of the example config with those public keys and
@@ -8,52 +8,24 @@ local URLs, builds the site, starts the relay serving it, and prints the URLs.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import shlex
 import sys
 import time
 from pathlib import Path
 
+from builder.errors import BuildError
+from builder.progress import ProgressPrinter
+from builder.site import build_site
+from demo.prepare import PASSPHRASE, prepare
 from keytool.errors import KeyToolError
-from keytool.identity import create_identity, load_identity
-from keytool.settings import Settings, save_settings
-from quietdoor.builder import BuildError, ProgressPrinter, build_site
-from quietdoor.config import ConfigError, Deployment, dump_config, load_config
-from quietdoor.landing import LandingError
-from quietdoor.site_assets import AssetError
+from quietdoor.errors import QuietDoorError
 
 ROOT = Path(__file__).resolve().parent.parent
-PASSPHRASE = "demo passphrase, not for real reports"  # noqa: S105 - demo keys only
-
-
-def prepare(example: Path, var: Path, port: int) -> tuple[Path, Deployment]:
-    """Keys and a local config for the example deployment; keys are reused across runs."""
-    base = load_config(example)
-    url = f"http://127.0.0.1:{port}"
-    recipients = []
-    for r in base.recipients:
-        home = var / "keys" / r.id
-        if (home / "identity.json").exists():
-            identity = load_identity(home, PASSPHRASE)
-        else:
-            identity = create_identity(home, r.id, r.name, PASSPHRASE, r.schools, r.districts)
-        save_settings(home, Settings(relay_url=url))
-        recipients.append(
-            dataclasses.replace(
-                r, x25519=identity.recipient.x25519, ed25519=identity.recipient.ed25519
-            )
-        )
-    deployment = dataclasses.replace(
-        base, base_url=url, relay_url=url, recipients=tuple(recipients)
-    )
-    config = var / "demo.toml"
-    config.write_text(dump_config(deployment), encoding="utf-8")
-    return config, load_config(config)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m quietdoor.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__)
     parser.add_argument("--config", type=Path, default=ROOT / "examples" / "demo.toml")
     parser.add_argument(
         "--var",
@@ -69,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         args.var.mkdir(parents=True, exist_ok=True)
         config, deployment = prepare(args.config, args.var, args.port)
         manifest = build_site(deployment, args.out, progress=ProgressPrinter())
-    except (ConfigError, BuildError, AssetError, LandingError, KeyToolError) as exc:
+    except (QuietDoorError, BuildError, KeyToolError) as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 2
     print(f"\nBuilt in {time.monotonic() - started:.1f} s. Open these in a browser:\n")

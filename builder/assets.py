@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from builder.errors import BuildError
+
 SITE_DIR = Path(__file__).resolve().parent.parent / "site"
 ASSETS_DIR = "assets"
 
@@ -22,7 +24,7 @@ NACL_FILE = "nacl-fast.min.js"  # of the package "tweetnacl", served as it is
 BLAKE_FILE = "blake2b.js"  # of the package "blakejs", bundled with its util.js
 
 
-class AssetError(ValueError):
+class AssetError(BuildError):
     """A vendored file that does not match its pin, or a site source that cannot be used."""
 
 
@@ -166,7 +168,7 @@ def _blakejs_bundle(package: _Package) -> bytes:
     header = (
         f"/*! {package.name} {package.version} ({package.license}): blake2b.js and util.js,\n"
         " * unmodified from the npm package, wrapped by Quiet Door's build\n"
-        " * (quietdoor/site_assets.py) so that the page gets a global `blakejs`.\n *\n"
+        " * (builder/assets.py) so that the page gets a global `blakejs`.\n *\n"
         + "".join(f" * {line}".rstrip() + "\n" for line in license_text.splitlines())
         + " */\n"
     )

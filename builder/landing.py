@@ -3,7 +3,7 @@
 The page is rendered from ``site/templates/landing.html.j2`` with the strings of
 ``site/i18n/<lang>.toml``. Everything it links to is relative to the page, so
 the built site works under any base path, and everything it loads is same-origin
-with an integrity hash (see quietdoor.site_assets).
+with an integrity hash (see builder.assets).
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ import posixpath
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import jinja2
 
+from builder.assets import SITE_DIR, Asset
+from builder.errors import BuildError
 from quietdoor.config import SUPPORTED_LANGUAGES, Deployment, ReadHours, School
+from quietdoor.csp import content_security_policy
 from quietdoor.encoding import b64u_encode
-from quietdoor.site_assets import SITE_DIR, Asset
 
 TEMPLATE = "landing.html.j2"
 STYLESHEET = "landing.css"
@@ -44,7 +45,7 @@ SCRIPT_MESSAGES = (
 Strings = Mapping[str, str]
 
 
-class LandingError(ValueError):
+class LandingError(BuildError):
     """A landing page that cannot be rendered: a missing translation, asset or language."""
 
 
@@ -110,15 +111,6 @@ def render_landing(
         recipients=" ".join(b64u_encode(r.x25519) for r in recipients),
         hours=read_hours_text(school.read_hours, strings),
         messages={name.replace("_", "-"): strings[name] for name in SCRIPT_MESSAGES},
-    )
-
-
-def content_security_policy(relay_url: str) -> str:
-    """Same-origin scripts, styles and images; network requests only to the relay."""
-    parts = urlsplit(relay_url)
-    return (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-        f"connect-src {parts.scheme}://{parts.netloc}; base-uri 'none'; form-action 'none'"
     )
 
 

@@ -13,28 +13,24 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from builder.assets import Asset, build_assets
+from builder.course import CourseError, Module, load_course
+from builder.errors import BuildError
+from builder.landing import landing_paths, render_landing
+from builder.qr import write_qr
 from quietdoor.config import Deployment, School
-from quietdoor.course import CourseError, Module, load_course
 from quietdoor.encoding import b64u_encode
-from quietdoor.landing import landing_paths, render_landing
-from quietdoor.qr import write_qr
-from quietdoor.site_assets import Asset, build_assets
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAINING_SOURCE = ROOT / "content" / "training"
 MANIFEST = "manifest.json"
 COURSE_JSON = "course.json"
 COURSE_SCRIPTS = ("nacl-fast.min.js", "blake2b.js", "envelope.js")
-
-
-class BuildError(Exception):
-    """The site cannot be built; the message says why and what to do."""
 
 
 @dataclass(frozen=True)
@@ -196,22 +192,3 @@ def _hash_files(out_dir: Path) -> dict[str, str]:
         for path in sorted(out_dir.rglob("*"))
         if path.is_file()
     }
-
-
-class ProgressPrinter:
-    """Report progress to stderr: one line rewritten in place on a terminal, twice a second;
-    a new line every 10 seconds in a log file. Always at the end."""
-
-    def __init__(self) -> None:
-        self.last = 0.0
-        self.terminal = sys.stderr.isatty()
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if done == total or now - self.last >= (0.5 if self.terminal else 10.0):
-            self.last = now
-            text = f"schools: {done}/{total}"
-            if self.terminal:
-                print("\r" + text, end="\n" if done == total else "", file=sys.stderr, flush=True)
-            else:
-                print(text, file=sys.stderr, flush=True)

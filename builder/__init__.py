@@ -1,0 +1,1 @@
+"""The builder: a deployment config in, a static site out (pages, QR codes, course, manifest)."""

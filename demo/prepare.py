@@ -1,0 +1,37 @@
+"""Keys and a local config for the example deployment, made on this machine and never committed."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from keytool.identity import create_identity, load_identity
+from keytool.settings import Settings, save_settings
+from quietdoor.config import Deployment, dump_config, load_config
+
+PASSPHRASE = "demo passphrase, not for real reports"  # noqa: S105 - demo keys only
+
+
+def prepare(example: Path, var: Path, port: int) -> tuple[Path, Deployment]:
+    """Keys and a local config for the example deployment; keys are reused across runs."""
+    base = load_config(example)
+    url = f"http://127.0.0.1:{port}"
+    recipients = []
+    for r in base.recipients:
+        home = var / "keys" / r.id
+        if (home / "identity.json").exists():
+            identity = load_identity(home, PASSPHRASE)
+        else:
+            identity = create_identity(home, r.id, r.name, PASSPHRASE, r.schools, r.districts)
+        save_settings(home, Settings(relay_url=url))
+        recipients.append(
+            dataclasses.replace(
+                r, x25519=identity.recipient.x25519, ed25519=identity.recipient.ed25519
+            )
+        )
+    deployment = dataclasses.replace(
+        base, base_url=url, relay_url=url, recipients=tuple(recipients)
+    )
+    config = var / "demo.toml"
+    config.write_text(dump_config(deployment), encoding="utf-8")
+    return config, load_config(config)
