@@ -6,6 +6,8 @@ the file by hand can find and fix it without reading a traceback.
 
 from __future__ import annotations
 
+import difflib
+import functools
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -21,6 +23,27 @@ SUPPORTED_LANGUAGES = ("en", "es")
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HOURS_RE = re.compile(r"^(?P<days>[a-z,-]+) (?P<start>\d\d:\d\d)-(?P<end>\d\d:\d\d)$")
+
+
+TOP_KEYS = frozenset(
+    {
+        "organisation",
+        "base_url",
+        "relay_url",
+        "languages",
+        "quick_exit_url",
+        "relay",
+        "districts",
+        "schools",
+        "recipients",
+        "placements",
+    }
+)
+RELAY_KEYS = frozenset({"max_body_bytes", "daily_quota_per_school"})
+DISTRICT_KEYS = frozenset({"slug", "name"})
+SCHOOL_KEYS = frozenset({"slug", "name", "district", "read_hours"})
+RECIPIENT_KEYS = frozenset({"id", "name", "x25519", "ed25519", "schools", "districts"})
+PLACEMENT_KEYS = frozenset({"school", "location"})
 
 
 class ConfigError(QuietDoorError):
@@ -101,19 +124,31 @@ class Deployment:
     relay: RelayLimits = field(default_factory=RelayLimits)
 
     def school(self, slug: str) -> School | None:
-        for school in self.schools:
-            if school.slug == slug:
-                return school
-        return None
+        return self._schools_by_slug.get(slug)
 
     def recipients_for(self, slug: str) -> tuple[Recipient, ...]:
         """The recipients of a school: named directly, or through the school's district."""
-        school = self.school(slug)
-        if school is None:
-            return ()
-        return tuple(
-            r for r in self.recipients if slug in r.schools or school.district in r.districts
-        )
+        return self._recipients_by_school.get(slug, ())
+
+    @functools.cached_property
+    def _schools_by_slug(self) -> dict[str, School]:
+        return {s.slug: s for s in self.schools}
+
+    @functools.cached_property
+    def _recipients_by_school(self) -> dict[str, tuple[Recipient, ...]]:
+        """One pass over schools and recipients, so a lookup never scans the deployment."""
+        by_school: dict[str, list[Recipient]] = {s.slug: [] for s in self.schools}
+        by_district: dict[str, list[str]] = {}
+        for s in self.schools:
+            by_district.setdefault(s.district, []).append(s.slug)
+        for r in self.recipients:
+            slugs = dict.fromkeys(r.schools)
+            for district in r.districts:
+                slugs.update(dict.fromkeys(by_district.get(district, ())))
+            for slug in slugs:
+                if slug in by_school:
+                    by_school[slug].append(r)
+        return {slug: tuple(rs) for slug, rs in by_school.items()}
 
     def landing_url(self, slug: str) -> str:
         return f"{self.base_url}/s/{slug}/"
@@ -135,6 +170,7 @@ def load_config(path: Path | str) -> Deployment:
 
 def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deployment:
     r = _Reader(path)
+    r.known_keys(raw, "", TOP_KEYS)
     organisation = r.text(raw, "organisation")
     base_url = r.url(raw, "base_url")
     relay_url = r.url(raw, "relay_url")
@@ -152,13 +188,13 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
 
     districts = tuple(
         District(slug=r.slug(d, f"districts[{i}].slug"), name=r.text(d, "name", f"districts[{i}]"))
-        for i, d in enumerate(r.tables(raw, "districts"))
+        for i, d in enumerate(r.tables(raw, "districts", DISTRICT_KEYS))
     )
     r.unique([d.slug for d in districts], "districts", "slug")
     district_slugs = {d.slug for d in districts}
 
     schools = []
-    for i, s in enumerate(r.tables(raw, "schools")):
+    for i, s in enumerate(r.tables(raw, "schools", SCHOOL_KEYS)):
         where = f"schools[{i}]"
         district = r.text(s, "district", where)
         if district not in district_slugs:
@@ -177,7 +213,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
     school_slugs = {s.slug for s in schools}
 
     recipients = []
-    for i, t in enumerate(r.tables(raw, "recipients")):
+    for i, t in enumerate(r.tables(raw, "recipients", RECIPIENT_KEYS)):
         where = f"recipients[{i}]"
         rec = Recipient(
             id=r.slug(t, f"{where}.id"),
@@ -201,7 +237,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
     r.unique([b64u_encode(x.ed25519) for x in recipients], "recipients", "ed25519")
 
     placements = []
-    for i, p in enumerate(r.tables(raw, "placements")):
+    for i, p in enumerate(r.tables(raw, "placements", PLACEMENT_KEYS)):
         where = f"placements[{i}]"
         placed_at = r.text(p, "school", where)
         if placed_at not in school_slugs:
@@ -211,6 +247,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
     limits_raw = raw.get("relay", {})
     if not isinstance(limits_raw, Mapping):
         raise ConfigError(path, "relay", "must be a table")
+    r.known_keys(limits_raw, "relay", RELAY_KEYS)
     limits = RelayLimits(
         max_body_bytes=r.positive_int(limits_raw, "max_body_bytes", "relay", 96 * 1024),
         daily_quota_per_school=r.positive_int(limits_raw, "daily_quota_per_school", "relay", 500),
@@ -290,11 +327,26 @@ class _Reader:
             )
         return value
 
-    def tables(self, table: Mapping[str, Any], key: str) -> Sequence[Mapping[str, Any]]:
+    def tables(
+        self, table: Mapping[str, Any], key: str, known: frozenset[str]
+    ) -> Sequence[Mapping[str, Any]]:
         value = table.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
             raise ConfigError(self.path, key, f"expected [[{key}]] tables")
+        for i, item in enumerate(value):
+            self.known_keys(item, f"{key}[{i}]", known)
         return value
+
+    def known_keys(self, table: Mapping[str, Any], where: str, known: frozenset[str]) -> None:
+        """A key we do not know is a typo until proven otherwise: name it, suggest the closest."""
+        for key in sorted(set(table) - known):
+            close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+            hint = (
+                f"did you mean {close[0]!r}?"
+                if close
+                else f"known keys: {', '.join(sorted(known))}"
+            )
+            raise ConfigError(self.path, _join(where, key), f"unknown key ({hint})")
 
     def key(self, table: Mapping[str, Any], key: str, where: str) -> bytes:
         value = self.text(table, key, where)

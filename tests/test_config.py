@@ -117,3 +117,50 @@ def test_unreadable_files_get_one_sentence(tmp_path: Path) -> None:
         load_config(tmp_path / "missing.toml")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_text(tmp_path, "organisation = [")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "hint"),
+    [
+        ("languages = ", "langauges = ", "langauges", "did you mean 'languages'?"),
+        ("[relay]\n", "[relay]\nmax_bodybytes = 1\n", "relay.max_bodybytes", "'max_body_bytes'"),
+        (
+            'read_hours = "always"',
+            'read_hours = "always"\nreadhours = "x"',
+            "schools[2].readhours",
+            "did you mean 'read_hours'?",
+        ),
+        ('name = "Dana Ortiz"', 'name = "Dana Ortiz"\nemial = "d@x"', "recipients[0].emial", ""),
+        (
+            'location = "Nurse',
+            'locaton = "x"\nlocation = "Nurse',
+            "placements[2].locaton",
+            "did you mean 'location'?",
+        ),
+        (
+            'name = "Cedar Valley School District"',
+            'name = "C"\nzzz = 1',
+            "districts[1].zzz",
+            "known keys: name, slug",
+        ),
+    ],
+)
+def test_unknown_keys_are_named_with_the_closest_known_one(
+    tmp_path: Path, old: str, new: str, field: str, hint: str
+) -> None:
+    text = example_text()
+    assert old in text
+    with pytest.raises(ConfigError) as err:
+        load_text(tmp_path, text.replace(old, new, 1))
+    assert err.value.field_name == field
+    assert err.value.problem.startswith("unknown key")
+    assert hint in err.value.problem
+
+
+def test_lookups_use_an_index_built_once() -> None:
+    d = load_config(EXAMPLE)
+    assert d.school("nowhere") is None
+    assert d.recipients_for("nowhere") == ()
+    assert d.recipients_for("riverside-middle") == tuple(
+        r for r in d.recipients if r.id in ("marcus-lee",)
+    )
