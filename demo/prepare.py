@@ -23,7 +23,6 @@ def prepare(example: Path, var: Path, port: int) -> tuple[Path, Deployment]:
             identity = load_identity(home, PASSPHRASE)
         else:
             identity = create_identity(home, r.id, r.name, PASSPHRASE, r.schools, r.districts)
-        save_settings(home, Settings(relay_url=url))
         recipients.append(
             dataclasses.replace(
                 r, x25519=identity.recipient.x25519, ed25519=identity.recipient.ed25519
@@ -32,6 +31,9 @@ def prepare(example: Path, var: Path, port: int) -> tuple[Path, Deployment]:
     deployment = dataclasses.replace(
         base, base_url=url, relay_url=url, recipients=tuple(recipients)
     )
-    config = var / "demo.toml"
+    config = (var / "demo.toml").resolve()
     config.write_text(dump_config(deployment), encoding="utf-8")
+    for r in base.recipients:
+        # Each lead's key tool knows the relay, and the config that names its colleagues.
+        save_settings(var / "keys" / r.id, Settings(relay_url=url, config=str(config)))
     return config, load_config(config)

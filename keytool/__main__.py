@@ -1,10 +1,11 @@
-"""python -m keytool --home DIR COMMAND: the safeguarding lead's keys and inbox.
+"""python -m keytool --home DIR COMMAND: the safeguarding lead's keys, inbox and replies.
 
-  init   create your keys and print the lines to add to the deployment config
-  fetch  download new envelopes for your schools from the relay (signed request)
-  list   decrypt and list what is in the inbox
-  show   decrypt and show one report in full
-  roster export staff training completions per school (CSV, printable page)
+  init    create your keys and print the lines to add to the deployment config
+  fetch   download new messages for your schools from the relay (signed request)
+  list    the cases in the inbox, newest activity first, with safety flags
+  show    one case's whole conversation; tells the student the school has read it
+  reply   answer the student on a case (colleagues see the reply too)
+  roster  export staff training completions per school (CSV, printable page)
 
 The passphrase is asked for at the keyboard, or read from QUIETDOOR_PASSPHRASE.
 """
@@ -15,39 +16,51 @@ import argparse
 import dataclasses
 import datetime
 import getpass
-import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from keytool.client import fetch_page, my_schools
+from keytool.cases import Case, read_inbox
+from keytool.cases import Inbox as CaseInbox
+from keytool.client import MAX_PAGES, Relay
+from keytool.directory import Colleagues
 from keytool.errors import KeyToolError
+from keytool.home import write_private
 from keytool.identity import Identity, check_passphrase, create_identity, load_identity
-from keytool.inbox import Inbox, Item, Opened, open_items
+from keytool.inbox import Inbox
+from keytool.present import (
+    as_json,
+    case_json,
+    clean,
+    inbox_summary,
+    thread,
+    unreadable_json,
+    unreadable_line,
+)
 from keytool.roster import load_modules, missing_rows, roster_rows, to_csv, to_html
-from keytool.settings import Settings, load_settings, save_settings
-from quietdoor.config import SLUG_RE, recipient_snippet
-
-TRAINING = "training_completion"
-SAFE_NOW = {
-    "yes": "says they are safe now",
-    "no": "says they are NOT safe now",
-    "unsure": "is not sure they are safe",
-    "": "did not say if they are safe",
-}
+from keytool.send import send_receipt, send_reply
+from keytool.settings import Settings, load_settings, remembered_location, save_settings
+from quietdoor.config import recipient_snippet
+from quietdoor.payloads import Training
+from quietdoor.protocol import SLUG_RE
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.umask(0o077)  # whatever else writes in the home (SQLite's journal) is private too
     args = _parser().parse_args(argv)
     try:
         return int(args.run(args))
     except KeyToolError as exc:
-        print(f"keytool: {exc}", file=sys.stderr)
+        print(f"keytool: {clean(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("keytool: stopped", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `list --json | head` closed its end: stop quietly, as other tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,6 +75,10 @@ def _parser() -> argparse.ArgumentParser:
         default=Path.home() / ".quietdoor",
         help="folder for your keys and inbox (default ~/.quietdoor)",
     )
+    p.add_argument(
+        "--config",
+        help="the deployment config: who your colleagues are and whom replies go to (remembered)",
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     init = sub.add_parser("init", help="create your keys")
@@ -74,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--relay", help="the relay URL, e.g. https://relay.example.org")
     init.set_defaults(run=cmd_init)
 
-    fetch = sub.add_parser("fetch", help="download new envelopes")
+    fetch = sub.add_parser("fetch", help="download new messages")
     fetch.add_argument("--relay", help="the relay URL (remembered from init)")
     fetch.add_argument(
         "--school",
@@ -84,15 +101,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     fetch.set_defaults(run=cmd_fetch)
 
-    lst = sub.add_parser("list", help="decrypt and list the inbox")
+    lst = sub.add_parser("list", help="the cases in the inbox")
     lst.add_argument("--school", help="only this school")
     lst.add_argument("--json", action="store_true", help="one JSON document, for machines")
     lst.set_defaults(run=cmd_list)
 
-    show = sub.add_parser("show", help="decrypt and show one report")
-    show.add_argument("id", help="the id shown by `list`")
+    show = sub.add_parser("show", help="one case's conversation")
+    show.add_argument("case", help="the case id shown by `list` (or its first characters)")
     show.add_argument("--json", action="store_true", help="JSON, for machines")
     show.set_defaults(run=cmd_show)
+
+    reply = sub.add_parser("reply", help="answer the student on a case")
+    reply.add_argument("case", help="the case id shown by `list`")
+    reply.add_argument("--message", help="the reply; without it, read from standard input")
+    reply.set_defaults(run=cmd_reply)
 
     roster = sub.add_parser("roster", help="export the staff training roster")
     roster.add_argument(
@@ -106,11 +128,53 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+@dataclass
+class Session:
+    """An unlocked identity with what the tool remembers; settings given now are saved."""
+
+    home: Path
+    identity: Identity
+    settings: Settings
+    colleagues: Colleagues
+
+    @classmethod
+    def open(cls, args: argparse.Namespace) -> Session:
+        identity = load_identity(args.home, _passphrase(confirm=False))
+        settings = load_settings(args.home)
+        if args.config:
+            settings = dataclasses.replace(settings, config=remembered_location(args.config))
+        colleagues = Colleagues.load(identity.recipient, settings.config)
+        return cls(args.home, identity, settings, colleagues)
+
+    def remember(self, **changes: str) -> None:
+        updated = dataclasses.replace(self.settings, **changes)
+        if updated != load_settings(self.home):
+            save_settings(self.home, updated)
+        self.settings = updated
+
+    def relay(self, url: str | None = None) -> Relay:
+        chosen = url or self.settings.relay_url
+        if not chosen:
+            raise KeyToolError("which relay? pass --relay https://relay.example.org")
+        return Relay(chosen, self.identity.signing_key)
+
+    def read(self, school: str | None = None) -> CaseInbox:
+        """Every message decrypted and checked; what cannot be read is named on stderr."""
+        with Inbox(self.home) as inbox:
+            stored = inbox.messages(school)
+        result = read_inbox(stored, self.identity.box_key, self.colleagues)
+        for u in result.unreadable:
+            print(f"keytool: {unreadable_line(u)}", file=sys.stderr)
+        for warning in result.warnings:
+            print(f"keytool: warning: {clean(warning)}", file=sys.stderr)
+        return result
+
+
 def cmd_init(args: argparse.Namespace) -> int:
-    if not SLUG_RE.match(args.id):
+    if not SLUG_RE.fullmatch(args.id):
         raise KeyToolError(f"--id {args.id!r}: use lowercase letters, digits and hyphens")
     for slug in [*args.school, *args.district]:
-        if not SLUG_RE.match(slug):
+        if not SLUG_RE.fullmatch(slug):
             raise KeyToolError(f"{slug!r} is not a school or district slug")
     if not args.school and not args.district:
         raise KeyToolError("name at least one --school or --district that you will read")
@@ -118,8 +182,12 @@ def cmd_init(args: argparse.Namespace) -> int:
     identity = create_identity(
         args.home, args.id, args.name, passphrase, tuple(args.school), tuple(args.district)
     )
-    if args.relay:
-        save_settings(args.home, Settings(relay_url=args.relay))
+    settings = Settings(
+        relay_url=args.relay or "",
+        config=remembered_location(args.config) if args.config else "",
+    )
+    if settings != Settings():
+        save_settings(args.home, settings)
     print(f"Your keys are in {args.home / 'identity.json'}, locked with your passphrase.")
     print("Keep a backup of that file somewhere safe: without it, reports sealed to you are lost.")
     print("Send these lines to whoever maintains the deployment config:\n")
@@ -128,104 +196,103 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    identity = _unlock(args.home)
-    settings = load_settings(args.home)
-    relay = args.relay or settings.relay_url
-    if not relay:
-        raise KeyToolError("which relay? pass --relay https://relay.example.org")
-    schools = args.school or my_schools(relay, identity.signing_key)
-    inbox = Inbox(args.home)
-    try:
+    session = Session.open(args)
+    relay = session.relay(args.relay)
+    schools = args.school or relay.schools()
+    with Inbox(args.home) as inbox:
         for school in schools:
+            if not SLUG_RE.fullmatch(school):
+                raise KeyToolError(f"{school!r} is not a school slug")
             added = 0
-            while True:
-                page = fetch_page(relay, school, inbox.cursor(relay, school), identity.signing_key)
-                added += inbox.add_page(relay, school, page["envelopes"])
-                if not page.get("more") or not page["envelopes"]:
+            for _ in range(MAX_PAGES):
+                page = relay.page(school, inbox.cursor(relay.url, school))
+                added += inbox.add_page(relay.url, school, page.rows)
+                if not page.more:
                     break
+            else:
+                raise KeyToolError(
+                    f"{relay.url} keeps saying there is more for {school}; stopped after "
+                    f"{MAX_PAGES} pages (what came so far is saved); run fetch again"
+                )
             print(f"{school}: {added} new")
-    finally:
-        inbox.close()
-    if relay != settings.relay_url:
-        save_settings(args.home, dataclasses.replace(settings, relay_url=relay))
+    session.remember(relay_url=relay.url)
     return 0
 
 
-def _decrypt_inbox(home: Path, school: str | None) -> tuple[list[Opened], list[tuple[Item, str]]]:
-    """Everything in the inbox that opens; the rest is reported by id on stderr and skipped."""
-    identity = _unlock(home)
-    inbox = Inbox(home)
-    try:
-        results = list(open_items(inbox.items(school), identity.box_key))
-    finally:
-        inbox.close()
-    opened = [r for r in results if isinstance(r, Opened)]
-    failed = [r for r in results if not isinstance(r, Opened)]
-    for item, reason in failed:
-        print(f"keytool: skipped envelope {item.id} ({item.school}): {reason}", file=sys.stderr)
-    return opened, failed
-
-
 def cmd_list(args: argparse.Namespace) -> int:
-    opened, failed = _decrypt_inbox(args.home, args.school)
+    session = Session.open(args)
+    inbox = session.read(args.school)
+    session.remember()
     if args.json:
-        json.dump(
-            {
-                "items": [_as_json(o) for o in opened],
-                "skipped": [{"id": i.id, "school": i.school, "reason": r} for i, r in failed],
-            },
-            sys.stdout,
-            ensure_ascii=False,
-            indent=2,
+        print(
+            as_json(
+                {
+                    "cases": [case_json(c, with_messages=False) for c in inbox.cases],
+                    "unreadable": [unreadable_json(u) for u in inbox.unreadable],
+                    "warnings": inbox.warnings,
+                }
+            )
         )
-        print()
         return 0
-    if not opened:
-        print("The inbox is empty." if not failed else "Nothing could be decrypted.")
-    for o in opened:
-        print(_summary(o))
+    for line in inbox_summary(inbox):
+        print(line)
     return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    identity = _unlock(args.home)
-    inbox = Inbox(args.home)
-    try:
-        item = inbox.item(args.id)
-    finally:
-        inbox.close()
-    result = next(open_items([item], identity.box_key))
-    if not isinstance(result, Opened):
-        raise KeyToolError(f"envelope {item.id} cannot be shown: {result[1]}")
+    session = Session.open(args)
+    inbox = session.read()
+    case = _find(inbox, args.case)
     if args.json:
-        json.dump(_as_json(result), sys.stdout, ensure_ascii=False, indent=2)
-        print()
+        print(as_json(case_json(case, with_messages=True)))
     else:
-        print(_full(result))
+        print(thread(case, session.colleagues))
+    session.remember()
+    if case.needs_receipt():
+        try:
+            with Inbox(args.home) as store:
+                send_receipt(session.relay(), store, session.identity, session.colleagues, case)
+        except KeyToolError as exc:
+            print(
+                f"keytool: the student was not told that the school read this yet: "
+                f"{clean(str(exc))}",
+                file=sys.stderr,
+            )
+    return 0
+
+
+def cmd_reply(args: argparse.Namespace) -> int:
+    session = Session.open(args)
+    case = _find(session.read(), args.case)
+    text = args.message if args.message is not None else sys.stdin.read()
+    with Inbox(args.home) as store:
+        message_id = send_reply(
+            session.relay(), store, session.identity, session.colleagues, case, text
+        )
+    session.remember()
+    print(f"Sent to case {case.ref} as message {message_id}. The student reads it with their code.")
     return 0
 
 
 def cmd_roster(args: argparse.Namespace) -> int:
-    settings = load_settings(args.home)
-    source = args.modules or settings.modules
+    session = Session.open(args)
+    source = remembered_location(args.modules) if args.modules else session.settings.modules
     if not source:
         raise KeyToolError(
             "where is the course? pass --modules https://…/training/course.json or the dist folder"
         )
     modules = load_modules(source)
-    opened, _ = _decrypt_inbox(args.home, args.school)
-    records = [(o.item.school, o.payload) for o in opened]
-    rows = roster_rows(records, modules)
+    records = [e.payload for e in session.read(args.school).training]
+    rows = roster_rows((r for r in records if isinstance(r, Training)), modules)
     rows = sorted(rows + missing_rows(rows, modules), key=lambda r: (r.school, r.name, r.module))
-    if source != settings.modules:
-        save_settings(args.home, dataclasses.replace(settings, modules=source))
+    session.remember(modules=source)
     if args.csv:
-        _write(args.csv, to_csv(rows))
+        write_private(args.csv, to_csv(rows).encode("utf-8"))
     if args.html:
         today = datetime.date.today().isoformat()
-        _write(args.html, to_html(rows, "Staff training roster", today))
+        write_private(args.html, to_html(rows, "Staff training roster", today).encode("utf-8"))
     if not args.csv and not args.html:
-        print(to_csv(rows), end="")
+        print(clean(to_csv(rows), lines=True), end="")
     else:
         people = len({(r.school, r.name, r.role) for r in rows})
         refresh = sum(r.status != "current" for r in rows)
@@ -233,15 +300,11 @@ def cmd_roster(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write(path: Path, text: str) -> None:
+def _find(inbox: CaseInbox, ref: str) -> Case:
     try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise KeyToolError(f"cannot write {path} ({exc.strerror})") from None
-
-
-def _unlock(home: Path) -> Identity:
-    return load_identity(home, _passphrase(confirm=False))
+        return inbox.find(ref)
+    except LookupError as exc:
+        raise KeyToolError(str(exc)) from None
 
 
 def _passphrase(confirm: bool) -> str:
@@ -250,82 +313,15 @@ def _passphrase(confirm: bool) -> str:
         return from_env
     if not sys.stdin.isatty():
         raise KeyToolError("no passphrase: run at a keyboard, or set QUIETDOOR_PASSPHRASE")
-    first = getpass.getpass("Passphrase: ")
-    if confirm:
-        check_passphrase(first)
-        if getpass.getpass("Same passphrase again: ") != first:
-            raise KeyToolError("the two passphrases differ; nothing was created")
+    try:
+        first = getpass.getpass("Passphrase: ")
+        if confirm:
+            check_passphrase(first)
+            if getpass.getpass("Same passphrase again: ") != first:
+                raise KeyToolError("the two passphrases differ; nothing was created")
+    except EOFError:
+        raise KeyToolError("no passphrase was entered") from None
     return first
-
-
-def _as_json(o: Opened) -> dict[str, Any]:
-    return {
-        "id": o.item.id,
-        "school": o.item.school,
-        "received": o.item.received,
-        "payload": o.payload,
-    }
-
-
-def _answers(o: Opened) -> dict[str, str]:
-    answers = o.payload.get("answers")
-    if not isinstance(answers, dict):
-        return {}
-    return {k: v for k, v in answers.items() if isinstance(k, str) and isinstance(v, str)}
-
-
-def _summary(o: Opened) -> str:
-    kind = str(o.payload.get("type", "?"))
-    if kind == TRAINING:
-        return "  ".join((o.item.id, o.item.received, o.item.school, kind, _person(o)))
-    answers = _answers(o)
-    first = " ".join(answers.get("what", "").split())
-    if len(first) > 60:
-        first = first[:57] + "..."
-    safe = "NOT SAFE NOW" if answers.get("safe_now") == "no" else ""
-    return "  ".join(x for x in (o.item.id, o.item.received, o.item.school, kind, safe, first) if x)
-
-
-def _person(o: Opened) -> str:
-    person = o.payload.get("person")
-    person = person if isinstance(person, dict) else {}
-    modules = o.payload.get("modules")
-    count = len(modules) if isinstance(modules, list) else 0
-    return f"{person.get('name', '?')} ({person.get('role', '?')}), {count} module(s)"
-
-
-def _full(o: Opened) -> str:
-    p = o.payload
-    if p.get("type") == TRAINING:
-        return "\n".join(
-            [
-                f"Envelope  {o.item.id}",
-                f"School    {o.item.school}",
-                f"Received  {o.item.received}",
-                f"Training  {_person(o)}; use `roster` for the details",
-            ]
-        )
-    answers = _answers(o)
-    lines = [
-        f"Envelope  {o.item.id}",
-        f"School    {o.item.school}",
-        f"Received  {o.item.received} (written {p.get('written', '?')})",
-        f"Language  {p.get('lang', '?')}",
-        f"Type      {p.get('type', '?')}",
-        "",
-        f"The student {SAFE_NOW.get(answers.get('safe_now', ''), 'gave an unexpected answer')}.",
-        "",
-        "What is happening:",
-        _indent(answers.get("what", "")),
-        "",
-        "Anything else:",
-        _indent(answers.get("more", "") or "(nothing)"),
-    ]
-    return "\n".join(lines)
-
-
-def _indent(text: str) -> str:
-    return "\n".join("    " + line for line in text.splitlines()) or "    (empty)"
 
 
 if __name__ == "__main__":

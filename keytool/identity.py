@@ -8,7 +8,6 @@ identity.json resists guessing far better than the passphrase alone would.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
 from keytool.errors import KeyToolError
+from keytool.home import private_home, write_private
 from quietdoor.config import Recipient
 from quietdoor.encoding import b64u_decode, b64u_encode
 
@@ -80,14 +80,8 @@ def create_identity(
         },
         "sealed": b64u_encode(bytes(sealed)),
     }
-    home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(document, f, indent=2)
-        f.flush()
-        os.fsync(f.fileno())
-    tmp.rename(path)
+    private_home(home)
+    write_private(path, json.dumps(document, indent=2).encode("utf-8"))
     return Identity(recipient=recipient, box_key=box_key, signing_key=signing_key)
 
 

@@ -1,28 +1,34 @@
-"""The local inbox: envelopes fetched from the relay, kept encrypted on the lead's laptop.
+"""The local inbox: messages fetched from the relay, kept encrypted on the lead's laptop.
 
-Envelopes are stored as the relay served them, and decrypted only when shown, so
-the inbox file holds no plaintext either.
+Messages are stored as the relay served them (ciphertext) and decrypted only
+when shown, so the inbox file holds no plaintext either. A page of the relay's
+answer is stored with its cursor in one transaction: a fetch that stops half
+way leaves the inbox as it was before that page.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from keytool.client import Row
 from keytool.errors import KeyToolError
+from keytool.home import private_file
 from quietdoor import protocol
+from quietdoor.encoding import b64u_decode, b64u_encode
+from quietdoor.payloads import Author
 
 INBOX_FILE = "inbox.sqlite3"
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS envelopes (
+CREATE TABLE IF NOT EXISTS messages (
     id TEXT PRIMARY KEY,
     school TEXT NOT NULL,
-    seq INTEGER NOT NULL,
+    cursor INTEGER,
+    case_id TEXT,
+    author TEXT NOT NULL,
     received TEXT NOT NULL,
     body TEXT NOT NULL
 );
@@ -36,27 +42,32 @@ CREATE TABLE IF NOT EXISTS cursors (
 
 
 @dataclass(frozen=True)
-class Item:
+class Stored:
+    """One message in the inbox, still encrypted."""
+
     id: str
     school: str
+    cursor: int | None  # None until a fetch lists a message this tool sent itself
+    case_id: bytes | None
+    author: Author
     received: str
-    body: str
-
-
-@dataclass(frozen=True)
-class Opened:
-    item: Item
-    payload: dict[str, Any]
+    envelope: protocol.Envelope
 
 
 class Inbox:
     def __init__(self, home: Path) -> None:
-        home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = private_file(home, INBOX_FILE)
         try:
-            self.db = sqlite3.connect(home / INBOX_FILE)
+            self.db = sqlite3.connect(path)
             self.db.executescript(SCHEMA)
         except sqlite3.Error as exc:
-            raise KeyToolError(f"cannot open the inbox in {home} ({exc})") from None
+            raise KeyToolError(f"cannot open the inbox {path} ({exc})") from None
+
+    def __enter__(self) -> Inbox:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.db.close()
 
     def cursor(self, relay: str, school: str) -> int:
         row = self.db.execute(
@@ -64,62 +75,69 @@ class Inbox:
         ).fetchone()
         return int(row[0]) if row else 0
 
-    def add_page(self, relay: str, school: str, rows: list[dict[str, Any]]) -> int:
-        """Store one page of the relay's answer and move the cursor, in one transaction."""
+    def add_page(self, relay: str, school: str, rows: list[Row]) -> int:
+        """Store one page and move the cursor, in one transaction; the number of new messages."""
         added = 0
         with self.db:
-            last = self.cursor(relay, school)
             for row in rows:
-                try:
-                    seq, envelope_id = int(row["seq"]), str(row["id"])
-                    received = str(row["received"])
-                    body = json.dumps(row["envelope"], separators=(",", ":"), sort_keys=True)
-                except (KeyError, TypeError, ValueError):
-                    raise KeyToolError(
-                        "the relay sent a malformed answer; nothing was saved"
-                    ) from None
                 cur = self.db.execute(
-                    "INSERT OR IGNORE INTO envelopes (id, school, seq, received, body) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (envelope_id, school, seq, received, body),
+                    "INSERT INTO messages (id, school, cursor, case_id, author, received, body) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET cursor = excluded.cursor "
+                    "WHERE messages.cursor IS NULL",
+                    (
+                        row.id,
+                        school,
+                        row.cursor,
+                        None if row.case_id is None else b64u_encode(row.case_id),
+                        row.author,
+                        row.received,
+                        row.envelope.canonical(),
+                    ),
                 )
                 added += cur.rowcount
-                last = max(last, seq)
-            self.db.execute(
-                "INSERT INTO cursors (relay, school, after) VALUES (?, ?, ?) "
-                "ON CONFLICT (relay, school) DO UPDATE SET after = excluded.after",
-                (relay, school, last),
-            )
+            if rows:
+                self.db.execute(
+                    "INSERT INTO cursors (relay, school, after) VALUES (?, ?, ?) "
+                    "ON CONFLICT (relay, school) DO UPDATE SET after = excluded.after",
+                    (relay, school, rows[-1].cursor),
+                )
         return added
 
-    def items(self, school: str | None = None) -> list[Item]:
-        query = "SELECT id, school, received, body FROM envelopes"
+    def add_sent(self, message_id: str, row: Row) -> None:
+        """A message this tool just posted, shown at once; the next fetch fills in its cursor."""
+        with self.db:
+            self.db.execute(
+                "INSERT OR IGNORE INTO messages "
+                "(id, school, cursor, case_id, author, received, body) "
+                "VALUES (?, ?, NULL, ?, ?, ?, ?)",
+                (
+                    message_id,
+                    row.envelope.school,
+                    None if row.case_id is None else b64u_encode(row.case_id),
+                    row.author,
+                    row.received,
+                    row.envelope.canonical(),
+                ),
+            )
+
+    def messages(self, school: str | None = None) -> list[Stored]:
+        """Every stored message, in the order the relay listed them (sent ones last)."""
+        query = "SELECT id, school, cursor, case_id, author, received, body FROM messages"
         args: tuple[str, ...] = ()
         if school:
             query += " WHERE school = ?"
             args = (school,)
-        rows = self.db.execute(query + " ORDER BY received, seq", args).fetchall()
-        return [Item(id=r[0], school=r[1], received=r[2], body=r[3]) for r in rows]
-
-    def item(self, envelope_id: str) -> Item:
-        row = self.db.execute(
-            "SELECT id, school, received, body FROM envelopes WHERE id = ?", (envelope_id,)
-        ).fetchone()
-        if row is None:
-            raise KeyToolError(
-                f"no envelope {envelope_id!r} in the inbox; run `fetch`, then `list`"
+        rows = self.db.execute(query + " ORDER BY cursor IS NULL, cursor, rowid", args).fetchall()
+        return [
+            Stored(
+                id=r[0],
+                school=r[1],
+                cursor=r[2],
+                case_id=None if r[3] is None else b64u_decode(r[3]),
+                author=r[4],
+                received=r[5],
+                envelope=protocol.parse_envelope(json.loads(r[6])),
             )
-        return Item(id=row[0], school=row[1], received=row[2], body=row[3])
-
-    def close(self) -> None:
-        self.db.close()
-
-
-def open_items(items: list[Item], key: Any) -> Iterator[Opened | tuple[Item, str]]:
-    """Decrypt each item; a damaged or foreign one yields (item, reason) and the rest go on."""
-    for item in items:
-        try:
-            envelope = protocol.parse_envelope(json.loads(item.body))
-            yield Opened(item=item, payload=protocol.open_envelope(envelope, key))
-        except (protocol.ProtocolError, json.JSONDecodeError) as exc:
-            yield item, str(exc)
+            for r in rows
+        ]

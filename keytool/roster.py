@@ -10,15 +10,17 @@ from __future__ import annotations
 import csv
 import html
 import io
-import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from keytool.errors import KeyToolError
+from quietdoor import strictjson
+from quietdoor.payloads import Training
+
+MAX_COURSE_BYTES = 8 * 1024 * 1024
 
 COLUMNS = [
     "school",
@@ -63,41 +65,36 @@ def load_modules(source: str) -> dict[str, Module]:
     try:
         if source.startswith(("http://", "https://")):
             with urllib.request.urlopen(source, timeout=30) as answer:  # noqa: S310 - scheme checked
-                data = json.load(answer)
+                raw = answer.read(MAX_COURSE_BYTES + 1)
         else:
             path = Path(source)
             if path.is_dir():
                 path = path / "training" / "course.json"
-            data = json.loads(path.read_text(encoding="utf-8"))
+            raw = path.read_bytes()
+        data = strictjson.loads(raw, max_bytes=MAX_COURSE_BYTES)
         return {
             m["id"]: Module(id=m["id"], title=m["title"], version=m["version"])
             for m in data["modules"]
         }
     except (OSError, urllib.error.URLError) as exc:
         raise KeyToolError(f"cannot read the course's module list from {source} ({exc})") from None
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, strictjson.JSONError):
         raise KeyToolError(f"{source} is not a Quiet Door training/course.json") from None
 
 
-def roster_rows(
-    records: Iterable[tuple[str, Mapping[str, Any]]], modules: Mapping[str, Module]
-) -> list[Row]:
+def roster_rows(records: Iterable[Training], modules: Mapping[str, Module]) -> list[Row]:
     """One row per person and module: their latest completion, with its status.
 
-    records are (school, payload) pairs of decrypted training_completion payloads.
+    records are decrypted, validated training payloads (quietdoor.payloads.Training).
     """
     latest: dict[tuple[str, str, str, str], Row] = {}
-    for school, payload in records:
-        person = payload.get("person")
-        if payload.get("type") != "training_completion" or not isinstance(person, Mapping):
-            continue
-        name = str(person.get("name", "")).strip()
-        role = str(person.get("role", "")).strip()
-        for item in payload.get("modules", []):
-            if not isinstance(item, Mapping):
-                continue
-            module_id = str(item.get("id", ""))
-            version = str(item.get("version", ""))
+    for record in records:
+        school = record.header.school
+        name = record.person.name.strip()
+        role = record.person.role.strip()
+        for item in record.modules:
+            module_id = item.id
+            version = item.version
             current = modules.get(module_id)
             if current is None:
                 status = "module retired"
@@ -112,9 +109,9 @@ def roster_rows(
                 module=module_id,
                 module_title=current.title if current else "",
                 version=version,
-                score=_int(item.get("score")),
-                questions=_int(item.get("questions")),
-                completed_on=str(item.get("completed_on", "")),
+                score=item.score,
+                questions=item.questions,
+                completed_on=item.completed_on,
                 status=status,
             )
             key = (school, name.casefold(), role.casefold(), module_id)
@@ -186,10 +183,6 @@ def to_html(rows: list[Row], title: str, generated_on: str) -> str:
         parts.append("</tbody></table>")
     parts.append("</body></html>\n")
     return "".join(parts)
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _csv_safe(value: str) -> str:

@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 
 from quietdoor.encoding import b64u_decode, b64u_encode
 from quietdoor.errors import QuietDoorError
+from quietdoor.protocol import SLUG_RE
 
 SUPPORTED_LANGUAGES = ("en", "es")
-SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HOURS_RE = re.compile(r"^(?P<days>[a-z,-]+) (?P<start>\d\d:\d\d)-(?P<end>\d\d:\d\d)$")
 
@@ -39,7 +39,14 @@ TOP_KEYS = frozenset(
         "placements",
     }
 )
-RELAY_KEYS = frozenset({"max_body_bytes", "daily_quota_per_school"})
+RELAY_KEYS = frozenset(
+    {
+        "max_body_bytes",
+        "daily_quota_per_school",
+        "header_timeout_seconds",
+        "min_upload_bytes_per_second",
+    }
+)
 DISTRICT_KEYS = frozenset({"slug", "name"})
 SCHOOL_KEYS = frozenset({"slug", "name", "district", "read_hours"})
 RECIPIENT_KEYS = frozenset({"id", "name", "x25519", "ed25519", "schools", "districts"})
@@ -108,6 +115,9 @@ class Placement:
 class RelayLimits:
     max_body_bytes: int = 96 * 1024
     daily_quota_per_school: int = 500
+    # Slow clients: headers within this many seconds; bodies at least this fast, on average.
+    header_timeout_seconds: int = 10
+    min_upload_bytes_per_second: int = 2048
 
 
 @dataclass(frozen=True)
@@ -248,9 +258,12 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
     if not isinstance(limits_raw, Mapping):
         raise ConfigError(path, "relay", "must be a table")
     r.known_keys(limits_raw, "relay", RELAY_KEYS)
+    defaults = RelayLimits()
     limits = RelayLimits(
-        max_body_bytes=r.positive_int(limits_raw, "max_body_bytes", "relay", 96 * 1024),
-        daily_quota_per_school=r.positive_int(limits_raw, "daily_quota_per_school", "relay", 500),
+        **{
+            name: r.positive_int(limits_raw, name, "relay", getattr(defaults, name))
+            for name in sorted(RELAY_KEYS)
+        }
     )
 
     deployment = Deployment(
@@ -297,7 +310,7 @@ class _Reader:
     def slug(self, table: Mapping[str, Any], field_name: str) -> str:
         where, _, key = field_name.rpartition(".")
         value = self.text(table, key, where)
-        if not SLUG_RE.match(value):
+        if not SLUG_RE.fullmatch(value):
             raise ConfigError(
                 self.path,
                 field_name,
@@ -446,8 +459,7 @@ def dump_config(d: Deployment) -> str:
         f"languages = {_list(d.languages)}",
         "",
         "[relay]",
-        f"max_body_bytes = {d.relay.max_body_bytes}",
-        f"daily_quota_per_school = {d.relay.daily_quota_per_school}",
+        *(f"{name} = {getattr(d.relay, name)}" for name in sorted(RELAY_KEYS)),
     ]
     for dist in d.districts:
         out += ["", "[[districts]]", f"slug = {_q(dist.slug)}", f"name = {_q(dist.name)}"]

@@ -21,3 +21,19 @@ def content_security_policy(relay_url: str) -> str:
 def header_policy(relay_url: str) -> str:
     """The page policy plus frame-ancestors, which a meta tag cannot carry."""
     return content_security_policy(relay_url) + "; frame-ancestors 'none'"
+
+
+def course_header_policy(relay_url: str) -> str:
+    """The staff course's policy as a header: nothing from another origin, no framing.
+
+    mkdocs-material writes a few inline scripts and style attributes into every
+    page, so this allows inline code; it still refuses every third-party origin.
+    Completion records go to the relay, and nowhere else.
+    """
+    parts = urlsplit(relay_url)
+    return (
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+        "style-src 'self' 'unsafe-inline'; img-src 'self' data:; worker-src 'self' blob:; "
+        f"connect-src 'self' {parts.scheme}://{parts.netloc}; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'"
+    )

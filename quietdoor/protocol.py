@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -28,7 +29,8 @@ CASE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L,
 CASE_CODE_CHARS = 16  # 80 bits
 MIN_BUCKET = 1024
 MAX_BUCKET = 64 * 1024
-MAX_RECIPIENTS = 32
+MAX_KEYS = 33  # up to 32 staff recipients, plus the case's own key
+CASE_ID_BYTES = 16
 SEALED_KEY_BYTES = 32 + 32 + 16  # ephemeral public key, content key, MAC
 KEY_ID_BYTES = 8
 
@@ -38,7 +40,9 @@ PERSON_AUTH_HASH = b"qd1.auth_hash"
 PERSON_REPLY_SEED = b"qd1.reply_seed"
 PERSON_KEY_ID = b"qd1.key_id"
 
-ENVELOPE_FIELDS = {"v", "school", "case_id", "auth_hash", "nonce", "ct", "keys"}
+ENVELOPE_FIELDS = frozenset({"v", "school", "nonce", "ct", "keys"})
+NEW_CASE_FIELDS = frozenset({"case_id", "auth_hash", "envelope"})
+SLUG_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")  # schools, districts, people
 
 
 class ProtocolError(QuietDoorError):
@@ -57,9 +61,13 @@ def new_case_code() -> str:
     return "".join(secrets.choice(CASE_ALPHABET) for _ in range(CASE_CODE_CHARS))
 
 
+# What a student may type between the characters: spaces of any kind, dashes, dots, underscores.
+_CODE_SEPARATORS = re.compile(r"[\s\ufeff\-\u2010-\u2015\u2212._]")
+
+
 def normalise_case_code(text: str) -> str:
     """Accept what a student types: any case, spaces or dashes, O for 0, I or L for 1."""
-    cleaned = text.upper().replace("-", "").replace(" ", "")
+    cleaned = _CODE_SEPARATORS.sub("", text).upper()
     cleaned = cleaned.replace("O", "0").replace("I", "1").replace("L", "1")
     if len(cleaned) != CASE_CODE_CHARS or any(c not in CASE_ALPHABET for c in cleaned):
         raise ProtocolError("a case code has 16 letters and digits, like 7K3M-Q9XD-2PWA-H4TB")
@@ -85,7 +93,7 @@ class CaseKeys:
         secret = normalise_case_code(code).encode("ascii")
         token = blake2b(secret, 32, PERSON_AUTH)
         return cls(
-            case_id=blake2b(secret, 16, PERSON_CASE_ID),
+            case_id=blake2b(secret, CASE_ID_BYTES, PERSON_CASE_ID),
             auth_token=token,
             auth_hash=auth_hash(token),
             reply_key=PrivateKey.from_seed(blake2b(secret, 32, PERSON_REPLY_SEED)),
@@ -146,8 +154,6 @@ class Envelope:
     """Envelope version 1, checked for shape only: what the relay can verify."""
 
     school: str
-    case_id: bytes
-    auth_hash: bytes
     nonce: bytes
     ct: bytes
     keys: tuple[SealedKey, ...]
@@ -156,36 +162,47 @@ class Envelope:
         return {
             "v": VERSION,
             "school": self.school,
-            "case_id": b64u_encode(self.case_id),
-            "auth_hash": b64u_encode(self.auth_hash),
             "nonce": b64u_encode(self.nonce),
             "ct": b64u_encode(self.ct),
             "keys": [{"to": b64u_encode(k.to), "sealed": b64u_encode(k.sealed)} for k in self.keys],
         }
 
+    def canonical(self) -> str:
+        """The one text form of an envelope: what the relay stores and compares."""
+        return json.dumps(self.to_json(), separators=(",", ":"), sort_keys=True)
+
+
+@dataclass(frozen=True)
+class NewCase:
+    """The first message of a case, as posted by a student's page (or a training record)."""
+
+    case_id: bytes
+    auth_hash: bytes
+    envelope: Envelope
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "case_id": b64u_encode(self.case_id),
+            "auth_hash": b64u_encode(self.auth_hash),
+            "envelope": self.envelope.to_json(),
+        }
+
 
 def parse_envelope(obj: Any) -> Envelope:
     """Check an envelope's shape and sizes; raise ProtocolError naming the bad field."""
-    if not isinstance(obj, Mapping):
-        raise ProtocolError("the envelope must be a JSON object")
-    unknown = set(obj) - ENVELOPE_FIELDS
-    if unknown:
-        raise ProtocolError(f"unknown field {sorted(unknown)[0]!r}")
-    missing = ENVELOPE_FIELDS - set(obj)
-    if missing:
-        raise ProtocolError(f"missing field {sorted(missing)[0]!r}")
+    _fields(obj, ENVELOPE_FIELDS, "the envelope")
     if obj["v"] != VERSION or isinstance(obj["v"], bool):
         raise ProtocolError(
-            f"unsupported version {obj['v']!r} (this relay speaks version {VERSION})"
+            f"unsupported version {str(obj['v'])[:16]!r} (this code speaks version {VERSION})"
         )
-    if not isinstance(obj["school"], str):
-        raise ProtocolError("'school' must be text")
+    if not isinstance(obj["school"], str) or not SLUG_RE.fullmatch(obj["school"]):
+        raise ProtocolError("'school' must be a school's slug")
     ct = _binary(obj, "ct")
     if len(ct) - nacl.secret.SecretBox.MACBYTES not in _BUCKETS:
         raise ProtocolError("'ct' has a length that no padded payload has")
     keys = obj["keys"]
-    if not isinstance(keys, list) or not 1 <= len(keys) <= MAX_RECIPIENTS:
-        raise ProtocolError(f"'keys' must list 1 to {MAX_RECIPIENTS} sealed keys")
+    if not isinstance(keys, list) or not 1 <= len(keys) <= MAX_KEYS:
+        raise ProtocolError(f"'keys' must list 1 to {MAX_KEYS} sealed keys")
     sealed_keys = []
     for i, item in enumerate(keys):
         if not isinstance(item, Mapping) or set(item) != {"to", "sealed"}:
@@ -196,14 +213,34 @@ def parse_envelope(obj: Any) -> Envelope:
                 sealed=_binary(item, "sealed", SEALED_KEY_BYTES, f"keys[{i}]."),
             )
         )
+    if len({k.to for k in sealed_keys}) != len(sealed_keys):
+        raise ProtocolError("'keys' names the same key twice")
     return Envelope(
         school=obj["school"],
-        case_id=_binary(obj, "case_id", 16),
-        auth_hash=_binary(obj, "auth_hash", 32),
         nonce=_binary(obj, "nonce", nacl.secret.SecretBox.NONCE_SIZE),
         ct=ct,
         keys=tuple(sealed_keys),
     )
+
+
+def parse_new_case(obj: Any) -> NewCase:
+    _fields(obj, NEW_CASE_FIELDS, "a new case")
+    return NewCase(
+        case_id=_binary(obj, "case_id", CASE_ID_BYTES),
+        auth_hash=_binary(obj, "auth_hash", 32),
+        envelope=parse_envelope(obj["envelope"]),
+    )
+
+
+def _fields(obj: Any, expected: frozenset[str], what: str) -> None:
+    if not isinstance(obj, Mapping):
+        raise ProtocolError(f"{what} must be a JSON object")
+    unknown = set(obj) - expected
+    if unknown:
+        raise ProtocolError(f"unknown field {sorted(unknown)[0][:32]!r}")
+    missing = expected - set(obj)
+    if missing:
+        raise ProtocolError(f"missing field {sorted(missing)[0]!r}")
 
 
 def _binary(obj: Mapping[str, Any], name: str, size: int | None = None, prefix: str = "") -> bytes:
@@ -218,22 +255,20 @@ def _binary(obj: Mapping[str, Any], name: str, size: int | None = None, prefix: 
 
 def seal(
     school: str,
-    payload: Mapping[str, Any],
+    plaintext: bytes,
     recipients: Sequence[bytes],
-    case: CaseKeys,
     *,
     content_key: bytes | None = None,
     nonce: bytes | None = None,
 ) -> Envelope:
-    """Encrypt a payload to a school's recipients (X25519 public keys)."""
+    """Encrypt plaintext (a payload's JSON) to X25519 public keys, padded to its bucket."""
+    if not 1 <= len(recipients) <= MAX_KEYS:
+        raise ProtocolError(f"an envelope is sealed to 1 to {MAX_KEYS} keys")
     key = content_key if content_key is not None else nacl.utils.random(32)
     nonce = nonce if nonce is not None else nacl.utils.random(nacl.secret.SecretBox.NONCE_SIZE)
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    ct = nacl.secret.SecretBox(key).encrypt(pad(body), nonce).ciphertext
+    ct = nacl.secret.SecretBox(key).encrypt(pad(plaintext), nonce).ciphertext
     return Envelope(
         school=school,
-        case_id=case.case_id,
-        auth_hash=case.auth_hash,
         nonce=nonce,
         ct=ct,
         keys=tuple(
@@ -243,8 +278,8 @@ def seal(
     )
 
 
-def open_envelope(envelope: Envelope, private_key: PrivateKey) -> dict[str, Any]:
-    """Decrypt an envelope sealed to private_key; ProtocolError if it is not ours or is damaged."""
+def open_envelope(envelope: Envelope, private_key: PrivateKey) -> bytes:
+    """The plaintext of an envelope sealed to private_key; ProtocolError if not ours or damaged."""
     mine = key_id(bytes(private_key.public_key))
     sealed = [k for k in envelope.keys if k.to == mine]
     if not sealed:
@@ -254,10 +289,4 @@ def open_envelope(envelope: Envelope, private_key: PrivateKey) -> dict[str, Any]
         padded = nacl.secret.SecretBox(content_key).decrypt(envelope.ct, envelope.nonce)
     except nacl.exceptions.CryptoError:
         raise ProtocolError("cannot decrypt: damaged, or sealed to another key") from None
-    try:
-        payload = json.loads(unpad(padded).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ProtocolError("decrypted, but the payload is not JSON") from None
-    if not isinstance(payload, dict):
-        raise ProtocolError("decrypted, but the payload is not a JSON object")
-    return payload
+    return unpad(padded)

@@ -8,6 +8,7 @@ a captured request cannot be replayed, redirected to another school or altered.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -23,19 +24,21 @@ H_TIME = "x-qd-timestamp"
 H_NONCE = "x-qd-nonce"
 H_SIGNATURE = "x-qd-signature"
 MAX_SKEW_SECONDS = 120
+_TIMESTAMP = re.compile(r"0|[1-9][0-9]{0,11}")  # ASCII digits only: "²".isdigit() is True
 
 
 class SignatureError(QuietDoorError):
     """A staff request whose signature headers are missing, malformed or wrong."""
 
 
-def signed_message(method: str, path: str, timestamp: int, nonce: str, body: bytes) -> bytes:
+def signed_message(method: str, path: str, timestamp: str, nonce: str, body: bytes) -> bytes:
+    """The six signed lines; timestamp and nonce exactly as the headers carry them."""
     return "\n".join(
         [
             "QD1-REQUEST",
             method.upper(),
             path,
-            str(timestamp),
+            timestamp,
             nonce,
             hashlib.sha256(body).hexdigest(),
         ]
@@ -46,12 +49,12 @@ def sign_request(
     key: SigningKey, method: str, path: str, body: bytes = b"", *, now: float | None = None
 ) -> dict[str, str]:
     """Headers for a staff request; path includes the query string."""
-    timestamp = int(time.time() if now is None else now)
+    timestamp = str(int(time.time() if now is None else now))
     nonce = b64u_encode(secrets.token_bytes(16))
     signature = key.sign(signed_message(method, path, timestamp, nonce, body)).signature
     return {
         H_KEY: b64u_encode(bytes(key.verify_key)),
-        H_TIME: str(timestamp),
+        H_TIME: timestamp,
         H_NONCE: nonce,
         H_SIGNATURE: b64u_encode(signature),
     }
@@ -77,7 +80,7 @@ def verify_request(
         raise SignatureError(f"missing header {exc.args[0]}") from None
     except ValueError:
         raise SignatureError("malformed signature headers") from None
-    if len(key) != 32 or len(signature) != 64 or not stamp_text.isdigit():
+    if len(key) != 32 or len(signature) != 64 or not _TIMESTAMP.fullmatch(stamp_text):
         raise SignatureError("malformed signature headers")
     try:
         if len(b64u_decode(nonce)) != 16:
@@ -89,7 +92,7 @@ def verify_request(
     if abs(current - timestamp) > MAX_SKEW_SECONDS:
         raise SignatureError("stale request: check the computer's clock")
     try:
-        VerifyKey(key).verify(signed_message(method, path, timestamp, nonce, body), signature)
+        VerifyKey(key).verify(signed_message(method, path, stamp_text, nonce, body), signature)
     except nacl.exceptions.BadSignatureError:
         raise SignatureError("bad signature") from None
     return SignedRequest(verify_key=key, timestamp=timestamp, nonce=nonce)

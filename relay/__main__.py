@@ -8,10 +8,11 @@ import logging.config
 import sys
 from pathlib import Path
 
-import uvicorn
-
-from quietdoor.config import ConfigError, load_config
+from quietdoor.config import load_config
+from quietdoor.errors import QuietDoorError
 from relay.app import create_app
+from relay.errors import RelayError
+from relay.server import Deadlines, serve
 from relay.store import StoreError, open_store
 
 # No access log: it would hold addresses, user agents and precise times of
@@ -40,26 +41,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--static", type=Path, help="serve this folder (the built site) at /")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument(
+        "--http",
+        choices=["auto", "h11", "httptools"],
+        default="auto",
+        help="uvicorn's HTTP parser (default: httptools when installed)",
+    )
     args = parser.parse_args(argv)
     try:
         deployment = load_config(args.config)
         if args.static is not None and not args.static.is_dir():
             raise StoreError(f"--static {args.static}: no such folder; run build.py first")
         store = open_store(args.store)
-    except (ConfigError, StoreError) as exc:
+    except (QuietDoorError, RelayError) as exc:
         print(f"relay: {exc}", file=sys.stderr)
         return 2
     logging.config.dictConfig(LOG_CONFIG)
     app = create_app(deployment, store, args.static)
+    limits = deployment.relay
+    deadlines = Deadlines(
+        header_timeout=limits.header_timeout_seconds,
+        min_rate=limits.min_upload_bytes_per_second,
+        max_body=limits.max_body_bytes,
+    )
     try:
-        uvicorn.run(
+        serve(
             app,
             host=args.host,
             port=args.port,
-            access_log=False,
-            proxy_headers=False,
-            server_header=False,
+            deadlines=deadlines,
             log_config=LOG_CONFIG,
+            parser=args.http,
         )
     finally:
         store.close()

@@ -1,51 +1,101 @@
-"""The relay's OpenAPI 3.1 description, served at /api/openapi.json."""
+"""The relay's OpenAPI 3.1 description, served at /api/openapi.json.
+
+It describes every endpoint, parameter and error answer; docs/PROTOCOL.md says
+what the fields mean and how to build them.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-_B64U = {"type": "string", "pattern": "^[A-Za-z0-9_-]+$", "description": "base64url, no padding"}
-_ERROR = {
-    "description": "Refused; nothing was stored.",
-    "content": {
-        "application/json": {
-            "schema": {
-                "type": "object",
-                "required": ["error"],
-                "properties": {"error": {"type": "string"}},
-            }
-        }
-    },
-}
-_SIGNED = [
-    {"in": "header", "name": h, "required": True, "schema": {"type": "string"}}
-    for h in ("X-QD-Key", "X-QD-Timestamp", "X-QD-Nonce", "X-QD-Signature")
-]
+B64U = {"type": "string", "pattern": "^[A-Za-z0-9_-]+$", "description": "base64url, no padding"}
+SLUG = {"type": "string", "pattern": "^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"}
+DAY = {"type": "string", "format": "date", "description": "UTC day, YYYY-MM-DD"}
+AUTHOR = {"type": "string", "enum": ["public", "student", "staff"]}
 
-ENVELOPE = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["v", "school", "case_id", "auth_hash", "nonce", "ct", "keys"],
-    "properties": {
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _object(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": list(properties) if required is None else required,
+        "properties": properties,
+    }
+
+
+ERROR = _json(_object({"error": {"type": "string"}}), "Refused; nothing was stored.")
+ENVELOPE = _object(
+    {
         "v": {"const": 1},
-        "school": {"type": "string"},
-        "case_id": _B64U,
-        "auth_hash": _B64U,
-        "nonce": _B64U,
-        "ct": _B64U,
+        "school": SLUG,
+        "nonce": B64U,
+        "ct": B64U,
         "keys": {
             "type": "array",
             "minItems": 1,
-            "maxItems": 32,
-            "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["to", "sealed"],
-                "properties": {"to": _B64U, "sealed": _B64U},
-            },
+            "maxItems": 33,
+            "items": _object({"to": B64U, "sealed": B64U}),
         },
+    }
+)
+NEW_CASE = _object({"case_id": B64U, "auth_hash": B64U, "envelope": ENVELOPE})
+STORED = _json(
+    _object({"id": {"type": "string"}, "received": DAY}),
+    "Stored durably (201), or this very envelope was stored before (200, the first answer).",
+)
+SIGNED = [
+    {"in": "header", "name": h, "required": True, "schema": {"type": "string"}}
+    for h in ("X-QD-Key", "X-QD-Timestamp", "X-QD-Nonce", "X-QD-Signature")
+]
+CASE_AUTH = [
+    {
+        "in": "header",
+        "name": "X-QD-Case",
+        "required": True,
+        "schema": B64U,
+        "description": "the case id derived from the case code",
     },
-}
+    {
+        "in": "header",
+        "name": "Authorization",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^Bearer [A-Za-z0-9_-]+$"},
+        "description": "Bearer and the auth token derived from the case code",
+    },
+]
+SLUG_PARAM = {"in": "path", "name": "slug", "required": True, "schema": SLUG}
+CASE_ROW = _object(
+    {"id": {"type": "string"}, "received": DAY, "author": AUTHOR, "envelope": ENVELOPE}
+)
+SCHOOL_ROW = _object(
+    {
+        "cursor": {"type": "integer", "minimum": 1},
+        "id": {"type": "string"},
+        "received": DAY,
+        "case_id": {"oneOf": [B64U, {"type": "null"}]},
+        "author": AUTHOR,
+        "envelope": ENVELOPE,
+    }
+)
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    return {str(code): ERROR for code in codes}
+
+
+def _post(summary: str, schema: dict[str, Any], params: list[Any], *codes: int) -> dict[str, Any]:
+    return {
+        "post": {
+            "summary": summary,
+            "parameters": params,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}},
+            "responses": {"200": STORED, "201": STORED, **_errors(*codes)},
+        }
+    }
 
 
 def openapi_document() -> dict[str, Any]:
@@ -54,122 +104,124 @@ def openapi_document() -> dict[str, Any]:
         "info": {
             "title": "Quiet Door relay",
             "version": "1",
-            "description": "Stores and serves ciphertext envelopes only. See docs/PROTOCOL.md.",
+            "description": "Stores and serves ciphertext only. See docs/PROTOCOL.md.",
         },
         "paths": {
-            "/api/v1/envelopes": {
-                "post": {
-                    "summary": "Store an encrypted envelope from a student's page",
-                    "requestBody": {
-                        "required": True,
-                        "content": {"application/json": {"schema": ENVELOPE}},
-                    },
+            "/api/v1/cases": _post(
+                "Open a case: a student's first report, or a staff training record",
+                NEW_CASE,
+                [],
+                400,
+                404,
+                409,
+                413,
+                415,
+                422,
+                429,
+            ),
+            "/api/v1/case": {
+                "get": {
+                    "summary": "Read one's own case (the case code's token)",
+                    "parameters": CASE_AUTH,
                     "responses": {
-                        "201": {
-                            "description": "Stored durably.",
-                            "content": {
-                                "application/json": {
-                                    "schema": {
-                                        "type": "object",
-                                        "required": ["id", "received"],
-                                        "properties": {
-                                            "id": {"type": "string"},
-                                            "received": {"type": "string", "format": "date"},
-                                        },
-                                    }
+                        "200": _json(
+                            _object(
+                                {
+                                    "school": SLUG,
+                                    "messages": {"type": "array", "items": CASE_ROW},
                                 }
-                            },
-                        },
-                        "400": _ERROR,
-                        "404": _ERROR,
-                        "413": _ERROR,
-                        "422": _ERROR,
-                        "429": _ERROR,
+                            ),
+                            "The case's messages, oldest first.",
+                        ),
+                        **_errors(404, 429),
                     },
                 }
             },
+            "/api/v1/case/messages": _post(
+                "Add a student's message to their case",
+                ENVELOPE,
+                CASE_AUTH,
+                400,
+                404,
+                409,
+                413,
+                415,
+                422,
+                429,
+            ),
             "/api/v1/schools": {
                 "get": {
-                    "summary": "The schools whose envelopes the signing key may read",
-                    "parameters": _SIGNED,
+                    "summary": "The schools whose messages the signing key may read",
+                    "parameters": SIGNED,
                     "responses": {
-                        "200": {
-                            "description": "School slugs, in config order.",
-                            "content": {
-                                "application/json": {
-                                    "schema": {
-                                        "type": "object",
-                                        "required": ["schools"],
-                                        "properties": {
-                                            "schools": {
-                                                "type": "array",
-                                                "items": {"type": "string"},
-                                            }
-                                        },
-                                    }
-                                }
-                            },
-                        },
-                        "401": _ERROR,
-                        "403": _ERROR,
+                        "200": _json(
+                            _object({"schools": {"type": "array", "items": SLUG}}),
+                            "School slugs, in config order.",
+                        ),
+                        **_errors(401, 403),
                     },
                 }
             },
-            "/api/v1/schools/{slug}/envelopes": {
+            "/api/v1/schools/{slug}/messages": {
                 "get": {
-                    "summary": "List a school's envelopes (signed staff request)",
+                    "summary": "Everything of a school after a cursor (signed staff request)",
                     "parameters": [
-                        {
-                            "in": "path",
-                            "name": "slug",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        },
+                        SLUG_PARAM,
                         {
                             "in": "query",
                             "name": "after",
-                            "schema": {"type": "integer", "minimum": 0},
+                            "schema": {"type": "integer", "minimum": 0, "maximum": 2**62},
                         },
                         {
                             "in": "query",
                             "name": "limit",
                             "schema": {"type": "integer", "minimum": 1, "maximum": 200},
                         },
-                        *_SIGNED,
+                        *SIGNED,
                     ],
                     "responses": {
-                        "200": {
-                            "description": "Envelopes with seq greater than `after`, oldest first.",
-                            "content": {
-                                "application/json": {
-                                    "schema": {
-                                        "type": "object",
-                                        "required": ["envelopes", "more"],
-                                        "properties": {
-                                            "more": {"type": "boolean"},
-                                            "envelopes": {
-                                                "type": "array",
-                                                "items": {
-                                                    "type": "object",
-                                                    "properties": {
-                                                        "seq": {"type": "integer"},
-                                                        "id": {"type": "string"},
-                                                        "received": {"type": "string"},
-                                                        "envelope": ENVELOPE,
-                                                    },
-                                                },
-                                            },
-                                        },
-                                    }
+                        "200": _json(
+                            _object(
+                                {
+                                    "messages": {"type": "array", "items": SCHOOL_ROW},
+                                    "more": {"type": "boolean"},
                                 }
-                            },
-                        },
-                        "400": _ERROR,
-                        "401": _ERROR,
-                        "403": _ERROR,
-                        "404": _ERROR,
+                            ),
+                            "Messages with a cursor greater than `after`, oldest first.",
+                        ),
+                        **_errors(400, 401, 403, 404),
                     },
                 }
             },
+            "/api/v1/schools/{slug}/cases/{case_id}/messages": _post(
+                "Add a staff reply or read receipt to a case (signed staff request)",
+                ENVELOPE,
+                [
+                    SLUG_PARAM,
+                    {"in": "path", "name": "case_id", "required": True, "schema": B64U},
+                    *SIGNED,
+                ],
+                400,
+                401,
+                403,
+                404,
+                409,
+                413,
+                415,
+                422,
+            ),
+            "/api/v1/schools/{slug}/notes": _post(
+                "Add a staff-only note about a case (signed staff request)",
+                ENVELOPE,
+                [SLUG_PARAM, *SIGNED],
+                400,
+                401,
+                403,
+                404,
+                409,
+                413,
+                415,
+                422,
+            ),
         },
     }

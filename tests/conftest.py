@@ -12,18 +12,23 @@ from playwright.sync_api import Browser, sync_playwright
 
 from builder.site import build_site
 from demo.prepare import prepare
+from quietdoor.config import dump_config, load_config
 
 from .helpers import (
     CHROMIUM,
     CHROMIUM_ARGS,
     EXAMPLE,
+    PASS,
     POSTGRES,
     KeyedDeployment,
+    Leads,
     Site,
     free_port,
+    init_keytool,
     make_deployment,
     start_relay,
     stop_relay,
+    with_keys_of,
 )
 
 
@@ -76,5 +81,34 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     )
     try:
         yield Site(deployment=deployment, dist=tmp / "dist", var=tmp / "var", relay=relay)
+    finally:
+        stop_relay(relay)
+
+
+@pytest.fixture
+def keytool_passphrase(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QUIETDOOR_PASSPHRASE", PASS)
+
+
+@pytest.fixture
+def home(tmp_path: Path, capsys: pytest.CaptureFixture[str], keytool_passphrase: None) -> Path:
+    """A key-tool home with fresh keys for Dana Ortiz, Lincoln High's lead."""
+    h = tmp_path / "dana"
+    init_keytool(capsys, h, "dana-ortiz", "Dana Ortiz")
+    return h
+
+
+@pytest.fixture
+def leads(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Leads]:
+    """A relay whose config names the key tools' freshly made keys for Dana and Marcus."""
+    colleague = tmp_path / "marcus"
+    init_keytool(capsys, colleague, "marcus-lee", "Marcus Lee")
+    td = make_deployment(tmp_path)
+    deployment = with_keys_of(td.deployment, {"dana-ortiz": home, "marcus-lee": colleague})
+    path = tmp_path / "with-leads.toml"
+    path.write_text(dump_config(deployment))
+    relay = start_relay(path, f"sqlite:///{tmp_path / 'relay.db'}", tmp_path)
+    try:
+        yield Leads(home, colleague, relay, path, load_config(path))
     finally:
         stop_relay(relay)

@@ -6,21 +6,27 @@ Fixtures live in conftest.py and use these; tests import from here, never from c
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import secrets
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx2 as httpx
+import pytest
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
-from quietdoor import protocol
+from keytool.__main__ import main as keytool_main
+from quietdoor import payloads, protocol
 from quietdoor.config import Deployment, dump_config, load_config
+from quietdoor.encoding import b64u_decode, b64u_encode
 from quietdoor.signing import sign_request
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,7 +91,12 @@ class RelayProcess:
 
 
 def start_relay(
-    config: Path, store: str, tmp: Path, static: Path | None = None, port: int | None = None
+    config: Path,
+    store: str,
+    tmp: Path,
+    static: Path | None = None,
+    port: int | None = None,
+    http: str = "auto",
 ) -> RelayProcess:
     """Start `python -m relay` on a free loopback port and wait until it is serving.
 
@@ -94,7 +105,7 @@ def start_relay(
     lost race for a free port is retried on another one.
     """
     for _attempt in range(3):
-        relay = _spawn_relay(config, store, tmp, static, port or free_port())
+        relay = _spawn_relay(config, store, tmp, static, port or free_port(), http)
         if relay is not None:
             return relay
         if port is not None:
@@ -103,7 +114,7 @@ def start_relay(
 
 
 def _spawn_relay(
-    config: Path, store: str, tmp: Path, static: Path | None, port: int
+    config: Path, store: str, tmp: Path, static: Path | None, port: int, http: str
 ) -> RelayProcess | None:
     log_path = tmp / f"relay-{port}-{secrets.token_hex(3)}.log"
     args = [
@@ -118,6 +129,8 @@ def _spawn_relay(
         "127.0.0.1",
         "--port",
         str(port),
+        "--http",
+        http,
     ]
     if static is not None:
         args += ["--static", str(static)]
@@ -153,23 +166,273 @@ class Site:
     relay: RelayProcess
 
 
-def report(deployment: Deployment, school: str, what: str = "test report") -> dict[str, Any]:
+@dataclass(frozen=True)
+class StudentCase:
+    """A case as its student holds it: the code's keys, and what was posted to open it."""
+
+    school: str
+    keys: protocol.CaseKeys
+    body: dict[str, Any]  # what POST /api/v1/cases takes
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """What proves the code: the case id and the auth token."""
+        return {
+            "x-qd-case": b64u_encode(self.keys.case_id),
+            "authorization": "Bearer " + b64u_encode(self.keys.auth_token),
+        }
+
+    @property
+    def case_id(self) -> str:
+        return b64u_encode(self.keys.case_id)
+
+
+def school_keys(deployment: Deployment, school: str) -> list[bytes]:
+    return [r.x25519 for r in deployment.recipients_for(school)]
+
+
+def new_case(
+    deployment: Deployment,
+    school: str,
+    what: str = "test report",
+    safe_now: str = "",
+    plaintext: bytes | None = None,
+) -> StudentCase:
+    """A student's first report (or, with plaintext, anything an attacker cares to seal)."""
     case = protocol.CaseKeys.derive(protocol.new_case_code())
-    payload = {
-        "type": "report",
-        "lang": "en",
-        "written": "2026-11-28T10:00Z",
-        "reply_pk": "",
-        "answers": {"what": what, "safe_now": "", "more": ""},
-    }
-    recipients = [r.x25519 for r in deployment.recipients_for(school)]
-    return protocol.seal(school, payload, recipients, case).to_json()
+    payload = report_payload(school, case, what, safe_now)
+    keys = [*school_keys(deployment, school), bytes(case.reply_key.public_key)]
+    data = plaintext if plaintext is not None else payloads.encode(payloads.to_json(payload))
+    envelope = protocol.seal(school, data, keys)
+    body = protocol.NewCase(case.case_id, case.auth_hash, envelope).to_json()
+    return StudentCase(school=school, keys=case, body=body)
 
 
-def inbox_path(school: str, after: int = 0, limit: int | None = None) -> str:
-    path = f"/api/v1/schools/{school}/envelopes?after={after}"
+def update(deployment: Deployment, case: StudentCase, text: str = "more") -> dict[str, Any]:
+    payload = payloads.Update(
+        header=payloads.Header.new("update", case.school, case.keys.case_id), lang="en", text=text
+    )
+    keys = [*school_keys(deployment, case.school), bytes(case.keys.reply_key.public_key)]
+    return payloads.seal_payload(payload, keys).to_json()
+
+
+def staff_message(
+    deployment: Deployment, case: StudentCase, who: str, signing: SigningKey, text: str = ""
+) -> dict[str, Any]:
+    """A reply (or, without text, a read receipt) signed by a recipient, for the case's thread."""
+    header = payloads.Header.new("reply" if text else "receipt", case.school, case.keys.case_id)
+    signer = payloads.Signer(id=who, key=b"")
+    draft: payloads.Reply | payloads.Receipt = (
+        payloads.Reply(header, text, signer) if text else payloads.Receipt(header, signer)
+    )
+    signed = payloads.sign(draft, signing, who)
+    keys = [*school_keys(deployment, case.school), bytes(case.keys.reply_key.public_key)]
+    return payloads.seal_payload(signed, keys).to_json()
+
+
+def staff_note(
+    deployment: Deployment, case: StudentCase, who: str, signing: SigningKey
+) -> dict[str, Any]:
+    header = payloads.Header.new("note", case.school, case.keys.case_id)
+    draft = payloads.Note(
+        header, "in_progress", "", "Called the family.", payloads.Signer(who, b"")
+    )
+    signed = payloads.sign(draft, signing, who)
+    return payloads.seal_payload(signed, school_keys(deployment, case.school)).to_json()
+
+
+def messages_path(school: str, after: int = 0, limit: int | None = None) -> str:
+    path = f"/api/v1/schools/{school}/messages?after={after}"
     return path + (f"&limit={limit}" if limit is not None else "")
 
 
-def signed_headers(key: SigningKey, path: str, **kw: Any) -> dict[str, str]:
-    return sign_request(key, "GET", path, **kw)
+def reply_path(case: StudentCase) -> str:
+    return f"/api/v1/schools/{case.school}/cases/{case.case_id}/messages"
+
+
+def signed_headers(
+    key: SigningKey, path: str, method: str = "GET", body: bytes = b"", **kw: Any
+) -> dict[str, str]:
+    headers = sign_request(key, method, path, body, **kw)
+    if body:
+        headers["content-type"] = "application/json"
+    return headers
+
+
+def as_body(document: Any) -> bytes:
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def report_payload(
+    school: str, case: protocol.CaseKeys, what: str = "test report", safe_now: str = ""
+) -> payloads.Report:
+    return payloads.Report(
+        header=payloads.Header.new("report", school, case.case_id),
+        lang="en",
+        reply_pk=bytes(case.reply_key.public_key),
+        answers=payloads.Answers(what=what, safe_now=safe_now, more=""),
+    )
+
+
+def training_record(
+    school: str,
+    name: str,
+    modules: Sequence[tuple[str, str, str]],
+    role: str = "Teacher",
+    score: int = 3,
+) -> payloads.Training:
+    """A staff member's completion record: (module id, version, completed on) per module."""
+    case = protocol.CaseKeys.derive(protocol.new_case_code())
+    return payloads.Training(
+        header=payloads.Header.new("training", school, case.case_id),
+        person=payloads.Person(name=name, role=role, school=school),
+        modules=tuple(payloads.ModuleRecord(m, v, score, 4, d) for m, v, d in modules),
+    )
+
+
+def sealed_training(deployment: Deployment, record: payloads.Training) -> dict[str, Any]:
+    """What the course's completion page posts: a new case whose code nobody keeps."""
+    school = record.header.school
+    throwaway = PrivateKey.generate()
+    keys = [*school_keys(deployment, school), bytes(throwaway.public_key)]
+    envelope = payloads.seal_payload(record, keys)
+    return protocol.NewCase(record.header.case_id, bytes(32), envelope).to_json()
+
+
+def _hostile_corpus() -> dict[str, bytes]:
+    """Plaintexts an attacker can seal to any school: every class the key tool must survive."""
+    case = protocol.CaseKeys.derive(protocol.new_case_code())
+    good = payloads.to_json(report_payload("lincoln-high", case, "hostile"))
+    text = payloads.encode(good)
+    answers = good["answers"]
+
+    def variant(drop: str = "", **changes: Any) -> bytes:
+        obj = {k: v for k, v in {**good, **changes}.items() if k != drop}
+        return payloads.encode(obj)
+
+    forged_reply = {k: v for k, v in good.items() if k not in ("lang", "reply_pk", "answers")}
+    forged_reply |= {
+        "kind": "reply",
+        "text": "This case is closed.",
+        "from": {"id": "dana-ortiz", "key": b64u_encode(bytes(32))},
+        "sig": b64u_encode(bytes(64)),
+    }
+    return {
+        "deep nesting": b'{"a":' * 5000 + b"1" + b"}" * 5000,
+        "deep nesting in a field": variant(
+            answers={**answers, "what": [[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]}
+        ),
+        "huge number": b'{"v":' + b"9" * 5000 + b"}",
+        "huge float": b'{"v":1e999}',
+        "NaN": b'{"v":NaN}',
+        "lone surrogate": text.replace(b'"hostile"', b'"\\ud800"'),
+        "duplicate key": text[:-1] + b',"kind":"note"}',
+        "not UTF-8": text.replace(b"hostile", b"host\xffile"),
+        "not JSON": b"hello",
+        "a list": b"[1,2,3]",
+        "a string": b'"report"',
+        "unknown kind": variant(kind="confession"),
+        "unknown field": variant(extra="x"),
+        "missing field": variant(drop="answers"),
+        "wrong type": variant(answers={**answers, "what": 7}),
+        "wrong version": variant(v=2),
+        "boolean version": variant(v=True),
+        "bad case id": variant(case_id="not base64!"),
+        "bad sent time": variant(sent="yesterday"),
+        "bad safe_now": variant(answers={**answers, "safe_now": "maybe"}),
+        "oversize string": variant(answers={**answers, "what": "x" * (payloads.MAX_TEXT + 1)}),
+        "forged staff reply": payloads.encode(forged_reply),
+    }
+
+
+HOSTILE_PAYLOADS = _hostile_corpus()
+
+
+# --- the key tool ---------------------------------------------------------------
+
+PASS = "a long enough test passphrase"
+
+
+def run_keytool(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
+    """The key tool's main, in this process: its exit code, standard output and error."""
+    code = keytool_main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def init_keytool(capsys: pytest.CaptureFixture[str], home: Path, who: str, name: str) -> None:
+    code, out, _ = run_keytool(
+        capsys, "--home", home, "init", "--id", who, "--name", name, "--school", "lincoln-high"
+    )
+    assert code == 0 and "[[recipients]]" in out
+
+
+@dataclass
+class Leads:
+    """A real relay whose config names two key tools' keys, and the student side of it."""
+
+    home: Path  # Dana Ortiz, Lincoln High's lead
+    colleague: Path  # Marcus Lee, the district lead, who reads Lincoln High too
+    relay: RelayProcess
+    config: Path
+    deployment: Deployment
+
+    def post(self, what: str, school: str = "lincoln-high", safe_now: str = "") -> StudentCase:
+        return self.open(new_case(self.deployment, school, what, safe_now))
+
+    def open(self, case: StudentCase) -> StudentCase:
+        answer = httpx.post(self.relay.url + "/api/v1/cases", json=case.body)
+        assert answer.status_code == 201, answer.text
+        return case
+
+    def thread(self, case: StudentCase) -> list[payloads.Payload]:
+        """What the student reads with their code: every message opened with the case key."""
+        answer = httpx.get(self.relay.url + "/api/v1/case", headers=case.headers)
+        assert answer.status_code == 200, answer.text
+        return [
+            payloads.open_payload(protocol.parse_envelope(m["envelope"]), case.keys.reply_key)
+            for m in answer.json()["messages"]
+        ]
+
+    def fetch(self, capsys: pytest.CaptureFixture[str], home: Path | None = None) -> str:
+        code, out, err = run_keytool(
+            capsys,
+            "--home",
+            home or self.home,
+            "--config",
+            self.config,
+            "fetch",
+            "--relay",
+            self.relay.url,
+        )
+        assert code == 0, err
+        return out
+
+
+def with_keys_of(deployment: Deployment, homes: dict[str, Path]) -> Deployment:
+    """The deployment with these key tools' public keys in place of the named recipients'."""
+    keys = {who: json.loads((h / "identity.json").read_text()) for who, h in homes.items()}
+    return dataclasses.replace(
+        deployment,
+        recipients=tuple(
+            dataclasses.replace(
+                r,
+                x25519=b64u_decode(keys[r.id]["x25519"]),
+                ed25519=b64u_decode(keys[r.id]["ed25519"]),
+            )
+            if r.id in keys
+            else r
+            for r in deployment.recipients
+        ),
+    )
+
+
+def listed_cases(capsys: pytest.CaptureFixture[str], home: Path) -> list[dict[str, Any]]:
+    code, out, err = run_keytool(capsys, "--home", home, "list", "--json")
+    assert code == 0, err
+    cases: list[dict[str, Any]] = json.loads(out)["cases"]
+    return cases
+
+
+def case_ref(capsys: pytest.CaptureFixture[str], home: Path, case: StudentCase) -> str:
+    return next(c["id"] for c in listed_cases(capsys, home) if c["case_id"] == case.case_id)

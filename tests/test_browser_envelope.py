@@ -16,7 +16,7 @@ import pytest
 from nacl.public import PrivateKey
 
 from builder.assets import build_assets
-from quietdoor import protocol
+from quietdoor import payloads, protocol
 from quietdoor.encoding import b64u_decode, b64u_encode
 
 SEAL_SCRIPT = r"""
@@ -40,7 +40,7 @@ const out = vm.runInContext(`
   var qd = QuietDoorEnvelope(self.nacl, self.blakejs);
   var report = qd.newReport(request.school, request.lang, request.recipients, request.answers,
                             new Date(request.now));
-  JSON.stringify({ code: report.caseCode, envelope: report.envelope });
+  JSON.stringify({ code: report.caseCode, body: report.body });
 `, page);
 process.stdout.write(out);
 """
@@ -84,25 +84,29 @@ def test_libsodium_opens_what_the_browser_seals(tmp_path: Path, recipient_count:
             "now": "2026-11-28T14:05:42.500Z",
         },
     )
-    envelope = protocol.parse_envelope(sealed["envelope"])
+    body = protocol.parse_new_case(sealed["body"])
+    envelope = body.envelope
     assert envelope.school == "lincoln-high"
     assert len(envelope.ct) == 1024 + 16
-    assert [k.to for k in envelope.keys] == [protocol.key_id(bytes(k.public_key)) for k in keys]
 
     case = protocol.CaseKeys.derive(str(sealed["code"]))
     assert protocol.format_case_code(str(sealed["code"])) == sealed["code"]
-    assert envelope.case_id == case.case_id
-    assert envelope.auth_hash == case.auth_hash
+    assert body.case_id == case.case_id
+    assert body.auth_hash == case.auth_hash
+    case_pk = bytes(case.reply_key.public_key)
+    assert [k.to for k in envelope.keys] == [
+        protocol.key_id(pk) for pk in [*(bytes(k.public_key) for k in keys), case_pk]
+    ]
 
-    for key in keys:
-        payload = protocol.open_envelope(envelope, key)
-        assert payload == {
-            "type": "report",
-            "lang": "es",
-            "written": "2026-11-28T14:05Z",
-            "reply_pk": b64u_encode(bytes(case.reply_key.public_key)),
-            "answers": answers,
-        }
+    opened = [payloads.open_payload(envelope, key) for key in [*keys, case.reply_key]]
+    for report in opened:
+        assert isinstance(report, payloads.Report)
+        payloads.check_origin(report, school="lincoln-high", case_id=case.case_id, author="public")
+        assert report.header.sent == "2026-11-28T14:05Z"
+        assert report.lang == "es"
+        assert report.reply_pk == case_pk
+        assert report.answers == payloads.Answers(**answers)
+    assert len({r.header.msg_id for r in opened}) == 1
     with pytest.raises(protocol.ProtocolError):
         protocol.open_envelope(envelope, PrivateKey.generate())
 
@@ -118,7 +122,7 @@ def test_every_envelope_has_a_fresh_code_key_and_nonce(tmp_path: Path) -> None:
     }
     first, second = _seal(tmp_path, request), _seal(tmp_path, request)
     assert first["code"] != second["code"]
-    a, b = (protocol.parse_envelope(s["envelope"]) for s in (first, second))
+    a, b = (protocol.parse_new_case(s["body"]).envelope for s in (first, second))
     assert a.nonce != b.nonce and a.ct != b.ct
     assert a.keys[0].sealed[:32] != b.keys[0].sealed[:32]  # a new ephemeral key per sealed box
     assert b64u_decode(b64u_encode(a.nonce)) == a.nonce

@@ -1,99 +1,43 @@
-"""The key tool's CLI against a real relay, and every way its input can be wrong."""
+"""The key tool's CLI against a real relay: cases, the conversation, every wrong input."""
 
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import json
-import sqlite3
+import os
+import re
+import stat
+import subprocess
+import sys
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2 as httpx
 import pytest
 
-from keytool.__main__ import main
 from keytool.identity import load_identity
-from quietdoor import protocol
-from quietdoor.config import dump_config, load_config, recipient_snippet
-from quietdoor.encoding import b64u_decode, b64u_encode
+from quietdoor import payloads
+from quietdoor.config import recipient_snippet
+from quietdoor.encoding import b64u_encode
 
-from .helpers import RelayProcess, make_deployment, report, start_relay, stop_relay
+from .helpers import (
+    PASS,
+    ROOT,
+    Leads,
+    case_ref,
+    listed_cases,
+    run_keytool,
+    sealed_training,
+    training_record,
+    update,
+)
 
-PASS = "a long enough test passphrase"
-
-
-@pytest.fixture(autouse=True)
-def passphrase(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("QUIETDOOR_PASSPHRASE", PASS)
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-@pytest.fixture
-def home(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
-    h = tmp_path / "dana"
-    code, out, _ = run(
-        capsys,
-        "--home",
-        h,
-        "init",
-        "--id",
-        "dana-ortiz",
-        "--name",
-        "Dana Ortiz",
-        "--school",
-        "lincoln-high",
-    )
-    assert code == 0 and "[[recipients]]" in out
-    return h
-
-
-@dataclasses.dataclass
-class Setup:
-    home: Path
-    relay: RelayProcess
-    deployment_path: Path
-
-
-@pytest.fixture
-def setup(home: Path, tmp_path: Path) -> Iterator[Setup]:
-    """A relay whose config names the key tool's freshly made keys for dana-ortiz."""
-    td = make_deployment(tmp_path)
-    ident = json.loads((home / "identity.json").read_text())
-    recipients = tuple(
-        dataclasses.replace(
-            r, x25519=b64u_decode(ident["x25519"]), ed25519=b64u_decode(ident["ed25519"])
-        )
-        if r.id == "dana-ortiz"
-        else r
-        for r in td.deployment.recipients
-    )
-    path = tmp_path / "with-dana.toml"
-    path.write_text(dump_config(dataclasses.replace(td.deployment, recipients=recipients)))
-    relay = start_relay(path, f"sqlite:///{tmp_path / 'relay.db'}", tmp_path)
-    try:
-        yield Setup(home=home, relay=relay, deployment_path=path)
-    finally:
-        stop_relay(relay)
-
-
-def post(s: Setup, what: str, school: str = "lincoln-high") -> str:
-    env = report(load_config(s.deployment_path), school, what)
-    answer = httpx.post(s.relay.url + "/api/v1/envelopes", json=env)
-    assert answer.status_code == 201
-    return str(answer.json()["id"])
+pytestmark = pytest.mark.usefixtures("keytool_passphrase")
 
 
 def test_init_prints_a_snippet_the_config_accepts(home: Path, tmp_path: Path) -> None:
     text = (home / "identity.json").read_text()
-    assert (home / "identity.json").stat().st_mode & 0o077 == 0
     identity = load_identity(home, PASS)
     for secret in (bytes(identity.box_key), bytes(identity.signing_key)):
         assert b64u_encode(secret) not in text
@@ -105,61 +49,120 @@ def test_init_prints_a_snippet_the_config_accepts(home: Path, tmp_path: Path) ->
     )
 
 
-def test_fetch_list_show_round_trip(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
-    first = post(setup, "first report, marker 1111")
-    post(setup, "second report, marker 2222")
-    post(setup, "for another school", school="cedar-valley-high")
-    code, out, err = run(capsys, "--home", setup.home, "fetch", "--relay", setup.relay.url)
-    assert (code, out.strip(), err) == (0, "lincoln-high: 2 new", "")
-    code, out, _ = run(capsys, "--home", setup.home, "fetch")  # the relay is remembered
-    assert (code, out.strip()) == (0, "lincoln-high: 0 new")
-
-    code, out, _ = run(capsys, "--home", setup.home, "list")
-    assert code == 0 and "marker 1111" in out and "marker 2222" in out and "another" not in out
-    code, out, _ = run(capsys, "--home", setup.home, "list", "--json")
-    items = json.loads(out)["items"]
-    assert [i["payload"]["answers"]["what"] for i in items] == [
-        "first report, marker 1111",
-        "second report, marker 2222",
-    ]
-    code, out, _ = run(capsys, "--home", setup.home, "show", first)
-    assert (
-        code == 0 and "first report, marker 1111" in out and "did not say if they are safe" in out
-    )
-    code, out, _ = run(capsys, "--home", setup.home, "show", first, "--json")
-    assert json.loads(out)["id"] == first
-
-
-def test_damaged_and_foreign_envelopes_are_skipped_by_id(
-    setup: Setup, capsys: pytest.CaptureFixture[str], tmp_path: Path
+def test_cases_newest_first_with_flags_and_no_training(
+    leads: Leads, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    good = post(setup, "still readable")
-    damaged = post(setup, "will be damaged")
-    run(capsys, "--home", setup.home, "fetch", "--relay", setup.relay.url)
-    inbox = sqlite3.connect(setup.home / "inbox.sqlite3")
-    with inbox:
-        body = json.loads(
-            inbox.execute("SELECT body FROM envelopes WHERE id = ?", (damaged,)).fetchone()[0]
-        )
-        body["ct"] = "A" + body["ct"][1:] if body["ct"][0] != "A" else "B" + body["ct"][1:]
-        inbox.execute("UPDATE envelopes SET body = ? WHERE id = ?", (json.dumps(body), damaged))
-        (tmp_path / "other").mkdir()
-        foreign = report(make_deployment(tmp_path / "other").deployment, "lincoln-high")
-        inbox.execute(
-            "INSERT INTO envelopes VALUES ('foreign1', 'lincoln-high', 99, '2026-11-28', ?)",
-            (json.dumps(foreign),),
-        )
-        inbox.execute(
-            "INSERT INTO envelopes VALUES ('garbage1', 'lincoln-high', 100, '2026-11-28', '{')"
-        )
-    inbox.close()
-    code, out, err = run(capsys, "--home", setup.home, "list")
+    calm = leads.post("first report, marker 1111", safe_now="yes")
+    unsafe = leads.post("second report, marker 2222", safe_now="no")
+    unsure = leads.post("third report, marker 3333", safe_now="unsure")
+    leads.post("for another school", school="cedar-valley-high")
+    record = training_record("lincoln-high", "Rosa Díaz", [("m01", "1", "2026-11-28")])
+    assert (
+        httpx.post(
+            leads.relay.url + "/api/v1/cases", json=sealed_training(leads.deployment, record)
+        ).status_code
+        == 201
+    )
+    added = httpx.post(
+        leads.relay.url + "/api/v1/case/messages",
+        json=update(leads.deployment, calm, "later, marker 4444"),
+        headers=calm.headers,
+    )
+    assert added.status_code == 201
+    assert leads.fetch(capsys).strip() == "lincoln-high: 5 new"
+    assert leads.fetch(capsys).strip() == "lincoln-high: 0 new"  # the cursor is kept
+
+    cases = listed_cases(capsys, leads.home)
+    # Newest activity first: the calm case has a later message than the other two.
+    assert [c["case_id"] for c in cases] == [calm.case_id, unsure.case_id, unsafe.case_id]
+    flags = {c["case_id"]: c["flags"] for c in cases}
+    assert flags == {
+        calm.case_id: [],
+        unsafe.case_id: ["NOT SAFE NOW"],
+        unsure.case_id: ["NOT SURE"],
+    }
+    assert all(re.fullmatch(r"[0-9a-f]{10}", c["id"]) for c in cases)  # never starts with "-"
+
+    code, out, _ = run_keytool(capsys, "--home", leads.home, "list")
     assert code == 0
-    assert "still readable" in out and good in out
-    for bad in (damaged, "foreign1", "garbage1"):
-        assert f"skipped envelope {bad}" in err
-    code, _, err = run(capsys, "--home", setup.home, "show", damaged)
-    assert code == 1 and "cannot be shown" in err and "Traceback" not in err
+    assert "NOT SAFE NOW" in out and "NOT SURE" in out and "Rosa" not in out
+    assert "marker 2222" in out and "another school" not in out
+
+
+def test_show_reply_and_the_student_reads_both(
+    leads: Leads, capsys: pytest.CaptureFixture[str]
+) -> None:
+    case = leads.post("someone waits for me after school, marker 5555", safe_now="unsure")
+    leads.fetch(capsys)
+    ref = case_ref(capsys, leads.home, case)
+
+    code, out, err = run_keytool(capsys, "--home", leads.home, "show", ref)
+    assert code == 0, err
+    assert "marker 5555" in out and "is NOT SURE they are safe" in out
+    code, out, err = run_keytool(
+        capsys, "--home", leads.home, "reply", ref, "--message", "Which bus? ¿Cuál?"
+    )
+    assert code == 0, err
+    answer = subprocess.run(
+        [sys.executable, "-m", "keytool", "--home", str(leads.home), "reply", ref],
+        input="Second reply,\nfrom standard input.",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "QUIETDOOR_PASSPHRASE": PASS},
+    )
+    assert answer.returncode == 0, answer.stderr
+
+    thread = leads.thread(case)
+    assert [p.header.kind for p in thread] == ["report", "receipt", "reply", "reply"]
+    texts = [p.text for p in thread if isinstance(p, payloads.Reply)]
+    assert texts == ["Which bus? ¿Cuál?", "Second reply,\nfrom standard input."]
+    assert {p.signer.id for p in thread if isinstance(p, payloads.Reply)} == {"dana-ortiz"}
+
+    # A second look sends no second receipt: nothing new from the student since.
+    leads.fetch(capsys)
+    run_keytool(capsys, "--home", leads.home, "show", ref)
+    assert [p.header.kind for p in leads.thread(case)].count("receipt") == 1
+
+    # The student writes again; the colleague sees the whole thread, and their look is a receipt.
+    added = httpx.post(
+        leads.relay.url + "/api/v1/case/messages",
+        json=update(leads.deployment, case, "The 14 bus."),
+        headers=case.headers,
+    )
+    assert added.status_code == 201
+    leads.fetch(capsys, leads.colleague)
+    code, out, err = run_keytool(capsys, "--home", leads.colleague, "show", ref, "--json")
+    assert code == 0, err
+    shown = json.loads(out)
+    kinds = [m["payload"]["kind"] for m in shown["messages"]]
+    assert kinds == ["report", "receipt", "reply", "reply", "update"]
+    assert all(m["warnings"] == [] for m in shown["messages"])
+    assert [p.header.kind for p in leads.thread(case)][-1] == "receipt"
+    code, out, _ = run_keytool(capsys, "--home", leads.colleague, "show", ref)
+    assert "Reply from Dana Ortiz" in out and "The 14 bus." in out
+
+
+def test_reply_needs_the_config_and_a_message(
+    leads: Leads, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    case = leads.post("hello")
+    run_keytool(
+        capsys, "--home", leads.home, "fetch", "--relay", leads.relay.url
+    )  # no --config yet
+    ref = case_ref(capsys, leads.home, case)
+    code, out, err = run_keytool(capsys, "--home", leads.home, "show", ref)
+    assert code == 0 and "hello" in out
+    assert "was not told that the school read this yet" in err and "--config" in err
+    code, _, err = run_keytool(capsys, "--home", leads.home, "reply", ref, "--message", "x")
+    assert code == 1 and "pass --config PATH" in err
+    code, _, err = run_keytool(
+        capsys, "--home", leads.home, "--config", leads.config, "reply", ref, "--message", "  "
+    )
+    assert code == 1 and "the reply is empty" in err
+    assert [p.header.kind for p in leads.thread(case)] == ["report"]
+    code, _, err = run_keytool(capsys, "--home", leads.home, "show", "ffffffffff")
+    assert code == 1 and "no case matches 'ffffffffff'" in err
 
 
 @pytest.mark.parametrize(
@@ -174,7 +177,7 @@ def test_damaged_and_foreign_envelopes_are_skipped_by_id(
 def test_cli_errors_are_one_sentence(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], words: str
 ) -> None:
-    code, _, err = run(capsys, "--home", tmp_path / "empty", *args)
+    code, _, err = run_keytool(capsys, "--home", tmp_path / "empty", *args)
     assert code == 1
     assert words in err and err.startswith("keytool: ") and err.count("\n") == 1
 
@@ -183,7 +186,7 @@ def test_short_passphrase_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("QUIETDOOR_PASSPHRASE", "short")
-    code, _, err = run(
+    code, _, err = run_keytool(
         capsys, "--home", tmp_path / "h", "init", "--id", "a", "--name", "A", "--school", "s"
     )
     assert code == 1 and "at least 12 characters" in err
@@ -194,7 +197,9 @@ def test_existing_keys_are_never_overwritten(
     home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = (home / "identity.json").read_bytes()
-    code, _, err = run(capsys, "--home", home, "init", "--id", "b", "--name", "B", "--school", "s")
+    code, _, err = run_keytool(
+        capsys, "--home", home, "init", "--id", "b", "--name", "B", "--school", "s"
+    )
     assert code == 1 and "already exists" in err
     assert (home / "identity.json").read_bytes() == before
 
@@ -203,109 +208,111 @@ def test_wrong_passphrase(
     home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("QUIETDOOR_PASSPHRASE", "not the right passphrase")
-    code, _, err = run(capsys, "--home", home, "list")
+    code, _, err = run_keytool(capsys, "--home", home, "list")
     assert (code, err.strip()) == (1, "keytool: wrong passphrase")
 
 
 def test_damaged_identity_file(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (home / "identity.json").write_text("{ not json")
-    code, _, err = run(capsys, "--home", home, "list")
+    code, _, err = run_keytool(capsys, "--home", home, "list")
     assert code == 1 and "is damaged" in err
 
 
 def test_fetch_without_relay_and_with_unreachable_relay(
     home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = run(capsys, "--home", home, "fetch")
+    code, _, err = run_keytool(capsys, "--home", home, "fetch")
     assert code == 1 and "which relay?" in err
-    code, _, err = run(capsys, "--home", home, "fetch", "--relay", "http://127.0.0.1:9")
+    code, _, err = run_keytool(capsys, "--home", home, "fetch", "--relay", "http://127.0.0.1:9")
     assert code == 1 and "cannot reach the relay" in err
-    code, _, err = run(capsys, "--home", home, "fetch", "--relay", "ftp://x")
+    code, _, err = run_keytool(capsys, "--home", home, "fetch", "--relay", "ftp://x")
     assert code == 1 and "not a relay URL" in err
 
 
-def test_fetch_refused_by_relay_says_why(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(
+def test_fetch_refused_by_relay_says_why(leads: Leads, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_keytool(
         capsys,
         "--home",
-        setup.home,
+        leads.home,
         "fetch",
         "--relay",
-        setup.relay.url,
+        leads.relay.url,
         "--school",
         "cedar-valley-high",
     )
     assert code == 1 and "not a recipient of this school (HTTP 403)" in err
 
 
-def test_show_unknown_id(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "--home", home, "show", "nope")
-    assert code == 1 and "no envelope 'nope'" in err
+def test_every_file_is_private_even_in_an_existing_open_folder(
+    leads: Leads, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    os.chmod(leads.home, 0o755)
+    (leads.home / "inbox.sqlite3").touch(mode=0o644)
+    os.chmod(leads.home / "inbox.sqlite3", 0o644)
+    leads.post("a report")
+    leads.fetch(capsys)
+    course = tmp_path / "course.json"
+    course.write_text(json.dumps({"modules": []}))
+    export = tmp_path / "roster.csv"
+    export.write_text("old")
+    os.chmod(export, 0o644)
+    code, _, err = run_keytool(
+        capsys, "--home", leads.home, "roster", "--modules", course, "--csv", export
+    )
+    assert code == 0, err
+    assert stat.S_IMODE(leads.home.stat().st_mode) == 0o700
+    for path in [*leads.home.iterdir(), export]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
 
 
-def post_completion(s: Setup, name: str, version: str) -> None:
-    deployment = load_config(s.deployment_path)
-    payload = {
-        "type": "training_completion",
-        "v": 1,
-        "submitted_on": "2026-11-28",
-        "person": {"name": name, "role": "Teacher", "school": "lincoln-high"},
-        "modules": [
-            {
-                "id": "m01",
-                "version": version,
-                "score": 4,
-                "questions": 4,
-                "completed_on": "2026-11-28",
-            }
-        ],
-    }
-    case = protocol.CaseKeys.derive(protocol.new_case_code())
-    recipients = [r.x25519 for r in deployment.recipients_for("lincoln-high")]
-    env = protocol.seal("lincoln-high", payload, recipients, case).to_json()
-    assert httpx.post(s.relay.url + "/api/v1/envelopes", json=env).status_code == 201
+def test_a_roster_source_given_as_a_relative_folder_is_found_from_anywhere(
+    leads: Leads,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (tmp_path / "dist" / "training").mkdir(parents=True)
+    (tmp_path / "dist" / "training" / "course.json").write_text(json.dumps({"modules": []}))
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_keytool(capsys, "--home", leads.home, "roster", "--modules", "dist")
+    assert code == 0, err
+    monkeypatch.chdir(ROOT)
+    code, _, err = run_keytool(capsys, "--home", leads.home, "roster")
+    assert code == 0, err
 
 
-def test_roster_exports_csv_and_printable_page(
-    setup: Setup, capsys: pytest.CaptureFixture[str], tmp_path: Path
+def test_roster_from_completion_records(
+    leads: Leads, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     course = tmp_path / "course.json"
     course.write_text(
         json.dumps(
             {
                 "modules": [
-                    {
-                        "id": "m01",
-                        "title": "What exploitation is",
-                        "version": "v2",
-                        "path": "modules/01/",
-                    }
+                    {"id": "m01", "title": "What exploitation is", "version": "v2", "path": "m/"}
                 ]
             }
         )
     )
-    post_completion(setup, "Ana Ruiz", "v2")
-    post_completion(setup, "Ben Okafor", "v1")  # read before the module changed
-    post(setup, "a student report is not a roster row")
-    run(capsys, "--home", setup.home, "fetch", "--relay", setup.relay.url)
+    for name, version in [("Ana Ruiz", "v2"), ("Ben Okafor", "v1")]:
+        record = training_record("lincoln-high", name, [("m01", version, "2026-11-28")])
+        body = sealed_training(leads.deployment, record)
+        assert httpx.post(leads.relay.url + "/api/v1/cases", json=body).status_code == 201
+    leads.post("a student report is not a roster row")
+    leads.fetch(capsys)
 
-    code, out, _ = run(capsys, "--home", setup.home, "list")
-    assert "training_completion  Ana Ruiz (Teacher), 1 module(s)" in out
-    assert "a student report is not a roster row" in out
-
-    code, out, _ = run(capsys, "--home", setup.home, "roster", "--modules", course)
+    code, out, _ = run_keytool(capsys, "--home", leads.home, "roster", "--modules", course)
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [(r["name"], r["status"]) for r in rows] == [
         ("Ana Ruiz", "current"),
         ("Ben Okafor", "refresher needed"),
     ]
-
-    code, out, _ = run(
+    code, out, _ = run_keytool(
         capsys,
         "--home",
-        setup.home,
-        "roster",  # --modules is remembered
+        leads.home,
+        "roster",
         "--csv",
         tmp_path / "r.csv",
         "--html",
@@ -319,9 +326,11 @@ def test_roster_exports_csv_and_printable_page(
 def test_roster_without_a_course_says_where_to_point(
     home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = run(capsys, "--home", home, "roster")
+    code, _, err = run_keytool(capsys, "--home", home, "roster")
     assert code == 1 and "pass --modules" in err
-    code, _, err = run(capsys, "--home", home, "roster", "--modules", "/nonexistent/course.json")
+    code, _, err = run_keytool(
+        capsys, "--home", home, "roster", "--modules", "/nonexistent/course.json"
+    )
     assert code == 1 and "cannot read the course's module list" in err
 
 
@@ -329,5 +338,25 @@ def test_no_passphrase_without_a_keyboard(
     home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("QUIETDOOR_PASSPHRASE")
-    code, _, err = run(capsys, "--home", home, "list")
+    code, _, err = run_keytool(capsys, "--home", home, "list")
     assert code == 1 and "set QUIETDOOR_PASSPHRASE" in err
+
+
+def test_a_closed_pipe_ends_quietly(leads: Leads, capsys: pytest.CaptureFixture[str]) -> None:
+    for i in range(30):
+        leads.post(f"report {i} " + "words " * 200)
+    leads.fetch(capsys)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "keytool", "--home", str(leads.home), "list", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env={**os.environ, "QUIETDOOR_PASSPHRASE": PASS},
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.read(10)
+    process.stdout.close()  # like `| head -c 10`
+    err = process.stderr.read().decode()
+    process.stderr.close()
+    process.wait(timeout=60)
+    assert "Traceback" not in err and "BrokenPipe" not in err

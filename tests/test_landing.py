@@ -32,7 +32,7 @@ from builder.landing import (
     read_hours_text,
     render_landing,
 )
-from quietdoor import protocol
+from quietdoor import payloads, protocol
 from quietdoor.config import ReadHours, School, parse_config
 from quietdoor.encoding import b64u_encode
 
@@ -365,10 +365,20 @@ def test_refuses_when_an_asset_is_missing(keyed: KeyedDeployment, site: Site) ->
         render_landing(keyed.deployment, school(keyed), "en", assets, "s/lincoln-high/index.html")
 
 
-def test_scripts_store_nothing() -> None:
-    for path in (SITE_DIR / "js").glob("*.js"):
+def test_scripts_store_nothing_and_register_no_worker() -> None:
+    """A service worker would outlive the page: student pages never register one."""
+    scripts = list((SITE_DIR / "js").glob("*.js"))
+    assert len(scripts) >= 2
+    for path in scripts:
         source = path.read_text(encoding="utf-8")
-        for api in ("localStorage", "sessionStorage", "indexedDB", "document.cookie", "caches."):
+        for api in (
+            "localStorage",
+            "sessionStorage",
+            "indexedDB",
+            "document.cookie",
+            "caches.",
+            "serviceWorker",
+        ):
             assert api not in source, (path.name, api)
 
 
@@ -458,7 +468,7 @@ class FakeRelay:
         if request.method == "OPTIONS":
             route.fulfill(status=204, headers=cors)
             return
-        if request.method != "POST" or request.url != RELAY + "/api/v1/envelopes":
+        if request.method != "POST" or request.url != RELAY + "/api/v1/cases":
             self.elsewhere.append(f"{request.method} {request.url}")
             route.abort()
             return
@@ -500,13 +510,11 @@ def visit(browser: Browser, server: str) -> Iterator[Visit]:  # noqa: F811 - fix
         context.close()
 
 
-def _open(
-    keyed: KeyedDeployment, envelope: dict[str, Any], school_slug: str
-) -> list[dict[str, Any]]:
+def _open(keyed: KeyedDeployment, body: dict[str, Any], school_slug: str) -> list[payloads.Payload]:
     """The payload as every recipient of the school decrypts it."""
-    parsed = protocol.parse_envelope(envelope)
+    parsed = protocol.parse_new_case(body).envelope
     readers = keyed.deployment.recipients_for(school_slug)
-    return [protocol.open_envelope(parsed, keyed.keys[r.id].box) for r in readers]
+    return [payloads.open_payload(parsed, keyed.keys[r.id].box) for r in readers]
 
 
 @pytest.mark.browser
@@ -529,19 +537,17 @@ def test_a_report_is_sealed_sent_and_the_code_shown(
     assert page.input_value("#what") == "" and page.input_value("#more") == ""
     assert not page.is_checked("input[name=safe_now][value=no]")
 
-    (envelope,) = visit.relay.posts
+    (body,) = visit.relay.posts
     assert marker not in visit.relay.bodies[0]
     case = protocol.CaseKeys.derive(code)
-    assert protocol.parse_envelope(envelope).case_id == case.case_id
-    for payload in _open(keyed, envelope, "lincoln-high"):
-        assert payload["answers"] == {
-            "what": f"My coach keeps my papers. {marker}",
-            "safe_now": "no",
-            "more": "Después de clase. 你好",
-        }
-        assert payload["lang"] == "en" and payload["type"] == "report"
-        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\dZ", payload["written"])
-        assert payload["reply_pk"] == b64u_encode(bytes(case.reply_key.public_key))
+    assert protocol.parse_new_case(body).case_id == case.case_id
+    for payload in _open(keyed, body, "lincoln-high"):
+        assert isinstance(payload, payloads.Report)
+        assert payload.answers == payloads.Answers(
+            what=f"My coach keeps my papers. {marker}", safe_now="no", more="Después de clase. 你好"
+        )
+        assert payload.lang == "en" and payload.header.case_id == case.case_id
+        assert payload.reply_pk == bytes(case.reply_key.public_key)
 
     headers = visit.relay.headers[0]
     assert "cookie" not in headers and "referer" not in headers
@@ -595,7 +601,8 @@ def test_changed_words_are_sealed_again(visit: Visit) -> None:
     visit.page.click("#send")
     visit.page.wait_for_selector("#case-code:not(:empty)")
     first, second = visit.relay.posts
-    assert first["case_id"] != second["case_id"] and first["nonce"] != second["nonce"]
+    assert first["case_id"] != second["case_id"]
+    assert first["envelope"]["nonce"] != second["envelope"]["nonce"]
 
 
 @pytest.mark.browser

@@ -7,9 +7,12 @@ from typing import Any
 
 import nacl.secret
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from nacl.public import PrivateKey, SealedBox
+from nacl.signing import SigningKey
 
-from quietdoor import protocol
+from quietdoor import payloads, protocol
 from quietdoor.encoding import b64u_decode, b64u_encode
 
 VECTORS: dict[str, Any] = json.loads(
@@ -86,26 +89,43 @@ def test_libsodium_opens_vector_sealed_box() -> None:
     assert SealedBox(key).decrypt(sealed) == b64u_decode(VECTORS["sealed_box"]["message"])
 
 
-def test_vector_envelope_opens() -> None:
+def test_vector_envelope_opens_to_the_vector_payload() -> None:
     key = PrivateKey(b64u_decode(VECTORS["recipient"]["secret"]))
-    payload = protocol.open_envelope(protocol.parse_envelope(VECTORS["envelope"]), key)
-    assert payload == json.loads(VECTORS["secretbox"]["payload_json"])
+    envelope = protocol.parse_envelope(VECTORS["envelope"])
+    plaintext = protocol.open_envelope(envelope, key)
+    assert plaintext == VECTORS["secretbox"]["payload_json"].encode("utf-8")
+    report = payloads.open_payload(envelope, key)
+    assert isinstance(report, payloads.Report)
+    assert report.answers.safe_now == "unsure"
+    assert payloads.encode(payloads.to_json(report)) == plaintext
 
 
-def sealed_for(*keys: PrivateKey, payload: dict[str, Any] | None = None) -> protocol.Envelope:
-    case = protocol.CaseKeys.derive(protocol.new_case_code())
-    return protocol.seal(
-        "lincoln-high",
-        payload or {"type": "report", "answers": {"what": "hi"}},
-        [bytes(k.public_key) for k in keys],
-        case,
-    )
+def test_vector_case_message_opens_with_the_case_code() -> None:
+    v = VECTORS["case_message"]
+    case = protocol.CaseKeys.derive(v["code"])
+    reply = payloads.open_payload(protocol.parse_envelope(v["row"]["envelope"]), case.reply_key)
+    assert payloads.encode(payloads.to_json(reply)) == v["payload_json"].encode("utf-8")
+
+
+def test_vector_staff_signature() -> None:
+    v = VECTORS["staff_signature"]
+    obj = json.loads(v["payload_json"])
+    assert payloads.signed_bytes(obj) == v["signed_text"].encode("utf-8")
+    assert v["signed_text"].startswith("QD1-STAFF\n{")
+    reply = payloads.parse_payload(v["payload_json"].encode("utf-8"))
+    assert isinstance(reply, payloads.Reply)
+    assert b64u_encode(reply.signer.key) == v["public"]
+    assert bytes(SigningKey(b64u_decode(v["seed"])).verify_key) == reply.signer.key
+
+
+def sealed_for(*keys: PrivateKey, plaintext: bytes = b'{"x":1}') -> protocol.Envelope:
+    return protocol.seal("lincoln-high", plaintext, [bytes(k.public_key) for k in keys])
 
 
 def test_every_recipient_opens_and_outsiders_cannot() -> None:
     a, b, stranger = PrivateKey.generate(), PrivateKey.generate(), PrivateKey.generate()
     env = protocol.parse_envelope(sealed_for(a, b).to_json())
-    assert protocol.open_envelope(env, a) == protocol.open_envelope(env, b)
+    assert protocol.open_envelope(env, a) == protocol.open_envelope(env, b) == b'{"x":1}'
     with pytest.raises(protocol.ProtocolError, match="not sealed to this key"):
         protocol.open_envelope(env, stranger)
 
@@ -127,10 +147,10 @@ def test_tampering_is_detected(field: str) -> None:
         protocol.open_envelope(env, key)
 
 
-def test_non_ascii_payload_round_trips() -> None:
+def test_non_ascii_plaintext_round_trips() -> None:
     key = PrivateKey.generate()
-    payload = {"type": "report", "answers": {"what": "Necesito ayuda — ñ 你好 🙂"}}
-    assert protocol.open_envelope(sealed_for(key, payload=payload), key) == payload
+    text = "Necesito ayuda — ñ 你好 🙂".encode()
+    assert protocol.open_envelope(sealed_for(key, plaintext=text), key) == text
 
 
 def good_envelope() -> dict[str, Any]:
@@ -142,14 +162,18 @@ def good_envelope() -> dict[str, Any]:
     [
         (lambda e: e.pop("nonce"), "missing field 'nonce'"),
         (lambda e: e.update(extra=1), "unknown field 'extra'"),
-        (lambda e: e.update(v=2), "unsupported version 2"),
+        (lambda e: e.update(case_id="AAAA"), "unknown field 'case_id'"),
+        (lambda e: e.update(v=2), "unsupported version '2'"),
         (lambda e: e.update(v=True), "unsupported version"),
-        (lambda e: e.update(school=5), "'school' must be text"),
+        (lambda e: e.update(school=5), "'school' must be a school's slug"),
+        (lambda e: e.update(school="Lincoln High"), "'school' must be a school's slug"),
+        (lambda e: e.update(school="lincoln-high\n"), "'school' must be a school's slug"),
         (lambda e: e.update(nonce=b64u_encode(b"x" * 23)), "'nonce' must be 24 bytes"),
-        (lambda e: e.update(case_id="@@"), "'case_id' must be base64url"),
+        (lambda e: e.update(nonce="@@"), "'nonce' must be base64url"),
         (lambda e: e.update(ct=b64u_encode(b"x" * 1000)), "no padded payload"),
-        (lambda e: e.update(keys=[]), "1 to 32 sealed keys"),
-        (lambda e: e.update(keys=e["keys"] * 33), "1 to 32 sealed keys"),
+        (lambda e: e.update(keys=[]), "1 to 33 sealed keys"),
+        (lambda e: e.update(keys=e["keys"] * 34), "1 to 33 sealed keys"),
+        (lambda e: e.update(keys=e["keys"] * 2), "the same key twice"),
         (lambda e: e["keys"][0].pop("to"), "exactly 'to' and 'sealed'"),
         (
             lambda e: e["keys"][0].update(sealed=b64u_encode(b"x" * 79)),
@@ -166,6 +190,25 @@ def test_malformed_envelopes_name_the_problem(change: Any, message: str) -> None
         protocol.parse_envelope(env)
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda c: c.pop("auth_hash"), "missing field 'auth_hash'"),
+        (lambda c: c.update(case_id=b64u_encode(b"x" * 15)), "'case_id' must be 16 bytes"),
+        (lambda c: c.update(envelope=[]), "the envelope must be a JSON object"),
+        (lambda c: c.update(more=1), "unknown field 'more'"),
+    ],
+)
+def test_malformed_new_cases_name_the_problem(change: Any, message: str) -> None:
+    case = protocol.CaseKeys.derive(protocol.new_case_code())
+    body = protocol.NewCase(case.case_id, case.auth_hash, sealed_for(PrivateKey.generate()))
+    obj = body.to_json()
+    assert protocol.parse_new_case(obj) == body
+    change(obj)
+    with pytest.raises(protocol.ProtocolError, match=message):
+        protocol.parse_new_case(obj)
+
+
 def test_envelope_must_be_an_object() -> None:
     with pytest.raises(protocol.ProtocolError, match="JSON object"):
         protocol.parse_envelope([1, 2])
@@ -175,3 +218,37 @@ def test_auth_token_checks_against_hash() -> None:
     keys = protocol.CaseKeys.derive(protocol.new_case_code())
     assert protocol.auth_matches(keys.auth_token, keys.auth_hash)
     assert not protocol.auth_matches(b"\x00" * 32, keys.auth_hash)
+
+
+@given(st.text(alphabet=protocol.CASE_ALPHABET, min_size=16, max_size=16))
+def test_formatted_codes_normalise_back(code: str) -> None:
+    formatted = protocol.format_case_code(code)
+    assert len(formatted) == 19 and formatted.count("-") == 3
+    assert protocol.normalise_case_code(formatted) == code
+
+
+LOOK_ALIKES = {"0": "oO", "1": "iIlL"}
+
+
+@given(
+    st.text(alphabet=protocol.CASE_ALPHABET, min_size=16, max_size=16),
+    st.data(),
+)
+def test_what_a_student_types_still_works(code: str, data: st.DataObject) -> None:
+    """Lower case, spaces, dashes and look-alike letters anywhere still give the same code."""
+    typed = ""
+    for char in code:
+        choices = [char, char.lower(), *LOOK_ALIKES.get(char, "")]
+        typed += data.draw(st.sampled_from(choices))
+        typed += data.draw(st.sampled_from(["", "", " ", "-", "  ", "\u2013", ".", "_", "\u00a0"]))
+    assert protocol.normalise_case_code(typed) == code
+    assert protocol.CaseKeys.derive(typed).case_id == protocol.CaseKeys.derive(code).case_id
+
+
+@given(st.text(max_size=40))
+def test_anything_else_is_refused_or_a_valid_code(text: str) -> None:
+    try:
+        code = protocol.normalise_case_code(text)
+    except protocol.ProtocolError:
+        return
+    assert len(code) == 16 and set(code) <= set(protocol.CASE_ALPHABET)

@@ -4,26 +4,46 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from nacl.signing import SigningKey
 from starlette.testclient import TestClient
 
+from quietdoor import protocol
 from quietdoor.config import RelayLimits
+from quietdoor.encoding import b64u_encode
 from relay.app import create_app
-from relay.store import Store, open_store
+from relay.store import SQLStore, open_store
+from relay.throttle import FailedCodes
 
-from .helpers import KeyedDeployment, inbox_path, make_deployment, report, signed_headers
+from .helpers import (
+    KeyedDeployment,
+    StudentCase,
+    as_body,
+    make_deployment,
+    messages_path,
+    new_case,
+    reply_path,
+    signed_headers,
+    staff_message,
+    staff_note,
+    update,
+)
+
+CASES = "/api/v1/cases"
+CASE = "/api/v1/case"
+ADD = "/api/v1/case/messages"
 
 
 @pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
+def store(store_url: str) -> Iterator[SQLStore]:
     s = open_store(store_url)
     yield s
     s.close()
 
 
-def client_for(td: KeyedDeployment, store: Store, static: Path | None = None) -> TestClient:
+def client_for(td: KeyedDeployment, store: SQLStore, static: Path | None = None) -> TestClient:
     return TestClient(create_app(td.deployment, store, static), base_url="http://127.0.0.1:8000")
 
 
@@ -32,68 +52,273 @@ def td(tmp_path: Path) -> KeyedDeployment:
     return make_deployment(tmp_path, base_url="http://127.0.0.1:8000")
 
 
-def fetch(client: TestClient, td: KeyedDeployment, school: str, who: str, **kw: int) -> dict:  # type: ignore[type-arg]
-    path = inbox_path(school, **kw)
+@pytest.fixture
+def client(td: KeyedDeployment, store: SQLStore) -> TestClient:
+    return client_for(td, store)
+
+
+def listing(client: TestClient, td: KeyedDeployment, school: str, who: str, **kw: int) -> Any:
+    path = messages_path(school, **kw)
     answer = client.get(path, headers=signed_headers(td.keys[who].signing, path))
     assert answer.status_code == 200, answer.text
-    return answer.json()  # type: ignore[no-any-return]
+    return answer.json()
 
 
-def test_envelope_round_trip_and_cursor(td: KeyedDeployment, store: Store) -> None:
-    client = client_for(td, store)
-    posted = [
-        client.post("/api/v1/envelopes", json=report(td.deployment, "lincoln-high"))
-        for _ in range(3)
-    ]
-    assert [p.status_code for p in posted] == [201, 201, 201]
-    assert set(posted[0].json()) == {"id", "received"}
-    client.post("/api/v1/envelopes", json=report(td.deployment, "riverside-middle"))
+def staff_post(client: TestClient, td: KeyedDeployment, who: str, path: str, document: Any) -> Any:
+    body = as_body(document)
+    headers = signed_headers(td.keys[who].signing, path, "POST", body)
+    return client.post(path, content=body, headers=headers)
 
-    page = fetch(client, td, "lincoln-high", "dana-ortiz", limit=2)
-    assert [e["id"] for e in page["envelopes"]] == [p.json()["id"] for p in posted[:2]]
+
+def opened(client: TestClient, case: StudentCase) -> None:
+    answer = client.post(CASES, json=case.body)
+    assert answer.status_code == 201, answer.text
+
+
+def test_a_conversation_round_trip(client: TestClient, td: KeyedDeployment) -> None:
+    d = td.deployment
+    case = new_case(d, "lincoln-high")
+    first = client.post(CASES, json=case.body)
+    assert first.status_code == 201 and set(first.json()) == {"id", "received"}
+
+    answer = staff_post(
+        client,
+        td,
+        "dana-ortiz",
+        reply_path(case),
+        staff_message(
+            d, case, "dana-ortiz", td.keys["dana-ortiz"].signing, "Are you safe after school?"
+        ),
+    )
+    assert answer.status_code == 201, answer.text
+    added = client.post(ADD, json=update(d, case, "yes"), headers=case.headers)
+    assert added.status_code == 201, added.text
+    note = staff_note(d, case, "marcus-lee", td.keys["marcus-lee"].signing)
+    assert (
+        staff_post(client, td, "marcus-lee", "/api/v1/schools/lincoln-high/notes", note).status_code
+        == 201
+    )
+
+    thread = client.get(CASE, headers=case.headers)
+    assert thread.status_code == 200
+    assert thread.headers["cache-control"] == "no-store"
+    assert thread.json()["school"] == "lincoln-high"
+    assert [m["author"] for m in thread.json()["messages"]] == ["public", "staff", "student"]
+
+    rows = listing(client, td, "lincoln-high", "dana-ortiz")["messages"]
+    assert [r["author"] for r in rows] == ["public", "staff", "student", "staff"]
+    assert [r["cursor"] for r in rows] == [1, 2, 3, 4]
+    assert [r["case_id"] for r in rows] == [case.case_id] * 3 + [None]  # notes belong to no case
+
+
+def test_cursors_are_per_school_and_pages_follow_them(
+    client: TestClient, td: KeyedDeployment
+) -> None:
+    ids = []
+    for school in [
+        "riverside-middle",
+        "lincoln-high",
+        "riverside-middle",
+        "lincoln-high",
+        "lincoln-high",
+    ]:
+        ids.append(
+            (school, client.post(CASES, json=new_case(td.deployment, school).body).json()["id"])
+        )
+    lincoln = [i for s, i in ids if s == "lincoln-high"]
+    page = listing(client, td, "lincoln-high", "dana-ortiz", limit=2)
+    assert [m["id"] for m in page["messages"]] == lincoln[:2]
+    assert [m["cursor"] for m in page["messages"]] == [1, 2]  # no gaps from other schools
     assert page["more"] is True
-    rest = fetch(client, td, "lincoln-high", "dana-ortiz", after=page["envelopes"][-1]["seq"])
-    assert [e["id"] for e in rest["envelopes"]] == [posted[2].json()["id"]]
-    assert rest["more"] is False
-    # The district lead reads both district schools; each school's inbox holds only its own.
-    assert len(fetch(client, td, "riverside-middle", "marcus-lee")["envelopes"]) == 1
+    rest = listing(client, td, "lincoln-high", "dana-ortiz", after=2)
+    assert [m["id"] for m in rest["messages"]] == lincoln[2:] and rest["more"] is False
+    # The district lead reads both district schools; each school's list holds only its own.
+    assert len(listing(client, td, "riverside-middle", "marcus-lee")["messages"]) == 2
 
 
-def test_a_retried_post_is_stored_once(td: KeyedDeployment, store: Store) -> None:
-    client = client_for(td, store)
-    envelope = report(td.deployment, "lincoln-high")
-    first = client.post("/api/v1/envelopes", json=envelope)
-    again = client.post("/api/v1/envelopes", json=envelope)
-    assert first.status_code == again.status_code == 201
-    assert first.json()["id"] == again.json()["id"]
-    assert len(fetch(client, td, "lincoln-high", "dana-ortiz")["envelopes"]) == 1
+def test_a_retried_post_is_stored_once(client: TestClient, td: KeyedDeployment) -> None:
+    case = new_case(td.deployment, "lincoln-high")
+    first = client.post(CASES, json=case.body)
+    again = client.post(CASES, json=case.body)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json() == again.json()
+    assert len(listing(client, td, "lincoln-high", "dana-ortiz")["messages"]) == 1
 
 
-def test_daily_quota_refuses_with_429_and_stores_nothing_more(tmp_path: Path, store: Store) -> None:
+def test_the_same_nonce_with_another_envelope_is_refused(
+    client: TestClient, td: KeyedDeployment
+) -> None:
+    case = new_case(td.deployment, "lincoln-high")
+    opened(client, case)
+    other = new_case(td.deployment, "lincoln-high")
+    other.body["envelope"]["nonce"] = case.body["envelope"]["nonce"]
+    answer = client.post(CASES, json=other.body)
+    assert answer.status_code == 409
+    assert "nonce" in answer.json()["error"]
+    clash = new_case(td.deployment, "lincoln-high")
+    clash.body["case_id"] = case.body["case_id"]
+    assert client.post(CASES, json=clash.body).status_code == 409
+    assert len(listing(client, td, "lincoln-high", "dana-ortiz")["messages"]) == 1
+
+
+def test_daily_quota_counts_student_messages_only(tmp_path: Path, store: SQLStore) -> None:
     td = make_deployment(
         tmp_path, base_url="http://127.0.0.1:8000", relay=RelayLimits(daily_quota_per_school=2)
     )
     client = client_for(td, store)
-    codes = [
-        client.post("/api/v1/envelopes", json=report(td.deployment, "lincoln-high")).status_code
-        for _ in range(3)
-    ]
-    assert codes == [201, 201, 429]
-    assert len(fetch(client, td, "lincoln-high", "dana-ortiz")["envelopes"]) == 2
+    case = new_case(td.deployment, "lincoln-high")
+    opened(client, case)
+    assert (
+        client.post(ADD, json=update(td.deployment, case), headers=case.headers).status_code == 201
+    )
+    full = client.post(ADD, json=update(td.deployment, case), headers=case.headers)
+    assert full.status_code == 429 and "hotline" in full.json()["error"]
+    assert client.post(CASES, json=new_case(td.deployment, "lincoln-high").body).status_code == 429
+    reply = staff_message(td.deployment, case, "dana-ortiz", td.keys["dana-ortiz"].signing, "hi")
+    assert staff_post(client, td, "dana-ortiz", reply_path(case), reply).status_code == 201
+    assert len(listing(client, td, "lincoln-high", "dana-ortiz")["messages"]) == 3
     # Another school has its own quota.
-    other = client.post("/api/v1/envelopes", json=report(td.deployment, "riverside-middle"))
-    assert other.status_code == 201
+    assert (
+        client.post(CASES, json=new_case(td.deployment, "riverside-middle").body).status_code == 201
+    )
 
 
-def test_envelope_for_old_recipients_is_refused(
-    td: KeyedDeployment, store: Store, tmp_path: Path
-) -> None:
+def test_an_envelope_for_old_recipients_is_refused(client: TestClient, tmp_path: Path) -> None:
     (tmp_path / "old").mkdir()
     stale = make_deployment(tmp_path / "old")  # same schools, other keys
-    client = client_for(td, store)
-    answer = client.post("/api/v1/envelopes", json=report(stale.deployment, "lincoln-high"))
+    answer = client.post(CASES, json=new_case(stale.deployment, "lincoln-high").body)
     assert answer.status_code == 422
     assert "reload the page" in answer.json()["error"]
+
+
+def wrong_codes(case: StudentCase, other: StudentCase) -> list[tuple[str, dict[str, str]]]:
+    return [
+        ("no headers", {}),
+        ("no token", {"x-qd-case": case.case_id}),
+        ("no case", {"authorization": case.headers["authorization"]}),
+        ("another case's token", {**case.headers, "authorization": other.headers["authorization"]}),
+        ("another case's id", {**case.headers, "x-qd-case": other.case_id}),
+        ("not base64url", {**case.headers, "x-qd-case": "@@@@"}),
+        (
+            "wrong scheme",
+            {
+                **case.headers,
+                "authorization": case.headers["authorization"].replace("Bearer", "Basic"),
+            },
+        ),
+        ("short token", {**case.headers, "authorization": "Bearer AAAA"}),
+        ("unknown case", new_case_headers()),
+    ]
+
+
+def new_case_headers() -> dict[str, str]:
+    keys = protocol.CaseKeys.derive(protocol.new_case_code())
+    return {
+        "x-qd-case": b64u_encode(keys.case_id),
+        "authorization": "Bearer " + b64u_encode(keys.auth_token),
+    }
+
+
+def test_student_requests_need_the_case_code(client: TestClient, td: KeyedDeployment) -> None:
+    case, other = new_case(td.deployment, "lincoln-high"), new_case(td.deployment, "lincoln-high")
+    opened(client, case)
+    opened(client, other)
+    answers = set()
+    for _name, headers in wrong_codes(case, other):
+        read = client.get(CASE, headers=headers)
+        add = client.post(ADD, json=update(td.deployment, case), headers=headers)
+        answers.add((read.status_code, read.json()["error"], add.status_code, add.json()["error"]))
+    # One calm answer, whatever was wrong: it reveals nothing about which part.
+    assert answers == {
+        (404, "no conversation matches this code", 404, "no conversation matches this code")
+    }
+    assert len(listing(client, td, "lincoln-high", "dana-ortiz")["messages"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "status", "words"),
+    [
+        ("sealed to another case's key", 422, "this case's key"),
+        ("sealed for another school", 422, "another school"),
+        ("not sealed to the case at all", 422, "current recipients"),
+    ],
+)
+def test_an_update_must_be_sealed_for_its_case(
+    client: TestClient, td: KeyedDeployment, name: str, status: int, words: str
+) -> None:
+    d = td.deployment
+    case, other = new_case(d, "lincoln-high"), new_case(d, "lincoln-high")
+    opened(client, case)
+    if name == "sealed to another case's key":
+        envelope = update(d, other)
+    elif name == "sealed for another school":
+        envelope = update(d, new_case(d, "riverside-middle"))
+    else:
+        envelope = staff_note(d, case, "dana-ortiz", td.keys["dana-ortiz"].signing)
+    answer = client.post(ADD, json=envelope, headers=case.headers)
+    assert answer.status_code == status, answer.text
+    assert words in answer.json()["error"]
+    assert len(client.get(CASE, headers=case.headers).json()["messages"]) == 1
+
+
+def staff_refusals(
+    td: KeyedDeployment, path: str, body: bytes
+) -> list[tuple[str, dict[str, str], int, str]]:
+    dana = td.keys["dana-ortiz"].signing
+    ruth = td.keys["ruth-nakamura"].signing  # reads Cedar Valley only
+    wrong = signed_headers(dana, path, "POST", body)
+    wrong["x-qd-signature"] = signed_headers(SigningKey.generate(), path, "POST", body)[
+        "x-qd-signature"
+    ]
+    other_body = signed_headers(dana, path, "POST", body + b" ")
+    return [
+        ("unsigned", {"content-type": "application/json"}, 401, "missing header"),
+        ("wrongly signed", wrong, 401, "bad signature"),
+        ("signed over another body", other_body, 401, "bad signature"),
+        ("stale", signed_headers(dana, path, "POST", body, now=1_000_000), 401, "stale"),
+        (
+            "a stranger",
+            signed_headers(SigningKey.generate(), path, "POST", body),
+            403,
+            "not a recipient",
+        ),
+        ("another school's lead", signed_headers(ruth, path, "POST", body), 403, "not a recipient"),
+    ]
+
+
+@pytest.mark.parametrize("endpoint", ["reply", "note"])
+def test_staff_posts_need_a_fresh_signature_of_the_school(
+    client: TestClient, td: KeyedDeployment, endpoint: str
+) -> None:
+    d = td.deployment
+    case = new_case(d, "lincoln-high")
+    opened(client, case)
+    if endpoint == "reply":
+        path = reply_path(case)
+        document = staff_message(d, case, "dana-ortiz", td.keys["dana-ortiz"].signing, "hello")
+    else:
+        path = "/api/v1/schools/lincoln-high/notes"
+        document = staff_note(d, case, "dana-ortiz", td.keys["dana-ortiz"].signing)
+    body = as_body(document)
+    for name, headers, status, words in staff_refusals(td, path, body):
+        answer = client.post(path, content=body, headers=headers)
+        assert answer.status_code == status, f"{name}: {answer.text}"
+        assert words in answer.json()["error"], name
+    good = signed_headers(td.keys["dana-ortiz"].signing, path, "POST", body)
+    assert client.post(path, content=body, headers=good).status_code == 201
+    replayed = client.post(path, content=body, headers=good)
+    assert replayed.status_code == 401 and "replayed" in replayed.json()["error"]
+    assert len(listing(client, td, "lincoln-high", "dana-ortiz")["messages"]) == 2
+
+
+def test_a_reply_must_name_a_case_of_that_school(client: TestClient, td: KeyedDeployment) -> None:
+    d = td.deployment
+    case = new_case(d, "riverside-middle")
+    opened(client, case)
+    document = staff_message(d, case, "dana-ortiz", td.keys["dana-ortiz"].signing, "hi")
+    wrong = f"/api/v1/schools/lincoln-high/cases/{case.case_id}/messages"
+    answer = staff_post(client, td, "dana-ortiz", wrong, document)
+    assert answer.status_code == 404, answer.text
 
 
 @pytest.mark.parametrize(
@@ -101,88 +326,149 @@ def test_envelope_for_old_recipients_is_refused(
     [
         ("after=-1", "'after'"),
         ("after=x", "'after'"),
+        ("after=%C2%B2", "'after'"),
         ("after=0&limit=0", "'limit'"),
         ("after=0&limit=201", "'limit'"),
     ],
 )
-def test_bad_inbox_parameters(td: KeyedDeployment, store: Store, query: str, message: str) -> None:
-    client = client_for(td, store)
-    path = f"/api/v1/schools/lincoln-high/envelopes?{query}"
+def test_bad_listing_parameters(
+    client: TestClient, td: KeyedDeployment, query: str, message: str
+) -> None:
+    path = f"/api/v1/schools/lincoln-high/messages?{query}"
     answer = client.get(path, headers=signed_headers(td.keys["dana-ortiz"].signing, path))
     assert answer.status_code == 400
     assert message in answer.json()["error"]
 
 
-def test_openapi_describes_every_api_route(td: KeyedDeployment, store: Store) -> None:
-    client = client_for(td, store)
+def test_only_json_bodies_are_accepted(client: TestClient, td: KeyedDeployment) -> None:
+    """A third-party page could make its visitors post a simple form; never as JSON."""
+    case = new_case(td.deployment, "lincoln-high")
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+        "",
+    ]:
+        answer = client.post(
+            CASES, content=as_body(case.body), headers={"content-type": content_type}
+        )
+        assert answer.status_code == 415, content_type
+    assert listing(client, td, "lincoln-high", "dana-ortiz")["messages"] == []
+
+
+def test_openapi_describes_every_api_route(client: TestClient) -> None:
     doc = client.get("/api/openapi.json").json()
     assert doc["openapi"].startswith("3.1")
     app_paths = {
-        r.path.replace("{slug}", "{slug}")
+        r.path
         for r in client.app.routes  # type: ignore[attr-defined]
         if r.path.startswith("/api/v1/")
     }
     assert app_paths == set(doc["paths"])
 
 
-def test_unknown_api_path_is_json_404(td: KeyedDeployment, store: Store) -> None:
-    answer = client_for(td, store).get("/api/v2/anything")
+def test_unknown_api_path_is_json_404(client: TestClient) -> None:
+    answer = client.get("/api/v2/anything")
     assert answer.status_code == 404
     assert "error" in answer.json()
 
 
-def test_cors_allows_only_the_site_origin(tmp_path: Path, store: Store) -> None:
+def test_cors_allows_only_the_site_origin(tmp_path: Path, store: SQLStore) -> None:
     td = make_deployment(tmp_path)  # site and relay on different https origins
     client = TestClient(
         create_app(td.deployment, store), base_url="https://relay.riverside.example"
     )
     ok = client.options(
-        "/api/v1/envelopes",
+        CASE,
         headers={
             "origin": "https://report.riverside.example",
-            "access-control-request-method": "POST",
-            "access-control-request-headers": "content-type",
+            "access-control-request-method": "GET",
+            "access-control-request-headers": "authorization, x-qd-case",
         },
     )
+    assert ok.status_code == 200
     assert ok.headers["access-control-allow-origin"] == "https://report.riverside.example"
     bad = client.options(
-        "/api/v1/envelopes",
+        CASES,
         headers={"origin": "https://evil.example", "access-control-request-method": "POST"},
     )
     assert "access-control-allow-origin" not in bad.headers
+    assert client.get("/api/openapi.json").headers["strict-transport-security"]
 
 
-def test_student_pages_get_a_strict_csp(td: KeyedDeployment, store: Store, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "path",
+    ["/s/lincoln-high/", "//s/lincoln-high/", "/s/lincoln-high/index.html", "/s//lincoln-high/"],
+)
+def test_every_student_page_path_gets_the_strict_csp(
+    td: KeyedDeployment, store: SQLStore, tmp_path: Path, path: str
+) -> None:
     site = tmp_path / "site"
     (site / "s" / "lincoln-high").mkdir(parents=True)
     (site / "s" / "lincoln-high" / "index.html").write_text("<p>hi</p>")
-    answer = client_for(td, store, site).get("/s/lincoln-high/")
-    assert answer.status_code == 200
+    # The whole URL, so that the client sends an odd path as it is.
+    answer = client_for(td, store, site).get("http://127.0.0.1:8000" + path)
+    assert answer.status_code in (200, 404)
     csp = answer.headers["content-security-policy"]
     assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    assert answer.headers["cache-control"] == "no-cache"
     assert answer.headers["referrer-policy"] == "no-referrer"
     assert "set-cookie" not in answer.headers
+    assert "strict-transport-security" not in answer.headers  # plain http on 127.0.0.1
+
+
+def test_course_pages_and_assets_get_their_policy_and_cache_rule(
+    td: KeyedDeployment, store: SQLStore, tmp_path: Path
+) -> None:
+    site = tmp_path / "site"
+    (site / "training").mkdir(parents=True)
+    (site / "assets").mkdir()
+    (site / "training" / "index.html").write_text("<p>course</p>")
+    (site / "assets" / "app.js").write_text("1")
+    client = client_for(td, store, site)
+    course = client.get("/training/")
+    assert "frame-ancestors 'none'" in course.headers["content-security-policy"]
+    assert "https:" not in course.headers["content-security-policy"]
+    asset = client.get("/assets/app.js?v=abc")
+    assert "immutable" in asset.headers["cache-control"]
+
+
+def test_precompressed_files_are_served_when_accepted(
+    td: KeyedDeployment, store: SQLStore, tmp_path: Path
+) -> None:
+    import gzip
+
+    site = tmp_path / "site"
+    site.mkdir()
+    page = "<p>" + "hello " * 500 + "</p>"
+    (site / "index.html").write_text(page)
+    (site / "index.html.gz").write_bytes(gzip.compress(page.encode()))
+    client = client_for(td, store, site)
+    zipped = client.get("/", headers={"accept-encoding": "gzip"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped.headers["content-type"].startswith("text/html")
+    assert zipped.text == page  # the client decompresses it
+    plain = client.get("/", headers={"accept-encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.text == page
 
 
 def test_stored_rows_hold_nothing_about_the_sender(td: KeyedDeployment, tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{tmp_path / 'r.db'}")
     client = client_for(td, store)
     headers = {"user-agent": "Marker-UA/1.0", "x-forwarded-for": "203.0.113.77"}
-    client.post("/api/v1/envelopes", json=report(td.deployment, "lincoln-high"), headers=headers)
+    case = new_case(td.deployment, "lincoln-high")
+    client.post(CASES, json=case.body, headers=headers)
+    client.post(ADD, json=update(td.deployment, case), headers={**headers, **case.headers})
     store.close()
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("r.db*"))
     assert b"Marker-UA" not in raw and b"203.0.113.77" not in raw and b"testclient" not in raw
-    received = fetch(
-        client_for(td, open_store(f"sqlite:///{tmp_path / 'r.db'}")),
-        td,
-        "lincoln-high",
-        "dana-ortiz",
-    )["envelopes"][0]["received"]
-    assert len(received) == 10  # the day only: YYYY-MM-DD
+    reopened = open_store(f"sqlite:///{tmp_path / 'r.db'}")
+    rows = listing(client_for(td, reopened), td, "lincoln-high", "dana-ortiz")["messages"]
+    reopened.close()
+    assert {len(m["received"]) for m in rows} == {10}  # the day only: YYYY-MM-DD
 
 
-def test_a_key_learns_which_schools_it_reads(td: KeyedDeployment, store: Store) -> None:
-    client = client_for(td, store)
+def test_a_key_learns_which_schools_it_reads(client: TestClient, td: KeyedDeployment) -> None:
     answer = client.get(
         "/api/v1/schools", headers=signed_headers(td.keys["marcus-lee"].signing, "/api/v1/schools")
     )
@@ -194,7 +480,20 @@ def test_a_key_learns_which_schools_it_reads(td: KeyedDeployment, store: Store) 
     assert client.get("/api/v1/schools").status_code == 401
 
 
-def test_wrong_method_is_json_405(td: KeyedDeployment, store: Store) -> None:
-    answer = client_for(td, store).get("/api/v1/envelopes")
+def test_wrong_method_is_json_405(client: TestClient) -> None:
+    answer = client.get(CASES)
     assert answer.status_code == 405
     assert answer.json() == {"error": "Method Not Allowed"}
+
+
+def test_wrong_codes_slow_down_per_case_and_overall_but_never_lock_out() -> None:
+    now = [0.0]
+    codes = FailedCodes(clock=lambda: now[0])
+    delays = [codes.failure_delay("case-a") for _ in range(6)]
+    assert delays[:3] == [0.0, 0.0, 0.0]  # typing mistakes cost nothing
+    assert delays[3:] == [0.5, 1.0, 2.0]  # then each wrong code waits longer
+    assert codes.failure_delay("case-b") == 0.0  # another case is not slowed by this one
+    now[0] += 601  # the window passes
+    assert codes.failure_delay("case-a") == 0.0
+    codes.waiting = 64  # too many wrong codes already waiting: the next is refused at once
+    assert codes.failure_delay("case-c") is None

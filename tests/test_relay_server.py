@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx2 as httpx
 import pytest
@@ -15,15 +18,16 @@ from nacl.signing import SigningKey
 from .helpers import (
     KeyedDeployment,
     RelayProcess,
-    inbox_path,
     make_deployment,
-    report,
+    messages_path,
+    new_case,
     signed_headers,
     start_relay,
     stop_relay,
+    update,
 )
 
-POST = "/api/v1/envelopes"
+POST = "/api/v1/cases"
 
 
 @pytest.fixture
@@ -40,13 +44,14 @@ def relay(td: KeyedDeployment, store_url: str, tmp_path: Path) -> Iterator[Relay
         stop_relay(process)
 
 
-def count(relay: RelayProcess, td: KeyedDeployment, school: str = "lincoln-high") -> int:
-    path = inbox_path(school)
+def listed(relay: RelayProcess, td: KeyedDeployment, school: str = "lincoln-high") -> list[Any]:
+    path = messages_path(school)
     answer = httpx.get(
         relay.url + path, headers=signed_headers(td.keys["dana-ortiz"].signing, path)
     )
     assert answer.status_code == 200, answer.text
-    return len(answer.json()["envelopes"])
+    messages: list[Any] = answer.json()["messages"]
+    return messages
 
 
 def assert_json_error(answer: httpx.Response, status: int, words: str, case: str = "") -> None:
@@ -55,17 +60,24 @@ def assert_json_error(answer: httpx.Response, status: int, words: str, case: str
     assert words in answer.json()["error"], case
 
 
-def test_signed_staff_request_gets_the_inbox(relay: RelayProcess, td: KeyedDeployment) -> None:
-    assert (
-        httpx.post(relay.url + POST, json=report(td.deployment, "lincoln-high")).status_code == 201
+def test_a_student_and_the_school_talk_through_a_real_relay(
+    relay: RelayProcess, td: KeyedDeployment
+) -> None:
+    case = new_case(td.deployment, "lincoln-high")
+    assert httpx.post(relay.url + POST, json=case.body).status_code == 201
+    added = httpx.post(
+        relay.url + "/api/v1/case/messages", json=update(td.deployment, case), headers=case.headers
     )
-    assert count(relay, td) == 1
+    assert added.status_code == 201, added.text
+    thread = httpx.get(relay.url + "/api/v1/case", headers=case.headers).json()
+    assert [m["author"] for m in thread["messages"]] == ["public", "student"]
+    assert [m["id"] for m in listed(relay, td)] == [m["id"] for m in thread["messages"]]
 
 
 def refusals(td: KeyedDeployment) -> list[tuple[str, dict[str, str], int, str]]:
     dana = td.keys["dana-ortiz"].signing
-    path = inbox_path("lincoln-high")
-    other = inbox_path("cedar-valley-high")
+    path = messages_path("lincoln-high")
+    other = messages_path("cedar-valley-high")
     replayed = signed_headers(dana, path)
     wrong = dict(signed_headers(dana, path))
     wrong["x-qd-signature"] = signed_headers(SigningKey.generate(), path)["x-qd-signature"]
@@ -97,13 +109,15 @@ def test_bad_staff_requests_are_refused(relay: RelayProcess, td: KeyedDeployment
 
 
 def bad_posts(td: KeyedDeployment) -> list[tuple[str, Any, dict[str, str], int, str]]:
-    good = report(td.deployment, "lincoln-high")
-    unknown = dict(good, school="atlantis-high")
-    oversized = json.dumps(dict(good, ct="A" * 200_000)).encode()
+    good = new_case(td.deployment, "lincoln-high").body
+    envelope = good["envelope"]
+    unknown = dict(good, envelope=dict(envelope, school="atlantis-high"))
+    oversized = json.dumps(dict(good, envelope=dict(envelope, ct="A" * 200_000))).encode()
+    bad_nonce = dict(good, envelope=dict(envelope, nonce="@@"))
     return [
-        ("not json", b"{nope", {}, 400, "JSON envelope"),
-        ("not an envelope", json.dumps({"hello": 1}).encode(), {}, 400, "malformed envelope"),
-        ("bad field", json.dumps(dict(good, nonce="@@")).encode(), {}, 400, "'nonce'"),
+        ("not json", b"{nope", {}, 400, "not acceptable JSON"),
+        ("not a case", json.dumps({"hello": 1}).encode(), {}, 400, "malformed case"),
+        ("bad field", json.dumps(bad_nonce).encode(), {}, 400, "'nonce'"),
         ("unknown school", json.dumps(unknown).encode(), {}, 404, "unknown school"),
         ("oversized", oversized, {}, 413, "larger than"),
         ("lying length", b"{}", {"content-length": "999999999"}, 413, "larger than"),
@@ -124,13 +138,13 @@ def test_bad_envelopes_get_json_4xx_and_write_nothing(
                 headers={"content-type": "application/json", **headers},
             )
         assert_json_error(answer, status, words, name)
-    assert count(relay, td) == 0
+    assert listed(relay, td) == []
     if relay.db_path != Path():
         import sqlite3
 
         with sqlite3.connect(relay.db_path) as db:
-            assert db.execute("SELECT COUNT(*) FROM envelopes").fetchone() == (0,)
-            assert db.execute("SELECT COUNT(*) FROM daily_counts").fetchone() == (0,)
+            for table in ("cases", "messages", "daily_counts"):
+                assert db.execute(f"SELECT COUNT(*) FROM {table}").fetchone() == (0,), table
 
 
 def raw_post(url: str, body: bytes, length: str) -> httpx.Response:
@@ -163,7 +177,9 @@ def test_acknowledged_envelope_survives_kill_9(
     first = start_relay(td.path, store_url, tmp_path)
     try:
         ids = [
-            httpx.post(first.url + POST, json=report(td.deployment, "lincoln-high")).json()["id"]
+            httpx.post(first.url + POST, json=new_case(td.deployment, "lincoln-high").body).json()[
+                "id"
+            ]
             for _ in range(5)
         ]
     finally:
@@ -171,21 +187,15 @@ def test_acknowledged_envelope_survives_kill_9(
         first.process.wait()
     second = start_relay(td.path, store_url, tmp_path)
     try:
-        path = inbox_path("lincoln-high")
-        answer = httpx.get(
-            second.url + path, headers=signed_headers(td.keys["dana-ortiz"].signing, path)
-        )
-        assert [e["id"] for e in answer.json()["envelopes"]] == ids
+        assert [m["id"] for m in listed(second, td)] == ids
     finally:
         stop_relay(second)
 
 
 def test_log_holds_no_address_or_user_agent(relay: RelayProcess, td: KeyedDeployment) -> None:
-    httpx.post(
-        relay.url + POST,
-        json=report(td.deployment, "lincoln-high"),
-        headers={"user-agent": "Marker-UA/7.7"},
-    )
+    case = new_case(td.deployment, "lincoln-high")
+    httpx.post(relay.url + POST, json=case.body, headers={"user-agent": "Marker-UA/7.7"})
+    httpx.get(relay.url + "/api/v1/case", headers={**case.headers, "user-agent": "Marker-UA/7.7"})
     httpx.post(relay.url + POST, content=b"{nope", headers={"user-agent": "Marker-UA/7.7"})
     httpx.get(relay.url + "/api/v1/nothing")
     stop_relay(relay)
@@ -194,3 +204,72 @@ def test_log_holds_no_address_or_user_agent(relay: RelayProcess, td: KeyedDeploy
     assert "Marker-UA" not in log
     assert "127.0.0.1:" not in log.replace(relay.url, "")  # no client address:port pairs
     assert "POST /api" not in log and "GET /api" not in log
+    assert case.case_id not in log
+
+
+def _open(relay: RelayProcess) -> socket.socket:
+    parts = urlsplit(relay.url)
+    return socket.create_connection((parts.hostname, parts.port), timeout=30)
+
+
+def _closed_after(sock: socket.socket) -> float:
+    """Seconds until the relay closes this connection (recv returns nothing or fails)."""
+    started = time.monotonic()
+    try:
+        while sock.recv(4096):
+            pass
+    except OSError:
+        pass
+    return time.monotonic() - started
+
+
+@pytest.fixture
+def quick_deadlines(tmp_path: Path) -> KeyedDeployment:
+    """A relay that wants headers within 2 s and bodies at 2,000 bytes a second or more."""
+    from quietdoor.config import RelayLimits
+
+    return make_deployment(
+        tmp_path, relay=RelayLimits(header_timeout_seconds=2, min_upload_bytes_per_second=2000)
+    )
+
+
+@pytest.mark.parametrize("parser", ["h11", "httptools"])
+def test_slow_clients_are_cut_off_and_a_slow_phone_gets_through(
+    quick_deadlines: KeyedDeployment, tmp_path: Path, parser: str
+) -> None:
+    td = quick_deadlines
+    relay = start_relay(td.path, f"sqlite:///{tmp_path / 'slow.db'}", tmp_path, http=parser)
+    try:
+        silent = _open(relay)  # connects and says nothing
+        trickle = _open(relay)  # sends its headers a byte at a time, slowly
+        trickle.sendall(b"POST /api/v1/cases HTTP/1.1\r\n")
+        slow_body = _open(relay)  # headers, then a body far slower than the minimum rate
+        slow_body.sendall(
+            b"POST /api/v1/cases HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 4000\r\n\r\n{"
+        )
+        assert _closed_after(silent) < 5
+        assert _closed_after(trickle) < 5
+        # 2 s of grace plus 4,000 bytes at 2,000 bytes a second: closed within about 4 s.
+        assert _closed_after(slow_body) < 7
+        for sock in (silent, trickle, slow_body):
+            sock.close()
+
+        # A student's 64 KiB report over a 50 KB/s connection still lands.
+        body = json.dumps(new_case(td.deployment, "lincoln-high", "x" * 60_000).body).encode()
+        assert len(body) > 60_000
+        phone = _open(relay)
+        phone.sendall(
+            b"POST /api/v1/cases HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+        )
+        for start in range(0, len(body), 5_000):
+            phone.sendall(body[start : start + 5_000])
+            time.sleep(0.1)  # paced like the connection, not waiting for anything
+        answer = b""
+        while chunk := phone.recv(65536):
+            answer += chunk
+        phone.close()
+        assert answer.startswith(b"HTTP/1.1 201"), answer[:200]
+    finally:
+        stop_relay(relay)

@@ -6,12 +6,14 @@ import csv
 import io
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from keytool.errors import KeyToolError
 from keytool.roster import COLUMNS, Module, load_modules, missing_rows, roster_rows, to_csv, to_html
+from quietdoor.payloads import Training
+
+from .helpers import training_record
 
 MODULES = {
     "m01": Module(id="m01", title="What exploitation is", version="aaaa"),
@@ -19,28 +21,15 @@ MODULES = {
 }
 
 
-def record(name: str, *modules: tuple[str, str, str], role: str = "Teacher") -> dict[str, Any]:
-    return {
-        "type": "training_completion",
-        "v": 1,
-        "submitted_on": "2026-11-28",
-        "person": {"name": name, "role": role, "school": "lincoln-high"},
-        "modules": [
-            {"id": m, "version": v, "score": 3, "questions": 4, "completed_on": d}
-            for m, v, d in modules
-        ],
-    }
+def record(name: str, *modules: tuple[str, str, str], role: str = "Teacher") -> Training:
+    return training_record("lincoln-high", name, modules, role=role)
 
 
 def test_current_refresher_and_retired_modules() -> None:
     rows = roster_rows(
         [
-            (
-                "lincoln-high",
-                record("Ana Ruiz", ("m01", "aaaa", "2026-11-01"), ("m02", "old1", "2026-10-01")),
-            ),
-            ("lincoln-high", record("Ana Ruiz", ("m09", "zzzz", "2026-09-01"))),
-            ("lincoln-high", {"type": "report", "answers": {}}),  # reports are not roster rows
+            record("Ana Ruiz", ("m01", "aaaa", "2026-11-01"), ("m02", "old1", "2026-10-01")),
+            record("Ana Ruiz", ("m09", "zzzz", "2026-09-01")),
         ],
         MODULES,
     )
@@ -55,8 +44,8 @@ def test_current_refresher_and_retired_modules() -> None:
 def test_the_latest_completion_of_a_module_counts() -> None:
     rows = roster_rows(
         [
-            ("lincoln-high", record("Ben Okafor", ("m02", "old1", "2026-10-01"))),
-            ("lincoln-high", record("ben okafor", ("m02", "bbbb", "2026-11-20"))),
+            record("Ben Okafor", ("m02", "old1", "2026-10-01")),
+            record("ben okafor", ("m02", "bbbb", "2026-11-20")),
         ],
         MODULES,
     )
@@ -64,9 +53,7 @@ def test_the_latest_completion_of_a_module_counts() -> None:
 
 
 def test_csv_columns_and_not_completed_rows() -> None:
-    rows = roster_rows(
-        [("lincoln-high", record("Ana Ruiz", ("m01", "aaaa", "2026-11-01")))], MODULES
-    )
+    rows = roster_rows([record("Ana Ruiz", ("m01", "aaaa", "2026-11-01"))], MODULES)
     rows += missing_rows(rows, MODULES)
     table = list(csv.reader(io.StringIO(to_csv(rows))))
     assert (
@@ -101,16 +88,12 @@ def test_csv_columns_and_not_completed_rows() -> None:
 
 
 def test_csv_cannot_smuggle_a_spreadsheet_formula() -> None:
-    rows = roster_rows(
-        [("lincoln-high", record('=HYPERLINK("x")', ("m01", "aaaa", "2026-11-01")))], MODULES
-    )
+    rows = roster_rows([record('=HYPERLINK("x")', ("m01", "aaaa", "2026-11-01"))], MODULES)
     assert list(csv.reader(io.StringIO(to_csv(rows))))[1][1] == '\'=HYPERLINK("x")'
 
 
 def test_printable_page_escapes_and_flags_in_words() -> None:
-    rows = roster_rows(
-        [("lincoln-high", record("<b>Eve</b>", ("m02", "old1", "2026-10-01")))], MODULES
-    )
+    rows = roster_rows([record("<b>Eve</b>", ("m02", "old1", "2026-10-01"))], MODULES)
     page = to_html(rows, "Staff training roster", "2026-11-28")
     assert "<b>Eve</b>" not in page and "&lt;b&gt;Eve&lt;/b&gt;" in page
     assert "refresher needed" in page and "@media print" in page

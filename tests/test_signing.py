@@ -48,6 +48,9 @@ def test_changed_or_stale_requests_fail(
         (H_SIGNATURE, None, "missing header"),
         (H_SIGNATURE, "AAAA", "malformed"),
         (H_TIME, "12.5", "malformed"),
+        (H_TIME, "\u00b2", "malformed"),  # "²".isdigit() is True
+        (H_TIME, "01000000", "malformed"),  # one text per time: no leading zeros
+        (H_TIME, "1000000\n", "malformed"),
         (H_NONCE, "short", "malformed nonce"),
     ],
 )
@@ -59,3 +62,13 @@ def test_malformed_headers_fail(header: str, value: str | None, message: str) ->
         headers[header] = value
     with pytest.raises(SignatureError, match=message):
         verify_request(headers, "GET", PATH, b"", now=1_000_000)
+
+
+def test_the_signed_lines_use_the_headers_text() -> None:
+    from quietdoor.signing import signed_message
+
+    headers = sign_request(SigningKey.generate(), "post", PATH, b"{}", now=1_000_000)
+    lines = signed_message("post", PATH, headers[H_TIME], headers[H_NONCE], b"{}").split(b"\n")
+    assert lines[0] == b"QD1-REQUEST" and lines[1] == b"POST"
+    assert lines[3] == b"1000000" and lines[4] == headers[H_NONCE].encode()
+    assert lines[5] == b"44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"

@@ -144,7 +144,7 @@
   function post(body, code) {
     var controller = new AbortController();
     var timer = setTimeout(function () { controller.abort(); }, SEND_TIMEOUT_MS);
-    fetch(config.relay + '/api/v1/envelopes', {
+    fetch(config.relay + '/api/v1/cases', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: body,
@@ -186,7 +186,7 @@
           fail(error.code === 'too_long' ? config.msgTooLong : config.msgNotSent);
           return;
         }
-        pending = { key: key, code: report.caseCode, body: JSON.stringify(report.envelope) };
+        pending = { key: key, code: report.caseCode, body: JSON.stringify(report.body) };
       }
       status.textContent = config.msgSending;
       post(pending.body, pending.code);

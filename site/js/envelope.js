@@ -23,7 +23,10 @@
   var CASE_CODE_CHARS = 16;
   var MIN_BUCKET = 1024;
   var MAX_BUCKET = 64 * 1024;
-  var MAX_RECIPIENTS = 32;
+  var MAX_KEYS = 33; // up to 32 staff recipients, plus the case's own key
+  var MSG_ID_BYTES = 16;
+  var SEALED_KEY_BYTES = 80;
+  var MAX_TEXT = 20000;
   var B64U = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
   var utf8 = new TextEncoder();
 
@@ -111,9 +114,12 @@
     return code;
   }
 
+  /* What a student may type between the characters: spaces of any kind, dashes, dots, underscores. */
+  var CODE_SEPARATORS = /[\s\ufeff\-\u2010-\u2015\u2212._]/g;
+
   /* What a student types back: any case, spaces or dashes, O for 0, I or L for 1. */
   function normaliseCaseCode(text) {
-    var cleaned = String(text).toUpperCase().replace(/[- ]/g, '')
+    var cleaned = String(text).replace(CODE_SEPARATORS, '').toUpperCase()
       .replace(/O/g, '0').replace(/[IL]/g, '1');
     var valid = cleaned.length === CASE_CODE_CHARS;
     for (var i = 0; valid && i < cleaned.length; i++) {
@@ -186,28 +192,36 @@
     return utf8.encode(JSON.stringify(payload));
   }
 
-  /* The device's time to the minute, in UTC: 2026-11-28T14:05Z. */
-  function writtenAt(date) {
+  /* A time to the minute, in UTC: 2026-11-28T14:05Z. */
+  function minute(date) {
     return date.toISOString().slice(0, 16) + 'Z';
   }
 
-  function reportPayload(lang, date, replyPublicKey, answers) {
+  /* The header every payload starts with: what binds it to its school, case and kind. */
+  function header(kind, school, caseId, date) {
     return {
-      type: 'report',
-      lang: lang,
-      written: writtenAt(date),
-      reply_pk: b64uEncode(replyPublicKey),
-      answers: { what: answers.what, safe_now: answers.safe_now, more: answers.more }
+      v: VERSION,
+      kind: kind,
+      school: school,
+      case_id: b64uEncode(caseId),
+      msg_id: b64uEncode(nacl.randomBytes(MSG_ID_BYTES)),
+      sent: minute(date)
     };
   }
 
-  /* options.contentKey and options.nonce exist for the test vectors only. */
-  function sealEnvelope(school, payload, recipients, caseKeys, options) {
-    if (recipients.length < 1 || recipients.length > MAX_RECIPIENTS) {
-      throw protocolError('bad_key', 'a school has 1 to ' + MAX_RECIPIENTS + ' recipients');
+  function withFields(head, fields) {
+    Object.keys(fields).forEach(function (name) { head[name] = fields[name]; });
+    return head;
+  }
+
+  /* Seal a payload to keys (32-byte X25519 public keys, the case's own key among them).
+   * options.contentKey and options.nonce exist for the test vectors only. */
+  function sealEnvelope(school, payload, keys, options) {
+    if (keys.length < 1 || keys.length > MAX_KEYS) {
+      throw protocolError('bad_key', 'an envelope is sealed to 1 to ' + MAX_KEYS + ' keys');
     }
-    recipients.forEach(function (pk) {
-      if (pk.length !== 32) throw protocolError('bad_key', 'a recipient key has 32 bytes');
+    keys.forEach(function (pk) {
+      if (pk.length !== 32) throw protocolError('bad_key', 'a public key has 32 bytes');
     });
     var padded = pad(encodePayload(payload));
     var key = (options && options.contentKey) || nacl.randomBytes(nacl.secretbox.keyLength);
@@ -215,27 +229,149 @@
     var envelope = {
       v: VERSION,
       school: school,
-      case_id: b64uEncode(caseKeys.caseId),
-      auth_hash: b64uEncode(caseKeys.authHash),
       nonce: b64uEncode(nonce),
       ct: b64uEncode(nacl.secretbox(padded, nonce, key)),
-      keys: recipients.map(function (pk) {
+      keys: keys.map(function (pk) {
         return { to: b64uEncode(keyId(pk)), sealed: b64uEncode(sealedBox(key, pk)) };
       })
     };
     padded.fill(0);
+    if (!(options && options.contentKey)) key.fill(0);
     return envelope;
   }
 
-  /* A first report on a new case: returns the case code to show and the envelope to post.
-   * recipients are base64url X25519 public keys; answers is {what, safe_now, more}. */
-  function newReport(school, lang, recipients, answers, date) {
+  /* The school's keys (base64url text, as the page carries them) and the case's own key. */
+  function caseKeysFor(recipients, caseKeys) {
+    return recipients.map(b64uDecode).concat([caseKeys.replyPublicKey]);
+  }
+
+  /* The first message of a new case: {caseCode, body}, body being what POST /api/v1/cases takes. */
+  function openNewCase(kind, school, recipients, fields, date) {
     var code = newCaseCode();
     var caseKeys = deriveCase(code);
-    var payload = reportPayload(lang, date, caseKeys.replyPublicKey, answers);
-    var envelope = sealEnvelope(school, payload, recipients.map(b64uDecode), caseKeys);
+    var payload = withFields(header(kind, school, caseKeys.caseId, date), fields(caseKeys));
+    var body = {
+      case_id: b64uEncode(caseKeys.caseId),
+      auth_hash: b64uEncode(caseKeys.authHash),
+      envelope: sealEnvelope(school, payload, caseKeysFor(recipients, caseKeys))
+    };
     caseKeys.replySecretKey.fill(0);
-    return { caseCode: formatCaseCode(code), envelope: envelope };
+    return { caseCode: formatCaseCode(code), body: body };
+  }
+
+  /* A student's first report. answers is {what, safe_now, more}. */
+  function newReport(school, lang, recipients, answers, date) {
+    return openNewCase('report', school, recipients, function (caseKeys) {
+      return {
+        lang: lang,
+        reply_pk: b64uEncode(caseKeys.replyPublicKey),
+        answers: { what: answers.what, safe_now: answers.safe_now, more: answers.more }
+      };
+    }, date);
+  }
+
+  /* A staff member's training record: sealed like a report, on a case whose code nobody keeps. */
+  function newTraining(school, recipients, record, date) {
+    return openNewCase('training', school, recipients, function () { return record; }, date).body;
+  }
+
+  /* A student's later message on their case: the envelope that POST /api/v1/case/messages takes. */
+  function newUpdate(caseKeys, school, lang, recipients, text, date) {
+    var payload = withFields(header('update', school, caseKeys.caseId, date), { lang: lang, text: text });
+    return sealEnvelope(school, payload, caseKeysFor(recipients, caseKeys));
+  }
+
+  /* The headers that prove a student holds the case code: its case id, and the token. */
+  function caseHeaders(caseKeys) {
+    return {
+      'X-QD-Case': b64uEncode(caseKeys.caseId),
+      'Authorization': 'Bearer ' + b64uEncode(caseKeys.authToken)
+    };
+  }
+
+  // --- reading a case --------------------------------------------------------
+
+  /* libsodium's crypto_box_seal_open, composed from tweetnacl's box.open. */
+  function openSealedBox(sealed, publicKey, secretKey) {
+    if (sealed.length !== SEALED_KEY_BYTES) return null;
+    var epk = sealed.subarray(0, 32);
+    var nonce = blake2b(concat(epk, publicKey), 24);
+    return nacl.box.open(sealed.subarray(32), nonce, epk, secretKey);
+  }
+
+  function unpad(padded) {
+    var end = padded.length - 1;
+    while (end >= 0 && padded[end] === 0) end--;
+    if (end < 0 || padded[end] !== 0x80) throw protocolError('bad_message', 'bad padding');
+    return padded.subarray(0, end);
+  }
+
+  var SENT_RE = /^\d{4}-\d\d-\d\dT\d\d:\d\dZ$/;
+  var KINDS_FROM = { 'public': ['report'], student: ['update'], staff: ['reply', 'receipt'] };
+
+  function isText(value, limit) {
+    return typeof value === 'string' && value.length <= limit;
+  }
+
+  /* Decrypt and check one message of the student's own case, as the relay listed it
+   * ({id, received, author, envelope}). Throws a ProtocolError for anything that is not a
+   * well-formed message of this case, school and route; never returns half a message. */
+  function openCaseMessage(caseKeys, school, row) {
+    var env = row && row.envelope;
+    if (!env || env.v !== VERSION || env.school !== school || !Array.isArray(env.keys)) {
+      throw protocolError('bad_message', 'not an envelope of this school');
+    }
+    var mine = b64uEncode(keyId(caseKeys.replyPublicKey));
+    var sealed = env.keys.filter(function (k) { return k && k.to === mine; })[0];
+    if (!sealed) throw protocolError('bad_message', 'not sealed to this case');
+    var contentKey = openSealedBox(b64uDecode(sealed.sealed), caseKeys.replyPublicKey,
+      caseKeys.replySecretKey);
+    var padded = contentKey && nacl.secretbox.open(b64uDecode(env.ct), b64uDecode(env.nonce), contentKey);
+    if (!padded) throw protocolError('bad_message', 'cannot decrypt: damaged');
+    var payload;
+    try {
+      payload = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(unpad(padded)));
+    } catch (error) {
+      throw protocolError('bad_message', 'the payload is not JSON');
+    }
+    var allowed = KINDS_FROM[row.author] || [];
+    var ok = payload && typeof payload === 'object' && payload.v === VERSION &&
+      allowed.indexOf(payload.kind) >= 0 && payload.school === school &&
+      payload.case_id === b64uEncode(caseKeys.caseId) && isText(payload.msg_id, 32) &&
+      typeof payload.sent === 'string' && SENT_RE.test(payload.sent);
+    if (ok && payload.kind === 'report') {
+      var a = payload.answers;
+      ok = !!a && isText(a.what, MAX_TEXT) && isText(a.more, MAX_TEXT) &&
+        ['yes', 'no', 'unsure', ''].indexOf(a.safe_now) >= 0;
+    } else if (ok && payload.kind !== 'receipt') {
+      ok = isText(payload.text, MAX_TEXT);
+    }
+    if (!ok) throw protocolError('bad_message', 'not a message of this case');
+    return payload;
+  }
+
+  /* The whole thread: messages in the order they were written, each once, and how many
+   * could not be read. */
+  function readCase(caseKeys, school, rows) {
+    var seen = {};
+    var messages = [];
+    var unreadable = 0;
+    rows.forEach(function (row, index) {
+      var payload;
+      try {
+        payload = openCaseMessage(caseKeys, school, row);
+      } catch (error) {
+        unreadable++;
+        return;
+      }
+      if (seen[payload.msg_id]) return;
+      seen[payload.msg_id] = true;
+      messages.push({ payload: payload, received: row.received, index: index });
+    });
+    messages.sort(function (a, b) {
+      return a.payload.sent < b.payload.sent ? -1 : a.payload.sent > b.payload.sent ? 1 : a.index - b.index;
+    });
+    return { messages: messages.map(function (m) { return m.payload; }), unreadable: unreadable };
   }
 
   return {
@@ -249,8 +385,14 @@
     bucketSize: bucketSize,
     pad: pad,
     sealedBox: sealedBox,
+    openSealedBox: openSealedBox,
     encodePayload: encodePayload,
     sealEnvelope: sealEnvelope,
-    newReport: newReport
+    newReport: newReport,
+    newTraining: newTraining,
+    newUpdate: newUpdate,
+    caseHeaders: caseHeaders,
+    openCaseMessage: openCaseMessage,
+    readCase: readCase
   };
 });

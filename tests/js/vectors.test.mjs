@@ -82,19 +82,18 @@ test('secretbox ciphertext for the fixed key, nonce and payload', () => {
 
 test('the whole envelope for the fixed key and nonce', () => {
   const env = vectors.envelope;
+  const caseKey = qd.deriveCase(vectors.cases[0].code).replyPublicKey;
   const made = qd.sealEnvelope(
     env.school,
     JSON.parse(vectors.secretbox.payload_json),
-    [bytes(vectors.recipient.public)],
-    qd.deriveCase(vectors.cases[0].code),
+    [bytes(vectors.recipient.public), caseKey],
     { contentKey: bytes(vectors.secretbox.key), nonce: bytes(vectors.secretbox.nonce) },
   );
   // Sealed boxes are random; everything else is fixed.
   const { keys, ...rest } = made;
   const { keys: expectedKeys, ...expectedRest } = env;
   assert.deepEqual(rest, expectedRest);
-  assert.equal(keys.length, 1);
-  assert.equal(keys[0].to, expectedKeys[0].to);
+  assert.deepEqual(keys.map((k) => k.to), expectedKeys.map((k) => k.to));
   const recipient = vectors.recipient;
   const opened = openSealedBox(bytes(keys[0].sealed), bytes(recipient.public), bytes(recipient.secret));
   assert.equal(b64u(opened), vectors.secretbox.key);
@@ -130,24 +129,95 @@ test('base64url is strict', () => {
   }
 });
 
-test('a new report: payload shape and sizes', () => {
+function openAsRecipient(envelope) {
   const r = vectors.recipient;
-  const answers = { what: 'something is wrong', safe_now: 'no', more: '' };
-  const { caseCode, envelope } = qd.newReport('lincoln-high', 'en', [r.public], answers,
-    new Date(Date.UTC(2026, 10, 28, 14, 5, 59)));
-  assert.match(caseCode, /^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$/);
-  const keys = qd.deriveCase(caseCode);
-  assert.equal(envelope.case_id, b64u(keys.caseId));
-  assert.equal(envelope.auth_hash, b64u(keys.authHash));
-  assert.deepEqual(Object.keys(envelope).sort(), ['auth_hash', 'case_id', 'ct', 'keys', 'nonce', 'school', 'v']);
-  assert.equal(bytes(envelope.ct).length, 1024 + 16);
-  const contentKey = openSealedBox(bytes(envelope.keys[0].sealed), bytes(r.public), bytes(r.secret));
+  const mine = b64u(qd.keyId(bytes(r.public)));
+  const sealed = envelope.keys.find((k) => k.to === mine);
+  const contentKey = openSealedBox(bytes(sealed.sealed), bytes(r.public), bytes(r.secret));
   const padded = nacl.secretbox.open(bytes(envelope.ct), bytes(envelope.nonce), contentKey);
   const end = padded.lastIndexOf(0x80);
-  const payload = JSON.parse(new TextDecoder().decode(padded.subarray(0, end)));
-  assert.deepEqual(payload, {
-    type: 'report', lang: 'en', written: '2026-11-28T14:05Z', reply_pk: b64u(keys.replyPublicKey), answers,
+  return { length: padded.length, payload: JSON.parse(new TextDecoder().decode(padded.subarray(0, end))) };
+}
+
+const NOW = new Date(Date.UTC(2026, 10, 28, 14, 5, 59));
+
+test('a new report: the request, the header and the keys', () => {
+  const r = vectors.recipient;
+  const answers = { what: 'something is wrong', safe_now: 'no', more: '' };
+  const { caseCode, body } = qd.newReport('lincoln-high', 'en', [r.public], answers, NOW);
+  assert.match(caseCode, /^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$/);
+  const keys = qd.deriveCase(caseCode);
+  assert.deepEqual(Object.keys(body).sort(), ['auth_hash', 'case_id', 'envelope']);
+  assert.equal(body.case_id, b64u(keys.caseId));
+  assert.equal(body.auth_hash, b64u(keys.authHash));
+  const envelope = body.envelope;
+  assert.deepEqual(Object.keys(envelope).sort(), ['ct', 'keys', 'nonce', 'school', 'v']);
+  assert.deepEqual(envelope.keys.map((k) => k.to),
+    [b64u(qd.keyId(bytes(r.public))), b64u(qd.keyId(keys.replyPublicKey))]);
+  const { length, payload } = openAsRecipient(envelope);
+  assert.equal(length, 1024);
+  assert.equal(bytes(payload.msg_id).length, 16);
+  const { msg_id: _random, ...rest } = payload;
+  assert.deepEqual(rest, {
+    v: 1, kind: 'report', school: 'lincoln-high', case_id: b64u(keys.caseId),
+    sent: '2026-11-28T14:05Z', lang: 'en', reply_pk: b64u(keys.replyPublicKey), answers,
   });
+  // The student's own code opens the report too: the case code alone reads the whole thread.
+  const thread = qd.readCase(keys, 'lincoln-high', [{ id: 'x', received: '2026-11-28', author: 'public', envelope }]);
+  assert.equal(thread.unreadable, 0);
+  assert.deepEqual(thread.messages, [payload]);
+});
+
+test('an update and a training record have the same header and keys', () => {
+  const r = vectors.recipient;
+  const keys = qd.deriveCase(vectors.cases[0].code);
+  const update = qd.newUpdate(keys, 'lincoln-high', 'es', [r.public], 'más detalles', NOW);
+  const { payload } = openAsRecipient(update);
+  assert.equal(payload.kind, 'update');
+  assert.equal(payload.case_id, b64u(keys.caseId));
+  assert.deepEqual([payload.lang, payload.text], ['es', 'más detalles']);
+  assert.equal(update.keys.length, 2);
+  const record = { person: { name: 'Rosa', role: 'Nurse', school: 'lincoln-high' }, modules: [] };
+  const training = qd.newTraining('lincoln-high', [r.public], record, NOW);
+  assert.equal(training.envelope.keys.length, 2, 'a training record looks like a report to the relay');
+  const opened = openAsRecipient(training.envelope).payload;
+  assert.equal(opened.kind, 'training');
+  assert.equal(opened.case_id, training.case_id);
+  assert.deepEqual(opened.person, record.person);
+});
+
+test('a staff reply sealed by libsodium opens with the case code', () => {
+  const v = vectors.case_message;
+  const keys = qd.deriveCase(v.code.toLowerCase().replace(/-/g, ' '));
+  const thread = qd.readCase(keys, 'lincoln-high', [v.row, v.row]);
+  assert.deepEqual(thread.messages, [JSON.parse(v.payload_json)], 'a replayed message shows once');
+  assert.equal(thread.unreadable, 0);
+});
+
+test('a message from another school, case or route, or tampered, is not shown', () => {
+  const v = vectors.case_message;
+  const keys = qd.deriveCase(v.code);
+  const tampered = structuredClone(v.row);
+  const ct = bytes(tampered.envelope.ct);
+  ct[20] ^= 1;
+  tampered.envelope.ct = b64u(ct);
+  const rows = [
+    tampered,
+    { ...v.row, author: 'student' },
+    { ...v.row, author: 'public' },
+    { ...v.row, envelope: { ...v.row.envelope, school: 'riverside-middle' } },
+    { ...v.row, envelope: null },
+  ];
+  const thread = qd.readCase(keys, 'lincoln-high', rows);
+  assert.deepEqual(thread, { messages: [], unreadable: rows.length });
+  assert.equal(qd.readCase(qd.deriveCase(vectors.cases[1].code), 'lincoln-high', [v.row]).unreadable, 1);
+  assert.equal(qd.readCase(keys, 'riverside-middle', [v.row]).unreadable, 1);
+});
+
+test('the case headers carry the case id and the token, not the code', () => {
+  const c = vectors.cases[0];
+  const headers = qd.caseHeaders(qd.deriveCase(c.code));
+  assert.deepEqual(headers, { 'X-QD-Case': c.case_id, Authorization: 'Bearer ' + c.auth_token });
 });
 
 test('a report that does not fit 64 KiB is refused before sealing', () => {

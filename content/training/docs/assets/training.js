@@ -166,15 +166,13 @@
         Promise.resolve())
         .then(function () {
           var qd = window.QuietDoorEnvelope(window.nacl, window.blakejs);
-          var payload = {
-            type: 'training_completion', v: 1, submitted_on: today(),
+          var record = {
             person: { name: name.value.trim(), role: role.value.trim(), school: target.slug },
             modules: done
           };
-          var envelope = qd.sealEnvelope(target.slug, payload,
-            target.recipients.map(qd.b64uDecode), qd.deriveCase(qd.newCaseCode()));
-          return fetch(course.relay_url + '/api/v1/envelopes', {
-            method: 'POST', body: JSON.stringify(envelope), credentials: 'omit',
+          var body = qd.newTraining(target.slug, target.recipients, record, new Date());
+          return fetch(course.relay_url + '/api/v1/cases', {
+            method: 'POST', body: JSON.stringify(body), credentials: 'omit',
             headers: { 'content-type': 'application/json' }, referrerPolicy: 'no-referrer'
           });
         })

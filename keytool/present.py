@@ -1,0 +1,170 @@
+"""What the key tool prints: words a person reads, or exact JSON for scripts.
+
+Every string that came from outside (what a student wrote, a school slug or an
+id a relay sent) passes through `clean` before it reaches a terminal. Control
+characters, escape sequences and bidirectional overrides are shown as visible
+escapes such as \\x1b or \\u202e, so a crafted message cannot move the cursor,
+recolour the screen, rewrite another line or reorder what the lead reads.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from typing import Any
+
+from keytool.cases import Case, Entry, Inbox, Unreadable
+from keytool.directory import Colleagues
+from quietdoor import payloads
+from quietdoor.encoding import b64u_encode
+
+# Unicode categories shown escaped: controls, format characters (bidi and the like),
+# line and paragraph separators, surrogates.
+ESCAPED = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+KEPT = frozenset({"\u200d"})  # the zero-width joiner builds emoji; it moves nothing
+
+SAFE_NOW = {
+    "yes": "says they are safe now",
+    "no": "says they are NOT SAFE NOW",
+    "unsure": "is NOT SURE they are safe",
+    "": "did not say if they are safe",
+}
+FLAGS = {"no": "NOT SAFE NOW", "unsure": "NOT SURE"}
+KIND_TITLES = {
+    "report": "Report from the student",
+    "update": "The student added",
+    "reply": "Reply from",
+    "receipt": "Opened by",
+    "note": "Note by",
+}
+
+
+def clean(text: str, *, lines: bool = False) -> str:
+    """text with every character that could steer a terminal shown as a visible escape."""
+    out = []
+    for char in text:
+        if lines and char == "\n":
+            out.append(char)
+        elif char == "\t":
+            out.append("    " if lines else "\\t")
+        elif unicodedata.category(char) in ESCAPED and char not in KEPT:
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def as_json(document: Any) -> str:
+    """Exact JSON, with every non-ASCII character escaped: safe to print, and the same data."""
+    return json.dumps(document, ensure_ascii=True, indent=2)
+
+
+def case_line(case: Case) -> str:
+    flag = FLAGS.get(case.safe_now, "")
+    report = case.report
+    first = " ".join(report.answers.what.split()) if report else ""
+    if len(first) > 60:
+        first = first[:57] + "..."
+    read = "read" if case.read_by_staff else "NEW"
+    parts = [
+        case.ref,
+        case.last_activity,
+        clean(case.school),
+        f"{len(case.entries)} msg",
+        read,
+        case.status,
+        flag,
+        clean(first),
+    ]
+    return "  ".join(p for p in parts if p)
+
+
+def unreadable_line(u: Unreadable) -> str:
+    return f"skipped message {clean(u.id)} ({clean(u.school)}): {clean(u.reason)}"
+
+
+def inbox_summary(inbox: Inbox) -> list[str]:
+    if not inbox.cases:
+        return ["No cases in the inbox." if not inbox.unreadable else "No readable cases."]
+    return [case_line(c) for c in inbox.cases]
+
+
+def thread(case: Case, colleagues: Colleagues) -> str:
+    lines = [
+        f"Case      {case.ref}",
+        f"School    {clean(colleagues.school_name(case.school))}",
+        f"Opened    {case.opened} (last activity {case.last_activity})",
+        f"Status    {case.status}",
+    ]
+    report = case.report
+    if report is not None:
+        lines.append(f"Safety    The student {SAFE_NOW[report.answers.safe_now]}.")
+    for entry in case.entries + case.notes:
+        lines += ["", *message(entry, colleagues)]
+    return "\n".join(lines)
+
+
+def message(entry: Entry, colleagues: Colleagues) -> list[str]:
+    p = entry.payload
+    title = KIND_TITLES.get(p.header.kind, p.header.kind)
+    if isinstance(p, payloads.Reply | payloads.Receipt | payloads.Note):
+        title += " " + clean(colleagues.person(p.signer.id))
+    head = f"--- {title}, {p.header.sent.replace('T', ' ').replace('Z', ' UTC')}"
+    out = [head + f" (message {clean(entry.stored.id)})"]
+    out += [f"    ! {clean(w)}" for w in entry.warnings]
+    if isinstance(p, payloads.Report):
+        out += [
+            f"Language: {p.lang}",
+            "What is happening:",
+            _indent(p.answers.what),
+            "Anything else:",
+            _indent(p.answers.more or "(nothing)"),
+        ]
+    elif isinstance(p, payloads.Update | payloads.Reply):
+        out.append(_indent(p.text))
+    elif isinstance(p, payloads.Note):
+        out.append(f"Status: {p.status}" + (f", {p.disposition}" if p.disposition else ""))
+        if p.text:
+            out.append(_indent(p.text))
+    return out
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in clean(text, lines=True).split("\n")) or "    (empty)"
+
+
+# --- JSON ---------------------------------------------------------------------
+
+
+def case_json(case: Case, *, with_messages: bool) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "id": case.ref,
+        "school": case.school,
+        "case_id": b64u_encode(case.case_id),
+        "opened": case.opened,
+        "last_activity": case.last_activity,
+        "safe_now": case.safe_now,
+        "flags": [FLAGS[case.safe_now]] if case.safe_now in FLAGS else [],
+        "read_by_staff": case.read_by_staff,
+        "status": case.status,
+        "messages": len(case.entries),
+    }
+    if with_messages:
+        doc["messages"] = [entry_json(e) for e in case.entries]
+        doc["notes"] = [entry_json(e) for e in case.notes]
+    return doc
+
+
+def entry_json(entry: Entry) -> dict[str, Any]:
+    return {
+        "id": entry.stored.id,
+        "received": entry.stored.received,
+        "author": entry.stored.author,
+        "warnings": list(entry.warnings),
+        "payload": payloads.to_json(entry.payload),
+    }
+
+
+def unreadable_json(u: Unreadable) -> dict[str, str]:
+    return {"id": u.id, "school": u.school, "reason": u.reason}

@@ -1,0 +1,105 @@
+"""JSON from outside, parsed with limits: size, depth, number size, no NaN, no lone surrogates.
+
+Everything the relay receives and everything the key tool decrypts or downloads
+comes from someone who may be hostile. Python's json module accepts input that
+later hurts: nesting deep enough to exhaust the stack, integers of thousands of
+digits, NaN and Infinity, duplicate keys (which one wins?), and strings holding
+lone surrogates that cannot be written out as UTF-8. This module refuses all of
+them with one error type, before any caller sees the value.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from quietdoor.errors import QuietDoorError
+
+MAX_DEPTH = 16
+MAX_INT_DIGITS = 18  # every integer we use fits comfortably in 64 bits
+
+
+class JSONError(QuietDoorError):
+    """Text that is not JSON we accept; the message says which limit it broke."""
+
+
+def loads(data: bytes | str, *, max_bytes: int, max_depth: int = MAX_DEPTH) -> Any:
+    """Parse JSON within limits; JSONError on anything outside them."""
+    if isinstance(data, bytes):
+        if len(data) > max_bytes:
+            raise JSONError(f"longer than {max_bytes} bytes")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise JSONError("not UTF-8") from None
+    else:
+        text = data
+        if len(text) > max_bytes:
+            raise JSONError(f"longer than {max_bytes} characters")
+    try:
+        value = json.loads(
+            text,
+            parse_int=_parse_int,
+            parse_float=_parse_float,
+            parse_constant=_refuse_constant,
+            object_pairs_hook=_unique_keys,
+        )
+    except json.JSONDecodeError as exc:
+        raise JSONError(f"not JSON ({exc.msg} at character {exc.pos})") from None
+    except RecursionError:
+        # The C parser counts its own nesting and stops cleanly at the interpreter's limit.
+        raise JSONError(f"nested deeper than {max_depth} levels") from None
+    _check_shape(value, max_depth)
+    return value
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise JSONError(f"a number with more than {MAX_INT_DIGITS} digits")
+    return int(text)
+
+
+def _parse_float(text: str) -> float:
+    if len(text) > 32:
+        raise JSONError("a number written with more than 32 characters")
+    value = float(text)
+    if not math.isfinite(value):
+        raise JSONError("a number too large to represent")
+    return value
+
+
+def _refuse_constant(name: str) -> Any:
+    raise JSONError(f"{name} is not a JSON number")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise JSONError("an object names the same key twice")
+    return result
+
+
+def _check_shape(value: Any, max_depth: int) -> None:
+    """Refuse nesting beyond max_depth and lone surrogates (\\ud800), in keys and values."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            _valid_text(item)
+        elif isinstance(item, dict | list):
+            if depth > max_depth:
+                raise JSONError(f"nested deeper than {max_depth} levels")
+            if isinstance(item, dict):
+                for key in item:
+                    _valid_text(key)
+            stack.extend(
+                (inner, depth + 1) for inner in (item.values() if isinstance(item, dict) else item)
+            )
+
+
+def _valid_text(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise JSONError("a string holds a lone surrogate, which is not text") from None
