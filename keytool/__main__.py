@@ -4,7 +4,7 @@
   fetch  download new envelopes for your schools from the relay (signed request)
   list   decrypt and list what is in the inbox
   show   decrypt and show one report in full
-  roster export staff training completions per school (CSV, printable page)
+  roster export the staff training roster: a row per person (CSV, printable page)
 
 The passphrase is asked for at the keyboard, or read from QUIETDOOR_PASSPHRASE.
 """
@@ -25,11 +25,27 @@ from keytool.client import fetch_page, my_schools
 from keytool.errors import KeyToolError
 from keytool.identity import Identity, check_passphrase, create_identity, load_identity
 from keytool.inbox import Inbox, Item, Opened, open_items
-from keytool.roster import load_modules, missing_rows, roster_rows, to_csv, to_html
+from keytool.roster import (
+    Completion,
+    load_course_info,
+    load_staff,
+    parse_completion,
+    people,
+    school_names,
+)
+from keytool.roster_report import (
+    DETAIL_COLUMNS,
+    STATUS_ORDER,
+    SUMMARY_COLUMNS,
+    Roster,
+    detail_rows,
+    summary_rows,
+    to_csv,
+    to_html,
+)
 from keytool.settings import Settings, load_settings, save_settings
 from quietdoor.config import SLUG_RE, recipient_snippet
 
-TRAINING = "training_completion"
 SAFE_NOW = {
     "yes": "says they are safe now",
     "no": "says they are NOT safe now",
@@ -100,7 +116,18 @@ def _parser() -> argparse.ArgumentParser:
         help="the course's training/course.json: its URL or the built site folder (remembered)",
     )
     roster.add_argument("--school", help="only this school")
-    roster.add_argument("--csv", type=Path, help="write the roster as CSV to this file")
+    roster.add_argument(
+        "--staff",
+        type=Path,
+        help="a staff list (CSV: name, role, school, start_date) of who should have trained",
+    )
+    roster.add_argument(
+        "--on", type=_date_arg, help="the roster as of this date, YYYY-MM-DD (default: today)"
+    )
+    roster.add_argument("--csv", type=Path, help="write a row per person as CSV to this file")
+    roster.add_argument(
+        "--detail-csv", type=Path, help="write a row per person and module as CSV to this file"
+    )
     roster.add_argument("--html", type=Path, help="write a printable roster page to this file")
     roster.set_defaults(run=cmd_roster)
     return p
@@ -151,9 +178,11 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _decrypt_inbox(home: Path, school: str | None) -> tuple[list[Opened], list[tuple[Item, str]]]:
+def _decrypt_inbox(
+    home: Path, school: str | None, identity: Identity | None = None
+) -> tuple[list[Opened], list[tuple[Item, str]]]:
     """Everything in the inbox that opens; the rest is reported by id on stderr and skipped."""
-    identity = _unlock(home)
+    identity = identity or _unlock(home)
     inbox = Inbox(home)
     try:
         results = list(open_items(inbox.items(school), identity.box_key))
@@ -212,25 +241,51 @@ def cmd_roster(args: argparse.Namespace) -> int:
         raise KeyToolError(
             "where is the course? pass --modules https://…/training/course.json or the dist folder"
         )
-    modules = load_modules(source)
-    opened, _ = _decrypt_inbox(args.home, args.school)
-    records = [(o.item.school, o.payload) for o in opened]
-    rows = roster_rows(records, modules)
-    rows = sorted(rows + missing_rows(rows, modules), key=lambda r: (r.school, r.name, r.module))
+    course = load_course_info(source)
+    identity = _unlock(args.home)
+    opened, _ = _decrypt_inbox(args.home, args.school, identity)
+    completions = [
+        c
+        for c in (
+            parse_completion(o.item.id, o.item.school, o.item.received, o.payload) for o in opened
+        )
+        if c is not None
+    ]
+    mine = identity.recipient
+    slugs = {c.school for c in completions} | set(mine.schools)
+    names = school_names(course, sorted(slugs), mine.districts)
+    staff = load_staff(args.staff, names) if args.staff else []
+    if args.school:
+        staff = [m for m in staff if m.school == args.school]
+    roster = Roster(
+        course=course,
+        people=people(completions, staff),
+        names=names,
+        today=args.on or datetime.date.today(),
+        staff_list=bool(args.staff),
+    )
     if source != settings.modules:
         save_settings(args.home, dataclasses.replace(settings, modules=source))
     if args.csv:
-        _write(args.csv, to_csv(rows))
+        _write(args.csv, to_csv(SUMMARY_COLUMNS, summary_rows(roster)))
+    if args.detail_csv:
+        _write(args.detail_csv, to_csv(DETAIL_COLUMNS, detail_rows(roster)))
     if args.html:
-        today = datetime.date.today().isoformat()
-        _write(args.html, to_html(rows, "Staff training roster", today))
-    if not args.csv and not args.html:
-        print(to_csv(rows), end="")
+        _write(args.html, to_html(roster, "Staff training roster"))
+    if not (args.csv or args.detail_csv or args.html):
+        print(to_csv(SUMMARY_COLUMNS, summary_rows(roster)), end="")
     else:
-        people = len({(r.school, r.name, r.role) for r in rows})
-        refresh = sum(r.status != "current" for r in rows)
-        print(f"{people} people, {len(rows)} module rows, {refresh} needing attention")
+        counts = roster.counts()
+        parts = ", ".join(f"{counts[s]} {s}" for s in STATUS_ORDER if counts[s])
+        print(f"{len(roster.people)} people: {parts or 'no records yet'}")
     return 0
+
+
+def _date_arg(text: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date such as 2026-06-30") from None
 
 
 def _write(path: Path, text: str) -> None:
@@ -274,10 +329,15 @@ def _answers(o: Opened) -> dict[str, str]:
     return {k: v for k, v in answers.items() if isinstance(k, str) and isinstance(v, str)}
 
 
+def _completion(o: Opened) -> Completion | None:
+    return parse_completion(o.item.id, o.item.school, o.item.received, o.payload)
+
+
 def _summary(o: Opened) -> str:
     kind = str(o.payload.get("type", "?"))
-    if kind == TRAINING:
-        return "  ".join((o.item.id, o.item.received, o.item.school, kind, _person(o)))
+    completion = _completion(o)
+    if completion is not None:
+        return "  ".join((o.item.id, o.item.received, o.item.school, kind, _person(completion)))
     answers = _answers(o)
     first = " ".join(answers.get("what", "").split())
     if len(first) > 60:
@@ -286,23 +346,21 @@ def _summary(o: Opened) -> str:
     return "  ".join(x for x in (o.item.id, o.item.received, o.item.school, kind, safe, first) if x)
 
 
-def _person(o: Opened) -> str:
-    person = o.payload.get("person")
-    person = person if isinstance(person, dict) else {}
-    modules = o.payload.get("modules")
-    count = len(modules) if isinstance(modules, list) else 0
-    return f"{person.get('name', '?')} ({person.get('role', '?')}), {count} module(s)"
+def _person(c: Completion) -> str:
+    done = ", acknowledged" if c.acknowledgment else ""
+    return f"{c.name or '?'} ({c.role or '?'}), {len(c.modules)} module(s){done}"
 
 
 def _full(o: Opened) -> str:
     p = o.payload
-    if p.get("type") == TRAINING:
+    completion = _completion(o)
+    if completion is not None:
         return "\n".join(
             [
                 f"Envelope  {o.item.id}",
                 f"School    {o.item.school}",
                 f"Received  {o.item.received}",
-                f"Training  {_person(o)}; use `roster` for the details",
+                f"Training  {_person(completion)}; use `roster` for the details",
             ]
         )
     answers = _answers(o)

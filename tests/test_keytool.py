@@ -269,20 +269,22 @@ def post_completion(s: Setup, name: str, version: str) -> None:
 def test_roster_exports_csv_and_printable_page(
     setup: Setup, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    course = tmp_path / "course.json"
-    course.write_text(
+    training = tmp_path / "site" / "training"
+    (training / "schools").mkdir(parents=True)
+    (training / "course.json").write_text(
         json.dumps(
             {
                 "modules": [
-                    {
-                        "id": "m01",
-                        "title": "What exploitation is",
-                        "version": "v2",
-                        "path": "modules/01/",
-                    }
-                ]
+                    {"id": "m01", "title": "What exploitation is", "version": "v2", "path": "x/"}
+                ],
+                "refresher_months": 12,
+                "new_hire_days": 30,
+                "state": {"code": "general", "name": "your state", "version": 1},
             }
         )
+    )
+    (training / "schools" / "lincoln-high.json").write_text(
+        json.dumps({"slug": "lincoln-high", "name": "Lincoln High School"})
     )
     post_completion(setup, "Ana Ruiz", "v2")
     post_completion(setup, "Ben Okafor", "v1")  # read before the module changed
@@ -293,27 +295,54 @@ def test_roster_exports_csv_and_printable_page(
     assert "training_completion  Ana Ruiz (Teacher), 1 module(s)" in out
     assert "a student report is not a roster row" in out
 
-    code, out, _ = run(capsys, "--home", setup.home, "roster", "--modules", course)
+    code, out, _ = run(
+        capsys, "--home", setup.home, "roster", "--modules", tmp_path / "site", "--on", "2026-12-01"
+    )
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert [(r["name"], r["status"]) for r in rows] == [
-        ("Ana Ruiz", "current"),
-        ("Ben Okafor", "refresher needed"),
+    assert [(r["school"], r["name"], r["status"], r["modules_current"]) for r in rows] == [
+        ("Lincoln High School", "Ana Ruiz", "in progress", "1"),
+        ("Lincoln High School", "Ben Okafor", "in progress", "0"),
     ]
-
+    staff = tmp_path / "staff.csv"
+    staff.write_text(
+        "name,role,school,start_date\n"
+        "Ana Ruiz,Teacher,Lincoln High School,2026-11-20\n"
+        "Cara Diaz,Nurse,lincoln-high,2026-01-05\n"
+    )
     code, out, _ = run(
         capsys,
         "--home",
         setup.home,
         "roster",  # --modules is remembered
+        "--staff",
+        staff,
+        "--on",
+        "2026-12-01",
         "--csv",
         tmp_path / "r.csv",
+        "--detail-csv",
+        tmp_path / "d.csv",
         "--html",
         tmp_path / "r.html",
     )
-    assert code == 0 and "2 people, 2 module rows, 1 needing attention" in out
-    assert (tmp_path / "r.csv").read_text().startswith("school,name,role,module,")
+    assert code == 0
+    assert out.strip() == "3 people: 1 overdue, 1 new hire, not yet trained, 1 in progress"
+    summary = {r["name"]: r for r in csv.DictReader(io.StringIO((tmp_path / "r.csv").read_text()))}
+    assert summary["Cara Diaz"]["status"] == "overdue"
+    assert summary["Ana Ruiz"]["status"] == "new hire, not yet trained"
+    assert summary["Ben Okafor"]["note"].endswith("not on the staff list")
+    detail = (tmp_path / "d.csv").read_text()
+    assert detail.startswith("school,school_slug,name,role,module,")
     assert "Ben Okafor" in (tmp_path / "r.html").read_text()
+
+
+def test_roster_refuses_a_date_it_cannot_read(
+    home: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with pytest.raises(SystemExit):
+        run(capsys, "--home", home, "roster", "--on", "yesterday")
+    assert "is not a date such as" in capsys.readouterr().err
 
 
 def test_roster_without_a_course_says_where_to_point(
