@@ -174,11 +174,11 @@ def test_lookups_use_an_index_built_once() -> None:
 
 
 def with_training(text: str) -> str:
-    """The example with a state and a [training] table, placed before the first table."""
-    return text.replace(
-        "[relay]\n",
-        'state = "TX"\n\n[training]\nrefresher_months = 6\nnew_hire_days = 45\n\n[relay]\n',
-        1,
+    """The example with a state and a full [training] table."""
+    old = '# state = "CA"\n'
+    assert old in text and "[training]\nnew_hire_days = 30\n" in text
+    return text.replace(old, 'state = "TX"\n').replace(
+        "[training]\nnew_hire_days = 30\n", "[training]\nrefresher_months = 6\nnew_hire_days = 45\n"
     )
 
 
