@@ -9,28 +9,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from builder.assets import Asset, build_assets
-from builder.course import CourseError, Module, load_course
 from builder.errors import BuildError
 from builder.landing import landing_paths, render_landing
 from builder.qr import write_qr
+from builder.training import build_course
 from quietdoor.config import Deployment, School
-from quietdoor.encoding import b64u_encode
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAINING_SOURCE = ROOT / "content" / "training"
 MANIFEST = "manifest.json"
-COURSE_JSON = "course.json"
-COURSE_SCRIPTS = ("nacl-fast.min.js", "blake2b.js", "envelope.js")
 
 
 @dataclass(frozen=True)
@@ -55,13 +49,8 @@ def build_site(
 ) -> dict[str, Any]:
     """Build everything into out_dir (replacing an earlier build there) and return the manifest."""
     _prepare(out_dir)
-    try:
-        modules = load_course(training_source / "docs")
-    except CourseError as exc:
-        raise BuildError(f"the training course is incomplete: {exc}") from None
-    build_training(training_source, out_dir / "training")
     assets = build_assets(out_dir)
-    write_course_json(deployment, modules, assets, out_dir / "training" / COURSE_JSON)
+    build_course(deployment, out_dir, assets, training_source)
     schools = []
     total = len(deployment.schools)
     for done, school in enumerate(deployment.schools, start=1):
@@ -103,74 +92,6 @@ def build_school(
         qr_svg=f"{folder}/qr.svg",
         qr_png=f"{folder}/qr.png",
     )
-
-
-def build_training(source: Path, target: Path) -> None:
-    """Render the course with mkdocs in strict mode: a broken link fails the build."""
-    config = source / "mkdocs.yml"
-    if not config.is_file():
-        raise BuildError(f"{config}: the training site's mkdocs.yml is missing")
-    result = subprocess.run(  # noqa: S603 - fixed command, our own interpreter
-        # Not --quiet: mkdocs then stops counting warnings, and --strict stops failing on them.
-        [
-            sys.executable,
-            "-m",
-            "mkdocs",
-            "build",
-            "--strict",
-            "--config-file",
-            str(config),
-            "--site-dir",
-            str(target.resolve()),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-    )
-    if result.returncode != 0:
-        detail = "\n".join(
-            line
-            for line in (result.stderr + result.stdout).splitlines()
-            if line.startswith(("WARNING", "ERROR", "Aborted", "Error"))
-        )
-        raise BuildError(f"the training site did not build:\n{detail}")
-
-
-def write_course_json(
-    deployment: Deployment, modules: list[Module], assets: dict[str, Asset], path: Path
-) -> None:
-    """What the course's pages need: module versions, and where and to whom to send completions."""
-    course = {
-        "modules": [
-            {
-                "id": m.id,
-                "title": m.title,
-                "version": m.version,
-                "path": m.path,
-                "minutes": m.minutes,
-                "questions": len(m.questions),
-            }
-            for m in modules
-        ],
-        "relay_url": deployment.relay_url,
-        "schools": [
-            {
-                "slug": s.slug,
-                "name": s.name,
-                "recipients": [b64u_encode(r.x25519) for r in deployment.recipients_for(s.slug)],
-            }
-            for s in deployment.schools
-        ],
-        "scripts": [
-            {
-                "src": f"../{assets[name].path}?v={assets[name].version}",
-                "integrity": assets[name].integrity,
-            }
-            for name in COURSE_SCRIPTS
-        ],
-    }
-    path.write_text(json.dumps(course, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def _prepare(out_dir: Path) -> None:

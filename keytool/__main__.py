@@ -5,7 +5,7 @@
   list    the cases in the inbox, newest activity first, with safety flags
   show    one case's whole conversation; tells the student the school has read it
   reply   answer the student on a case (colleagues see the reply too)
-  roster  export staff training completions per school (CSV, printable page)
+  roster  the staff training roster: a row per person (CSV, printable page)
 
 The passphrase is asked for at the keyboard, or read from QUIETDOOR_PASSPHRASE.
 """
@@ -38,7 +38,17 @@ from keytool.present import (
     unreadable_json,
     unreadable_line,
 )
-from keytool.roster import load_modules, missing_rows, roster_rows, to_csv, to_html
+from keytool.roster import completion, load_course_info, load_staff, people, school_names
+from keytool.roster_report import (
+    DETAIL_COLUMNS,
+    STATUS_ORDER,
+    SUMMARY_COLUMNS,
+    Roster,
+    detail_rows,
+    summary_rows,
+    to_csv,
+    to_html,
+)
 from keytool.send import send_receipt, send_reply
 from keytool.settings import Settings, load_settings, remembered_location, save_settings
 from quietdoor.config import recipient_snippet
@@ -122,7 +132,18 @@ def _parser() -> argparse.ArgumentParser:
         help="the course's training/course.json: its URL or the built site folder (remembered)",
     )
     roster.add_argument("--school", help="only this school")
-    roster.add_argument("--csv", type=Path, help="write the roster as CSV to this file")
+    roster.add_argument(
+        "--staff",
+        type=Path,
+        help="a staff list (CSV: name, role, school, start_date) of who should have trained",
+    )
+    roster.add_argument(
+        "--on", type=_date_arg, help="the roster as of this date, YYYY-MM-DD (default: today)"
+    )
+    roster.add_argument("--csv", type=Path, help="write a row per person as CSV to this file")
+    roster.add_argument(
+        "--detail-csv", type=Path, help="write a row per person and module as CSV to this file"
+    )
     roster.add_argument("--html", type=Path, help="write a printable roster page to this file")
     roster.set_defaults(run=cmd_roster)
     return p
@@ -281,23 +302,46 @@ def cmd_roster(args: argparse.Namespace) -> int:
         raise KeyToolError(
             "where is the course? pass --modules https://…/training/course.json or the dist folder"
         )
-    modules = load_modules(source)
-    records = [e.payload for e in session.read(args.school).training]
-    rows = roster_rows((r for r in records if isinstance(r, Training)), modules)
-    rows = sorted(rows + missing_rows(rows, modules), key=lambda r: (r.school, r.name, r.module))
+    course = load_course_info(source)
+    completions = [
+        completion(e.stored.id, e.stored.received, e.payload)
+        for e in session.read(args.school).training
+        if isinstance(e.payload, Training)
+    ]
+    mine = session.identity.recipient
+    slugs = {c.school for c in completions} | set(mine.schools)
+    names = school_names(course, sorted(slugs), mine.districts)
+    staff = load_staff(args.staff, names) if args.staff else []
+    if args.school:
+        staff = [m for m in staff if m.school == args.school]
+    roster = Roster(
+        course=course,
+        people=people(completions, staff),
+        names=names,
+        today=args.on or datetime.date.today(),
+        staff_list=bool(args.staff),
+    )
     session.remember(modules=source)
     if args.csv:
-        write_private(args.csv, to_csv(rows).encode("utf-8"))
+        write_private(args.csv, to_csv(SUMMARY_COLUMNS, summary_rows(roster)).encode("utf-8"))
+    if args.detail_csv:
+        write_private(args.detail_csv, to_csv(DETAIL_COLUMNS, detail_rows(roster)).encode("utf-8"))
     if args.html:
-        today = datetime.date.today().isoformat()
-        write_private(args.html, to_html(rows, "Staff training roster", today).encode("utf-8"))
-    if not args.csv and not args.html:
-        print(clean(to_csv(rows), lines=True), end="")
+        write_private(args.html, to_html(roster, "Staff training roster").encode("utf-8"))
+    if not (args.csv or args.detail_csv or args.html):
+        print(clean(to_csv(SUMMARY_COLUMNS, summary_rows(roster)), lines=True), end="")
     else:
-        people = len({(r.school, r.name, r.role) for r in rows})
-        refresh = sum(r.status != "current" for r in rows)
-        print(f"{people} people, {len(rows)} module rows, {refresh} needing attention")
+        counts = roster.counts()
+        parts = ", ".join(f"{counts[s]} {s}" for s in STATUS_ORDER if counts[s])
+        print(f"{len(roster.people)} people: {parts or 'no records yet'}")
     return 0
+
+
+def _date_arg(text: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date such as 2026-06-30") from None
 
 
 def _find(inbox: CaseInbox, ref: str) -> Case:

@@ -1,39 +1,51 @@
-"""The training roster: who completed which module version and when, from decrypted records.
+"""The training roster: one row per person, from decrypted completion records.
 
-A module's version is the hash of its Markdown source, published by the builder
-in training/course.json. A completion of an older version than the one
-published now means the person needs a refresher of that module.
+A record (payload kind ``training``, see docs/PROTOCOL.md) arrives already checked
+by quietdoor.payloads (anyone can seal a record to a school, so it is opened with
+limits and refused when malformed); `completion` turns it into the roster's view.
+
+The course publishes what the roster needs in ``training/course.json``: every
+module's current version (set by its author, and by the state rules it shows), the
+refresher interval (the state's rule, or the deployment's) and the window for new
+hires. A person's training counts from the oldest of their current module
+completions; it is due again ``refresher_months`` later. With a staff list
+(``roster --staff FILE``: name, role, school, start_date), the roster also knows who
+should have trained, so it can show new hires and those who are overdue.
 """
 
 from __future__ import annotations
 
+import calendar
 import csv
-import html
-import io
+import datetime
+import re
+import unicodedata
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from keytool.errors import KeyToolError
 from quietdoor import strictjson
-from quietdoor.payloads import Training
+from quietdoor.payloads import CheckResult, Training
+from quietdoor.protocol import SLUG_RE
 
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_COURSE_BYTES = 8 * 1024 * 1024
+DUE_SOON_DAYS = 30  # a refresher due within this many days shows as "refresher due"
+MAX_TEXT = 120  # names, roles, ids
+MAX_ACK = 2000
+MAX_ITEMS = 100
 
-COLUMNS = [
-    "school",
-    "name",
-    "role",
-    "module",
-    "module_title",
-    "version",
-    "score",
-    "questions",
-    "completed_on",
-    "status",
-]
+# Statuses, in plain words, one per person.
+COMPLETE = "complete"
+REFRESHER_DUE = "refresher due"
+OVERDUE = "overdue"
+NEW_HIRE = "new hire, not yet trained"
+IN_PROGRESS = "in progress"
 
 
 @dataclass(frozen=True)
@@ -44,147 +56,379 @@ class Module:
 
 
 @dataclass(frozen=True)
-class Row:
-    school: str
-    name: str
-    role: str
-    module: str
-    module_title: str
+class CourseInfo:
+    """What the roster needs from training/course.json, and where the course lives."""
+
+    modules: dict[str, Module]
+    refresher_months: int
+    new_hire_days: int
+    state: str
+    base: str  # the training folder or URL, ending in "/", for the schools' files
+
+
+@dataclass(frozen=True)
+class ModuleResult:
+    id: str
     version: str
+    score: int | None
+    questions: int | None
+    completed_on: str
+
+
+@dataclass(frozen=True)
+class TestResult:
     score: int
     questions: int
-    completed_on: str
-    status: str  # "current", "refresher needed", or "module retired"
-
-    def as_list(self) -> list[str]:
-        return [str(getattr(self, c)) for c in COLUMNS]
+    taken_on: str
+    skills_right: tuple[str, ...] = ()
 
 
-def load_modules(source: str) -> dict[str, Module]:
+@dataclass(frozen=True)
+class Acknowledgment:
+    text: str
+    on: str
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One decrypted completion record, checked and trimmed."""
+
+    record: str  # the envelope's id at the relay, printed on the certificate too
+    school: str
+    received: str
+    submitted_on: str
+    name: str
+    role: str
+    state: str
+    modules: tuple[ModuleResult, ...]
+    pre: TestResult | None = None
+    post: TestResult | None = None
+    acknowledgment: Acknowledgment | None = None
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    name: str
+    role: str
+    school: str  # slug
+    start_date: str
+
+
+@dataclass
+class Person:
+    """Everything known about one person at one school, merged from records and staff list."""
+
+    school: str
+    name: str
+    role: str = ""
+    start_date: str = ""
+    on_staff_list: bool = False
+    modules: dict[str, ModuleResult] = field(default_factory=dict)
+    pre: TestResult | None = None
+    post: TestResult | None = None
+    acknowledgment: Acknowledgment | None = None
+    records: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Standing:
+    status: str
+    note: str
+    trained_on: str  # from when the current training counts ("" if not trained)
+    due_on: str  # when a refresher is due, or when a new hire must have trained
+
+
+# ---------------------------------------------------------------- the course
+
+
+def load_course_info(source: str) -> CourseInfo:
     """Read training/course.json from a built site folder, a file, or a URL."""
     try:
         if source.startswith(("http://", "https://")):
-            with urllib.request.urlopen(source, timeout=30) as answer:  # noqa: S310 - scheme checked
-                raw = answer.read(MAX_COURSE_BYTES + 1)
+            data = _read_json(source)
+            base = source.rsplit("/", 1)[0] + "/"
         else:
             path = Path(source)
             if path.is_dir():
                 path = path / "training" / "course.json"
-            raw = path.read_bytes()
-        data = strictjson.loads(raw, max_bytes=MAX_COURSE_BYTES)
-        return {
-            m["id"]: Module(id=m["id"], title=m["title"], version=m["version"])
+            data = _read_json(str(path))
+            base = str(path.parent) + "/"
+        modules = {
+            str(m["id"]): Module(id=str(m["id"]), title=str(m["title"]), version=str(m["version"]))
             for m in data["modules"]
         }
+        return CourseInfo(
+            modules=modules,
+            refresher_months=_positive(data.get("refresher_months", 12)),
+            new_hire_days=_positive(data.get("new_hire_days", 30)),
+            state=str(data.get("state", {}).get("name", "")),
+            base=base,
+        )
     except (OSError, urllib.error.URLError) as exc:
         raise KeyToolError(f"cannot read the course's module list from {source} ({exc})") from None
-    except (ValueError, KeyError, TypeError, strictjson.JSONError):
+    except (ValueError, KeyError, TypeError, AttributeError):  # strictjson.JSONError too
         raise KeyToolError(f"{source} is not a Quiet Door training/course.json") from None
 
 
-def roster_rows(records: Iterable[Training], modules: Mapping[str, Module]) -> list[Row]:
-    """One row per person and module: their latest completion, with its status.
+def school_names(
+    course: CourseInfo, slugs: Iterable[str], districts: Iterable[str] = ()
+) -> dict[str, str]:
+    """Names of the given schools and of every school in the given districts.
 
-    records are decrypted, validated training payloads (quietdoor.payloads.Training).
+    A school whose file cannot be read keeps its slug as its name: the roster still
+    prints, and says which school it could not name.
     """
-    latest: dict[tuple[str, str, str, str], Row] = {}
-    for record in records:
-        school = record.header.school
-        name = record.person.name.strip()
-        role = record.person.role.strip()
-        for item in record.modules:
-            module_id = item.id
-            version = item.version
-            current = modules.get(module_id)
-            if current is None:
-                status = "module retired"
-            elif current.version == version:
-                status = "current"
-            else:
-                status = "refresher needed"
-            row = Row(
-                school=school,
-                name=name,
-                role=role,
-                module=module_id,
-                module_title=current.title if current else "",
-                version=version,
-                score=item.score,
-                questions=item.questions,
-                completed_on=item.completed_on,
-                status=status,
+    names: dict[str, str] = {}
+    for district in districts:
+        if SLUG_RE.fullmatch(district):
+            data = _course_file(course, f"districts/{district}.json")
+            for s in data.get("schools", []) if isinstance(data, dict) else []:
+                if isinstance(s, dict) and SLUG_RE.fullmatch(str(s.get("slug", ""))):
+                    names[str(s["slug"])] = _clean(s.get("name"), MAX_TEXT) or str(s["slug"])
+    for slug in slugs:
+        if slug not in names and SLUG_RE.fullmatch(slug):
+            data = _course_file(course, f"schools/{slug}.json")
+            names[slug] = _clean(data.get("name"), MAX_TEXT) if isinstance(data, dict) else ""
+            names[slug] = names[slug] or slug
+    return names
+
+
+def _course_file(course: CourseInfo, relative: str) -> Any:
+    try:
+        if course.base.startswith(("http://", "https://")):
+            return _read_json(urllib.parse.urljoin(course.base, relative))
+        return _read_json(str(Path(course.base, relative)))
+    except (OSError, urllib.error.URLError, ValueError):
+        return None
+
+
+def _read_json(source: str) -> Any:
+    """A course file, from a URL or a path, read within limits: the static host is outside."""
+    if source.startswith(("http://", "https://")):
+        with urllib.request.urlopen(source, timeout=30) as answer:  # noqa: S310 - scheme checked
+            raw = answer.read(MAX_COURSE_BYTES + 1)
+    else:
+        raw = Path(source).read_bytes()
+    return strictjson.loads(raw, max_bytes=MAX_COURSE_BYTES)
+
+
+# ---------------------------------------------------------------- records
+
+
+def completion(record: str, received: str, training: Training) -> Completion:
+    """The roster's view of one validated training record (quietdoor.payloads.Training).
+
+    The record was checked on opening (types, sizes, dates); here its text is tidied for
+    a printed page: control and format characters become spaces, runs of space one.
+    """
+    ack = training.acknowledgment
+    return Completion(
+        record=record,
+        school=training.header.school,
+        received=received,
+        submitted_on=training.header.sent[:10],
+        name=_clean(training.person.name, MAX_TEXT),
+        role=_clean(training.person.role, MAX_TEXT),
+        state=training.state,
+        modules=tuple(
+            ModuleResult(
+                id=_clean(m.id, 16),
+                version=_clean(m.version, 40),
+                score=m.score,
+                questions=m.questions,
+                completed_on=m.completed_on,
             )
-            key = (school, name.casefold(), role.casefold(), module_id)
-            if key not in latest or row.completed_on >= latest[key].completed_on:
-                latest[key] = row
-    return sorted(latest.values(), key=lambda r: (r.school, r.name.casefold(), r.module))
+            for m in training.modules[:MAX_ITEMS]
+        ),
+        pre=_result(training.pre),
+        post=_result(training.post),
+        acknowledgment=Acknowledgment(text=_clean(ack.text, MAX_ACK), on=ack.on) if ack else None,
+    )
 
 
-def missing_rows(rows: list[Row], modules: Mapping[str, Module]) -> list[Row]:
-    """For each person on the roster, a row for every published module they have not completed."""
-    people = {(r.school, r.name, r.role) for r in rows}
-    done = {(r.school, r.name, r.role, r.module) for r in rows}
-    return [
-        Row(
-            school=s,
-            name=n,
-            role=ro,
-            module=m.id,
-            module_title=m.title,
-            version="",
-            score=0,
-            questions=0,
-            completed_on="",
-            status="not completed",
+def _result(check: CheckResult | None) -> TestResult | None:
+    if check is None or not check.questions:
+        return None
+    return TestResult(
+        score=check.score,
+        questions=check.questions,
+        taken_on=check.taken_on,
+        skills_right=tuple(s for s in (_clean(x, 40) for x in check.skills_right) if s),
+    )
+
+
+def _clean(value: Any, limit: int) -> str:
+    """Text from a record, safe to print: no control or format characters, trimmed, bounded."""
+    if not isinstance(value, str):
+        return ""
+    kept = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in value)
+    return " ".join(kept.split())[:limit]
+
+
+def _date(value: Any) -> str:
+    if not isinstance(value, str) or not DATE_RE.match(value):
+        return ""
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        return ""
+    return value
+
+
+def _positive(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(value)
+    return value
+
+
+# ---------------------------------------------------------------- staff list
+
+
+STAFF_COLUMNS = ("name", "role", "school", "start_date")
+
+
+def load_staff(path: Path, names: Mapping[str, str]) -> list[StaffMember]:
+    """A staff CSV with the columns name, role, school, start_date (YYYY-MM-DD).
+
+    school is a school's slug or its name as the course lists it.
+    """
+    by_name: dict[str, list[str]] = {}
+    for slug, name in names.items():
+        by_name.setdefault(_key(name), []).append(slug)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise KeyToolError(f"cannot read the staff list {path} ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise KeyToolError(f"{path}: save the staff list as UTF-8 text (CSV)") from None
+    reader = csv.DictReader(text.splitlines())
+    header = [h.strip().lower() for h in reader.fieldnames or []]
+    missing = [c for c in STAFF_COLUMNS if c not in header]
+    if missing:
+        raise KeyToolError(
+            f"{path}: the first line must name the columns {', '.join(STAFF_COLUMNS)} "
+            f"(missing: {', '.join(missing)})"
         )
-        for (s, n, ro) in sorted(people)
-        for m in modules.values()
-        if (s, n, ro, m.id) not in done
-    ]
-
-
-def to_csv(rows: list[Row]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for row in rows:
-        writer.writerow([_csv_safe(v) for v in row.as_list()])
-    return buffer.getvalue()
-
-
-def to_html(rows: list[Row], title: str, generated_on: str) -> str:
-    """A printable page: a table per school; refreshers and gaps marked in words, not colour."""
-    by_school: dict[str, list[Row]] = {}
-    for row in rows:
-        by_school.setdefault(row.school, []).append(row)
-    parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{html.escape(title)}</title>",
-        "<style>body{font:11pt system-ui,sans-serif;margin:2em}table{border-collapse:collapse;"
-        "width:100%;margin-bottom:2em}th,td{border:1px solid #999;padding:4px 6px;text-align:left}"
-        "th{background:#eee}.flag{font-weight:bold}@media print{body{margin:0}h2{break-before:page}"
-        "h2:first-of-type{break-before:auto}}</style></head><body>",
-        f"<h1>{html.escape(title)}</h1>",
-        f"<p>Generated {html.escape(generated_on)} from encrypted completion records. "
-        "“Refresher needed” means the module changed after the person completed it.</p>",
-    ]
-    for school, school_rows in sorted(by_school.items()):
-        parts.append(f"<h2>{html.escape(school)}</h2><table><thead><tr>")
-        parts += [f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in COLUMNS[1:]]
-        parts.append("</tr></thead><tbody>")
-        for row in school_rows:
-            cells = row.as_list()[1:]
-            flag = " class='flag'" if row.status != "current" else ""
-            parts.append(
-                "<tr>"
-                + "".join(f"<td>{html.escape(c)}</td>" for c in cells[:-1])
-                + f"<td{flag}>{html.escape(cells[-1])}</td></tr>"
+    reader.fieldnames = header
+    staff = []
+    for line, row in enumerate(reader, start=2):
+        values = {c: _clean(row.get(c), MAX_TEXT) for c in STAFF_COLUMNS}
+        if not any(values.values()):
+            continue
+        where = f"{path}: line {line}"
+        if not values["name"]:
+            raise KeyToolError(f"{where}: name is empty")
+        school = values["school"]
+        if school not in names:
+            found = by_name.get(_key(school), [])
+            if len(found) != 1:
+                problem = "names two schools" if found else "is not one of your schools"
+                raise KeyToolError(f"{where}: school {school!r} {problem}; use its slug")
+            school = found[0]
+        if not _date(values["start_date"]):
+            raise KeyToolError(
+                f"{where}: start_date {values['start_date']!r} is not a date such as 2026-08-15"
             )
-        parts.append("</tbody></table>")
-    parts.append("</body></html>\n")
-    return "".join(parts)
+        staff.append(StaffMember(values["name"], values["role"], school, values["start_date"]))
+    return staff
 
 
-def _csv_safe(value: str) -> str:
-    """Stop a spreadsheet from running a name like '=HYPERLINK(...)' as a formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+# ---------------------------------------------------------------- the roster
+
+
+def people(completions: Iterable[Completion], staff: Iterable[StaffMember] = ()) -> list[Person]:
+    """One Person per school and name, with their latest result for each module."""
+    found: dict[tuple[str, str], Person] = {}
+    for member in staff:
+        key = (member.school, _key(member.name))
+        found[key] = Person(
+            school=member.school,
+            name=member.name,
+            role=member.role,
+            start_date=member.start_date,
+            on_staff_list=True,
+        )
+    ordered = sorted(completions, key=lambda c: (c.submitted_on, c.received, c.record))
+    for c in ordered:
+        if not c.name:
+            continue
+        person = found.setdefault((c.school, _key(c.name)), Person(school=c.school, name=c.name))
+        if not person.on_staff_list:
+            person.role = c.role or person.role
+        person.records.append(c.record)
+        for m in c.modules:
+            kept = person.modules.get(m.id)
+            if kept is None or m.completed_on >= kept.completed_on:
+                person.modules[m.id] = m
+        if c.pre and (person.pre is None or c.pre.taken_on < person.pre.taken_on):
+            person.pre = c.pre  # the first check before the course is the baseline
+        if c.post and (person.post is None or c.post.taken_on >= person.post.taken_on):
+            person.post = c.post
+        if c.acknowledgment:
+            person.acknowledgment = c.acknowledgment
+    return sorted(found.values(), key=lambda p: (p.school, p.name.casefold()))
+
+
+def standing(
+    person: Person, course: CourseInfo, today: datetime.date, *, staff_list: bool = False
+) -> Standing:
+    """Where a person stands on `today`, as one status and a note.
+
+    With a staff list, someone who sent records but is not on it keeps their status and
+    gets the note "not on the staff list", so that nothing is hidden from the lead.
+    """
+    result = _standing(person, course, today)
+    if staff_list and not person.on_staff_list:
+        note = "; ".join(x for x in (result.note, "not on the staff list") if x)
+        return Standing(result.status, note, result.trained_on, result.due_on)
+    return result
+
+
+def _standing(person: Person, course: CourseInfo, today: datetime.date) -> Standing:
+    changed = sorted(
+        m.id
+        for m in course.modules.values()
+        if m.id in person.modules and person.modules[m.id].version != m.version
+    )
+    missing = sorted(m.id for m in course.modules.values() if m.id not in person.modules)
+    if not missing and person.post is not None and person.acknowledgment is not None:
+        dates = [person.modules[m].completed_on for m in course.modules]
+        trained_on = min(dates) if all(dates) else ""
+        if changed:
+            note = f"changed since read: {', '.join(changed)}"
+            return Standing(REFRESHER_DUE, note, trained_on, today.isoformat())
+        if not trained_on:
+            return Standing(IN_PROGRESS, "a module has no completion date", "", "")
+        due = _add_months(datetime.date.fromisoformat(trained_on), course.refresher_months)
+        if today > due:
+            return Standing(OVERDUE, "refresher overdue", trained_on, due.isoformat())
+        if (due - today).days <= DUE_SOON_DAYS:
+            return Standing(REFRESHER_DUE, "refresher due soon", trained_on, due.isoformat())
+        return Standing(COMPLETE, "", trained_on, due.isoformat())
+    detail = []
+    if missing or changed:
+        detail.append(f"modules to do: {', '.join(sorted(missing + changed))}")
+    if person.post is None:
+        detail.append("final check not taken")
+    if person.acknowledgment is None:
+        detail.append("no acknowledgment")
+    note = "; ".join(detail)
+    if person.start_date:
+        deadline = datetime.date.fromisoformat(person.start_date) + datetime.timedelta(
+            days=course.new_hire_days
+        )
+        status = NEW_HIRE if today <= deadline else OVERDUE
+        return Standing(status, note, "", deadline.isoformat())
+    return Standing(IN_PROGRESS, note, "", "")
+
+
+def _add_months(day: datetime.date, months: int) -> datetime.date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return day.replace(
+        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
+    )
+
+
+def _key(name: str) -> str:
+    return " ".join(name.casefold().split())

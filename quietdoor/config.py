@@ -21,6 +21,10 @@ from quietdoor.errors import QuietDoorError
 from quietdoor.protocol import SLUG_RE
 
 SUPPORTED_LANGUAGES = ("en", "es")
+# Each state whose reporting rules the course can show has one data file here,
+# named by its postal code (TX.toml); adding a state means adding a file.
+STATE_RULES_DIR = Path(__file__).resolve().parent.parent / "content" / "training" / "states"
+STATE_CODE_RE = re.compile(r"^[A-Z]{2}$")
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HOURS_RE = re.compile(r"^(?P<days>[a-z,-]+) (?P<start>\d\d:\d\d)-(?P<end>\d\d:\d\d)$")
 
@@ -37,6 +41,8 @@ TOP_KEYS = frozenset(
         "schools",
         "recipients",
         "placements",
+        "state",
+        "training",
     }
 )
 RELAY_KEYS = frozenset(
@@ -47,6 +53,7 @@ RELAY_KEYS = frozenset(
         "min_upload_bytes_per_second",
     }
 )
+TRAINING_KEYS = frozenset({"refresher_months", "new_hire_days"})
 DISTRICT_KEYS = frozenset({"slug", "name"})
 SCHOOL_KEYS = frozenset({"slug", "name", "district", "read_hours"})
 RECIPIENT_KEYS = frozenset({"id", "name", "x25519", "ed25519", "schools", "districts"})
@@ -121,6 +128,21 @@ class RelayLimits:
 
 
 @dataclass(frozen=True)
+class TrainingSettings:
+    """How the roster judges staff training: refresher interval and the window for new hires.
+
+    refresher_months is None when the deployment does not set it: the state's
+    rule applies if the state sets one, otherwise DEFAULT_REFRESHER_MONTHS.
+    """
+
+    refresher_months: int | None = None
+    new_hire_days: int = 30
+
+
+DEFAULT_REFRESHER_MONTHS = 12
+
+
+@dataclass(frozen=True)
 class Deployment:
     organisation: str
     base_url: str
@@ -132,6 +154,8 @@ class Deployment:
     recipients: tuple[Recipient, ...]
     placements: tuple[Placement, ...] = ()
     relay: RelayLimits = field(default_factory=RelayLimits)
+    state: str = ""  # postal code whose reporting rules the course shows; "" for general text
+    training: TrainingSettings = field(default_factory=TrainingSettings)
 
     def school(self, slug: str) -> School | None:
         return self._schools_by_slug.get(slug)
@@ -266,6 +290,18 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
         }
     )
 
+    training_raw = raw.get("training", {})
+    if not isinstance(training_raw, Mapping):
+        raise ConfigError(path, "training", "must be a table")
+    r.known_keys(training_raw, "training", TRAINING_KEYS)
+    refresher = training_raw.get("refresher_months")
+    training = TrainingSettings(
+        refresher_months=None
+        if refresher is None
+        else r.positive_int(training_raw, "refresher_months", "training", 12),
+        new_hire_days=r.positive_int(training_raw, "new_hire_days", "training", 30),
+    )
+
     deployment = Deployment(
         organisation=organisation,
         base_url=base_url,
@@ -277,6 +313,8 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
         recipients=tuple(recipients),
         placements=tuple(placements),
         relay=limits,
+        state=r.state(raw),
+        training=training,
     )
     for i, school in enumerate(deployment.schools):
         if not deployment.recipients_for(school.slug):
@@ -399,6 +437,27 @@ class _Reader:
             )
         return ReadHours(always=False, days=days, start=start, end=end)
 
+    def state(self, table: Mapping[str, Any]) -> str:
+        """An optional state code that must have a rules file, so a typo cannot pass silently."""
+        if "state" not in table:
+            return ""
+        value = self.text(table, "state")
+        known = known_states()
+        if value in known:
+            return value
+        listed = ", ".join(known) or "none yet"
+        fix = (
+            f"to add it, write content/training/states/{value}.toml"
+            if STATE_CODE_RE.match(value)
+            else "use a two-letter postal code in capitals, such as TX"
+        )
+        raise ConfigError(
+            self.path,
+            "state",
+            f"no state rules for {value!r} (available: {listed}); {fix}, "
+            "or leave state out for the general text",
+        )
+
     def positive_int(self, table: Mapping[str, Any], key: str, where: str, default: int) -> int:
         value = table.get(key, default)
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
@@ -413,6 +472,11 @@ class _Reader:
             if value in seen:
                 raise ConfigError(self.path, f"{where}[{i}].{key}", f"{value!r} is used twice")
             seen.add(value)
+
+
+def known_states(rules_dir: Path = STATE_RULES_DIR) -> tuple[str, ...]:
+    """The postal codes that have a rules file, in order."""
+    return tuple(sorted(p.stem for p in rules_dir.glob("*.toml") if STATE_CODE_RE.match(p.stem)))
 
 
 def _join(where: str, key: str) -> str:
@@ -460,7 +524,14 @@ def dump_config(d: Deployment) -> str:
         "",
         "[relay]",
         *(f"{name} = {getattr(d.relay, name)}" for name in sorted(RELAY_KEYS)),
+        "",
+        "[training]",
+        f"new_hire_days = {d.training.new_hire_days}",
     ]
+    if d.training.refresher_months is not None:
+        out.append(f"refresher_months = {d.training.refresher_months}")
+    if d.state:
+        out.insert(5, f"state = {_q(d.state)}")
     for dist in d.districts:
         out += ["", "[[districts]]", f"slug = {_q(dist.slug)}", f"name = {_q(dist.name)}"]
     for s in d.schools:

@@ -45,6 +45,9 @@ MSG_ID_BYTES = 16
 MAX_TEXT = 20_000  # characters of one free-text answer, reply or note
 MAX_SHORT = 200  # a name, a role, a module id or version
 MAX_MODULES = 64
+MAX_SKILLS = 50
+MAX_ACKNOWLEDGMENT = 2_000
+STATE_RE = re.compile(r"[A-Z]{2}|general")
 SENT_FORMAT = "%Y-%m-%dT%H:%MZ"
 DAY_FORMAT = "%Y-%m-%d"
 LANG_RE = re.compile(r"[a-z]{2}")
@@ -186,14 +189,44 @@ class ModuleRecord:
 
 
 @dataclass(frozen=True)
+class CheckResult:
+    """The check before the course or the final check: first complete attempt of the cycle."""
+
+    score: int
+    questions: int
+    taken_on: str
+    skills_right: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "score": self.score,
+            "questions": self.questions,
+            "taken_on": self.taken_on,
+            "skills_right": list(self.skills_right),
+        }
+
+
+@dataclass(frozen=True)
+class Acknowledgment:
+    """The staff member's own words: they completed the course and know how to report."""
+
+    text: str
+    on: str
+
+
+@dataclass(frozen=True)
 class Training:
     header: Header
     person: Person
     modules: tuple[ModuleRecord, ...]
+    state: str = ""  # the state rules the course showed: a postal code, "general", or ""
+    pre: CheckResult | None = None
+    post: CheckResult | None = None
+    acknowledgment: Acknowledgment | None = None
 
     def body(self) -> dict[str, Any]:
         p = self.person
-        return {
+        body: dict[str, Any] = {
             "person": {"name": p.name, "role": p.role, "school": p.school},
             "modules": [
                 {
@@ -206,6 +239,18 @@ class Training:
                 for m in self.modules
             ],
         }
+        if self.state:
+            body["state"] = self.state
+        if self.pre is not None:
+            body["pre"] = self.pre.to_json()
+        if self.post is not None:
+            body["post"] = self.post.to_json()
+        if self.acknowledgment is not None:
+            body["acknowledgment"] = {
+                "text": self.acknowledgment.text,
+                "on": self.acknowledgment.on,
+            }
+        return body
 
 
 Payload = Report | Update | Reply | Receipt | Note | Training
@@ -504,7 +549,51 @@ def _training(r: _Reader, header: Header) -> ParseResult:
             )
         )
         m.only(("id", "version", "score", "questions", "completed_on"))
-    return Training(header=header, person=person, modules=tuple(modules)), ("person", "modules")
+    # Optional fields: absent is fine; present, they must be right.
+    present = r.obj.keys()
+    training = Training(
+        header=header,
+        person=person,
+        modules=tuple(modules),
+        state=r.pattern("state", STATE_RE, "a state's postal code or general")
+        if "state" in present
+        else "",
+        pre=_check_result(r.table("pre")) if "pre" in present else None,
+        post=_check_result(r.table("post")) if "post" in present else None,
+        acknowledgment=_acknowledgment(r.table("acknowledgment"))
+        if "acknowledgment" in present
+        else None,
+    )
+    return training, ("person", "modules", "state", "pre", "post", "acknowledgment")
+
+
+def _check_result(r: _Reader) -> CheckResult:
+    skills = r.field("skills_right")
+    if (
+        not isinstance(skills, list)
+        or len(skills) > MAX_SKILLS
+        or not all(isinstance(s, str) and 0 < len(s) <= 40 for s in skills)
+    ):
+        raise r.fail("skills_right", f"must list at most {MAX_SKILLS} skill ids")
+    result = CheckResult(
+        score=r.count("score", 1000),
+        questions=r.count("questions", 1000),
+        taken_on=r.moment("taken_on", DAY_FORMAT, "a day such as 2026-11-28"),
+        skills_right=tuple(skills),
+    )
+    r.only(("score", "questions", "taken_on", "skills_right"))
+    if result.score > result.questions:
+        raise r.fail("score", "must not be more than the questions")
+    return result
+
+
+def _acknowledgment(r: _Reader) -> Acknowledgment:
+    ack = Acknowledgment(
+        text=r.text("text", MAX_ACKNOWLEDGMENT, empty=False),
+        on=r.moment("on", DAY_FORMAT, "a day such as 2026-11-28"),
+    )
+    r.only(("text", "on"))
+    return ack
 
 
 _PARSERS = {

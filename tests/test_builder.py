@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,22 +13,17 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from builder.site import BuildError, build_site, build_training
+from builder.site import BuildError, build_site
+from builder.training import build_training
 
 from .helpers import ROOT, KeyedDeployment, make_deployment
-
-MINI_TRAINING = {
-    "mkdocs.yml": "site_name: Mini\ndocs_dir: docs\ntheme:\n  name: material\n  font: false\n",
-    "docs/index.md": "# Mini\n\nHello.\n",
-}
 
 
 @pytest.fixture
 def training(tmp_path: Path) -> Path:
+    """A copy of the course source, for tests that change it."""
     src = tmp_path / "training-src"
-    for name, text in MINI_TRAINING.items():
-        (src / name).parent.mkdir(parents=True, exist_ok=True)
-        (src / name).write_text(text)
+    shutil.copytree(ROOT / "content" / "training", src)
     return src
 
 

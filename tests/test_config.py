@@ -5,7 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from quietdoor.config import ConfigError, dump_config, load_config, parse_config
+from quietdoor.config import (
+    ConfigError,
+    TrainingSettings,
+    dump_config,
+    known_states,
+    load_config,
+    parse_config,
+)
 
 from .helpers import EXAMPLE
 
@@ -164,3 +171,56 @@ def test_lookups_use_an_index_built_once() -> None:
     assert d.recipients_for("riverside-middle") == tuple(
         r for r in d.recipients if r.id in ("marcus-lee",)
     )
+
+
+def with_training(text: str) -> str:
+    """The example with a state and a full [training] table."""
+    old = '# state = "CA"\n'
+    assert old in text and "[training]\nnew_hire_days = 30\n" in text
+    return text.replace(old, 'state = "TX"\n').replace(
+        "[training]\nnew_hire_days = 30\n", "[training]\nrefresher_months = 6\nnew_hire_days = 45\n"
+    )
+
+
+def test_state_and_training_settings_load_and_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "tx.toml"
+    path.write_text(with_training(example_text()), encoding="utf-8")
+    d = load_config(path)
+    assert d.state == "TX"
+    assert d.training == TrainingSettings(refresher_months=6, new_hire_days=45)
+    assert parse_config(tomllib.loads(dump_config(d))) == d
+    plain = load_config(EXAMPLE)
+    assert plain.state == "" and plain.training == TrainingSettings(None, 30)
+    assert "state" not in dump_config(plain) and "refresher_months" not in dump_config(plain)
+
+
+def test_every_state_with_a_rules_file_is_known() -> None:
+    assert set(known_states()) >= {"CA", "FL", "NY", "OH", "TX"}
+    assert "general" not in known_states()
+
+
+@pytest.mark.parametrize(
+    ("value", "field", "words"),
+    [
+        ('state = "WA"', "state", "no state rules for 'WA' (available: CA, FL, NY, OH, TX"),
+        ('state = "WA"', "state", "write content/training/states/WA.toml"),
+        ('state = "texas"', "state", "two-letter postal code"),
+        ('state = "tx"', "state", "two-letter postal code"),
+        ("state = 48", "state", "expected text"),
+        ("refresher_months = 0", "training.refresher_months", "positive whole number"),
+        ('new_hire_days = "30"', "training.new_hire_days", "positive whole number"),
+        ("new_hire_day = 30", "training.new_hire_day", "did you mean 'new_hire_days'?"),
+    ],
+)
+def test_bad_state_or_training_values_name_the_field(
+    tmp_path: Path, value: str, field: str, words: str
+) -> None:
+    text = with_training(example_text())
+    key = value.split(" ")[0]
+    old = {"state": 'state = "TX"', "refresher_months": "refresher_months = 6"}.get(
+        key, "new_hire_days = 45"
+    )
+    with pytest.raises(ConfigError) as err:
+        load_text(tmp_path, text.replace(old, value, 1))
+    assert err.value.field_name == field
+    assert words in err.value.problem

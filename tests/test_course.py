@@ -1,4 +1,6 @@
-"""The course source: every module has its parts; the site builds strictly, all same-origin."""
+"""The course source: every module has its parts, the tests before and after ask about the
+same skills, no answer can be guessed from the form of the options, and the site builds
+strictly and same-origin."""
 
 from __future__ import annotations
 
@@ -7,22 +9,73 @@ from pathlib import Path
 
 import pytest
 
-from builder.course import CourseError, load_course, parse_module
-from builder.site import build_training
+from builder.course import (
+    CourseError,
+    Option,
+    Question,
+    answer_cues,
+    load_course,
+    parse_assessment,
+    parse_module,
+)
+from builder.course_source import write_course_source
+from builder.state_rules import load_state_rules
+from builder.training import build_training
 
 from .helpers import ROOT
 
 DOCS = ROOT / "content" / "training" / "docs"
-TOPICS = ["m01", "m02", "m03", "m04", "m05", "m06", "m07", "m08"]
+TOPICS = [f"m{n:02d}" for n in range(1, 11)]
 
 
-def test_the_course_has_eight_complete_modules() -> None:
-    modules = load_course(DOCS)
-    assert [m.id for m in modules] == TOPICS
-    for m in modules:
+def test_the_course_has_ten_complete_modules_and_two_tests() -> None:
+    course = load_course(DOCS)
+    assert [m.id for m in course.modules] == TOPICS
+    for m in course.modules:
         assert 5 <= m.minutes <= 10, m.id
         assert 900 <= m.words <= 2600, f"{m.id}: {m.words} words is not 5-10 minutes of reading"
         assert 3 <= len(m.questions) <= 5
+    assert len(course.pretest.questions) == len(course.posttest.questions) >= 10
+    assert sorted(course.pretest.skills) == sorted(course.posttest.skills)
+
+
+# The measure of fairness, over every question a staff member answers (module checks and
+# both tests): a strategy that ignores the question (always pick the longest option, the
+# shortest, or the one in a fixed written position) must not score more than 10 points
+# above a blind guess, nor (for length) more than 15 points below it, which would let a
+# reader rule options out by their length. The right option is, on average, within 15%
+# of the length of the wrong ones. Before issue 10 the longest option was right in 94% of
+# the questions against 32% by chance, and was 2.06 times as long as the wrong ones.
+ABOVE_CHANCE = 0.10
+BELOW_CHANCE = 0.15
+LENGTH_RATIO = (0.85, 1.15)
+
+
+def test_no_option_length_or_position_gives_the_answer_away() -> None:
+    cues = answer_cues(load_course(DOCS).questions)
+    assert cues.questions >= 60
+    for name in ("longest", "shortest"):
+        share = getattr(cues, name)
+        assert cues.chance - BELOW_CHANCE <= share <= cues.chance + ABOVE_CHANCE, (name, cues)
+    assert cues.best_position <= cues.chance + ABOVE_CHANCE, cues
+    assert LENGTH_RATIO[0] <= cues.length_ratio <= LENGTH_RATIO[1], cues
+
+
+def question(*lengths: int, right: int) -> Question:
+    return Question(
+        text="?",
+        options=tuple(Option("x" * n, i == right, "because") for i, n in enumerate(lengths)),
+    )
+
+
+def test_the_fairness_measure_sees_a_length_cue() -> None:
+    """The measure can fail: a course whose right answer is always longest is caught."""
+    cued = answer_cues([question(40, 90, 50, right=1), question(90, 40, 45, right=0)] * 5)
+    assert cued.longest == 1.0 and cued.shortest == 0.0 and cued.best_position == 0.5
+    assert cued.longest > cued.chance + ABOVE_CHANCE
+    assert cued.length_ratio > LENGTH_RATIO[1]
+    tie = answer_cues([question(50, 50, 40, right=0)])
+    assert tie.longest == 0.5  # a tie for longest is a coin toss between them
 
 
 def test_every_module_cites_primary_sources_and_is_in_the_nav() -> None:
@@ -37,6 +90,7 @@ GOOD = """---
 id: m09
 title: Test module
 minutes: 6
+version: 3
 ---
 
 # Test module
@@ -85,10 +139,20 @@ def test_a_good_module_parses(tmp_path: Path) -> None:
     assert module.id == "m09" and module.path == "modules/09-test/"
     assert [o.correct for o in module.questions[0].options] == [False, True, False]
     assert module.questions[0].options[1].feedback == "Because."
-    other = parse_module(
-        write(tmp_path, GOOD.replace("QUIZ", QUIZ * 3).replace("Words.", "Other."))
-    )
-    assert other.version != module.version
+    assert module.version == "3" and module.state_blocks == ()
+
+
+def test_the_author_sets_the_version_and_state_rules_add_theirs(tmp_path: Path) -> None:
+    text = GOOD.replace("QUIZ", QUIZ * 3)
+    typo_fixed = parse_module(write(tmp_path, text.replace("Words.", "Wording.")))
+    assert typo_fixed.version == "3"  # a typo fix sends nobody back to re-read
+    raised = parse_module(write(tmp_path, text.replace("version: 3", "version: 4")))
+    assert raised.version == "4"
+    with_rules = text.replace("Words.", "Words.\n\n<!-- qd:state reporting -->\n")
+    texas = parse_module(write(tmp_path, with_rules), load_state_rules("TX"))
+    ohio = parse_module(write(tmp_path, with_rules), load_state_rules("OH"))
+    assert (texas.version, ohio.version) == ("3+TX.1", "3+OH.1")
+    assert texas.state_blocks == ("reporting",)
 
 
 @pytest.mark.parametrize(
@@ -111,6 +175,9 @@ def test_a_good_module_parses(tmp_path: Path) -> None:
         (lambda t: t.replace("QUIZ", QUIZ.replace("? What now?\n", "") * 3), "question line"),
         (lambda t: t.replace("id: m09\n", ""), "'id' is missing"),
         (lambda t: t.replace("minutes: 6", "minutes: six"), "whole number"),
+        (lambda t: t.replace("version: 3\n", ""), "'version' is missing"),
+        (lambda t: t.replace("version: 3", "version: 0"), "'version' must be a whole number"),
+        (lambda t: t.replace("id: m09", "id: intro"), "must look like m01"),
     ],
 )
 def test_a_missing_part_fails(tmp_path: Path, change: object, message: str) -> None:
@@ -128,17 +195,70 @@ THIRD_PARTY = re.compile(
 )
 
 
+TEST_PAGE = """---
+id: pre
+title: Before
+---
+
+QUIZZES
+"""
+
+
+def skill_quiz(skill: str, text: str = "What now?") -> str:
+    return QUIZ.replace("? What now?", f"@ {skill}\n? {text} ({skill})")
+
+
+def test_a_test_page_needs_a_skill_on_each_question(tmp_path: Path) -> None:
+    page = tmp_path / "pretest.md"
+    page.write_text(TEST_PAGE.replace("QUIZZES", "".join(skill_quiz(f"s{i}") for i in range(6))))
+    assert parse_assessment(page, "pre").skills == tuple(f"s{i}" for i in range(6))
+    page.write_text(TEST_PAGE.replace("QUIZZES", QUIZ * 6))
+    with pytest.raises(CourseError, match="name the skill it tests"):
+        parse_assessment(page, "pre")
+    page.write_text(TEST_PAGE.replace("QUIZZES", skill_quiz("s0") * 6))
+    with pytest.raises(CourseError, match="'s0' is tested twice"):
+        parse_assessment(page, "pre")
+    with pytest.raises(CourseError, match="id must be 'post'"):
+        parse_assessment(page, "post")
+
+
+@pytest.mark.parametrize(
+    ("after", "message"),
+    [
+        (lambda i: skill_quiz(f"t{i}"), "only before: ['s0'"),
+        (lambda i: skill_quiz(f"s{i}"), "ask a different question"),
+    ],
+)
+def test_the_final_check_tests_the_same_skills_with_new_questions(
+    tmp_path: Path, after: object, message: str
+) -> None:
+    (tmp_path / "modules").mkdir()
+    (tmp_path / "pretest.md").write_text(
+        TEST_PAGE.replace("QUIZZES", "".join(skill_quiz(f"s{i}") for i in range(6)))
+    )
+    (tmp_path / "final-check.md").write_text(
+        TEST_PAGE.replace("id: pre", "id: post").replace(
+            "QUIZZES",
+            "".join(after(i) for i in range(6)),  # type: ignore[operator]
+        )
+    )
+    with pytest.raises(CourseError, match=re.escape(message)):
+        load_course(tmp_path)
+
+
 def test_site_builds_strict_and_loads_nothing_from_elsewhere(tmp_path: Path) -> None:
     out = tmp_path / "training"
-    build_training(DOCS.parent, out)
+    write_course_source(DOCS.parent, tmp_path / "src", load_state_rules(""))
+    build_training(tmp_path / "src", out)
     pages = list(out.rglob("*.html"))
     assert len(pages) >= 10
     for path in [*pages, *out.rglob("*.css")]:
         text = path.read_text(encoding="utf-8", errors="replace")
         found = THIRD_PARTY.search(text)
         assert found is None, f"{path.relative_to(out)} loads {found.group(0)!r}"
-    for module in load_course(DOCS):
-        page = (out / module.path / "index.html").read_text()
-        assert page.count('<pre class="quiz">') == len(module.questions), module.id
+    course = load_course(DOCS)
+    for page_of in (*course.modules, course.pretest, course.posttest):
+        page = (out / page_of.path / "index.html").read_text()
+        assert page.count('<pre class="quiz">') == len(page_of.questions), page_of.path
     assert (out / "search" / "search_index.json").is_file()
     assert (out / "sw.js").is_file() and (out / "assets" / "training.js").is_file()

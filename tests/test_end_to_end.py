@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import json
 import os
@@ -15,9 +16,9 @@ from pathlib import Path
 import pytest
 import zxingcpp
 from PIL import Image
-from playwright.sync_api import Browser, Request
+from playwright.sync_api import Browser, Page, Request
 
-from builder.course import parse_module
+from builder.course import Question, load_course
 from demo.prepare import PASSPHRASE
 
 from .helpers import ROOT, Site
@@ -102,58 +103,135 @@ def test_every_school_qr_decodes_to_its_landing_url(site: Site, browser: Browser
     page.close()
 
 
-def test_staff_knowledge_check_and_completion_reach_the_roster(
+def answer_quiz_page(
+    page: Page, url: str, questions: tuple[Question, ...], wrong_first: int = 0
+) -> str:
+    """Answer every question on a course page; the first `wrong_first` are answered wrongly
+    first. Options are found by their written position (the radio's value), whatever order
+    the page shows them in. Returns the page's summary line."""
+    page.goto(url)
+    forms = page.locator("form.qd-quiz")
+    forms.first.wait_for()
+    assert forms.count() == len(questions)
+    for i, question in enumerate(questions):
+        right = next(n for n, o in enumerate(question.options) if o.correct)
+        form = forms.nth(i)
+        if i < wrong_first:
+            wrong = next(n for n, o in enumerate(question.options) if not o.correct)
+            form.locator(f"input[value='{wrong}']").check()
+            form.locator("button").click()
+            feedback = form.locator(".qd-feedback").inner_text()
+            assert feedback.startswith("Not quite.")
+            assert question.options[wrong].feedback in feedback
+        form.locator(f"input[value='{right}']").check()
+        form.locator("button").click()
+        assert form.locator(".qd-feedback").inner_text().startswith("Correct.")
+    return page.inner_text(".qd-summary")
+
+
+def test_staff_member_trains_prints_a_certificate_and_appears_on_the_roster(
     site: Site, browser: Browser
 ) -> None:
-    module = parse_module(TRAINING_DOCS / "modules" / "03-limits-of-observation.md")
+    course = load_course(TRAINING_DOCS)
+    base = f"{site.relay.url}/training/"
     requests: list[Request] = []
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     page = context.new_page()
     page.on("request", lambda r: requests.append(r))
-    page.goto(f"{site.relay.url}/training/{module.path}")
-    forms = page.locator("form.qd-quiz")
-    forms.first.wait_for()
-    assert forms.count() == len(module.questions)
-    for i, question in enumerate(module.questions):
-        right = next(n for n, o in enumerate(question.options) if o.correct)
-        wrong = next(n for n, o in enumerate(question.options) if not o.correct)
-        form = forms.nth(i)
-        if i == 0:  # a wrong first try counts against the score, and explains why
-            form.locator(f"input[value='{wrong}']").check()
-            form.locator("button").click()
-            feedback = form.locator(".qd-feedback").inner_text()
-            assert (
-                feedback.startswith("Not quite.") and question.options[wrong].feedback in feedback
-            )
-        form.locator(f"input[value='{right}']").check()
-        form.locator("button").click()
-        assert form.locator(".qd-feedback").inner_text().startswith("Correct.")
-    questions = len(module.questions)
-    assert f"You answered {questions - 1} of {questions}" in page.inner_text(".qd-summary")
 
-    page.goto(f"{site.relay.url}/training/complete/")
+    pre = course.pretest.questions
+    summary = answer_quiz_page(page, base + course.pretest.path, pre, wrong_first=5)
+    assert f"You answered {len(pre) - 5} of {len(pre)}" in summary
+    assert "recorded on this device as your score before the course" in summary
+    for module in course.modules:
+        wrong = 1 if module.id == "m03" else 0  # a wrong first try counts against the score
+        summary = answer_quiz_page(page, base + module.path, module.questions, wrong)
+        n = len(module.questions)
+        assert f"You answered {n - wrong} of {n}" in summary, module.id
+    post = course.posttest.questions
+    summary = answer_quiz_page(page, base + course.posttest.path, post)
+    assert "recorded on this device as your final-check score" in summary
+
+    page.goto(base + "complete/")
     page.fill("#qd-name", "Rosa Díaz")
     page.fill("#qd-role", "School nurse")
+    page.select_option("#qd-district", "cedar-valley")
+    page.wait_for_selector("#qd-school option[value='cedar-valley-high']", state="attached")
     page.select_option("#qd-school", "cedar-valley-high")
+    page.fill("#qd-ack", "Too short.")
     page.click("#qd-completion-form button")
-    # The course's policy forbids eval, so wait on the text, not on a script.
-    page.locator("#qd-status", has_text="Recorded").wait_for()
-    page.screenshot(path=str(site.dist.parent / "training-complete.png"), full_page=True)
+    assert "at least 10 words" in page.inner_text("#qd-status")
+    page.fill("#qd-ack", ACKNOWLEDGMENT)
+    page.click("#qd-completion-form button")
+    page.wait_for_selector("#qd-certificate")
+    certificate = page.inner_text("#qd-certificate")
+    assert "Rosa Díaz" in certificate and "Cedar Valley High School" in certificate
+    assert f"{len(pre) - 5} of {len(pre)}" in certificate and ACKNOWLEDGMENT in certificate
+    reference = re.search(r"Record reference (\S+),", certificate)
+    assert reference, certificate
+    page.screenshot(path=str(site.dist.parent / "training-certificate.png"), full_page=True)
+
+    # Printing the page prints the certificate alone.
+    page.emulate_media(media="print")
+    pdf = site.dist.parent / "certificate.pdf"
+    page.pdf(path=str(pdf), format="Letter")
+    printed = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "Certificate of completion" in printed and "Rosa Díaz" in printed
+    assert reference.group(1) in printed
+    assert "Your name" not in printed and "What the record holds" not in printed
+    assert "Print my certificate" not in printed
     context.close()
+
     assert all(r.url.startswith(site.relay.url + "/") for r in requests), [r.url for r in requests]
     posts = [r for r in requests if r.method == "POST"]
     assert len(posts) == 1 and "Rosa" not in (posts[0].post_data or "")
+    fetched = {r.url.removeprefix(base) for r in requests if r.url.startswith(base + "schools/")}
+    assert fetched == {"schools/cedar-valley-high.json"}  # no other school's keys were loaded
 
     home = site.var / "keys" / "ruth-nakamura"
     assert "cedar-valley-high: 1 new" in keytool(site, "fetch", home=home)
-    rows = list(
-        csv.DictReader(io.StringIO(keytool(site, "roster", "--modules", str(site.dist), home=home)))
+    out = keytool(site, "roster", "--modules", str(site.dist), home=home)
+    (row,) = [r for r in csv.DictReader(io.StringIO(out)) if r["name"] == "Rosa Díaz"]
+    today = datetime.date.today()
+    assert row["school"] == "Cedar Valley High School" and row["role"] == "School nurse"
+    assert row["status"] == "complete" and row["trained_on"] == today.isoformat()
+    due = datetime.date.fromisoformat(row["due_on"])
+    assert 365 <= (due - today).days <= 366  # no state set: the refresher is due in 12 months
+    assert (row["pre_score"], row["pre_questions"]) == (str(len(pre) - 5), str(len(pre)))
+    assert (row["post_score"], row["post_questions"]) == (str(len(post)), str(len(post)))
+    assert row["modules_current"] == row["modules_total"] == str(len(course.modules))
+    assert row["acknowledgment"] == ACKNOWLEDGMENT
+    assert row["records"] == reference.group(1)
+    later = keytool(
+        site, "roster", "--on", (today + datetime.timedelta(days=400)).isoformat(), home=home
     )
-    done = [r for r in rows if r["status"] != "not completed"]
-    assert [
-        (r["name"], r["role"], r["module"], r["score"], r["questions"], r["status"]) for r in done
-    ] == [("Rosa Díaz", "School nurse", "m03", str(questions - 1), str(questions), "current")]
-    assert done[0]["version"] == module.version
+    (row,) = [r for r in csv.DictReader(io.StringIO(later)) if r["name"] == "Rosa Díaz"]
+    assert row["status"] == "overdue"
+
+
+ACKNOWLEDGMENT = (
+    "I finished every module. If a student tells me something, I listen, write down their "
+    "words, tell the safeguarding lead and call the state line myself."
+)
+
+
+def test_options_appear_in_a_new_order_on_each_visit(site: Site, browser: Browser) -> None:
+    module = load_course(TRAINING_DOCS).modules[6]  # four options in its first question
+    assert len(module.questions[0].options) == 4
+    url = f"{site.relay.url}/training/{module.path}"
+    context = browser.new_context()
+    page = context.new_page()
+    orders = set()
+    for _ in range(6):
+        page.goto(url)
+        first = page.locator("form.qd-quiz").first
+        first.wait_for()
+        orders.add(tuple(first.locator("input").evaluate_all("els => els.map(e => e.value)")))
+    context.close()
+    # Six visits of a question with 4 options all showing one order: (1/24)^5, about 1e-7.
+    assert len(orders) > 1, orders
 
 
 def test_course_pages_read_offline_after_first_load(site: Site, browser: Browser) -> None:

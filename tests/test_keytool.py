@@ -284,43 +284,81 @@ def test_a_roster_source_given_as_a_relative_folder_is_found_from_anywhere(
 def test_roster_from_completion_records(
     leads: Leads, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    course = tmp_path / "course.json"
-    course.write_text(
+    training = tmp_path / "site" / "training"
+    (training / "schools").mkdir(parents=True)
+    (training / "course.json").write_text(
         json.dumps(
             {
                 "modules": [
-                    {"id": "m01", "title": "What exploitation is", "version": "v2", "path": "m/"}
-                ]
+                    {"id": "m01", "title": "What exploitation is", "version": "v2", "path": "x/"}
+                ],
+                "refresher_months": 12,
+                "new_hire_days": 30,
+                "state": {"code": "general", "name": "your state", "version": 1},
             }
         )
     )
-    for name, version in [("Ana Ruiz", "v2"), ("Ben Okafor", "v1")]:
+    (training / "schools" / "lincoln-high.json").write_text(
+        json.dumps({"slug": "lincoln-high", "name": "Lincoln High School"})
+    )
+    for name, version in [("Ana Ruiz", "v2"), ("Ben Okafor", "v1")]:  # Ben read an older one
         record = training_record("lincoln-high", name, [("m01", version, "2026-11-28")])
         body = sealed_training(leads.deployment, record)
         assert httpx.post(leads.relay.url + "/api/v1/cases", json=body).status_code == 201
     leads.post("a student report is not a roster row")
     leads.fetch(capsys)
 
-    code, out, _ = run_keytool(capsys, "--home", leads.home, "roster", "--modules", course)
+    code, out, _ = run_keytool(capsys, "--home", leads.home, "list")
+    assert "a student report is not a roster row" in out and "Ana Ruiz" not in out
+
+    code, out, _ = run_keytool(
+        capsys, "--home", leads.home, "roster", "--modules", tmp_path / "site", "--on", "2026-12-01"
+    )
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert [(r["name"], r["status"]) for r in rows] == [
-        ("Ana Ruiz", "current"),
-        ("Ben Okafor", "refresher needed"),
+    assert [(r["school"], r["name"], r["status"], r["modules_current"]) for r in rows] == [
+        ("Lincoln High School", "Ana Ruiz", "in progress", "1"),
+        ("Lincoln High School", "Ben Okafor", "in progress", "0"),
     ]
+    staff = tmp_path / "staff.csv"
+    staff.write_text(
+        "name,role,school,start_date\n"
+        "Ana Ruiz,Teacher,Lincoln High School,2026-11-20\n"
+        "Cara Diaz,Nurse,lincoln-high,2026-01-05\n"
+    )
     code, out, _ = run_keytool(
         capsys,
         "--home",
         leads.home,
-        "roster",
+        "roster",  # --modules is remembered
+        "--staff",
+        staff,
+        "--on",
+        "2026-12-01",
         "--csv",
         tmp_path / "r.csv",
+        "--detail-csv",
+        tmp_path / "d.csv",
         "--html",
         tmp_path / "r.html",
     )
-    assert code == 0 and "2 people, 2 module rows, 1 needing attention" in out
-    assert (tmp_path / "r.csv").read_text().startswith("school,name,role,module,")
+    assert code == 0
+    assert out.strip() == "3 people: 1 overdue, 1 new hire, not yet trained, 1 in progress"
+    summary = {r["name"]: r for r in csv.DictReader(io.StringIO((tmp_path / "r.csv").read_text()))}
+    assert summary["Cara Diaz"]["status"] == "overdue"
+    assert summary["Ana Ruiz"]["status"] == "new hire, not yet trained"
+    assert summary["Ben Okafor"]["note"].endswith("not on the staff list")
+    detail = (tmp_path / "d.csv").read_text()
+    assert detail.startswith("school,school_slug,name,role,module,")
     assert "Ben Okafor" in (tmp_path / "r.html").read_text()
+
+
+def test_roster_refuses_a_date_it_cannot_read(
+    home: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with pytest.raises(SystemExit):
+        run_keytool(capsys, "--home", home, "roster", "--on", "yesterday")
+    assert "is not a date such as" in capsys.readouterr().err
 
 
 def test_roster_without_a_course_says_where_to_point(

@@ -1,10 +1,13 @@
-/* Quiet Door staff training: knowledge checks, progress on this device, and the
- * encrypted completion record. No third-party code; the crypto comes from the
- * same vendored, integrity-checked files the student pages use. */
+/* Quiet Door staff training: knowledge checks, the checks before and after the course,
+ * progress on this device, the encrypted completion record and the certificate.
+ * No third-party code; the crypto comes from the same vendored, integrity-checked
+ * files the student pages use. */
 (function () {
   'use strict';
 
   var STORE = 'quietdoor.training';
+  var SLUG = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
+  var MIN_ACK_WORDS = 10;
   var root = new URL('..', document.currentScript.src);
 
   function el(tag, attrs, children) {
@@ -17,14 +20,30 @@
     return node;
   }
 
-  function today() {
-    var d = new Date();
+  function isoDate(d) {
     var pad = function (n) { return (n < 10 ? '0' : '') + n; };
     return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate());
   }
 
+  function today() { return isoDate(new Date()); }
+
+  /* A date (YYYY-MM-DD) within the last `months` months: the current training cycle. */
+  function inCycle(date, months) {
+    var start = new Date();
+    start.setMonth(start.getMonth() - months);
+    return !!date && date >= isoDate(start);
+  }
+
   function loadProgress() {
-    try { return JSON.parse(localStorage.getItem(STORE)) || {}; } catch (e) { return {}; }
+    var stored;
+    try { stored = JSON.parse(localStorage.getItem(STORE)) || {}; } catch (e) { stored = {}; }
+    if (!stored.modules) {  /* progress saved before the tests existed: module ids at the top */
+      var modules = {};
+      Object.keys(stored).forEach(function (k) { if (/^m\d\d$/.test(k)) modules[k] = stored[k]; });
+      stored = { modules: modules, tests: {} };
+    }
+    stored.tests = stored.tests || {};
+    return stored;
   }
 
   function saveProgress(progress) {
@@ -36,41 +55,100 @@
     return strip(new URL(path, root).pathname) === strip(location.pathname);
   }
 
-  /* ```quiz blocks: "? question", "+ right" / "- wrong" options, "= feedback". */
+  function fetchJSON(path) {
+    return fetch(new URL(path, root).href).then(function (answer) {
+      if (!answer.ok) throw new Error('could not load ' + path);
+      return answer.json();
+    });
+  }
+
+  /* A different order on every visit, so that the place of the right answer tells nothing. */
+  function shuffled(items) {
+    var out = items.slice();
+    var random = new Uint32Array(out.length);
+    window.crypto.getRandomValues(random);
+    for (var i = out.length - 1; i > 0; i--) {
+      var j = random[i] % (i + 1);
+      var t = out[i]; out[i] = out[j]; out[j] = t;
+    }
+    return out;
+  }
+
+  /* ```quiz blocks: "@ skill", "? question", "+ right" / "- wrong" options, "= feedback". */
   function parseQuiz(text) {
-    var q = { text: '', options: [] };
+    var q = { text: '', skill: '', options: [] };
     text.split('\n').forEach(function (raw) {
       var line = raw.trim();
       var mark = line.charAt(0);
       var rest = line.slice(1).trim();
       if (mark === '?') q.text = rest;
+      else if (mark === '@') q.skill = rest;
       else if (mark === '+' || mark === '-') q.options.push({ text: rest, correct: mark === '+', feedback: '' });
       else if (mark === '=' && q.options.length) q.options[q.options.length - 1].feedback = rest;
     });
     return q;
   }
 
-  function renderQuizzes(module) {
+  /* What happens when every question on the page has a first answer; returns the summary. */
+  function recordResult(page, course, score, total, skillsRight) {
+    var progress = loadProgress();
+    var intro = 'You answered ' + score + ' of ' + total + ' correctly on the first try. ';
+    if (page.kind === 'module') {
+      progress.modules[page.module.id] = {
+        version: page.module.version, score: score, questions: total, completed_on: today()
+      };
+      saveProgress(progress);
+      return intro + 'This module is marked as done on this device.';
+    }
+    var months = course.refresher_months;
+    var kept = progress.tests[page.test.id];
+    if (kept && inCycle(kept.taken_on, months)) {
+      return intro + 'Your first attempt, on ' + kept.taken_on + ' (' + kept.score + ' of ' +
+        kept.questions + '), is the one that counts; this one was for practice.';
+    }
+    if (page.test.id === 'pre') {
+      var started = Object.keys(progress.modules).some(function (id) {
+        return inCycle(progress.modules[id].completed_on, months);
+      });
+      if (started) {
+        return intro + 'It is not recorded as your starting score, because you had already ' +
+          'started the modules.';
+      }
+    }
+    progress.tests[page.test.id] = {
+      score: score, questions: total, taken_on: today(), skills_right: skillsRight
+    };
+    saveProgress(progress);
+    return intro + (page.test.id === 'pre'
+      ? 'This is recorded on this device as your score before the course.'
+      : 'This is recorded on this device as your final-check score.');
+  }
+
+  function renderQuizzes(page, course) {
     var blocks = Array.prototype.slice.call(
       document.querySelectorAll('pre.quiz > code, div.language-quiz, pre > code.language-quiz'));
     if (!blocks.length) return;
     var results = new Array(blocks.length);
+    var skills = new Array(blocks.length);
     var summary = el('p', { 'class': 'qd-summary', role: 'status' });
     blocks.forEach(function (block, index) {
       var container = block.tagName === 'CODE' ? block.parentNode : block;
       var q = parseQuiz(block.textContent);
+      skills[index] = q.skill;
       var name = 'qd-q' + index;
       var feedback = el('p', { 'class': 'qd-feedback', 'aria-live': 'polite' });
       var fieldset = el('fieldset', { 'class': 'qd-question' }, [
         el('legend', { text: (index + 1) + '. ' + q.text })
       ]);
-      q.options.forEach(function (option, i) {
-        var id = name + '-' + i;
-        fieldset.appendChild(el('div', { 'class': 'qd-option' }, [
-          el('input', { type: 'radio', name: name, id: id, value: String(i) }),
-          el('label', { 'for': id, text: option.text })
-        ]));
-      });
+      /* Each radio keeps the option's written position as its value, whatever order it shows in. */
+      shuffled(q.options.map(function (option, i) { return { option: option, i: i }; }))
+        .forEach(function (item, shown) {
+          var id = name + '-' + shown;
+          fieldset.appendChild(el('div', { 'class': 'qd-option' }, [
+            el('input', { type: 'radio', name: name, id: id, value: String(item.i) }),
+            el('label', { 'for': id, text: item.option.text })
+          ]));
+        });
       var check = el('button', { type: 'submit', 'class': 'md-button md-button--primary',
         text: 'Check my answer' });
       var form = el('form', { 'class': 'qd-quiz', novalidate: '' }, [fieldset, check, feedback]);
@@ -86,15 +164,10 @@
         feedback.textContent = (option.correct ? 'Correct. ' : 'Not quite. ') + option.feedback;
         if (results[index] === undefined) results[index] = option.correct;
         var answered = results.filter(function (r) { return r !== undefined; }).length;
-        if (answered === results.length && module) {
-          var score = results.filter(Boolean).length;
-          var progress = loadProgress();
-          progress[module.id] = {
-            version: module.version, score: score, questions: results.length, completed_on: today()
-          };
-          saveProgress(progress);
-          summary.textContent = 'You answered ' + score + ' of ' + results.length +
-            ' correctly on the first try. This module is marked as done on this device.';
+        if (answered === results.length && page && !summary.textContent) {
+          var skillsRight = skills.filter(function (s, i) { return s && results[i]; });
+          summary.textContent = recordResult(page, course, results.filter(Boolean).length,
+            results.length, skillsRight);
         }
       });
       container.parentNode.replaceChild(form, container);
@@ -112,12 +185,13 @@
     });
   }
 
-  function renderCompletion(course, mount) {
+  /* Where this device stands: modules done at their current version, and the two checks. */
+  function standing(course) {
     var progress = loadProgress();
-    var list = el('ul', { 'class': 'qd-progress' });
+    var months = course.refresher_months;
     var done = [];
-    course.modules.forEach(function (m) {
-      var p = progress[m.id];
+    var rows = course.modules.map(function (m) {
+      var p = progress.modules[m.id];
       var state = 'not done yet';
       if (p && p.version === m.version) {
         state = 'done on ' + p.completed_on + ' (' + p.score + ' of ' + p.questions + ')';
@@ -126,79 +200,246 @@
       } else if (p) {
         state = 'changed since you read it: please read it again';
       }
-      list.appendChild(el('li', {}, [
-        el('a', { href: new URL(m.path, root).href, text: m.title }),
-        document.createTextNode(': ' + state)
-      ]));
+      return { title: m.title, path: m.path, state: state };
     });
-    var school = el('select', { id: 'qd-school', name: 'school', required: '' },
-      [el('option', { value: '', text: 'Choose your school' })].concat(course.schools.map(function (s) {
-        return el('option', { value: s.slug, text: s.name });
-      })));
+    var tests = {};
+    ['pre', 'post'].forEach(function (id) {
+      var t = progress.tests[id];
+      tests[id] = t && inCycle(t.taken_on, months) ? t : null;
+    });
+    return {
+      modules: done, rows: rows, pre: tests.pre, post: tests.post,
+      complete: done.length === course.modules.length && !!tests.post
+    };
+  }
+
+  /* The one place that builds a completion record's payload (see docs/PROTOCOL.md). */
+  /* The training record's own fields (docs/PROTOCOL.md, kind "training"); the envelope code
+   * adds the header (kind, school, case, message id, time) and seals it. */
+  function completionPayload(course, person, status, acknowledgment) {
+    var payload = { person: person, state: course.state.code, modules: status.modules };
+    ['pre', 'post'].forEach(function (id) {
+      var t = status[id];
+      if (t) payload[id] = { score: t.score, questions: t.questions, taken_on: t.taken_on,
+        skills_right: t.skills_right || [] };
+    });
+    if (status.complete) payload.acknowledgment = { text: acknowledgment, on: today() };
+    return payload;
+  }
+
+  function option(value, text) { return el('option', { value: value, text: text }); }
+
+  function fill(select, placeholder, items) {
+    select.textContent = '';
+    select.appendChild(option('', placeholder));
+    items.forEach(function (item) { select.appendChild(option(item.slug, item.name)); });
+  }
+
+  /* District, then school: each list is loaded only when it is needed. */
+  function schoolPicker(course, status) {
+    var district = el('select', { id: 'qd-district', name: 'district' });
+    var school = el('select', { id: 'qd-school', name: 'school', required: '', disabled: '' });
+    var districtField = el('div', { 'class': 'qd-field' }, [
+      el('label', { 'for': 'qd-district', text: 'Your district' }), district]);
+    var schoolField = el('div', { 'class': 'qd-field' }, [
+      el('label', { 'for': 'qd-school', text: 'Your school' }), school]);
+    fill(district, 'Loading districts\u2026', []);
+    fill(school, 'Choose your district first', []);
+
+    function loadDistrict(slug) {
+      school.disabled = true;
+      fill(school, 'Loading schools\u2026', []);
+      if (!SLUG.test(slug)) { fill(school, 'Choose your district first', []); return Promise.resolve(); }
+      return fetchJSON(course.schools.district + slug + '.json').then(function (d) {
+        fill(school, 'Choose your school', d.schools);
+        school.disabled = false;
+      }).catch(function () {
+        fill(school, 'Choose your district first', []);
+        status.textContent = 'The list of schools could not be loaded. Check your connection and try again.';
+      });
+    }
+
+    district.addEventListener('change', function () { loadDistrict(district.value); });
+    var ready = fetchJSON(course.schools.districts).then(function (index) {
+      fill(district, 'Choose your district', index.districts);
+      if (index.districts.length === 1) {
+        district.value = index.districts[0].slug;
+        districtField.hidden = true;
+        return loadDistrict(district.value);
+      }
+    }).then(function () {
+      /* A link from the lead can name the school: complete/?school=lincoln-high */
+      var wanted = new URLSearchParams(location.search).get('school');
+      if (!wanted || !SLUG.test(wanted)) return;
+      return fetchJSON(course.schools.school + wanted + '.json').then(function (s) {
+        district.value = s.district;
+        return loadDistrict(s.district).then(function () { school.value = s.slug; });
+      }).catch(function () { /* an unknown school in the link: the pickers still work */ });
+    }).catch(function () {
+      status.textContent = 'The list of districts could not be loaded. Check your connection and try again.';
+    });
+    return { fields: [districtField, schoolField], school: school, ready: ready };
+  }
+
+  function certificate(course, payload, schoolName, reference) {
+    var titles = {};
+    course.modules.forEach(function (m) { titles[m.id] = m.title; });
+    var score = function (t) { return t ? t.score + ' of ' + t.questions + ' (' + t.taken_on + ')' : 'not taken'; };
+    var table = el('table', {}, [
+      el('thead', {}, [el('tr', {}, [
+        el('th', { scope: 'col', text: 'Module' }), el('th', { scope: 'col', text: 'Version' }),
+        el('th', { scope: 'col', text: 'Completed' })])]),
+      el('tbody', {}, payload.modules.map(function (m) {
+        return el('tr', {}, [el('td', { text: titles[m.id] || m.id }), el('td', { text: m.version }),
+          el('td', { text: m.completed_on })]);
+      }))
+    ]);
+    var print = el('button', { type: 'button', 'class': 'md-button md-button--primary qd-print',
+      text: 'Print my certificate' });
+    print.addEventListener('click', function () { window.print(); });
+    document.documentElement.classList.add('qd-has-certificate');
+    return el('section', { id: 'qd-certificate', 'aria-labelledby': 'qd-certificate-title' }, [
+      el('h2', { id: 'qd-certificate-title', text: 'Certificate of completion' }),
+      el('p', { 'class': 'qd-cert-name', text: payload.person.name }),
+      el('p', { text: payload.person.role + ', ' + schoolName }),
+      el('p', { text: 'completed Quiet Door staff training on ' + today() + ', ' +
+        (course.state.code === 'general' ? 'with the general text on reporting (no state set).'
+          : 'with the reporting rules for ' + course.state.name + '.') }),
+      table,
+      el('p', { text: 'Check before the course: ' + score(payload.pre) + '. Final check: ' +
+        score(payload.post) + '.' }),
+      el('p', { text: 'In their own words:' }),
+      el('blockquote', { text: payload.acknowledgment.text }),
+      el('p', { 'class': 'qd-cert-ref', text: 'Record reference ' + reference.id +
+        ', received by the school\u2019s relay on ' + reference.received +
+        '. The school\u2019s training roster lists the same reference.' }),
+      print
+    ]);
+  }
+
+  function renderCompletion(course, mount) {
+    var status = standing(course);
+    var list = el('ul', { 'class': 'qd-progress' });
+    var testRow = function (label, path, t) {
+      return el('li', {}, [el('a', { href: new URL(path, root).href, text: label }),
+        document.createTextNode(': ' + (t ? 'taken on ' + t.taken_on + ' (' + t.score + ' of ' +
+          t.questions + ')' : 'not taken yet'))]);
+    };
+    list.appendChild(testRow('Before you start', course.tests.pre.path, status.pre));
+    status.rows.forEach(function (r) {
+      list.appendChild(el('li', {}, [el('a', { href: new URL(r.path, root).href, text: r.title }),
+        document.createTextNode(': ' + r.state)]));
+    });
+    list.appendChild(testRow('Final check', course.tests.post.path, status.post));
+
+    var message = el('p', { id: 'qd-status', role: 'status' });
     var name = el('input', { id: 'qd-name', name: 'name', autocomplete: 'name', required: '' });
     var role = el('input', { id: 'qd-role', name: 'role', required: '',
       placeholder: 'for example: teacher, counselor, bus driver' });
-    var status = el('p', { id: 'qd-status', role: 'status' });
+    var picker = schoolPicker(course, message);
+    var fields = [
+      el('div', { 'class': 'qd-field' }, [el('label', { 'for': 'qd-name', text: 'Your name' }), name]),
+      el('div', { 'class': 'qd-field' }, [el('label', { 'for': 'qd-role', text: 'Your role' }), role])
+    ].concat(picker.fields);
+    var ack = null;
+    if (status.complete) {
+      ack = el('textarea', { id: 'qd-ack', name: 'acknowledgment', rows: '4', required: '',
+        maxlength: '1000', 'aria-describedby': 'qd-ack-help' });
+      fields.push(el('div', { 'class': 'qd-field' }, [
+        el('label', { 'for': 'qd-ack', text: 'Your acknowledgment' }),
+        el('p', { id: 'qd-ack-help', 'class': 'qd-help', text: 'In a sentence or two, in your ' +
+          'own words: confirm that you completed this course, and say how you would report a ' +
+          'concern about a student at your school.' }),
+        ack]));
+    } else {
+      fields.push(el('p', { 'class': 'qd-help', text: 'When you have finished every module and ' +
+        'the final check, this page asks for your acknowledgment and gives you a certificate. ' +
+        'Until then you can send your progress so far.' }));
+    }
     var send = el('button', { type: 'submit', 'class': 'md-button md-button--primary',
-      text: 'Send my completion record' });
-    var form = el('form', { id: 'qd-completion-form', novalidate: '' }, [
-      el('label', { 'for': 'qd-name', text: 'Your name' }), name,
-      el('label', { 'for': 'qd-role', text: 'Your role' }), role,
-      el('label', { 'for': 'qd-school', text: 'Your school' }), school,
-      send, status
-    ]);
+      text: status.complete ? 'Send my completion record' : 'Send my progress so far' });
+    var form = el('form', { id: 'qd-completion-form', novalidate: '' }, fields.concat([send]));
     mount.appendChild(list);
     mount.appendChild(form);
+    mount.appendChild(message);
+
     form.addEventListener('submit', function (event) {
       event.preventDefault();
-      if (!name.value.trim() || !role.value.trim() || !school.value) {
-        status.textContent = 'Please fill in your name, role and school.';
+      var slug = picker.school.value;
+      if (!name.value.trim() || !role.value.trim() || !slug) {
+        message.textContent = 'Please fill in your name, role and school.';
         return;
       }
-      if (!done.length) {
-        status.textContent = 'Finish at least one module\u2019s knowledge check first.';
+      if (!status.modules.length) {
+        message.textContent = 'Finish at least one module\u2019s knowledge check first.';
         return;
       }
-      var target = course.schools.filter(function (s) { return s.slug === school.value; })[0];
+      var words = ack ? ack.value.trim().split(/\s+/).filter(Boolean).length : 0;
+      if (ack && words < MIN_ACK_WORDS) {
+        message.textContent = 'Please write your acknowledgment in your own words: at least ' +
+          MIN_ACK_WORDS + ' words.';
+        ack.focus();
+        return;
+      }
+      var payload = completionPayload(course,
+        { name: name.value.trim(), role: role.value.trim(), school: slug },
+        status, ack ? ack.value.trim() : '');
+      var target = null;
       send.disabled = true;
-      status.textContent = 'Sending\u2026';
-      course.scripts.reduce(function (p, s) { return p.then(function () { return loadScript(s); }); },
-        Promise.resolve())
+      message.textContent = 'Sending\u2026';
+      fetchJSON(course.schools.school + slug + '.json')
+        .then(function (s) {
+          target = s;
+          return course.scripts.reduce(function (p, script) {
+            return p.then(function () { return loadScript(script); });
+          }, Promise.resolve());
+        })
         .then(function () {
           var qd = window.QuietDoorEnvelope(window.nacl, window.blakejs);
-          var record = {
-            person: { name: name.value.trim(), role: role.value.trim(), school: target.slug },
-            modules: done
-          };
-          var body = qd.newTraining(target.slug, target.recipients, record, new Date());
+          var body = qd.newTraining(slug, target.recipients, payload, new Date());
           return fetch(course.relay_url + '/api/v1/cases', {
             method: 'POST', body: JSON.stringify(body), credentials: 'omit',
             headers: { 'content-type': 'application/json' }, referrerPolicy: 'no-referrer'
           });
         })
         .then(function (answer) {
-          if (answer.status !== 201) {
-            return answer.json().then(function (body) { throw new Error(body.error); });
+          return answer.json().then(function (body) {
+            if (answer.status !== 201 && answer.status !== 200) throw new Error(body.error);
+            return body;
+          });
+        })
+        .then(function (reference) {
+          message.textContent = 'Recorded on ' + today() + ' for ' + payload.modules.length +
+            ' module(s). Your safeguarding lead can now see it.';
+          if (payload.acknowledgment) {
+            form.hidden = true;
+            var cert = certificate(course, payload, target.name, reference);
+            mount.appendChild(cert);
+            cert.querySelector('h2').setAttribute('tabindex', '-1');
+            cert.querySelector('h2').focus();
+          } else {
+            send.disabled = false;
           }
-          status.textContent = 'Recorded on ' + today() + ' for ' + done.length +
-            ' module(s). Your safeguarding lead can now see it. You can print this page for your own records.';
         })
         .catch(function (error) {
           send.disabled = false;
-          status.textContent = 'Not sent: ' + error.message + '. Please try again.';
+          message.textContent = 'Not sent: ' + error.message + '. Please try again.';
         });
     });
   }
 
-  fetch(new URL('course.json', root).href)
-    .then(function (answer) { return answer.json(); })
+  fetchJSON('course.json')
     .then(function (course) {
       var module = course.modules.filter(function (m) { return samePage(m.path); })[0];
-      renderQuizzes(module);
+      var test = ['pre', 'post'].map(function (id) {
+        return { id: id, path: course.tests[id].path };
+      }).filter(function (t) { return samePage(t.path); })[0];
+      var page = module ? { kind: 'module', module: module } : test ? { kind: 'test', test: test } : null;
+      renderQuizzes(page, course);
       var mount = document.getElementById('qd-completion');
       if (mount) renderCompletion(course, mount);
     })
-    .catch(function () { renderQuizzes(null); });
+    .catch(function () { renderQuizzes(null, null); });
 
   if ('serviceWorker' in navigator && location.protocol !== 'file:') {
     navigator.serviceWorker.register(new URL('sw.js', root).href).catch(function () {});

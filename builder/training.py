@@ -1,0 +1,186 @@
+"""The course step of the build: the deployment's course source, mkdocs, and what the pages load.
+
+``training/course.json`` is loaded by every course page, so it holds only what
+every page needs: the modules and their versions, the tests, the state, the
+refresher rule, the relay and the scripts. The schools are split so that the
+completion page loads only what the staff member picks:
+
+- ``training/districts.json``: every district's slug and name, and how many schools it has;
+- ``training/districts/<district>.json``: that district's schools (slug and name);
+- ``training/schools/<school>.json``: one school's name, district and recipients' keys.
+
+A school's file depends only on that school and its recipients, so it can be written
+with the school's other files (`write_school_entry`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from builder.assets import Asset
+from builder.course import Course, CourseError, load_course
+from builder.course_source import write_course_source
+from builder.errors import BuildError
+from builder.state_rules import StateRules, load_state_rules
+from quietdoor.config import DEFAULT_REFRESHER_MONTHS, Deployment, School
+from quietdoor.encoding import b64u_encode
+
+COURSE_JSON = "course.json"
+DISTRICTS_JSON = "districts.json"
+COURSE_SCRIPTS = ("nacl-fast.min.js", "blake2b.js", "envelope.js")
+
+
+def build_course(
+    deployment: Deployment, out_dir: Path, assets: dict[str, Asset], training_source: Path
+) -> Course:
+    """Build out_dir/training for the deployment's state; the course as checked."""
+    rules = load_state_rules(deployment.state)
+    try:
+        course = load_course(training_source / "docs", rules)
+    except CourseError as exc:
+        raise BuildError(f"the training course is incomplete: {exc}") from None
+    target = out_dir / "training"
+    with tempfile.TemporaryDirectory(prefix="quietdoor-course-") as tmp:
+        source = Path(tmp) / "training"
+        write_course_source(training_source, source, rules)
+        build_training(source, target)
+    write_course_json(deployment, course, rules, assets, target / COURSE_JSON)
+    write_school_index(deployment, target)
+    for school in deployment.schools:
+        write_school_entry(deployment, school, target)
+    return course
+
+
+def build_training(source: Path, target: Path) -> None:
+    """Render the course with mkdocs in strict mode: a broken link fails the build."""
+    config = source / "mkdocs.yml"
+    if not config.is_file():
+        raise BuildError(f"{config}: the training site's mkdocs.yml is missing")
+    result = subprocess.run(  # noqa: S603 - fixed command, our own interpreter
+        # Not --quiet: mkdocs then stops counting warnings, and --strict stops failing on them.
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "--config-file",
+            str(config),
+            "--site-dir",
+            str(target.resolve()),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    if result.returncode != 0:
+        detail = "\n".join(
+            line
+            for line in (result.stderr + result.stdout).splitlines()
+            if line.startswith(("WARNING", "ERROR", "Aborted", "Error"))
+        )
+        raise BuildError(f"the training site did not build:\n{detail}")
+
+
+def refresher_months(deployment: Deployment, rules: StateRules) -> int:
+    """The state's interval when it sets one; a deployment may only make it shorter."""
+    own = deployment.training.refresher_months
+    if rules.refresher_months is None:
+        return own or DEFAULT_REFRESHER_MONTHS
+    return min(rules.refresher_months, own) if own else rules.refresher_months
+
+
+def write_course_json(
+    deployment: Deployment,
+    course: Course,
+    rules: StateRules,
+    assets: dict[str, Asset],
+    path: Path,
+) -> None:
+    """What every course page needs, and nothing per school."""
+    data = {
+        "state": {"code": rules.code, "name": rules.name, "version": rules.version},
+        "refresher_months": refresher_months(deployment, rules),
+        "new_hire_days": deployment.training.new_hire_days,
+        "modules": [
+            {
+                "id": m.id,
+                "title": m.title,
+                "version": m.version,
+                "path": m.path,
+                "minutes": m.minutes,
+                "questions": len(m.questions),
+            }
+            for m in course.modules
+        ],
+        "tests": {
+            t.id: {"title": t.title, "path": t.path, "questions": len(t.questions)}
+            for t in (course.pretest, course.posttest)
+        },
+        "relay_url": deployment.relay_url,
+        "schools": {"districts": DISTRICTS_JSON, "district": "districts/", "school": "schools/"},
+        "scripts": [
+            {
+                "src": f"../{assets[name].path}?v={assets[name].version}",
+                "integrity": assets[name].integrity,
+            }
+            for name in COURSE_SCRIPTS
+        ],
+    }
+    _write_json(path, data)
+
+
+def write_school_index(deployment: Deployment, training_dir: Path) -> None:
+    """The district list, and each district's schools, for the completion page's pickers."""
+    by_district: dict[str, list[School]] = {d.slug: [] for d in deployment.districts}
+    for school in deployment.schools:
+        by_district[school.district].append(school)
+    districts = sorted(deployment.districts, key=lambda d: d.name.casefold())
+    _write_json(
+        training_dir / DISTRICTS_JSON,
+        {
+            "districts": [
+                {"slug": d.slug, "name": d.name, "schools": len(by_district[d.slug])}
+                for d in districts
+                if by_district[d.slug]
+            ]
+        },
+    )
+    for district in districts:
+        schools = sorted(by_district[district.slug], key=lambda s: s.name.casefold())
+        if schools:
+            _write_json(
+                training_dir / "districts" / f"{district.slug}.json",
+                {
+                    "slug": district.slug,
+                    "name": district.name,
+                    "schools": [{"slug": s.slug, "name": s.name} for s in schools],
+                },
+            )
+
+
+def write_school_entry(deployment: Deployment, school: School, training_dir: Path) -> None:
+    """One school's name and its recipients' public keys, to seal completion records to."""
+    _write_json(
+        training_dir / "schools" / f"{school.slug}.json",
+        {
+            "slug": school.slug,
+            "name": school.name,
+            "district": school.district,
+            "recipients": [b64u_encode(r.x25519) for r in deployment.recipients_for(school.slug)],
+        },
+    )
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8"
+    )

@@ -1,0 +1,133 @@
+"""The course step of the build: course.json stays small, schools are split, state rules apply."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from builder.assets import build_assets
+from builder.course import CourseError, load_course
+from builder.course_source import write_course_source
+from builder.site import build_site
+from builder.state_rules import load_state_rules
+from builder.training import (
+    refresher_months,
+    write_course_json,
+    write_school_entry,
+    write_school_index,
+)
+from quietdoor.config import Deployment, TrainingSettings
+
+from .helpers import ROOT, KeyedDeployment
+
+TRAINING = ROOT / "content" / "training"
+
+
+def with_schools(d: Deployment, extra: int) -> Deployment:
+    """The example plus `extra` schools in the Riverside district (read by its district lead)."""
+    template = d.schools[0]
+    added = tuple(
+        dataclasses.replace(template, slug=f"extra-{i}", name=f"Extra School {i}")
+        for i in range(extra)
+    )
+    return dataclasses.replace(d, schools=d.schools + added)
+
+
+def course_json(d: Deployment, tmp_path: Path) -> bytes:
+    assets = build_assets(tmp_path / "assets-out")
+    rules = load_state_rules(d.state)
+    path = tmp_path / "course.json"
+    write_course_json(d, load_course(TRAINING / "docs", rules), rules, assets, path)
+    return path.read_bytes()
+
+
+def test_course_json_names_no_school_and_does_not_grow_with_schools(
+    deployment: KeyedDeployment, tmp_path: Path
+) -> None:
+    small = course_json(deployment.deployment, tmp_path / "a")
+    large = course_json(with_schools(deployment.deployment, 500), tmp_path / "b")
+    assert small == large
+    course = json.loads(small)
+    assert [m["id"] for m in course["modules"]] == [f"m{n:02d}" for n in range(1, 11)]
+    assert set(course["tests"]) == {"pre", "post"}
+    assert course["state"] == {"code": "general", "name": "your state", "version": 1}
+    assert (course["refresher_months"], course["new_hire_days"]) == (12, 30)
+    assert "lincoln-high" not in small.decode() and len(small) < 4096
+
+
+def test_schools_are_split_per_district_and_per_school(
+    deployment: KeyedDeployment, tmp_path: Path
+) -> None:
+    d = deployment.deployment
+    write_school_index(d, tmp_path)
+    for school in d.schools:
+        write_school_entry(d, school, tmp_path)
+    districts = json.loads((tmp_path / "districts.json").read_text())
+    assert districts == {
+        "districts": [
+            {"slug": "cedar-valley", "name": "Cedar Valley School District", "schools": 1},
+            {
+                "slug": "riverside-unified",
+                "name": "Riverside Unified School District",
+                "schools": 2,
+            },
+        ]
+    }
+    riverside = json.loads((tmp_path / "districts" / "riverside-unified.json").read_text())
+    assert [s["slug"] for s in riverside["schools"]] == ["lincoln-high", "riverside-middle"]
+    assert "recipients" not in json.dumps(riverside)  # keys only in the chosen school's file
+    lincoln = json.loads((tmp_path / "schools" / "lincoln-high.json").read_text())
+    assert lincoln["name"] == "Lincoln High School" and lincoln["district"] == "riverside-unified"
+    assert len(lincoln["recipients"]) == 2  # the school's lead and the district lead
+
+
+@pytest.mark.parametrize(
+    ("state", "own", "expected"),
+    [
+        ("", None, 12),  # nothing set: the default
+        ("", 24, 24),  # the deployment's own interval
+        ("OH", None, 60),  # the state's rule
+        ("OH", 12, 12),  # a deployment may be stricter than its state
+        ("CA", 24, 12),  # but never looser
+    ],
+)
+def test_the_refresher_interval_follows_the_state_rule(
+    deployment: KeyedDeployment, state: str, own: int | None, expected: int
+) -> None:
+    d = dataclasses.replace(
+        deployment.deployment, state=state, training=TrainingSettings(refresher_months=own)
+    )
+    assert refresher_months(d, load_state_rules(state)) == expected
+
+
+def test_an_unknown_state_block_is_named(tmp_path: Path) -> None:
+    source = tmp_path / "course"
+    shutil.copytree(TRAINING, source)
+    page = source / "docs" / "index.md"
+    page.write_text(page.read_text() + "\n<!-- qd:state weather -->\n")
+    with pytest.raises(CourseError, match=r"index\.md: no state block 'weather'"):
+        write_course_source(source, tmp_path / "out", load_state_rules(""))
+
+
+def test_a_texas_build_shows_texas_rules_and_versions(
+    deployment: KeyedDeployment, tmp_path: Path
+) -> None:
+    texas = dataclasses.replace(deployment.deployment, state="TX")
+    build_site(texas, tmp_path / "dist")
+    course = json.loads((tmp_path / "dist" / "training" / "course.json").read_text())
+    assert course["state"]["code"] == "TX"
+    versions = {m["id"]: m["version"] for m in course["modules"]}
+    assert versions["m04"] == "2+TX.1" and versions["m01"] == "2"
+    front = (tmp_path / "dist" / "training" / "index.html").read_text()
+    assert "The rules in Texas" in front and "1-800-252-5400" not in front
+    checklist = (tmp_path / "dist" / "training" / "modules" / "04-reporting-protocol").joinpath(
+        "index.html"
+    )
+    assert "1-800-252-5400" in checklist.read_text()
+    manifest = json.loads((tmp_path / "dist" / "manifest.json").read_text())
+    assert "training/schools/lincoln-high.json" in manifest["files"]
+    assert "training/districts.json" in manifest["files"]
