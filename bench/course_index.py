@@ -63,6 +63,7 @@ def deployment_of(schools: int):  # type: ignore[no-untyped-def]
         relay_url=example.relay_url,
         languages=example.languages,
         quick_exit_url=example.quick_exit_url,
+        timezone=example.timezone,
         districts=districts,
         schools=tuple(
             School(

@@ -10,6 +10,7 @@ import difflib
 import functools
 import re
 import tomllib
+import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ TOP_KEYS = frozenset(
         "relay_url",
         "languages",
         "quick_exit_url",
+        "timezone",
         "relay",
         "districts",
         "schools",
@@ -149,6 +151,7 @@ class Deployment:
     relay_url: str
     languages: tuple[str, ...]
     quick_exit_url: str
+    timezone: str  # IANA name: read hours and the days shown to students are in this zone
     districts: tuple[District, ...]
     schools: tuple[School, ...]
     recipients: tuple[Recipient, ...]
@@ -209,6 +212,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
     base_url = r.url(raw, "base_url")
     relay_url = r.url(raw, "relay_url")
     quick_exit_url = r.url(raw, "quick_exit_url", default="https://www.google.com/")
+    timezone = r.timezone(raw, "timezone")
     languages = tuple(r.strings(raw, "languages"))
     if not languages:
         raise ConfigError(path, "languages", "list at least one language")
@@ -308,6 +312,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
         relay_url=relay_url,
         languages=languages,
         quick_exit_url=quick_exit_url,
+        timezone=timezone,
         districts=districts,
         schools=tuple(schools),
         recipients=tuple(recipients),
@@ -367,6 +372,18 @@ class _Reader:
         if parts.query or parts.fragment:
             raise ConfigError(self.path, key, f"{value!r} must not have a query or fragment")
         return value.rstrip("/")
+
+    def timezone(self, table: Mapping[str, Any], key: str) -> str:
+        value = self.text(table, key)
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                self.path,
+                key,
+                f'{value!r} is not a time zone; use an IANA name such as "America/Chicago"',
+            ) from None
+        return value
 
     def strings(
         self, table: Mapping[str, Any], key: str, where: str = "", default: list[str] | None = None
@@ -520,6 +537,7 @@ def dump_config(d: Deployment) -> str:
         f"base_url = {_q(d.base_url)}",
         f"relay_url = {_q(d.relay_url)}",
         f"quick_exit_url = {_q(d.quick_exit_url)}",
+        f"timezone = {_q(d.timezone)}",
         f"languages = {_list(d.languages)}",
         "",
         "[relay]",

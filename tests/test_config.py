@@ -85,6 +85,13 @@ def test_dump_round_trips() -> None:
         ),
         ('district = "cedar-valley"', 'district = "nowhere"', "schools[2].district", "no district"),
         (
+            'timezone = "America/Los_Angeles"',
+            'timezone = "Pacific Time"',
+            "timezone",
+            "IANA name",
+        ),
+        ('timezone = "America/Los_Angeles"\n', "", "timezone", "missing"),
+        (
             'schools = ["lincoln-high"]',
             'schools = ["nowhere"]',
             "recipients[0].schools[0]",

@@ -272,6 +272,7 @@ def test_read_hours_in_words(hours: str, en: str, es: str) -> None:
         "base_url": "https://a.example",
         "relay_url": "https://r.example",
         "languages": ["en"],
+        "timezone": "America/Chicago",
         "districts": [{"slug": "d", "name": "D"}],
         "schools": [{"slug": "s", "name": "S", "district": "d", "read_hours": hours}],
         "recipients": [
