@@ -38,6 +38,7 @@ TOP_KEYS = frozenset(
         "languages",
         "quick_exit_url",
         "timezone",
+        "notify",
         "relay",
         "districts",
         "schools",
@@ -58,7 +59,14 @@ RELAY_KEYS = frozenset(
 TRAINING_KEYS = frozenset({"refresher_months", "new_hire_days"})
 DISTRICT_KEYS = frozenset({"slug", "name"})
 SCHOOL_KEYS = frozenset({"slug", "name", "district", "read_hours"})
-RECIPIENT_KEYS = frozenset({"id", "name", "x25519", "ed25519", "schools", "districts"})
+RECIPIENT_KEYS = frozenset(
+    {"id", "name", "x25519", "ed25519", "schools", "districts", "email", "webhook"}
+)
+NOTIFY_KEYS = frozenset({"smtp", "from", "window_minutes", "mode", "digest_at"})
+NOTIFY_MODES = ("window", "digest")
+SMTP_SCHEMES = ("smtp", "smtp+starttls", "smtps")
+ENV_NAME_RE = re.compile(r"env:[A-Z][A-Z0-9_]{0,63}")
+EMAIL_RE = re.compile(r"[^@\s<>\"',;]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}")
 PLACEMENT_KEYS = frozenset({"school", "location"})
 
 
@@ -112,6 +120,8 @@ class Recipient:
     ed25519: bytes
     schools: tuple[str, ...] = ()
     districts: tuple[str, ...] = ()
+    email: str = ""  # where to send notices that something new arrived ("" for none)
+    webhook: str = ""  # a team-chat incoming webhook for the same notices ("" for none)
 
 
 @dataclass(frozen=True)
@@ -127,6 +137,26 @@ class RelayLimits:
     # Slow clients: headers within this many seconds; bodies at least this fast, on average.
     header_timeout_seconds: int = 10
     min_upload_bytes_per_second: int = 2048
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """Notices to staff that something new arrived: never the content, a case or an exact time.
+
+    smtp is "" (no email) or smtp://, smtp+starttls:// or smtps:// with host and port,
+    and a user name when the server asks for a login; the password comes from the
+    environment variable QUIETDOOR_SMTP_PASSWORD, never from this file.
+    """
+
+    smtp: str = ""
+    sender: str = ""  # the From address of notice emails
+    window_minutes: float = 15.0  # one notice per recipient per fixed window
+    mode: str = "window"  # "window", or "digest": one a day, at digest_at
+    digest_at: str = "07:00"  # in the deployment's time zone
+
+    @property
+    def active(self) -> bool:
+        return bool(self.smtp)
 
 
 @dataclass(frozen=True)
@@ -157,6 +187,7 @@ class Deployment:
     recipients: tuple[Recipient, ...]
     placements: tuple[Placement, ...] = ()
     relay: RelayLimits = field(default_factory=RelayLimits)
+    notify: NotifySettings = field(default_factory=NotifySettings)
     state: str = ""  # postal code whose reporting rules the course shows; "" for general text
     training: TrainingSettings = field(default_factory=TrainingSettings)
 
@@ -260,6 +291,8 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
             ed25519=r.key(t, "ed25519", where),
             schools=tuple(r.strings(t, "schools", where, default=[])),
             districts=tuple(r.strings(t, "districts", where, default=[])),
+            email=r.email(t, "email", where) if "email" in t else "",
+            webhook=r.webhook(t, "webhook", where) if "webhook" in t else "",
         )
         for j, slug in enumerate(rec.schools):
             if slug not in school_slugs:
@@ -282,9 +315,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
             raise ConfigError(path, f"{where}.school", f"no school has slug {placed_at!r}")
         placements.append(Placement(school=placed_at, location=r.text(p, "location", where)))
 
-    limits_raw = raw.get("relay", {})
-    if not isinstance(limits_raw, Mapping):
-        raise ConfigError(path, "relay", "must be a table")
+    limits_raw = r.table(raw, "relay")
     r.known_keys(limits_raw, "relay", RELAY_KEYS)
     defaults = RelayLimits()
     limits = RelayLimits(
@@ -294,9 +325,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
         }
     )
 
-    training_raw = raw.get("training", {})
-    if not isinstance(training_raw, Mapping):
-        raise ConfigError(path, "training", "must be a table")
+    training_raw = r.table(raw, "training")
     r.known_keys(training_raw, "training", TRAINING_KEYS)
     refresher = training_raw.get("refresher_months")
     training = TrainingSettings(
@@ -305,6 +334,13 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
         else r.positive_int(training_raw, "refresher_months", "training", 12),
         new_hire_days=r.positive_int(training_raw, "new_hire_days", "training", 30),
     )
+
+    notify = r.notify(r.table(raw, "notify"))
+    for i, rec in enumerate(recipients):
+        if rec.email and not notify.smtp:
+            raise ConfigError(
+                path, f"recipients[{i}].email", "set [notify] smtp and from to send email notices"
+            )
 
     deployment = Deployment(
         organisation=organisation,
@@ -318,6 +354,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
         recipients=tuple(recipients),
         placements=tuple(placements),
         relay=limits,
+        notify=notify,
         state=r.state(raw),
         training=training,
     )
@@ -373,6 +410,84 @@ class _Reader:
             raise ConfigError(self.path, key, f"{value!r} must not have a query or fragment")
         return value.rstrip("/")
 
+    def email(self, table: Mapping[str, Any], key: str, where: str) -> str:
+        value = self.text(table, key, where)
+        if not EMAIL_RE.fullmatch(value):
+            raise ConfigError(
+                self.path, _join(where, key), f"{value!r} is not an email address like a@b.org"
+            )
+        return value
+
+    def webhook(self, table: Mapping[str, Any], key: str, where: str) -> str:
+        """An incoming-webhook URL, or env:NAME to read it from the environment at start.
+
+        A webhook URL is a secret (whoever has it can post to the channel), so a
+        deployment whose config is shared may keep it in the environment instead.
+        """
+        value = self.text(table, key, where)
+        if ENV_NAME_RE.fullmatch(value):
+            return value
+        parts = urlsplit(value)
+        local = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if not parts.hostname or not (
+            parts.scheme == "https" or (parts.scheme == "http" and local)
+        ):
+            raise ConfigError(
+                self.path,
+                _join(where, key),
+                f"{value[:60]!r} is not an https URL (http is for 127.0.0.1) or env:NAME",
+            )
+        return value
+
+    def notify(self, table: Mapping[str, Any]) -> NotifySettings:
+        where = "notify"
+        self.known_keys(table, where, NOTIFY_KEYS)
+        defaults = NotifySettings()
+        smtp = self.text(table, "smtp", where) if "smtp" in table else ""
+        if smtp:
+            parts = urlsplit(smtp)
+            if parts.scheme not in SMTP_SCHEMES or not parts.hostname or parts.password:
+                raise ConfigError(
+                    self.path,
+                    "notify.smtp",
+                    f"{smtp!r}: write smtp+starttls://user@host:587, smtps://user@host:465 or "
+                    "smtp://host:25 (plain, 127.0.0.1 only); the password goes in the "
+                    "environment variable QUIETDOOR_SMTP_PASSWORD, never here",
+                )
+            if parts.scheme == "smtp" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+                raise ConfigError(
+                    self.path, "notify.smtp", f"{smtp!r}: use smtp+starttls:// or smtps://"
+                )
+        sender = self.email(table, "from", where) if smtp else ""
+        minutes = table.get("window_minutes", defaults.window_minutes)
+        if (
+            not isinstance(minutes, int | float)
+            or isinstance(minutes, bool)
+            or not 0 < minutes <= 1440
+        ):
+            raise ConfigError(
+                self.path,
+                "notify.window_minutes",
+                f"expected minutes from 0 to 1440, got {minutes!r}",
+            )
+        mode = table.get("mode", defaults.mode)
+        if mode not in NOTIFY_MODES:
+            raise ConfigError(
+                self.path, "notify.mode", f"{mode!r}: expected one of {', '.join(NOTIFY_MODES)}"
+            )
+        digest_at = self.text(table, "digest_at", where, defaults.digest_at)
+        if not re.fullmatch(r"\d\d:\d\d", digest_at) or not _valid_time(digest_at):
+            raise ConfigError(
+                self.path, "notify.digest_at", f"{digest_at!r}: write a time like 07:00"
+            )
+        return NotifySettings(
+            smtp=smtp,
+            sender=sender,
+            window_minutes=float(minutes),
+            mode=mode,
+            digest_at=digest_at,
+        )
+
     def timezone(self, table: Mapping[str, Any], key: str) -> str:
         value = self.text(table, key)
         try:
@@ -393,6 +508,13 @@ class _Reader:
             raise ConfigError(
                 self.path, _join(where, key), f"expected a list of text, got {value!r}"
             )
+        return value
+
+    def table(self, raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+        """An optional [key] table: empty when absent."""
+        value = raw.get(key, {})
+        if not isinstance(value, Mapping):
+            raise ConfigError(self.path, key, f"expected a [{key}] table")
         return value
 
     def tables(
@@ -543,6 +665,16 @@ def dump_config(d: Deployment) -> str:
         "[relay]",
         *(f"{name} = {getattr(d.relay, name)}" for name in sorted(RELAY_KEYS)),
         "",
+        "[notify]",
+        *(
+            [f"smtp = {_q(d.notify.smtp)}", f"from = {_q(d.notify.sender)}"]
+            if d.notify.smtp
+            else []
+        ),
+        f"window_minutes = {d.notify.window_minutes!r}",
+        f"mode = {_q(d.notify.mode)}",
+        f"digest_at = {_q(d.notify.digest_at)}",
+        "",
         "[training]",
         f"new_hire_days = {d.training.new_hire_days}",
     ]
@@ -579,6 +711,8 @@ def recipient_snippet(rec: Recipient) -> str:
             f"ed25519 = {_q(b64u_encode(rec.ed25519))}",
             f"schools = {_list(rec.schools)}",
             f"districts = {_list(rec.districts)}",
+            *([f"email = {_q(rec.email)}"] if rec.email else []),
+            *([f"webhook = {_q(rec.webhook)}"] if rec.webhook else []),
         ]
     )
 

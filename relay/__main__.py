@@ -57,7 +57,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"relay: {exc}", file=sys.stderr)
         return 2
     logging.config.dictConfig(LOG_CONFIG)
-    app = create_app(deployment, store, args.static)
+    try:
+        app = create_app(deployment, store, args.static)
+    except RelayError as exc:
+        store.close()
+        print(f"relay: {exc}", file=sys.stderr)
+        return 2
     limits = deployment.relay
     deadlines = Deadlines(
         header_timeout=limits.header_timeout_seconds,

@@ -13,10 +13,11 @@ Who may do what (docs/PROTOCOL.md, "Relay API"):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from quietdoor.signing import MAX_SKEW_SECONDS, SignatureError, SignedRequest, v
 from relay.directory import Directory
 from relay.headers import SecurityHeaders
 from relay.http import ApiError, int_param, parse_json, read_body, read_json, require_json
+from relay.notify import Notifier, run_sender
 from relay.openapi import openapi_document
 from relay.static import PrecompressedStaticFiles
 from relay.store import Added, Author, Case, Message, NewMessage, Refused, SQLStore
@@ -55,8 +57,25 @@ def create_app(
     store: SQLStore,
     static_dir: Path | None = None,
     failed_codes: FailedCodes | None = None,
+    notifier: Notifier | None = None,
 ) -> Starlette:
-    relay = _Relay(deployment, store, failed_codes or FailedCodes())
+    """The relay; notices go out from a background task while the app runs (its lifespan)."""
+    notifier = notifier or Notifier(deployment)
+    relay = _Relay(deployment, store, failed_codes or FailedCodes(), notifier)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        sender = None
+        if notifier.active:
+            sender = asyncio.create_task(run_sender(notifier, store, time.time, stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            if sender is not None:
+                await sender
+
     routes: list[Route | Mount] = [
         Route("/api/openapi.json", relay.openapi, methods=["GET"]),
         Route("/api/v1/cases", relay.open_case, methods=["POST"]),
@@ -86,6 +105,7 @@ def create_app(
     return Starlette(
         routes=routes,
         middleware=middleware,
+        lifespan=lifespan,
         exception_handlers={
             ApiError: _api_error,
             HTTPException: _http_error,
@@ -95,11 +115,18 @@ def create_app(
 
 
 class _Relay:
-    def __init__(self, deployment: Deployment, store: SQLStore, failed_codes: FailedCodes) -> None:
+    def __init__(
+        self,
+        deployment: Deployment,
+        store: SQLStore,
+        failed_codes: FailedCodes,
+        notifier: Notifier,
+    ) -> None:
         self.deployment = deployment
         self.directory = Directory(deployment)
         self.store = store
         self.failed_codes = failed_codes
+        self.notifier = notifier
         self._quota_warned: set[tuple[str, str]] = set()
 
     async def openapi(self, request: Request) -> Response:
@@ -123,7 +150,12 @@ class _Relay:
         )
         first = self._message(envelope, case.case_id, "public")
         added = await self._write(
-            case.school, self.store.open_case, case, first, limits.daily_quota_per_school
+            case.school,
+            self.store.open_case,
+            case,
+            first,
+            limits.daily_quota_per_school,
+            self.notifier.pending(case.school, datetime.now(UTC)),
         )
         return _stored(added)
 
@@ -141,7 +173,11 @@ class _Relay:
         self._check_case_message(envelope, case)
         message = self._message(envelope, case.case_id, "student")
         added = await self._write(
-            case.school, self.store.add_message, message, limits.daily_quota_per_school
+            case.school,
+            self.store.add_message,
+            message,
+            limits.daily_quota_per_school,
+            self.notifier.pending(case.school, datetime.now(UTC)),
         )
         return _stored(added)
 

@@ -10,7 +10,7 @@ the UTC day.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -61,6 +61,21 @@ class Added:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """One recipient, by one channel, to be told that a school has something new.
+
+    due is the end of the window the message arrived in (Unix seconds): the only time
+    a notice holds, and no finer than the window.
+    """
+
+    recipient: str
+    channel: str
+    school: str
+    due: int
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
 class NewMessage:
     """What the relay asks the store to keep: the envelope and where it belongs."""
 
@@ -106,6 +121,18 @@ CREATE TABLE seen_nonces (
     expires {big_int} NOT NULL
 );
 """,
+    # 2: notices waiting to be sent; a row lives from a message's commit to its delivery.
+    """
+CREATE TABLE notices (
+    recipient TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    school TEXT NOT NULL,
+    due {big_int} NOT NULL,
+    next_try {big_int} NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (recipient, channel, school, due)
+);
+""",
 )
 
 
@@ -129,8 +156,14 @@ class SQLStore:
 
     # --- writes -----------------------------------------------------------
 
-    def open_case(self, case: Case, first: NewMessage, daily_quota: int) -> Added:
-        """Store a new case and its first message; Refused on a quota, a clash or a replay."""
+    def open_case(
+        self, case: Case, first: NewMessage, daily_quota: int, notices: Sequence[Notice] = ()
+    ) -> Added:
+        """Store a new case and its first message; Refused on a quota, a clash or a replay.
+
+        The notices it makes are written in the same transaction, so a relay that dies
+        after answering still sends them when it starts again.
+        """
         with self.transaction(lock=first.school) as tx:
             seen = self._seen(tx, first)
             if seen is not None:
@@ -143,9 +176,12 @@ class SQLStore:
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (case.case_id, case.school, case.auth_hash, case.case_key, first.day, first.day),
             )
+            self._queue(tx, notices)
             return self._insert(tx, first)
 
-    def add_message(self, message: NewMessage, daily_quota: int | None) -> Added:
+    def add_message(
+        self, message: NewMessage, daily_quota: int | None, notices: Sequence[Notice] = ()
+    ) -> Added:
         """Add a message to its case (or a staff note); a quota applies to students only."""
         with self.transaction(lock=message.school) as tx:
             seen = self._seen(tx, message)
@@ -163,6 +199,7 @@ class SQLStore:
                 )
             if daily_quota is not None:
                 self._count(tx, message.school, message.day, daily_quota)
+            self._queue(tx, notices)
             return self._insert(tx, message)
 
     def _seen(self, tx: Tx, message: NewMessage) -> Added | None:
@@ -185,6 +222,52 @@ class SQLStore:
             raise Refused(
                 429, "this school's inbox is full for today; please call or text the hotline"
             )
+
+    def _queue(self, tx: Tx, notices: Sequence[Notice]) -> None:
+        for n in notices:
+            tx.run(
+                "INSERT INTO notices (recipient, channel, school, due, next_try) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (n.recipient, n.channel, n.school, n.due, n.due),
+            )
+
+    def claim_notices(self, now: int, delay: Callable[[int], int]) -> list[Notice]:
+        """The notices due now, each claimed (its next try moved on) so one relay sends it.
+
+        A claim is a conditional update: of several relays that saw the row, only the
+        one whose update still finds the old next_try gets it.
+        """
+        claimed = []
+        with self.transaction() as tx:
+            rows = tx.all(
+                "SELECT recipient, channel, school, due, next_try, attempts FROM notices "
+                "WHERE next_try <= ? ORDER BY due LIMIT 500",
+                (now,),
+            )
+            for recipient, channel, school, due, next_try, attempts in rows:
+                tries = attempts + 1
+                won = tx.run(
+                    "UPDATE notices SET next_try = ?, attempts = ? WHERE recipient = ? "
+                    "AND channel = ? AND school = ? AND due = ? AND next_try = ?",
+                    (now + delay(tries), tries, recipient, channel, school, due, next_try),
+                )
+                if won == 1:
+                    claimed.append(Notice(recipient, channel, school, due, tries))
+        return claimed
+
+    def pending_notices(self) -> int:
+        with self.transaction() as tx:
+            row = tx.one("SELECT COUNT(*) FROM notices")
+        return int(row[0]) if row else 0
+
+    def finish_notices(self, notices: Sequence[Notice]) -> None:
+        with self.transaction() as tx:
+            for n in notices:
+                tx.run(
+                    "DELETE FROM notices WHERE recipient = ? AND channel = ? AND school = ? "
+                    "AND due = ?",
+                    (n.recipient, n.channel, n.school, n.due),
+                )
 
     def _insert(self, tx: Tx, m: NewMessage) -> Added:
         last = tx.one("SELECT MAX(seq) FROM messages WHERE school = ?", (m.school,))

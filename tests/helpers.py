@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,15 @@ def make_deployment(tmp: Path, base_url: str | None = None, **changes: object) -
     path = tmp / "deployment.toml"
     path.write_text(dump_config(deployment), encoding="utf-8")
     return KeyedDeployment(path=path, deployment=load_config(path), keys=keys)
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 30.0) -> None:
+    """Poll a condition until it holds; fail the test if it does not within the timeout."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still not true after {timeout} s")
+        time.sleep(0.05)
 
 
 def free_port() -> int:

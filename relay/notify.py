@@ -1,0 +1,220 @@
+"""Notices to staff: "There is something new in Quiet Door for Lincoln High School."
+
+A notice says only that something new arrived for a school: no content, no case,
+no time finer than the window it went out in. When a student's message is
+stored, a pending notice for each recipient of the school (who has an email or a
+webhook) is written in the same transaction, keyed by the end of the current
+fixed window (default 15 minutes; or, in digest mode, the next digest time).
+However many messages arrive in a window, a recipient gets one notice for it,
+so the mail or chat provider learns the time of a report only to the window.
+
+A background task sends what is due and deletes it; a failed delivery is tried
+again later, and a relay killed before sending sends after it restarts. Several
+relays sharing a database each claim a notice before sending it, so it goes
+out once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import os
+import smtplib
+import ssl
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo
+
+from quietdoor.config import Deployment, NotifySettings, Recipient
+from relay.errors import RelayError
+from relay.store import Notice, SQLStore
+
+log = logging.getLogger("relay")
+
+PASSWORD_ENV = "QUIETDOOR_SMTP_PASSWORD"  # noqa: S105 - the name, not a password
+POLL_SECONDS = 2.0
+TIMEOUT = 20
+MAX_ATTEMPTS = 24  # with the back-off below, about a day of trying
+SUBJECT = "Something new in Quiet Door"
+
+
+class NotifyError(RelayError):
+    """A notice that could not be delivered this time; it is tried again later."""
+
+
+@dataclass(frozen=True)
+class Target:
+    recipient: str
+    channel: str  # "email" or "webhook"
+    address: str
+
+
+class Notifier:
+    """Which notices a new message makes, and how they are worded and delivered."""
+
+    def __init__(self, deployment: Deployment, env: dict[str, str] | None = None) -> None:
+        self.deployment = deployment
+        self.settings: NotifySettings = deployment.notify
+        self.zone = ZoneInfo(deployment.timezone)
+        environment = dict(os.environ) if env is None else env
+        self.password = environment.get(PASSWORD_ENV, "")
+        self._targets: dict[str, tuple[Target, ...]] = {}
+        self._recipients = {r.id: r for r in deployment.recipients}
+        for r in deployment.recipients:
+            self._targets[r.id] = tuple(self._targets_of(r, environment))
+        if self.settings.smtp and urlsplit(self.settings.smtp).username and not self.password:
+            raise NotifyError(f"[notify] smtp names a user: set {PASSWORD_ENV} to its password")
+
+    @property
+    def active(self) -> bool:
+        return any(self._targets.values())
+
+    def _targets_of(self, r: Recipient, environment: dict[str, str]) -> Iterable[Target]:
+        if r.email and self.settings.smtp:
+            yield Target(r.id, "email", r.email)
+        if r.webhook:
+            url = r.webhook
+            if url.startswith("env:"):
+                url = environment.get(url.removeprefix("env:"), "")
+                if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+                    raise NotifyError(f"recipient {r.id}: {r.webhook} holds no webhook URL")
+            yield Target(r.id, "webhook", url)
+
+    def pending(self, school: str, now: datetime) -> list[Notice]:
+        """The notices a new message for this school makes, due at the end of the window."""
+        due = self.due_time(now)
+        return [
+            Notice(recipient=t.recipient, channel=t.channel, school=school, due=due)
+            for r in self.deployment.recipients_for(school)
+            for t in self._targets.get(r.id, ())
+        ]
+
+    def due_time(self, now: datetime) -> int:
+        """The end of the window `now` falls in (Unix seconds): the earliest a notice goes out."""
+        if self.settings.mode == "digest":
+            local = now.astimezone(self.zone)
+            hour, minute = map(int, self.settings.digest_at.split(":"))
+            at = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+            if at <= local:
+                at += timedelta(days=1)
+            return int(at.timestamp())
+        width = self.settings.window_minutes * 60
+        return int(math.floor(now.timestamp() / width) * width + width)
+
+    def sentence(self, schools: Sequence[str]) -> str:
+        names = [self._school_name(s) for s in sorted(schools)]
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        return f"There is something new in Quiet Door for {listed}. Open your key tool."
+
+    def _school_name(self, slug: str) -> str:
+        school = self.deployment.school(slug)
+        return school.name if school else slug
+
+    def target(self, recipient: str, channel: str) -> Target | None:
+        for t in self._targets.get(recipient, ()):
+            if t.channel == channel:
+                return t
+        return None
+
+    def deliver(self, target: Target, text: str) -> None:
+        """Send one notice; NotifyError (with a reason fit for a log) if it did not go."""
+        try:
+            if target.channel == "email":
+                self._email(target.address, text)
+            else:
+                self._webhook(target.address, text)
+        except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:
+            raise NotifyError(f"{type(exc).__name__}: {str(exc)[:120]}") from None
+
+    def _email(self, address: str, text: str) -> None:
+        parts = urlsplit(self.settings.smtp)
+        host = parts.hostname or ""
+        message = EmailMessage()
+        message["From"] = self.settings.sender
+        message["To"] = address
+        message["Subject"] = SUBJECT
+        message.set_content(text + "\n")
+        context = ssl.create_default_context()
+        if parts.scheme == "smtps":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                host, parts.port or 465, timeout=TIMEOUT, context=context
+            )
+        else:
+            client = smtplib.SMTP(host, parts.port or 25, timeout=TIMEOUT)
+        with client:
+            if parts.scheme == "smtp+starttls":
+                client.starttls(context=context)
+            if parts.username:
+                client.login(unquote(parts.username), self.password)
+            client.send_message(message)
+
+    def _webhook(self, url: str, text: str) -> None:
+        request = urllib.request.Request(  # noqa: S310 - https, or http on loopback (config)
+            url,
+            data=json.dumps({"text": text}).encode(),
+            headers={"content-type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:  # noqa: S310
+                answer.read(4096)
+        except urllib.error.HTTPError as exc:
+            raise NotifyError(f"the webhook answered HTTP {exc.code}") from None
+
+
+def retry_delay(attempts: int) -> int:
+    """Seconds before the next try: 30 s, 1 min, 2 min … at most an hour."""
+    return int(min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+async def send_due(notifier: Notifier, store: SQLStore, clock: Callable[[], float]) -> int:
+    """Claim every notice that is due, send one per recipient, channel and window; how many went."""
+    now = int(clock())
+    claimed = await asyncio.to_thread(store.claim_notices, now, retry_delay)
+    groups: dict[tuple[str, str, int], list[Notice]] = {}
+    for notice in claimed:
+        groups.setdefault((notice.recipient, notice.channel, notice.due), []).append(notice)
+    sent = 0
+    for (recipient, channel, _due), notices in groups.items():
+        target = notifier.target(recipient, channel)
+        attempts = max(n.attempts for n in notices)
+        if target is not None:
+            text = notifier.sentence([n.school for n in notices])
+            try:
+                await asyncio.to_thread(notifier.deliver, target, text)
+            except NotifyError as exc:
+                if attempts < MAX_ATTEMPTS:
+                    log.warning(
+                        "notice to %s by %s not sent (%s); will retry", recipient, channel, exc
+                    )
+                    continue
+                log.error(
+                    "notice to %s by %s given up after %d tries", recipient, channel, attempts
+                )
+            else:
+                sent += 1
+        # Delivered, given up, or the recipient or channel left the config: done with it.
+        await asyncio.to_thread(store.finish_notices, notices)
+    return sent
+
+
+async def run_sender(
+    notifier: Notifier, store: SQLStore, clock: Callable[[], float], stop: asyncio.Event
+) -> None:
+    """Send due notices until stopped; a failure of one round never stops the next."""
+    while not stop.is_set():
+        try:
+            await send_due(notifier, store, clock)
+        except Exception as exc:  # noqa: BLE001 - a store hiccup must not end the sender
+            log.error("notice sender: %s", type(exc).__name__)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=POLL_SECONDS)
+        except TimeoutError:
+            pass

@@ -1,0 +1,321 @@
+"""Notices to staff: one per recipient per window, no content, durable across a crash.
+
+A real SMTP server (aiosmtpd) and a real HTTP receiver on loopback stand in for
+the school's mail and chat; the relay is the real one, in its own process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import signal
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email import message_from_bytes
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
+
+from quietdoor.config import ConfigError, NotifySettings, dump_config, load_config, parse_config
+from relay.notify import Notifier, retry_delay, send_due
+from relay.store import NewMessage, open_store
+
+from .helpers import (
+    EXAMPLE,
+    KeyedDeployment,
+    free_port,
+    make_deployment,
+    new_case,
+    start_relay,
+    stop_relay,
+    update,
+    wait_until,
+)
+
+SMTP_USER, SMTP_PASSWORD = "relay", "mail server password"
+PASSWORD = {"QUIETDOOR_SMTP_PASSWORD": SMTP_PASSWORD}
+
+
+class Mailbox:
+    """An SMTP server's handler that keeps what it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], bytes]] = []
+
+    async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        self.messages.append((list(envelope.rcpt_tos), bytes(envelope.content)))  # type: ignore[arg-type]
+        return "250 OK"
+
+
+def _authenticate(
+    server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+) -> AuthResult:
+    ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
+        SMTP_USER.encode(),
+        SMTP_PASSWORD.encode(),
+    )
+    return AuthResult(success=ok)
+
+
+@pytest.fixture
+def mailbox() -> Iterator[tuple[Mailbox, int]]:
+    box = Mailbox()
+    port = free_port()
+    controller = Controller(
+        box,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=_authenticate,
+        auth_require_tls=False,
+    )
+    controller.start()
+    try:
+        yield box, port
+    finally:
+        controller.stop()
+
+
+@dataclasses.dataclass
+class Hook:
+    url: str
+    posts: list[dict[str, Any]]
+    statuses: list[int]  # answers to give, in order; 200 when empty
+
+
+@pytest.fixture
+def hook() -> Iterator[Hook]:
+    received = Hook(url="", posts=[], statuses=[])
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the http.server API
+            length = int(self.headers["content-length"])
+            received.posts.append(json.loads(self.rfile.read(length)))
+            status = received.statuses.pop(0) if received.statuses else 200
+            self.send_response(status)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    received.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/lincoln"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def with_notices(tmp_path: Path, smtp_port: int, hook_url: str, window: float) -> KeyedDeployment:
+    """The example with Dana told by email and Marcus (the district lead) by webhook."""
+    td = make_deployment(tmp_path)
+    d = td.deployment
+    recipients = tuple(
+        dataclasses.replace(r, email="dana@lincoln.example")
+        if r.id == "dana-ortiz"
+        else dataclasses.replace(r, webhook=hook_url)
+        if r.id == "marcus-lee"
+        else r
+        for r in d.recipients
+    )
+    notify = NotifySettings(
+        smtp=f"smtp://{SMTP_USER}@127.0.0.1:{smtp_port}",
+        sender="quietdoor@riverside.example",
+        window_minutes=window,
+    )
+    td.path.write_text(dump_config(dataclasses.replace(d, recipients=recipients, notify=notify)))
+    return dataclasses.replace(td, deployment=load_config(td.path))
+
+
+SENTENCE = "There is something new in Quiet Door for Lincoln High School. Open your key tool."
+
+
+def test_one_notice_per_recipient_per_window_with_no_content(
+    tmp_path: Path,
+    mailbox: tuple[Mailbox, int],
+    hook: Hook,
+    monkeypatch: pytest.MonkeyPatch,
+    store_url: str,
+) -> None:
+    box, port = mailbox
+    td = with_notices(tmp_path, port, hook.url, window=0.05)  # 3-second windows
+    monkeypatch.setenv("QUIETDOOR_SMTP_PASSWORD", SMTP_PASSWORD)
+    relay = start_relay(td.path, store_url, tmp_path)
+    notifier = Notifier(td.deployment, env=PASSWORD)
+    windows = set()
+    try:
+        cases = [new_case(td.deployment, "lincoln-high", f"secret words {i}") for i in range(3)]
+        for case in cases:
+            windows.add(notifier.due_time(datetime.now(UTC)))
+            assert httpx.post(relay.url + "/api/v1/cases", json=case.body).status_code == 201
+            windows.add(notifier.due_time(datetime.now(UTC)))
+        added = httpx.post(
+            relay.url + "/api/v1/case/messages",
+            json=update(td.deployment, cases[0], "more secret words"),
+            headers=cases[0].headers,
+        )
+        assert added.status_code == 201
+        windows.add(notifier.due_time(datetime.now(UTC)))
+        # Four messages, one window (rarely two, when a window ends mid-way): a notice per window.
+        wait_until(lambda: len(box.messages) >= len(windows) and len(hook.posts) >= len(windows))
+        store = open_store(store_url)
+        try:
+            wait_until(lambda: store.pending_notices() == 0)  # nothing left that could still go
+        finally:
+            store.close()
+    finally:
+        stop_relay(relay)
+    assert len(box.messages) == len(hook.posts) == len(windows) <= 2
+    (to, raw), *_others = box.messages
+    assert to == ["dana@lincoln.example"]
+    mail = message_from_bytes(raw)
+    assert mail["Subject"] == "Something new in Quiet Door"
+    assert mail.get_payload(decode=True).decode().strip() == SENTENCE  # type: ignore[union-attr]
+    assert {p["text"] for p in hook.posts} == {SENTENCE}
+    everything = raw.decode() + json.dumps(hook.posts)
+    assert "secret" not in everything
+    assert all(c.case_id not in everything for c in cases)
+    assert "Uvicorn running" in relay.log() and "secret" not in relay.log()
+
+
+def test_a_notice_survives_a_crash_before_it_is_sent(
+    tmp_path: Path, mailbox: tuple[Mailbox, int], hook: Hook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box, port = mailbox
+    td = with_notices(tmp_path, port, hook.url, window=0.1)  # 6-second windows
+    monkeypatch.setenv("QUIETDOOR_SMTP_PASSWORD", SMTP_PASSWORD)
+    store = f"sqlite:///{tmp_path / 'relay.db'}"
+    first = start_relay(td.path, store, tmp_path)
+    case = new_case(td.deployment, "riverside-middle")  # Marcus's webhook only
+    assert httpx.post(first.url + "/api/v1/cases", json=case.body).status_code == 201
+    first.process.send_signal(signal.SIGKILL)  # long before its window ends
+    first.process.wait()
+    assert hook.posts == []
+    second = start_relay(td.path, store, tmp_path)
+    try:
+        wait_until(lambda: hook.posts)
+    finally:
+        stop_relay(second)
+    riverside = "There is something new in Quiet Door for Riverside Middle School."
+    assert hook.posts == [{"text": riverside + " Open your key tool."}]
+    assert box.messages == []  # Dana reads Lincoln High only
+
+
+def test_a_failed_delivery_is_tried_again_later(tmp_path: Path, hook: Hook) -> None:
+    td = with_notices(tmp_path, free_port(), hook.url, window=15)
+    notifier = Notifier(td.deployment, env=PASSWORD)
+    store = open_store(f"sqlite:///{tmp_path / 'n.db'}")
+    hook.statuses = [500]
+    now = datetime(2026, 11, 30, 10, 7, tzinfo=UTC)
+    due = notifier.due_time(now)
+    for school in ("lincoln-high", "riverside-middle"):
+        store.add_message(
+            dataclasses.replace(_message(school), nonce=school), None, notifier.pending(school, now)
+        )
+    clock = [float(due)]
+    try:
+        assert asyncio.run(send_due(notifier, store, lambda: clock[0])) == 0  # 500, and email fails
+        assert hook.posts and len(hook.posts) == 1
+        assert asyncio.run(send_due(notifier, store, lambda: clock[0])) == 0  # not due yet
+        clock[0] += retry_delay(1)
+        assert asyncio.run(send_due(notifier, store, lambda: clock[0])) == 1  # the webhook
+        # One notice for both of Marcus's schools: the district lead hears once per window.
+        assert hook.posts[-1]["text"] == (
+            "There is something new in Quiet Door for Lincoln High School and "
+            "Riverside Middle School. Open your key tool."
+        )
+    finally:
+        store.close()
+
+
+def _message(school: str) -> NewMessage:
+    return NewMessage(
+        school=school, case_id=None, author="staff", nonce="n", body="{}", day="2026-11-30"
+    )
+
+
+@pytest.mark.parametrize(
+    ("mode", "now", "due"),
+    [
+        ("window", "2026-11-30T10:07:30+00:00", "2026-11-30T10:15:00+00:00"),
+        ("window", "2026-11-30T10:15:00+00:00", "2026-11-30T10:30:00+00:00"),
+        # Digest at 07:00 in Los Angeles (15:00 UTC in winter): today's if not yet past.
+        ("digest", "2026-11-30T14:59:00+00:00", "2026-11-30T15:00:00+00:00"),
+        ("digest", "2026-11-30T15:00:00+00:00", "2026-12-01T15:00:00+00:00"),
+    ],
+)
+def test_notices_go_out_at_the_end_of_fixed_windows(mode: str, now: str, due: str) -> None:
+    d = load_config(EXAMPLE)
+    d = dataclasses.replace(d, notify=dataclasses.replace(d.notify, mode=mode))
+    notifier = Notifier(d, env={})
+    assert notifier.due_time(datetime.fromisoformat(now)) == int(
+        datetime.fromisoformat(due).timestamp()
+    )
+
+
+def test_retries_back_off_to_an_hour() -> None:
+    assert [retry_delay(n) for n in (1, 2, 3, 8, 20)] == [30, 60, 120, 3600, 3600]
+
+
+SMTPS = "smtps://mail.example.org"
+FROM = "a@b.org"
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        (
+            {"notify": {"smtp": "smtp://mail.example.org:25", "from": FROM}},
+            "notify.smtp",
+            "starttls",
+        ),
+        (
+            {"notify": {"smtp": "smtps://u:pw@mail.example.org", "from": FROM}},
+            "notify.smtp",
+            "PASSWORD",
+        ),
+        ({"notify": {"smtp": "ftp://x", "from": FROM}}, "notify.smtp", "smtp+starttls"),
+        ({"notify": {"smtp": SMTPS, "from": "not an address"}}, "notify.from", "email address"),
+        ({"notify": {"window_minutes": 0}}, "notify.window_minutes", "0 to 1440"),
+        ({"notify": {"mode": "hourly"}}, "notify.mode", "window, digest"),
+        ({"notify": {"digest_at": "7am"}}, "notify.digest_at", "07:00"),
+        ({"recipient": {"email": "dana@a.example"}}, "recipients[0].email", "set [notify] smtp"),
+        ({"recipient": {"webhook": "http://chat.example/h"}}, "recipients[0].webhook", "https"),
+    ],
+)
+def test_notice_settings_are_checked(change: dict[str, Any], field: str, words: str) -> None:
+    import tomllib
+
+    raw = tomllib.loads(EXAMPLE.read_text())
+    if "notify" in change:
+        raw["notify"] = change["notify"]
+    else:
+        raw["recipients"][0].update(change["recipient"])
+    with pytest.raises(ConfigError) as err:
+        parse_config(raw)
+    assert err.value.field_name == field and words in err.value.problem
+
+
+def test_a_webhook_can_live_in_the_environment(hook: Hook, tmp_path: Path) -> None:
+    import tomllib
+
+    raw = tomllib.loads(EXAMPLE.read_text())
+    raw["recipients"][0]["webhook"] = "env:LINCOLN_HOOK"
+    d = parse_config(raw)
+    assert d.recipients[0].webhook == "env:LINCOLN_HOOK"
+    notifier = Notifier(d, env={"LINCOLN_HOOK": hook.url})
+    target = notifier.target("dana-ortiz", "webhook")
+    assert target is not None and target.address == hook.url
+    notifier.deliver(target, SENTENCE)
+    assert hook.posts == [{"text": SENTENCE}]
+    with pytest.raises(Exception, match="holds no webhook URL"):
+        Notifier(d, env={})
