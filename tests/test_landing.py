@@ -214,6 +214,14 @@ def test_assets_are_relative_deferred_and_pinned(site: Site, path: str) -> None:
         assert script.attrs["crossorigin"] == "anonymous"
         names.append(_check_asset(site, path, script.attrs["src"], script.attrs["integrity"]))
     assert names == ["nacl-fast.min.js", "blake2b.js", "envelope.js"]
+    # Fetched from the start (preload), run after the page's own code (defer at the end).
+    scripts = [
+        (s.attrs["src"], s.attrs["integrity"]) for s in doc.all("script") if "src" in s.attrs
+    ]
+    preloads = doc.all("link", rel="preload")
+    assert all("head" in p.inside and p.attrs["as"] == "script" for p in preloads)
+    assert all(p.attrs["crossorigin"] == "anonymous" for p in preloads)
+    assert [(p.attrs["href"], p.attrs["integrity"]) for p in preloads] == scripts
     icon = doc.one("link", rel="icon")
     assert icon.attrs["type"] == "image/svg+xml"
     assert _check_asset(site, path, icon.attrs["href"], site.assets["icon.svg"].integrity) == (
