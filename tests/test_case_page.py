@@ -293,6 +293,43 @@ def test_what_is_not_a_code_is_refused_in_the_page(
         context.close()
 
 
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [
+        (409, "This conversation is full."),
+        (429, "cannot take more messages today"),
+        (0, "message service did not answer"),
+    ],
+)
+def test_an_addition_the_relay_refuses_keeps_the_words(
+    conversation_site: Site,
+    browser: Browser,
+    look_alike_case: StudentCase,
+    answer: int,
+    words: str,
+) -> None:
+    context = browser.new_context(viewport=PHONE)
+
+    def refuse(route: Route) -> None:
+        if answer:
+            route.fulfill(status=answer, json={"error": "refused"})
+        else:
+            route.abort("connectionrefused")
+
+    context.route(re.compile(r".*/api/v1/case/messages$"), refuse)
+    page = context.new_page()
+    try:
+        open_case(page, case_page(conversation_site), look_alike_case.code)
+        page.fill("#add-text", "Words to keep.")
+        page.click("#add-send")
+        page.wait_for_selector("#add-error:not(:empty)")
+        assert words in page.inner_text("#add-error")
+        assert page.input_value("#add-text") == "Words to keep."
+        assert page.inner_text("#add-send") == "Try again" and page.is_enabled("#add-send")
+    finally:
+        context.close()
+
+
 # --- a hostile relay ----------------------------------------------------------------
 
 

@@ -104,14 +104,6 @@
     result.focus();
   }
 
-  function errorFor(statusCode) {
-    if (statusCode === 0) return config.msgOffline;
-    if (statusCode === 413) return config.msgTooLong;
-    if (statusCode === 422) return config.msgOutdated;
-    if (statusCode === 429) return config.msgBusy;
-    return config.msgNotSent;
-  }
-
   form.addEventListener('submit', function (event) {
     event.preventDefault();
     if (sending) return;
@@ -146,7 +138,7 @@
         body: sent.body
       }, function (statusCode) {
         if (statusCode === 201) succeed(sent.code);
-        else fail(errorFor(statusCode));
+        else fail(page.sendProblem(statusCode, config));
       });
     });
     if (waited) status.textContent = config.msgGettingReady;

@@ -88,7 +88,9 @@
         codeInput.value = ''; // the keys are enough from here on
         entry.hidden = true;
         thread.hidden = false;
-        thread.focus();
+        // The conversation at the top of the screen (the help stays just above it).
+        thread.scrollIntoView({ block: 'start' });
+        thread.focus({ preventScroll: true });
       });
     });
     if (waited) codeStatus.textContent = config.msgGettingReady;
@@ -258,16 +260,6 @@
     addError.textContent = message;
   }
 
-  function addErrorFor(statusCode) {
-    if (statusCode === 0) return config.msgOffline;
-    if (statusCode === 404) return config.msgNoMatch;
-    if (statusCode === 409) return config.msgFull;
-    if (statusCode === 413) return config.msgTooLong;
-    if (statusCode === 422) return config.msgOutdated;
-    if (statusCode === 429) return config.msgBusy;
-    return config.msgNotSent;
-  }
-
   addText.addEventListener('input', function () {
     if (addText.value.trim()) addError.textContent = '';
   });
@@ -303,7 +295,9 @@
     page.request(config.relay + '/api/v1/case/messages', {
       method: 'POST', headers: headers, body: pending.body
     }, function (statusCode) {
-      if (statusCode !== 201 && statusCode !== 200) return addFailed(addErrorFor(statusCode));
+      if (statusCode !== 201 && statusCode !== 200) {
+        return addFailed(page.sendProblem(statusCode, config));
+      }
       pending = null;
       addForm.reset();
       addText.value = '';

@@ -121,10 +121,22 @@
     });
   }
 
+  /* What to tell the student when the relay refused what they sent, or did not answer:
+   * one of the page's data-msg-* texts (msg is the dataset that holds them). */
+  var PROBLEMS = {
+    0: 'msgOffline', 404: 'msgNoMatch', 409: 'msgFull', 413: 'msgTooLong', 422: 'msgOutdated',
+    429: 'msgBusy'
+  };
+
+  function sendProblem(statusCode, msg) {
+    return msg[PROBLEMS[statusCode]] || msg.msgNotSent;
+  }
+
   window.QuietDoorPage = {
     onLeave: onLeave,
     leave: leave,
     whenCrypto: whenCrypto,
-    request: request
+    request: request,
+    sendProblem: sendProblem
   };
 })();
