@@ -1041,7 +1041,15 @@ def test_the_shift_hint_shows_with_javascript(visit: Visit) -> None:
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("path", ["/s/lincoln-high/", "/s/lincoln-high/es/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/s/lincoln-high/",
+        "/s/lincoln-high/es/",
+        "/s/lincoln-high/case/",
+        "/s/lincoln-high/es/case/",
+    ],
+)
 def test_fits_a_small_phone_with_big_targets(browser: Browser, server: str, path: str) -> None:  # noqa: F811
     context = browser.new_context(viewport={"width": 320, "height": 640})
     page = context.new_page()
@@ -1049,7 +1057,7 @@ def test_fits_a_small_phone_with_big_targets(browser: Browser, server: str, path
         page.goto(server + path)
         assert page.evaluate("document.documentElement.scrollWidth") <= 320
         small = page.evaluate(
-            """() => [...document.querySelectorAll('a, button, label.choice, textarea')]
+            """() => [...document.querySelectorAll('a, button, label.choice, textarea, input:not([type=radio])')]
                  .filter(e => e.offsetParent !== null)
                  .map(e => [e.textContent.trim().slice(0, 30), e.getBoundingClientRect()])
                  .filter(([, r]) => r.height < 44 || r.width < 44 || r.right > 320)"""

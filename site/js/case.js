@@ -132,23 +132,31 @@
     return node;
   }
 
+  /* A formatter in the school's time zone; in the phone's own if the browser does not know
+   * the zone (an old browser), rather than showing nothing. */
+  function zoned(locale, options) {
+    try {
+      return new Intl.DateTimeFormat(locale, Object.assign({ timeZone: config.timezone }, options));
+    } catch (error) {
+      return new Intl.DateTimeFormat(locale, options);
+    }
+  }
+
   /* The day of a message in the school's time zone: "today", "Tuesday" within the last
    * week, "Tuesday, November 28" before that. */
   function day(sent) {
     var date = new Date(sent);
-    var zone = config.timezone;
+    var numeric = zoned('en-US', { year: 'numeric', month: 'numeric', day: 'numeric' });
     function dayNumber(d) {
       var parts = {};
-      new Intl.DateTimeFormat('en-US', { timeZone: zone, year: 'numeric', month: 'numeric',
-        day: 'numeric' }).formatToParts(d).forEach(function (p) { parts[p.type] = p.value; });
+      numeric.formatToParts(d).forEach(function (p) { parts[p.type] = p.value; });
       return Date.UTC(+parts.year, +parts.month - 1, +parts.day) / 86400000;
     }
     var ago = dayNumber(new Date()) - dayNumber(date);
     if (ago === 0) return { today: true, text: config.msgToday };
     var options = ago > 0 && ago < 7 ? { weekday: 'long' } :
       { weekday: 'long', month: 'long', day: 'numeric' };
-    options.timeZone = zone;
-    return { today: false, text: new Intl.DateTimeFormat(config.lang, options).format(date) };
+    return { today: false, text: zoned(config.lang, options).format(date) };
   }
 
   function meta(who, sent) {
