@@ -1057,7 +1057,8 @@ def test_fits_a_small_phone_with_big_targets(browser: Browser, server: str, path
         page.goto(server + path)
         assert page.evaluate("document.documentElement.scrollWidth") <= 320
         small = page.evaluate(
-            """() => [...document.querySelectorAll('a, button, label.choice, textarea, input:not([type=radio])')]
+            """() => [...document.querySelectorAll(
+                     'a, button, label.choice, textarea, input:not([type=radio])')]
                  .filter(e => e.offsetParent !== null)
                  .map(e => [e.textContent.trim().slice(0, 30), e.getBoundingClientRect()])
                  .filter(([, r]) => r.height < 44 || r.width < 44 || r.right > 320)"""
