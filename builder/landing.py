@@ -33,7 +33,8 @@ STYLESHEET = INLINE_STYLES[0]  # inline on every student page
 PAGE_SCRIPT = "page.js"  # inline on every student page, before the page's own script
 LANDING_SCRIPT = "app.js"
 CASE_SCRIPT = "case.js"
-# Loaded after the page has painted, deferred, in this order, with integrity hashes.
+# Preloaded from the head, run after the page's own scripts (deferred), in this order, with
+# integrity hashes.
 CRYPTO_SCRIPTS = ("nacl-fast.min.js", "blake2b.js", "envelope.js")
 ICON = "icon.svg"
 INLINE_NAMES = (*INLINE_STYLES, *INLINE_SCRIPTS)
@@ -62,7 +63,12 @@ class LandingError(BuildError):
 
 def landing_paths(deployment: Deployment, school: School) -> dict[str, str]:
     """Each language's page, relative to the site root; the first language is the default."""
-    return _paths(deployment, f"s/{school.slug}")
+    default = deployment.languages[0]
+    folder = f"s/{school.slug}"
+    return {
+        lang: f"{folder}/index.html" if lang == default else f"{folder}/{lang}/index.html"
+        for lang in deployment.languages
+    }
 
 
 def case_paths(deployment: Deployment, school: School) -> dict[str, str]:
@@ -70,14 +76,6 @@ def case_paths(deployment: Deployment, school: School) -> dict[str, str]:
     return {
         lang: posixpath.join(posixpath.dirname(path), "case", "index.html")
         for lang, path in landing_paths(deployment, school).items()
-    }
-
-
-def _paths(deployment: Deployment, folder: str) -> dict[str, str]:
-    default = deployment.languages[0]
-    return {
-        lang: f"{folder}/index.html" if lang == default else f"{folder}/{lang}/index.html"
-        for lang in deployment.languages
     }
 
 
