@@ -1,8 +1,10 @@
-"""The student page's static assets: vendored crypto checked against its pins, our JS and CSS.
+"""The student page's static assets: vendored crypto checked against its pins, our JS, CSS and icon.
 
-Every file a landing page loads is written to ``<out>/assets/`` and returned with
+Every file a student page loads is written to ``<out>/assets/`` and returned with
 its Subresource Integrity hash, so that the page refuses a file that changed on
-the way (or on the server) after the build.
+the way (or on the server) after the build. The stylesheet and the pages' own
+scripts are also carried inline by the pages (see builder.landing); their copies
+here are what the relay hashes for its header policy.
 """
 
 from __future__ import annotations
@@ -89,7 +91,12 @@ def build_assets(out_dir: Path, *, site_dir: Path = SITE_DIR) -> dict[str, Asset
         NACL_FILE: _package(packages, "tweetnacl").read(NACL_FILE),
         BLAKE_FILE: _blakejs_bundle(_package(packages, "blakejs")),
     }
-    for source in sorted((site_dir / "js").glob("*.js")) + sorted((site_dir / "css").glob("*.css")):
+    sources = [
+        *sorted((site_dir / "js").glob("*.js")),
+        *sorted((site_dir / "css").glob("*.css")),
+        *sorted((site_dir / "img").glob("*.svg")),
+    ]
+    for source in sources:
         if source.name in contents:
             raise AssetError(f"{source}: the name {source.name!r} is taken by a vendored asset")
         contents[source.name] = source.read_bytes()

@@ -1,9 +1,12 @@
-"""The student's landing page: one static HTML file per school and language.
+"""The student pages: a landing page and a case page per school and language.
 
-The page is rendered from ``site/templates/landing.html.j2`` with the strings of
-``site/i18n/<lang>.toml``. Everything it links to is relative to the page, so
-the built site works under any base path, and everything it loads is same-origin
-with an integrity hash (see builder.assets).
+The landing page (``site/templates/landing.html.j2``) is where a student writes
+a report; the case page (``case.html.j2``) is where they come back with the
+case code to read the school's answers and add more. Both are rendered with the
+strings of ``site/i18n/<lang>.toml``. Everything they link to is relative to the
+page, so the built site works under any base path. The stylesheet and the
+pages' own scripts are inline, allowed by their hashes (quietdoor.csp); the
+crypto loads after them, same-origin with integrity hashes (builder.assets).
 """
 
 from __future__ import annotations
@@ -13,19 +16,28 @@ import posixpath
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
-from builder.assets import SITE_DIR, Asset
+from builder.assets import SITE_DIR, Asset, sri
 from builder.errors import BuildError
 from quietdoor.config import SUPPORTED_LANGUAGES, Deployment, ReadHours, School
-from quietdoor.csp import content_security_policy
+from quietdoor.csp import INLINE_SCRIPTS, INLINE_STYLES, InlineCode, content_security_policy
 from quietdoor.encoding import b64u_encode
 
 TEMPLATE = "landing.html.j2"
-STYLESHEET = "landing.css"
-# app.js first: deferred scripts run in order, and the form must work before the crypto arrives.
-SCRIPTS = ("app.js", "nacl-fast.min.js", "blake2b.js", "envelope.js")
+CASE_TEMPLATE = "case.html.j2"
+STYLESHEET = INLINE_STYLES[0]  # inline on every student page
+PAGE_SCRIPT = "page.js"  # inline on every student page, before the page's own script
+LANDING_SCRIPT = "app.js"
+CASE_SCRIPT = "case.js"
+# Preloaded from the head, run after the page's own scripts (deferred), in this order, with
+# integrity hashes.
+CRYPTO_SCRIPTS = ("nacl-fast.min.js", "blake2b.js", "envelope.js")
+ICON = "icon.svg"
+INLINE_NAMES = (*INLINE_STYLES, *INLINE_SCRIPTS)
 DAY_KEYS = ("day_mon", "day_tue", "day_wed", "day_thu", "day_fri", "day_sat", "day_sun")
 
 # Strings that app.js shows; each becomes a data-msg-<name> attribute of the form.
@@ -46,7 +58,7 @@ Strings = Mapping[str, str]
 
 
 class LandingError(BuildError):
-    """A landing page that cannot be rendered: a missing translation, asset or language."""
+    """A student page that cannot be rendered: a missing translation, asset or language."""
 
 
 def landing_paths(deployment: Deployment, school: School) -> dict[str, str]:
@@ -59,6 +71,14 @@ def landing_paths(deployment: Deployment, school: School) -> dict[str, str]:
     }
 
 
+def case_paths(deployment: Deployment, school: School) -> dict[str, str]:
+    """Each language's case page: ``s/<school>/case/`` and ``s/<school>/<lang>/case/``."""
+    return {
+        lang: posixpath.join(posixpath.dirname(path), "case", "index.html")
+        for lang, path in landing_paths(deployment, school).items()
+    }
+
+
 def render_landing(
     deployment: Deployment,
     school: School,
@@ -67,51 +87,219 @@ def render_landing(
     page_path: str,
 ) -> str:
     """The landing page of one school in one language, as HTML text."""
-    if lang not in deployment.languages:
-        raise LandingError(
-            f"language {lang!r} is not in the deployment's languages "
-            f"({', '.join(deployment.languages)})"
-        )
-    missing = [name for name in (STYLESHEET, *SCRIPTS) if name not in assets]
-    if missing:
-        raise LandingError(f"asset {missing[0]!r} was not built; run build_assets first")
-    recipients = deployment.recipients_for(school.slug)
-    if not recipients:
-        raise LandingError(f"no recipient reads reports for {school.slug!r}")
-
-    catalogs = load_catalogs()
-    strings = catalogs[lang]
-    here = posixpath.dirname(page_path)
-
-    def asset_url(name: str) -> str:
-        asset = assets[name]
-        return f"{posixpath.relpath(asset.path, here)}?v={asset.version}"
-
-    languages = [
-        {
-            "lang": other,
-            "name": catalogs[other]["language_name"],
-            "href": posixpath.relpath(path, here),
-        }
-        for other, path in landing_paths(deployment, school).items()
-        if other != lang
-    ]
-    template = _environment().get_template(TEMPLATE)
-    return template.render(
-        lang=lang,
-        t=strings,
-        school=school,
-        organisation=deployment.organisation,
-        csp=content_security_policy(deployment.relay_url),
-        stylesheet={"href": asset_url(STYLESHEET), "integrity": assets[STYLESHEET].integrity},
-        scripts=[{"src": asset_url(n), "integrity": assets[n].integrity} for n in SCRIPTS],
-        languages=languages,
-        exit_url=deployment.quick_exit_url,
-        relay_url=deployment.relay_url,
-        recipients=" ".join(b64u_encode(r.x25519) for r in recipients),
-        hours=read_hours_text(school.read_hours, strings),
-        messages={name.replace("_", "-"): strings[name] for name in SCRIPT_MESSAGES},
+    page = _StudentPage(deployment, school, lang, assets, page_path)
+    strings = page.strings
+    hours = school.read_hours
+    return page.render(
+        TEMPLATE,
+        LANDING_SCRIPT,
+        landing_paths(deployment, school),
+        hours=read_hours_text(hours, strings),
+        case_href=page.href_to(case_paths(deployment, school)[lang]),
+        case_address=_address(deployment.base_url, case_paths(deployment, school)[lang]),
+        messages={name.replace("_", "-"): strings[name] for name in SCRIPT_MESSAGES}
+        | next_read_messages(hours, strings),
+        read_days=" ".join(str(d) for d in hours.days),
+        read_start=hours.start,
+        read_end=hours.end,
+        day_names=",".join(strings[key] for key in DAY_KEYS),
     )
+
+
+def render_case(
+    deployment: Deployment,
+    school: School,
+    lang: str,
+    assets: Mapping[str, Asset],
+    page_path: str,
+) -> str:
+    """The case page of one school in one language: open a case with its code, read, add."""
+    page = _StudentPage(deployment, school, lang, assets, page_path)
+    strings = page.strings
+    return page.render(
+        CASE_TEMPLATE,
+        CASE_SCRIPT,
+        case_paths(deployment, school),
+        hours=read_hours_text(school.read_hours, strings),
+        landing_href=page.href_to(landing_paths(deployment, school)[lang]),
+        messages={
+            name.replace("_", "-"): strings[key] for name, key in CASE_SCRIPT_MESSAGES.items()
+        },
+    )
+
+
+# What case.js shows: data-msg-<name> attribute -> catalog key.
+CASE_SCRIPT_MESSAGES = {
+    "send": "add_send",
+    "try_again": "try_again",
+    "sending": "sending",
+    "getting_ready": "getting_ready",
+    "not_loaded": "not_loaded",
+    "offline": "offline",
+    "too_long": "too_long",
+    "outdated": "outdated",
+    "busy": "busy",
+    "not_sent": "not_sent",
+    "code_missing": "code_missing",
+    "code_format": "code_format",
+    "no_match": "code_no_match",
+    "too_many_tries": "code_too_many_tries",
+    "not_opened": "code_not_opened",
+    "opening": "case_opening",
+    "up_to_date": "case_up_to_date",
+    "you": "thread_you",
+    "school": "thread_school",
+    "today": "thread_today",
+    "read_on": "thread_read_on",
+    "read_today": "thread_read_today",
+    "not_read_yet": "thread_not_read_yet",
+    "safe_question": "safe_legend",
+    "safe_yes": "safe_yes",
+    "safe_no": "safe_no",
+    "safe_unsure": "safe_unsure",
+    "more_question": "more_label",
+    "add_missing": "add_missing",
+    "added": "add_sent",
+    "full": "add_full",
+}
+
+
+class _StudentPage:
+    """What every student page shares: strings, policy, inline code, assets, language links."""
+
+    def __init__(
+        self,
+        deployment: Deployment,
+        school: School,
+        lang: str,
+        assets: Mapping[str, Asset],
+        page_path: str,
+    ) -> None:
+        if lang not in deployment.languages:
+            raise LandingError(
+                f"language {lang!r} is not in the deployment's languages "
+                f"({', '.join(deployment.languages)})"
+            )
+        needed = (*INLINE_NAMES, *CRYPTO_SCRIPTS, ICON)
+        missing = [name for name in needed if name not in assets]
+        if missing:
+            raise LandingError(f"asset {missing[0]!r} was not built; run build_assets first")
+        self.recipients = deployment.recipients_for(school.slug)
+        if not self.recipients:
+            raise LandingError(f"no recipient reads reports for {school.slug!r}")
+        self.deployment = deployment
+        self.school = school
+        self.lang = lang
+        self.assets = assets
+        self.here = posixpath.dirname(page_path)
+        self.catalogs = load_catalogs()
+        self.strings = self.catalogs[lang]
+
+    def href_to(self, path: str) -> str:
+        """A relative link to a page's folder (``case/``), so the site works under any base."""
+        return posixpath.relpath(posixpath.dirname(path), self.here) + "/"
+
+    def asset_url(self, name: str) -> str:
+        asset = self.assets[name]
+        return f"{posixpath.relpath(asset.path, self.here)}?v={asset.version}"
+
+    def render(self, template: str, script: str, paths: Mapping[str, str], **context: Any) -> str:
+        inline = inline_code(tuple(self.assets[n].integrity for n in INLINE_NAMES))
+        languages = [
+            {
+                "lang": other,
+                "name": self.catalogs[other]["language_name"],
+                "href": posixpath.relpath(path, self.here),
+            }
+            for other, path in paths.items()
+            if other != self.lang
+        ]
+        d = self.deployment
+        return (
+            _environment()
+            .get_template(template)
+            .render(
+                lang=self.lang,
+                t=self.strings,
+                school=self.school,
+                organisation=d.organisation,
+                csp=_policy(d.relay_url, inline),
+                style=_inline_text(STYLESHEET),
+                inline_scripts=[_inline_text(PAGE_SCRIPT), _inline_text(script)],
+                scripts=[
+                    {"src": self.asset_url(n), "integrity": self.assets[n].integrity}
+                    for n in CRYPTO_SCRIPTS
+                ],
+                icon=self.asset_url(ICON),
+                languages=languages,
+                exit_url=d.quick_exit_url,
+                relay_url=d.relay_url,
+                timezone=d.timezone,
+                recipients=" ".join(b64u_encode(r.x25519) for r in self.recipients),
+                **context,
+            )
+        )
+
+
+@functools.cache
+def inline_code(integrities: tuple[str, ...]) -> InlineCode:
+    """The inline blocks of every student page, checked against the published copies (of
+    INLINE_NAMES, whose hashes the relay puts in its header policy)."""
+    for name, integrity in zip(INLINE_NAMES, integrities, strict=True):
+        if sri(_source(name)) != integrity:
+            raise LandingError(f"asset {name!r} differs from {_source_path(name)}; rebuild assets")
+    return InlineCode(
+        styles=tuple(_source(n) for n in INLINE_STYLES),
+        scripts=tuple(_source(n) for n in INLINE_SCRIPTS),
+    )
+
+
+@functools.cache
+def _policy(relay_url: str, inline: InlineCode) -> str:
+    return content_security_policy(relay_url, inline)
+
+
+def _source_path(name: str) -> Path:
+    return SITE_DIR / ("css" if name.endswith(".css") else "js") / name
+
+
+@functools.cache
+def _source(name: str) -> bytes:
+    path = _source_path(name)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LandingError(f"{path}: cannot read ({exc.strerror})") from None
+    text = data.decode("utf-8")
+    closing = "</style" if name.endswith(".css") else "</script"
+    if closing in text.lower() or "<!--" in text:
+        raise LandingError(f"{path}: contains {closing!r} or '<!--', which would break inlining")
+    return data
+
+
+def _inline_text(name: str) -> Markup:
+    """A file's text, exactly, for an inline block: its CSP hash is of these bytes."""
+    return Markup(_source(name).decode("utf-8"))  # noqa: S704 - our own checked file
+
+
+def _address(base_url: str, page_path: str) -> str:
+    """A page's address as a student would type it: no scheme, no index.html."""
+    address = f"{base_url}/{posixpath.dirname(page_path)}/"
+    return address.split("://", 1)[1]
+
+
+def next_read_messages(hours: ReadHours, t: Strings) -> dict[str, str]:
+    """The sentences that say when the school next reads; app.js picks one at send time."""
+    if hours.always:
+        return {}
+    start, end = _clock(hours.start, t), _clock(hours.end, t)
+    texts = {
+        "next-now": t["next_read_now"].format(end=end),
+        "next-today": t["next_read_today"].format(start=start),
+        "next-tomorrow": t["next_read_tomorrow"].format(start=start),
+        "next-day": t["next_read_day"].format(start=start, day="{day}"),
+    }
+    return {name: _sentence(text) for name, text in texts.items()}
 
 
 def read_hours_text(hours: ReadHours, t: Strings) -> str:
@@ -121,7 +309,11 @@ def read_hours_text(hours: ReadHours, t: Strings) -> str:
     text = t["hours_days"].format(
         days=_days_text(hours.days, t), start=_clock(hours.start, t), end=_clock(hours.end, t)
     )
-    # "… 4:30 p.m.." -> "… 4:30 p.m.": the abbreviation's period ends the sentence too.
+    return _sentence(text)
+
+
+def _sentence(text: str) -> str:
+    """'… 4:30 p.m..' -> '… 4:30 p.m.': the abbreviation's period ends the sentence too."""
     return text[:-1] if text.endswith("..") else text
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from builder.assets import Asset, build_assets
 from builder.errors import BuildError
-from builder.landing import landing_paths, render_landing
+from builder.landing import case_paths, landing_paths, render_case, render_landing
 from builder.qr import write_qr
 from builder.training import build_course
 from quietdoor.config import Deployment, School
@@ -80,6 +80,12 @@ def build_school(
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(
             render_landing(deployment, school, lang, assets, page_path), encoding="utf-8"
+        )
+    for lang, page_path in case_paths(deployment, school).items():
+        target = out_dir / page_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(
+            render_case(deployment, school, lang, assets, page_path), encoding="utf-8"
         )
     folder = f"s/{school.slug}"
     url = deployment.landing_url(school.slug)

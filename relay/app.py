@@ -100,7 +100,7 @@ def create_app(
             allow_headers=["content-type", "authorization", CASE_HEADER],
             max_age=3600,
         ),
-        Middleware(SecurityHeaders, relay_url=deployment.relay_url),
+        Middleware(SecurityHeaders, relay_url=deployment.relay_url, static_dir=static_dir),
     ]
     return Starlette(
         routes=routes,

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from quietdoor.csp import course_header_policy, header_policy
+from quietdoor.csp import (
+    INLINE_SCRIPTS,
+    INLINE_STYLES,
+    course_header_policy,
+    header_policy,
+    read_inline_code,
+)
 
 COMMON = [
     (b"x-content-type-options", b"nosniff"),
@@ -26,9 +33,9 @@ class SecurityHeaders:
     are covered too).
     """
 
-    def __init__(self, app: ASGIApp, relay_url: str) -> None:
+    def __init__(self, app: ASGIApp, relay_url: str, static_dir: Path | None = None) -> None:
         self.app = app
-        self.student_csp = header_policy(relay_url).encode()
+        self.student_policy = _StudentPolicy(relay_url, static_dir)
         self.course_csp = course_header_policy(relay_url).encode()
         self.common = COMMON + ([HSTS] if urlsplit(relay_url).scheme == "https" else [])
 
@@ -57,5 +64,39 @@ class SecurityHeaders:
             cache = b"public, max-age=31536000, immutable"
         else:
             cache = b"no-cache"
-        csp = self.course_csp if path.startswith("/training/") else self.student_csp
+        csp = self.course_csp if path.startswith("/training/") else self.student_policy.header()
         return [(b"content-security-policy", csp), (b"cache-control", cache)]
+
+
+class _StudentPolicy:
+    """The student pages' header policy, with the hashes of the inline code of the site served.
+
+    The pages carry their stylesheet and scripts inline (see quietdoor.csp); the
+    hashes come from the copies the builder publishes under ``assets/``, read again
+    whenever one of them changes, so a rebuild while the relay runs stays in step.
+    """
+
+    def __init__(self, relay_url: str, static_dir: Path | None) -> None:
+        self.relay_url = relay_url
+        self.assets = static_dir / "assets" if static_dir is not None else None
+        self._stamp: tuple[tuple[int, int], ...] | None = None
+        self._header = header_policy(relay_url).encode()
+
+    def header(self) -> bytes:
+        if self.assets is None:
+            return self._header
+        stamp = tuple(_stamp(self.assets / n) for n in (*INLINE_STYLES, *INLINE_SCRIPTS))
+        if stamp != self._stamp:
+            inline = read_inline_code(self.assets)
+            self._header = header_policy(self.relay_url, inline).encode()
+            self._stamp = stamp
+        return self._header
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    """When a file last changed, and its size; (0, 0) when it is missing."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return (0, 0)
+    return (stat.st_mtime_ns, stat.st_size)

@@ -10,22 +10,19 @@ import psycopg
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from builder.site import build_site
-from demo.prepare import prepare
 from quietdoor.config import dump_config, load_config
 
 from .helpers import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    EXAMPLE,
     PASS,
     POSTGRES,
     KeyedDeployment,
     Leads,
     Site,
-    free_port,
     init_keytool,
     make_deployment,
+    serve_example,
     start_relay,
     stop_relay,
     with_keys_of,
@@ -72,17 +69,11 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """The example deployment built and served by a real relay, with keys for every lead."""
-    tmp = tmp_path_factory.mktemp("e2e")
-    port = free_port()
-    config, deployment = prepare(EXAMPLE, tmp / "var", port)
-    build_site(deployment, tmp / "dist")
-    relay = start_relay(
-        config, f"sqlite:///{tmp / 'relay.db'}", tmp, static=tmp / "dist", port=port
-    )
+    served = serve_example(tmp_path_factory.mktemp("e2e"))
     try:
-        yield Site(deployment=deployment, dist=tmp / "dist", var=tmp / "var", relay=relay)
+        yield served
     finally:
-        stop_relay(relay)
+        stop_relay(served.relay)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,11 @@ import pytest
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
+from builder.site import build_site
+from demo.prepare import PASSPHRASE as DEMO_PASSPHRASE
+from demo.prepare import prepare
 from keytool.__main__ import main as keytool_main
+from keytool.identity import load_identity
 from quietdoor import payloads, protocol
 from quietdoor.config import Deployment, dump_config, load_config
 from quietdoor.encoding import b64u_decode, b64u_encode
@@ -175,6 +180,33 @@ class Site:
     relay: RelayProcess
 
 
+def serve_example(tmp: Path) -> Site:
+    """The example deployment with fresh keys for every lead (in tmp/var/keys/<id>), built
+    and served by a real relay; stop it with stop_relay(site.relay)."""
+    port = free_port()
+    config, deployment = prepare(EXAMPLE, tmp / "var", port)
+    build_site(deployment, tmp / "dist")
+    relay = start_relay(
+        config, f"sqlite:///{tmp / 'relay.db'}", tmp, static=tmp / "dist", port=port
+    )
+    return Site(deployment=deployment, dist=tmp / "dist", var=tmp / "var", relay=relay)
+
+
+def keytool_cli(site: Site, *args: str, home: Path | None = None) -> str:
+    """`python -m keytool` as a lead runs it (Dana Ortiz, Lincoln High's lead, by default)."""
+    home = home or site.var / "keys" / "dana-ortiz"
+    result = subprocess.run(
+        [sys.executable, "-m", "keytool", "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        env={**os.environ, "QUIETDOOR_PASSPHRASE": DEMO_PASSPHRASE},
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 @dataclass(frozen=True)
 class StudentCase:
     """A case as its student holds it: the code's keys, and what was posted to open it."""
@@ -182,6 +214,7 @@ class StudentCase:
     school: str
     keys: protocol.CaseKeys
     body: dict[str, Any]  # what POST /api/v1/cases takes
+    code: str = ""  # the case code, as the page shows it
 
     @property
     def headers(self) -> dict[str, str]:
@@ -206,15 +239,18 @@ def new_case(
     what: str = "test report",
     safe_now: str = "",
     plaintext: bytes | None = None,
+    code: str | None = None,
+    now: datetime | None = None,
 ) -> StudentCase:
     """A student's first report (or, with plaintext, anything an attacker cares to seal)."""
-    case = protocol.CaseKeys.derive(protocol.new_case_code())
-    payload = report_payload(school, case, what, safe_now)
+    code = protocol.format_case_code(code or protocol.new_case_code())
+    case = protocol.CaseKeys.derive(code)
+    payload = report_payload(school, case, what, safe_now, now)
     keys = [*school_keys(deployment, school), bytes(case.reply_key.public_key)]
     data = plaintext if plaintext is not None else payloads.encode(payloads.to_json(payload))
     envelope = protocol.seal(school, data, keys)
     body = protocol.NewCase(case.case_id, case.auth_hash, envelope).to_json()
-    return StudentCase(school=school, keys=case, body=body)
+    return StudentCase(school=school, keys=case, body=body, code=code)
 
 
 def update(deployment: Deployment, case: StudentCase, text: str = "more") -> dict[str, Any]:
@@ -226,10 +262,16 @@ def update(deployment: Deployment, case: StudentCase, text: str = "more") -> dic
 
 
 def staff_message(
-    deployment: Deployment, case: StudentCase, who: str, signing: SigningKey, text: str = ""
+    deployment: Deployment,
+    case: StudentCase,
+    who: str,
+    signing: SigningKey,
+    text: str = "",
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """A reply (or, without text, a read receipt) signed by a recipient, for the case's thread."""
-    header = payloads.Header.new("reply" if text else "receipt", case.school, case.keys.case_id)
+    kind: payloads.Kind = "reply" if text else "receipt"
+    header = payloads.Header.new(kind, case.school, case.keys.case_id, now)
     signer = payloads.Signer(id=who, key=b"")
     draft: payloads.Reply | payloads.Receipt = (
         payloads.Reply(header, text, signer) if text else payloads.Receipt(header, signer)
@@ -248,6 +290,31 @@ def staff_note(
     )
     signed = payloads.sign(draft, signing, who)
     return payloads.seal_payload(signed, school_keys(deployment, case.school)).to_json()
+
+
+def post_conversation(
+    site: Site,
+    school: str,
+    staff: str,
+    report: str,
+    reply: str,
+    times: Sequence[datetime | None] = (None, None, None),
+    code: str | None = None,
+) -> StudentCase:
+    """A case on the site's relay, as a student and a lead of the example leave it: the
+    report, a read receipt and a reply signed by `staff` (whose keys are in site.var), each
+    written at its time in `times` (now by default)."""
+    identity = load_identity(site.var / "keys" / staff, DEMO_PASSPHRASE)
+    case = new_case(site.deployment, school, report, "unsure", code=code, now=times[0])
+    answer = httpx.post(site.relay.url + "/api/v1/cases", json=case.body)
+    assert answer.status_code == 201, answer.text
+    for text, when in (("", times[1]), (reply, times[2])):
+        message = staff_message(site.deployment, case, staff, identity.signing_key, text, when)
+        body = as_body(message)
+        headers = signed_headers(identity.signing_key, reply_path(case), "POST", body)
+        answer = httpx.post(site.relay.url + reply_path(case), content=body, headers=headers)
+        assert answer.status_code == 201, answer.text
+    return case
 
 
 def messages_path(school: str, after: int = 0, limit: int | None = None) -> str:
@@ -273,10 +340,14 @@ def as_body(document: Any) -> bytes:
 
 
 def report_payload(
-    school: str, case: protocol.CaseKeys, what: str = "test report", safe_now: str = ""
+    school: str,
+    case: protocol.CaseKeys,
+    what: str = "test report",
+    safe_now: str = "",
+    now: datetime | None = None,
 ) -> payloads.Report:
     return payloads.Report(
-        header=payloads.Header.new("report", school, case.case_id),
+        header=payloads.Header.new("report", school, case.case_id, now),
         lang="en",
         reply_pk=bytes(case.reply_key.public_key),
         answers=payloads.Answers(what=what, safe_now=safe_now, more=""),

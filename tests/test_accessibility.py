@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
-from .helpers import ROOT, Site
+from quietdoor import protocol
+
+from .helpers import ROOT, Site, post_conversation
 
 pytestmark = pytest.mark.browser
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -58,6 +60,30 @@ def test_error_and_sent_states_have_no_wcag_violations(site: Site, page: Page) -
     page.fill("#what", "An accessibility check.")
     page.click("#send")
     page.wait_for_selector("#case-code:not(:empty)")
+    assert violations(page) == []
+
+
+@pytest.mark.parametrize("lang", ["", "es/"])
+def test_case_page_has_no_wcag_violations_in_any_state(site: Site, page: Page, lang: str) -> None:
+    """Code entry, a wrong code, and a thread with a report, a read receipt, a reply and the
+    student's unread addition."""
+    case = post_conversation(
+        site, "riverside-middle", "marcus-lee", "An accessibility check.", "Thank you. We read it."
+    )
+    page.goto(f"{site.relay.url}/s/riverside-middle/{lang}case/")
+    assert violations(page) == []
+    page.fill("#code", protocol.format_case_code(protocol.new_case_code()))
+    page.click("#open")
+    page.wait_for_selector("#code-error:not(:empty)")
+    assert violations(page) == []
+    page.fill("#code", case.code)
+    page.click("#open")
+    page.wait_for_selector("#thread:visible")
+    assert page.locator("#messages > li").count() == 3
+    assert violations(page) == []
+    page.fill("#add-text", "One more thing.")
+    page.click("#add-send")
+    page.wait_for_selector("#read-state:visible")
     assert violations(page) == []
 
 

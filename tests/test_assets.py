@@ -14,14 +14,23 @@ import pytest
 from builder.assets import SITE_DIR, AssetError, build_assets
 
 VENDOR = SITE_DIR / "vendor"
-EXPECTED = {"nacl-fast.min.js", "blake2b.js", "app.js", "envelope.js", "landing.css"}
+EXPECTED = {
+    "nacl-fast.min.js",
+    "blake2b.js",
+    "envelope.js",
+    "page.js",
+    "app.js",
+    "case.js",
+    "landing.css",
+    "icon.svg",
+}
 
 
 @pytest.fixture
 def site_copy(tmp_path: Path) -> Path:
     """A copy of site/ sources that a test may damage."""
     site = tmp_path / "site"
-    for part in ("vendor", "js", "css"):
+    for part in ("vendor", "js", "css", "img"):
         shutil.copytree(SITE_DIR / part, site / part)
     return site
 

@@ -56,6 +56,8 @@ def test_manifest_lists_schools_and_hashes_every_file(
     for name, digest in manifest["files"].items():
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
     assert "training/index.html" in on_disk
+    for school in ("lincoln-high", "riverside-middle", "cedar-valley-high"):
+        assert {f"s/{school}/case/index.html", f"s/{school}/es/case/index.html"} <= on_disk
     for school in manifest["schools"]:
         decoded = zxingcpp.read_barcodes(Image.open(out / school["qr_png"]))
         assert [b.text for b in decoded] == [school["landing_url"]]

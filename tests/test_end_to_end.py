@@ -6,12 +6,9 @@ import csv
 import datetime
 import io
 import json
-import os
 import re
 import secrets
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import zxingcpp
@@ -19,27 +16,12 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, Request
 
 from builder.course import Question, load_course
-from demo.prepare import PASSPHRASE
 
-from .helpers import ROOT, Site
+from .helpers import ROOT, Site, keytool_cli
 
 pytestmark = pytest.mark.browser
 TRAINING_DOCS = ROOT / "content" / "training" / "docs"
 CASE_CODE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$")
-
-
-def keytool(site: Site, *args: str, home: Path | None = None) -> str:
-    home = home or site.var / "keys" / "dana-ortiz"
-    result = subprocess.run(
-        [sys.executable, "-m", "keytool", "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-        env={**os.environ, "QUIETDOOR_PASSPHRASE": PASSPHRASE},
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 def test_report_from_browser_reaches_the_lead_and_nothing_else(
@@ -70,10 +52,10 @@ def test_report_from_browser_reaches_the_lead_and_nothing_else(
     assert len(posts) == 1 and posts[0].url == origin + "/api/v1/cases"
     assert marker not in (posts[0].post_data or "")
 
-    assert keytool(site, "fetch").strip() == "lincoln-high: 1 new"
-    cases = json.loads(keytool(site, "list", "--json"))["cases"]
+    assert keytool_cli(site, "fetch").strip() == "lincoln-high: 1 new"
+    cases = json.loads(keytool_cli(site, "list", "--json"))["cases"]
     assert len(cases) == 1 and cases[0]["flags"] == ["NOT SAFE NOW"]
-    shown = json.loads(keytool(site, "show", cases[0]["id"], "--json"))
+    shown = json.loads(keytool_cli(site, "show", cases[0]["id"], "--json"))
     payload = shown["messages"][0]["payload"]
     assert marker in payload["answers"]["what"]
     assert payload["answers"]["safe_now"] == "no"
@@ -191,8 +173,8 @@ def test_staff_member_trains_prints_a_certificate_and_appears_on_the_roster(
     assert fetched == {"schools/cedar-valley-high.json"}  # no other school's keys were loaded
 
     home = site.var / "keys" / "ruth-nakamura"
-    assert "cedar-valley-high: 1 new" in keytool(site, "fetch", home=home)
-    out = keytool(site, "roster", "--modules", str(site.dist), home=home)
+    assert "cedar-valley-high: 1 new" in keytool_cli(site, "fetch", home=home)
+    out = keytool_cli(site, "roster", "--modules", str(site.dist), home=home)
     (row,) = [r for r in csv.DictReader(io.StringIO(out)) if r["name"] == "Rosa Díaz"]
     today = datetime.date.today()
     assert row["school"] == "Cedar Valley High School" and row["role"] == "School nurse"
@@ -204,7 +186,7 @@ def test_staff_member_trains_prints_a_certificate_and_appears_on_the_roster(
     assert row["modules_current"] == row["modules_total"] == str(len(course.modules))
     assert row["acknowledgment"] == ACKNOWLEDGMENT
     assert row["records"] == reference.group(1)
-    later = keytool(
+    later = keytool_cli(
         site, "roster", "--on", (today + datetime.timedelta(days=400)).isoformat(), home=home
     )
     (row,) = [r for r in csv.DictReader(io.StringIO(later)) if r["name"] == "Rosa Díaz"]

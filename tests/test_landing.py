@@ -1,14 +1,19 @@
-"""builder.landing: the student's page, as HTML and in Chromium.
+"""builder.landing: the student's landing page (and what it shares with the case page),
+as HTML and in Chromium.
 
 The static checks read the rendered HTML; the browser checks serve a built page
 over HTTP and stand in for the relay and the quick-exit site with Playwright
-routes, so that every request the page makes is seen.
+routes, so that every request the page makes is seen. The case page's own
+behaviour, against the real relay and key tool, is in test_case_page.py.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import datetime
 import functools
+import hashlib
 import json
 import posixpath
 import re
@@ -25,11 +30,14 @@ from playwright.sync_api import Browser, BrowserContext, Page, Route
 
 from builder.assets import SITE_DIR, Asset, build_assets
 from builder.landing import (
+    CASE_SCRIPT_MESSAGES,
     SCRIPT_MESSAGES,
     LandingError,
+    case_paths,
     landing_paths,
     load_catalogs,
     read_hours_text,
+    render_case,
     render_landing,
 )
 from quietdoor import payloads, protocol
@@ -40,10 +48,17 @@ from .helpers import KeyedDeployment, free_port, make_deployment
 
 RELAY = "http://127.0.0.1:9"  # never reached: a Playwright route answers for it
 EXIT = "https://exit.example"
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-    "connect-src http://127.0.0.1:9; base-uri 'none'; form-action 'none'"
+POLICY = re.compile(
+    r"default-src 'none'; script-src 'self'(?P<scripts>( '[^']+')*); "
+    r"style-src 'self'(?P<styles>( '[^']+')*); img-src 'self'; "
+    r"connect-src http://127\.0\.0\.1:9; base-uri 'none'; form-action 'none'"
 )
+PAGES = [
+    "s/lincoln-high/index.html",
+    "s/lincoln-high/es/index.html",
+    "s/lincoln-high/case/index.html",
+    "s/lincoln-high/es/case/index.html",
+]
 CASE_CODE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$")
 NBSP = "\u00a0"
 
@@ -66,11 +81,10 @@ def site(keyed: KeyedDeployment, tmp_path_factory: pytest.TempPathFactory) -> Si
     assets = build_assets(root)
     d = keyed.deployment
     for school in d.schools:
-        for lang, path in landing_paths(d, school).items():
-            (root / path).parent.mkdir(parents=True, exist_ok=True)
-            (root / path).write_text(
-                render_landing(d, school, lang, assets, path), encoding="utf-8"
-            )
+        for paths, render in ((landing_paths, render_landing), (case_paths, render_case)):
+            for lang, path in paths(d, school).items():
+                (root / path).parent.mkdir(parents=True, exist_ok=True)
+                (root / path).write_text(render(d, school, lang, assets, path), encoding="utf-8")
     return Site(root, assets)
 
 
@@ -144,34 +158,75 @@ def test_landing_paths_put_the_first_language_at_the_school_folder(keyed: KeyedD
     }
 
 
-@pytest.mark.parametrize("path", ["s/lincoln-high/index.html", "s/lincoln-high/es/index.html"])
+@pytest.mark.parametrize("path", PAGES)
 def test_head_is_locked_down(site: Site, path: str) -> None:
     doc = page_of(site, path)
     head = [e for e in doc.elements if "head" in e.inside]
     assert head[0].attrs == {"charset": "utf-8"}
-    assert head[1].attrs == {"http-equiv": "Content-Security-Policy", "content": CSP}
+    assert head[1].attrs["http-equiv"] == "Content-Security-Policy"
+    assert POLICY.fullmatch(head[1].attrs["content"]), head[1].attrs["content"]
     assert doc.one("meta", name="referrer").attrs["content"] == "no-referrer"
     assert doc.one("meta", name="robots").attrs["content"] == "noindex"
-    assert not doc.all("style") and not doc.all("iframe") and not doc.all("img")
+    assert not doc.all("iframe") and not doc.all("img") and not doc.all("link", rel="stylesheet")
     for element in doc.elements:
         assert "style" not in element.attrs, element
         assert not any(name.startswith("on") for name in element.attrs), element
 
 
-@pytest.mark.parametrize("path", ["s/lincoln-high/index.html", "s/lincoln-high/es/index.html"])
+def _sha256(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_the_policy_allows_exactly_the_inline_code_of_the_pages(site: Site, path: str) -> None:
+    """Every inline block runs because its hash is in the policy, and the policy allows no
+    other inline code; the same hashes on every student page, so one header fits them all."""
+    doc = page_of(site, path)
+    policy = POLICY.fullmatch(
+        doc.one("meta", http_equiv="Content-Security-Policy").attrs["content"]
+    )
+    assert policy is not None
+    (style,) = doc.all("style")
+    assert "head" in style.inside
+    assert policy["styles"].split() == [_sha256(style.text)]
+    assert style.text == (SITE_DIR / "css" / "landing.css").read_text(encoding="utf-8")
+    inline = [e for e in doc.all("script") if "src" not in e.attrs]
+    allowed = policy["scripts"].split()
+    assert [_sha256(e.text) for e in inline] == [
+        _sha256((SITE_DIR / "js" / name).read_text(encoding="utf-8"))
+        for name in ("page.js", "case.js" if "/case/" in path else "app.js")
+    ]
+    assert set(_sha256(e.text) for e in inline) <= set(allowed)
+    assert len(allowed) == 3  # page.js, app.js and case.js: one policy for every page
+
+
+@pytest.mark.parametrize("path", PAGES)
 def test_assets_are_relative_deferred_and_pinned(site: Site, path: str) -> None:
     doc = page_of(site, path)
-    scripts = doc.all("script")
     names = []
-    for script in scripts:
-        assert script.text == "", "no inline script"
+    for script in doc.all("script"):
+        assert "body" in script.inside and "head" not in script.inside
+        if "src" not in script.attrs:
+            assert not names, "the inline scripts come first: the crypto loads after them"
+            continue
+        assert script.text == ""
         assert set(script.attrs) == {"src", "integrity", "crossorigin", "defer"}
         assert script.attrs["crossorigin"] == "anonymous"
         names.append(_check_asset(site, path, script.attrs["src"], script.attrs["integrity"]))
-    assert names == ["app.js", "nacl-fast.min.js", "blake2b.js", "envelope.js"]  # app.js first
-    (css,) = doc.all("link", rel="stylesheet")
-    assert css.attrs["crossorigin"] == "anonymous"
-    assert _check_asset(site, path, css.attrs["href"], css.attrs["integrity"]) == "landing.css"
+    assert names == ["nacl-fast.min.js", "blake2b.js", "envelope.js"]
+    # Fetched from the start (preload), run after the page's own code (defer at the end).
+    scripts = [
+        (s.attrs["src"], s.attrs["integrity"]) for s in doc.all("script") if "src" in s.attrs
+    ]
+    preloads = doc.all("link", rel="preload")
+    assert all("head" in p.inside and p.attrs["as"] == "script" for p in preloads)
+    assert all(p.attrs["crossorigin"] == "anonymous" for p in preloads)
+    assert [(p.attrs["href"], p.attrs["integrity"]) for p in preloads] == scripts
+    icon = doc.one("link", rel="icon")
+    assert icon.attrs["type"] == "image/svg+xml"
+    assert _check_asset(site, path, icon.attrs["href"], site.assets["icon.svg"].integrity) == (
+        "icon.svg"
+    )
 
 
 def _check_asset(site: Site, page: str, url: str, integrity: str) -> str:
@@ -211,30 +266,54 @@ def test_one_language_has_no_language_links(keyed: KeyedDeployment, site: Site) 
     [
         ("s/lincoln-high/index.html", ["Call", "National Human Trafficking Hotline", "Text"]),
         ("s/lincoln-high/es/index.html", ["Llamar al", "Línea Nacional", "Mandar un texto al"]),
+        ("s/lincoln-high/case/index.html", ["Call", "National Human Trafficking Hotline", "Text"]),
+        (
+            "s/lincoln-high/es/case/index.html",
+            ["Llamar al", "Línea Nacional", "Mandar un texto al"],
+        ),
     ],
 )
 def test_emergency_help_is_in_the_html_itself(site: Site, path: str, words: list[str]) -> None:
     doc = page_of(site, path)
-    links = {a.attrs["href"]: a.text for a in doc.all("a") if "noscript" not in a.inside}
-    assert links["tel:911"].split() == [*words[0].split(), "911"]
-    assert "1-888-373-7888" in links["tel:+18883737888"]
-    assert "233733" in links["sms:233733"]
     help_box = doc.one("section", class_="help")
+    assert "main" in help_box.inside and "hidden" not in help_box.attrs
+    links = {a.attrs["href"]: a.text for a in doc.all("a") if "section" in a.inside}
+    assert links["tel:911"].split() == [*words[0].split(), "911"]
+    assert links["tel:+18883737888"].split() == [*words[0].split(), "1-888-373-7888"]
+    assert links["sms:233733"].split() == [*words[2].split(), "233733"]
     assert words[1] in help_box.text
-    assert "911" in doc.one("h2", id="help-heading").text
+    assert doc.one("h2", id="help-heading").text.strip().endswith("?")
     (noscript,) = doc.all("noscript")
     assert "JavaScript" in noscript.text
+
+
+@pytest.mark.parametrize(
+    ("path", "words"),
+    [
+        ("s/lincoln-high/index.html", ["Only a few staff", "child protection or the police"]),
+        (
+            "s/lincoln-high/es/index.html",
+            ["Solo unas pocas", "protección de menores o a la policía"],
+        ),
+    ],
+)
+def test_who_reads_comes_with_who_they_may_have_to_tell(
+    site: Site, path: str, words: list[str]
+) -> None:
+    """Never promise more than we give: the readers may have to bring in others."""
+    intro = page_of(site, path).one("p", class_="intro").text
+    assert all(w in intro for w in words), intro
 
 
 def test_read_hours_are_stated_honestly(site: Site) -> None:
     en = page_of(site, "s/lincoln-high/index.html").one("p", class_="hours").text
     es = page_of(site, "s/lincoln-high/es/index.html").one("p", class_="hours").text
     assert en == (
-        f"Staff read messages Monday to Friday, 7:30{NBSP}a.m. to 4:30{NBSP}p.m. "
-        "Messages sent at other times wait until staff are back."
+        f"Someone reads messages Monday to Friday, 7:30{NBSP}a.m. to 4:30{NBSP}p.m. "
+        "Messages sent at other times wait until then."
     )
     assert es.startswith(
-        f"El personal lee los mensajes de lunes a viernes, de 7:30{NBSP}a.{NBSP}m. "
+        f"Alguien lee los mensajes de lunes a viernes, de 7:30{NBSP}a.{NBSP}m. "
         f"a 4:30{NBSP}p.{NBSP}m. Los mensajes"
     )
     always = page_of(site, "s/cedar-valley-high/index.html").one("p", class_="hours").text
@@ -289,10 +368,10 @@ def test_read_hours_in_words(hours: str, en: str, es: str) -> None:
     catalogs = load_catalogs()
     assert (
         read_hours_text(read_hours, catalogs["en"]).replace(NBSP, " ")
-        == f"Staff read messages {en}"
+        == f"Someone reads messages {en}"
     )
     assert read_hours_text(read_hours, catalogs["es"]).replace(NBSP, " ") == (
-        f"El personal lee los mensajes {es}"
+        f"Alguien lee los mensajes {es}"
     )
     assert read_hours_text(ReadHours(always=True), catalogs["es"]) == (
         "Los mensajes se revisan todos los días, a toda hora."
@@ -314,16 +393,69 @@ def test_form_carries_the_school_keys_and_never_submits_natively(
     catalog = load_catalogs()["es"]
     for name in SCRIPT_MESSAGES:
         assert form.attrs["data-msg-" + name.replace("_", "-")] == catalog[name]
+    # Without JavaScript nothing could be sent: the form starts hidden and page.js shows it.
+    assert "hidden" in form.attrs and "data-needs-js" in form.attrs
+    assert form.attrs["data-timezone"] == "America/Los_Angeles"
+    assert (form.attrs["data-read-days"], form.attrs["data-read-start"]) == ("0 1 2 3 4", "07:30")
+    assert form.attrs["data-read-end"] == "16:30"
+    assert form.attrs["data-day-names"].split(",")[2] == "miércoles"
+    assert form.attrs["data-msg-next-tomorrow"] == (
+        f"La próxima vez es mañana después de las 7:30{NBSP}a.{NBSP}m."
+    )
+    assert (
+        form.attrs["data-msg-next-now"]
+        == f"Alguien debería leerlo hoy, antes de las 4:30{NBSP}p.{NBSP}m."
+    )
     exit_link = doc.one("a", id="quick-exit")
     assert exit_link.attrs["data-exit-url"] == exit_link.attrs["href"] == EXIT
     assert exit_link.attrs["rel"] == "noreferrer"
 
 
-def test_every_control_has_a_label(site: Site) -> None:
-    doc = page_of(site, "s/lincoln-high/index.html")
+def test_an_always_open_school_has_no_next_time(site: Site) -> None:
+    form = page_of(site, "s/cedar-valley-high/index.html").one("form")
+    assert form.attrs["data-read-days"] == ""
+    assert not [name for name in form.attrs if name.startswith("data-msg-next")]
+
+
+@pytest.mark.parametrize(
+    ("page", "link", "address"),
+    [
+        ("s/lincoln-high/index.html", "s/lincoln-high/case/", "s/lincoln-high/case/"),
+        ("s/lincoln-high/es/index.html", "s/lincoln-high/es/case/", "s/lincoln-high/es/case/"),
+    ],
+)
+def test_the_landing_page_links_to_the_case_page(
+    site: Site, keyed: KeyedDeployment, page: str, link: str, address: str
+) -> None:
+    doc = page_of(site, page)
+    hrefs = [a.attrs["href"] for a in doc.all("a") if a.attrs.get("href", "").endswith("case/")]
+    assert len(hrefs) == 2  # near the top, and in what the student reads after sending
+    for href in hrefs:
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(page), href)) + "/"
+        assert target == link and (site.root / target / "index.html").is_file()
+    host = keyed.deployment.base_url.split("://")[1]
+    assert doc.one("p", class_="address").text.strip() == f"{host}/{address}"
+
+
+@pytest.mark.parametrize(
+    ("page", "lang"),
+    [("s/lincoln-high/case/index.html", "en"), ("s/lincoln-high/es/case/index.html", "es")],
+)
+def test_the_case_page_links_back_to_its_landing_page(site: Site, page: str, lang: str) -> None:
+    link_text = load_catalogs()[lang]["no_code_link"]
+    (back,) = [a for a in page_of(site, page).all("a") if a.text == link_text]
+    target = posixpath.normpath(posixpath.join(posixpath.dirname(page), back.attrs["href"]))
+    assert f"{target}/index.html" == page.replace("case/", "")
+
+
+@pytest.mark.parametrize("page", ["s/lincoln-high/index.html", "s/lincoln-high/case/index.html"])
+def test_every_control_has_a_label(site: Site, page: str) -> None:
+    doc = page_of(site, page)
     label_for = {e.attrs["for"] for e in doc.all("label") if "for" in e.attrs}
-    for control in doc.all("textarea"):
+    for control in [*doc.all("textarea"), *doc.all("input", type="text")]:
         assert control.attrs["id"] in label_for
+    if "case" in page:
+        return
     for radio in doc.all("input", type="radio"):
         assert "label" in radio.inside
     assert "Are you safe right now?" in doc.one("legend").text
@@ -348,7 +480,8 @@ def test_school_names_are_escaped(keyed: KeyedDeployment, site: Site) -> None:
 
 def test_asset_urls_follow_the_page_depth(keyed: KeyedDeployment, site: Site) -> None:
     html = render_landing(keyed.deployment, school(keyed), "es", site.assets, "a/b/c/es/index.html")
-    assert f'src="../../../../assets/app.js?v={site.assets["app.js"].version}"' in html
+    nacl = site.assets["nacl-fast.min.js"]
+    assert f'src="../../../../assets/nacl-fast.min.js?v={nacl.version}"' in html
     assert 'href="../../../../s/lincoln-high/index.html"' in html
 
 
@@ -360,9 +493,19 @@ def test_refuses_a_language_the_deployment_does_not_offer(
         render_landing(d, school(keyed), "es", site.assets, "s/lincoln-high/es/index.html")
 
 
-def test_refuses_when_an_asset_is_missing(keyed: KeyedDeployment, site: Site) -> None:
-    assets = {k: v for k, v in site.assets.items() if k != "envelope.js"}
-    with pytest.raises(LandingError, match="asset 'envelope.js' was not built"):
+@pytest.mark.parametrize("name", ["envelope.js", "page.js", "landing.css", "icon.svg"])
+def test_refuses_when_an_asset_is_missing(keyed: KeyedDeployment, site: Site, name: str) -> None:
+    assets = {k: v for k, v in site.assets.items() if k != name}
+    with pytest.raises(LandingError, match=f"asset '{name}' was not built"):
+        render_case(keyed.deployment, school(keyed), "en", assets, "s/lincoln-high/case/index.html")
+
+
+def test_refuses_an_inline_file_that_differs_from_its_published_copy(
+    keyed: KeyedDeployment, site: Site
+) -> None:
+    """The relay hashes the published copy for its header: the inline block must be the same."""
+    assets = {**site.assets, "app.js": dataclasses.replace(site.assets["app.js"], integrity="x")}
+    with pytest.raises(LandingError, match="asset 'app.js' differs from .*app.js; rebuild"):
         render_landing(keyed.deployment, school(keyed), "en", assets, "s/lincoln-high/index.html")
 
 
@@ -400,6 +543,7 @@ def test_every_key_is_used_and_every_used_key_exists() -> None:
     )
     keys = load_catalogs()["en"].keys()
     assert used_in_templates <= keys
+    assert set(CASE_SCRIPT_MESSAGES.values()) <= keys
     for key in keys - used_in_templates - set(SCRIPT_MESSAGES):
         assert re.search(f"[\"']{key}[\"']", landing_source), f"{key} is in en.toml but unused"
 
@@ -561,6 +705,126 @@ def test_a_report_is_sealed_sent_and_the_code_shown(
 
 
 @pytest.mark.browser
+@pytest.mark.parametrize(
+    ("path", "words"),
+    [
+        (
+            "/s/lincoln-high/",
+            [
+                "Someone reads messages Monday to Friday",
+                "Come back with this code to read the school’s answer and to add more",
+                "keep it where no one else looks",
+                "notes of a phone that other people use",
+            ],
+        ),
+        (
+            "/s/lincoln-high/es/",
+            [
+                "Alguien lee los mensajes de lunes a viernes",
+                "Vuelve con este código para leer la respuesta de la escuela",
+                "donde nadie más mire",
+                "notas de un teléfono que otras personas usan",
+            ],
+        ),
+    ],
+)
+def test_after_sending_it_says_when_how_and_where_to_come_back(
+    visit: Visit, server: str, path: str, words: list[str]
+) -> None:
+    page = visit.page
+    page.goto(server + path)
+    page.fill("#what", "hello")
+    page.click("#send")
+    page.wait_for_selector("#case-code:not(:empty)")
+    text = page.inner_text("#result").replace(NBSP, " ")
+    for w in words:
+        assert w in text, (w, text)
+    address = page.inner_text("#result .address")
+    assert address == "report.riverside.example" + path + "case/"
+    page.click("#result .address a")
+    page.wait_for_url(server + path + "case/")
+    page.wait_for_selector("#code:visible")
+
+
+# Lincoln High reads Monday to Friday, 7:30 a.m. to 4:30 p.m., America/Los_Angeles (UTC-8 in
+# November). The browser is set to Tokyo, so a page that used the phone's zone would be wrong.
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    ("now", "path", "expected"),
+    [
+        ("2026-11-25T18:00Z", "/s/lincoln-high/", "Someone should read it today, before 4:30 p.m."),
+        ("2026-11-25T14:00Z", "/s/lincoln-high/", "The next time is today after 7:30 a.m."),
+        ("2026-11-26T01:00Z", "/s/lincoln-high/", "The next time is tomorrow after 7:30 a.m."),
+        ("2026-11-28T01:00Z", "/s/lincoln-high/", "The next time is Monday after 7:30 a.m."),
+        ("2026-11-29T20:00Z", "/s/lincoln-high/", "The next time is tomorrow after 7:30 a.m."),
+        (
+            "2026-11-28T01:00Z",
+            "/s/lincoln-high/es/",
+            "La próxima vez es el lunes después de las 7:30 a. m.",
+        ),
+        ("2026-11-28T01:00Z", "/s/cedar-valley-high/", ""),
+    ],
+)
+def test_the_next_time_the_school_reads_is_in_the_school_time_zone(
+    browser: Browser, server: str, now: str, path: str, expected: str
+) -> None:  # noqa: F811
+    context = browser.new_context(timezone_id="Asia/Tokyo")
+    context.route(RELAY + "/**", FakeRelay().handle)
+    page = context.new_page()
+    try:
+        page.clock.set_fixed_time(datetime.datetime.fromisoformat(now))
+        page.goto(server + path)
+        page.fill("#what", "hello")
+        page.click("#send")
+        page.wait_for_selector("#case-code:not(:empty)")
+        assert page.inner_text("#next-read").replace(NBSP, " ") == expected
+        if not expected:  # an "always" school says so
+            assert "every day, at all hours" in page.inner_text("#result")
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+def test_an_unreachable_relay_is_not_blamed_on_the_phone(browser: Browser, server: str) -> None:  # noqa: F811
+    context = browser.new_context()
+    context.route(RELAY + "/**", lambda route: route.abort("connectionrefused"))
+    page = context.new_page()
+    try:
+        page.goto(server + "/s/lincoln-high/")
+        page.fill("#what", "Please help")
+        page.click("#send")
+        page.wait_for_selector("#form-error:not(:empty)")
+        message = page.inner_text("#form-error")
+        assert "message service did not answer" in message
+        assert "online" not in message and "phone" not in message
+        assert page.input_value("#what") == "Please help"
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("path", ["/s/lincoln-high/", "/s/lincoln-high/es/case/"])
+def test_the_page_icon_is_its_own_and_nothing_is_missing(
+    browser: Browser, server: str, path: str
+) -> None:  # noqa: F811
+    """Without an icon of its own the browser asks for /favicon.ico on every visit: a 404."""
+    context = browser.new_context()
+    page = context.new_page()
+    answers: list[tuple[str, int]] = []
+    page.on("response", lambda r: answers.append((r.url, r.status)))
+    try:
+        with page.expect_response(lambda r: "/assets/icon.svg" in r.url) as icon:
+            page.goto(server + path)
+        assert icon.value.status == 200
+        assert icon.value.headers["content-type"] == "image/svg+xml"
+        page.wait_for_load_state("load")
+        assert not [url for url, _ in answers if "favicon" in url]
+        assert [a for a in answers if a[1] >= 400] == []
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
 def test_a_failed_send_keeps_the_words_and_try_again_sends_the_same_envelope(visit: Visit) -> None:
     page = visit.page
     visit.relay.answers = [503]
@@ -714,23 +978,78 @@ def test_a_crypto_script_that_fails_keeps_the_words(browser: Browser, server: st
 
 
 @pytest.mark.browser
-def test_without_javascript_the_help_is_still_there(browser: Browser, server: str) -> None:  # noqa: F811
-    context = browser.new_context(java_script_enabled=False)
+@pytest.mark.parametrize(
+    ("path", "words"),
+    [
+        ("/s/lincoln-high/", "talk to an adult you trust"),
+        ("/s/lincoln-high/es/", "habla con un adulto de confianza"),
+        ("/s/lincoln-high/case/", "talk to an adult you trust"),
+        ("/s/lincoln-high/es/case/", "habla con un adulto de confianza"),
+    ],
+)
+def test_without_javascript_no_form_only_what_to_do_instead(
+    browser: Browser, server: str, path: str, words: str
+) -> None:  # noqa: F811
+    """A student must never write it all out and then find it cannot be sent."""
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844})
     page = context.new_page()
     try:
-        page.goto(server + "/s/lincoln-high/es/")
-        assert page.is_visible("a[href='tel:911']")
-        assert page.is_visible("a[href='sms:233733']")
-        assert page.is_visible("a[href='tel:+18883737888']")
-        assert "necesita JavaScript" in page.inner_text("main")
+        page.goto(server + path)
+        for number in ("tel:911", "sms:233733", "tel:+18883737888"):
+            assert page.is_visible(f"a[href='{number}']")
+        assert words in page.inner_text(".noscript")
+        assert page.is_visible(".noscript")
+        assert page.locator("textarea:visible, input:visible, button:visible").count() == 0
+        assert page.locator("form:visible").count() == 0
+        assert page.locator("a[href$='case/']:visible").count() == 0  # it could not open either
         assert page.is_visible("#quick-exit")
-        assert page.is_disabled("#send")
+        footer = page.inner_text("footer")
+        assert "Shift" not in footer  # the shortcut needs JavaScript
+        assert "Leave this page" in footer or "Salir de esta página" in footer
     finally:
         context.close()
 
 
 @pytest.mark.browser
 @pytest.mark.parametrize("path", ["/s/lincoln-high/", "/s/lincoln-high/es/"])
+def test_the_first_screen_shows_the_text_box_and_the_emergency_numbers(
+    browser: Browser, server: str, path: str
+) -> None:  # noqa: F811
+    """A new student on a 390 x 844 phone sees where to write, and who to call, at once."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        page.goto(server + path)
+        on_screen = """e => { const r = e.getBoundingClientRect();
+                        return r.width > 0 && r.top >= 0 && r.bottom <= innerHeight; }"""
+        for number in ("tel:911", "tel:+18883737888", "sms:233733"):
+            assert page.locator(f"a[href='{number}']").evaluate(on_screen), number
+        # The start of the text box: its top edge and three lines of it.
+        top = page.locator("#what").evaluate(
+            "e => [e.getBoundingClientRect().top, parseFloat(getComputedStyle(e).lineHeight)]"
+        )
+        assert top[0] + 3 * top[1] <= 844, top
+        assert page.locator(".intro").evaluate(on_screen)
+        assert page.evaluate("window.scrollY") == 0
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+def test_the_shift_hint_shows_with_javascript(visit: Visit) -> None:
+    assert "press the Shift key 3 times" in visit.page.inner_text("footer")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/s/lincoln-high/",
+        "/s/lincoln-high/es/",
+        "/s/lincoln-high/case/",
+        "/s/lincoln-high/es/case/",
+    ],
+)
 def test_fits_a_small_phone_with_big_targets(browser: Browser, server: str, path: str) -> None:  # noqa: F811
     context = browser.new_context(viewport={"width": 320, "height": 640})
     page = context.new_page()
@@ -738,7 +1057,8 @@ def test_fits_a_small_phone_with_big_targets(browser: Browser, server: str, path
         page.goto(server + path)
         assert page.evaluate("document.documentElement.scrollWidth") <= 320
         small = page.evaluate(
-            """() => [...document.querySelectorAll('a, button, label.choice, textarea')]
+            """() => [...document.querySelectorAll(
+                     'a, button, label.choice, textarea, input:not([type=radio])')]
                  .filter(e => e.offsetParent !== null)
                  .map(e => [e.textContent.trim().slice(0, 30), e.getBoundingClientRect()])
                  .filter(([, r]) => r.height < 44 || r.width < 44 || r.right > 320)"""

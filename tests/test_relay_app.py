@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ from starlette.testclient import TestClient
 
 from quietdoor import protocol
 from quietdoor.config import RelayLimits
+from quietdoor.csp import source_hash
 from quietdoor.encoding import b64u_encode
 from relay.app import create_app
 from relay.store import SQLStore, open_store
@@ -415,6 +418,39 @@ def test_every_student_page_path_gets_the_strict_csp(
     assert answer.headers["referrer-policy"] == "no-referrer"
     assert "set-cookie" not in answer.headers
     assert "strict-transport-security" not in answer.headers  # plain http on 127.0.0.1
+
+
+def test_the_page_header_allows_the_inline_code_of_the_site_it_serves(
+    td: KeyedDeployment, store: SQLStore, tmp_path: Path
+) -> None:
+    """The page carries its CSS and scripts inline; the header policy, which applies beside
+    the page's own, allows exactly them, also after a rebuild while the relay runs."""
+    site = tmp_path / "site"
+    (site / "s" / "x").mkdir(parents=True)
+    (site / "assets").mkdir()
+    (site / "s" / "x" / "index.html").write_text("<p>hi</p>")
+    client = client_for(td, store, site)
+
+    def scripts_and_styles() -> tuple[list[str], list[str]]:
+        csp = client.get("/s/x/").headers["content-security-policy"]
+        parts = dict(p.strip().split(" ", 1) for p in csp.split(";"))
+        return parts["script-src"].split()[1:], parts["style-src"].split()[1:]
+
+    assert scripts_and_styles() == ([], [])  # no inline code published: none allowed
+    (site / "assets" / "page.js").write_text("var a = 1;")
+    (site / "assets" / "app.js").write_text("var b = 2;")
+    (site / "assets" / "landing.css").write_text("p{}")
+    (site / "assets" / "other.js").write_text("var c = 3;")
+    assert scripts_and_styles() == (
+        [source_hash(b"var a = 1;"), source_hash(b"var b = 2;")],
+        [source_hash(b"p{}")],
+    )
+    (site / "assets" / "app.js").write_text("var b = 22;")  # rebuilt
+    assert scripts_and_styles()[0] == [source_hash(b"var a = 1;"), source_hash(b"var b = 22;")]
+    assert (
+        source_hash(b"var a = 1;")
+        == "'sha256-" + base64.b64encode(hashlib.sha256(b"var a = 1;").digest()).decode() + "'"
+    )
 
 
 def test_course_pages_and_assets_get_their_policy_and_cache_rule(

@@ -1,15 +1,16 @@
-/* Quiet Door landing page: the form, sending, and the quick exit.
+/* Quiet Door landing page: the form, sending, and what the student reads after.
  *
- * Loaded first of the page's deferred scripts, so the form and the quick exit
- * work while the crypto libraries are still on their way. Nothing is stored:
- * no cookie, no web storage, no draft. Localised text comes from data-msg-*
- * attributes on the form; the school's keys and the relay from data-* too.
+ * Inline after page.js (which provides window.QuietDoorPage), so the form works
+ * while the crypto libraries are still on their way. Nothing is stored: no
+ * cookie, no web storage, no draft. Localised text comes from data-msg-*
+ * attributes on the form; the school's keys, the relay and the read hours from
+ * data-* too.
  */
 (function () {
   'use strict';
 
+  var page = window.QuietDoorPage;
   var form = document.getElementById('report');
-  var exitLink = document.getElementById('quick-exit');
   var what = document.getElementById('what');
   var more = document.getElementById('more');
   var whatError = document.getElementById('what-error');
@@ -19,22 +20,19 @@
   var unsafeNote = document.getElementById('unsafe-note');
   var result = document.getElementById('result');
   var caseCode = document.getElementById('case-code');
+  var nextRead = document.getElementById('next-read');
   var config = form.dataset;
-  var SEND_TIMEOUT_MS = 45000;
-  var SHIFT_PRESSES = 3;
-  var SHIFT_WINDOW_MS = 1500;
 
   /* The last sealed envelope and what it holds: a retry with the same words posts the
    * same bytes, which the relay stores once (it keys envelopes by nonce). */
   var pending = null;
   var sending = false;
 
-  function clearAll() {
+  function clearForm() {
     form.reset();
     what.value = '';
     more.value = '';
     showWhatError(false);
-    caseCode.textContent = '';
     formError.textContent = '';
     status.textContent = '';
     unsafeNote.hidden = true;
@@ -42,37 +40,10 @@
     pending = null;
   }
 
-  // --- quick exit ------------------------------------------------------------
-
-  function leave(event) {
-    if (event) event.preventDefault();
-    clearAll();
-    result.hidden = true;
-    // replace(): the page leaves no entry in the tab's history.
-    window.location.replace(exitLink.dataset.exitUrl);
-  }
-
-  exitLink.addEventListener('click', leave);
-
-  /* Shift pressed on its own three times within 1.5 s. Any other key starts the count
-   * again, so typing capital letters never triggers it. */
-  var shiftTimes = [];
-  document.addEventListener('keydown', function (event) {
-    if (event.key !== 'Shift') {
-      shiftTimes = [];
-      return;
-    }
-    if (event.repeat) return;
-    var now = Date.now();
-    shiftTimes = shiftTimes.filter(function (t) { return now - t < SHIFT_WINDOW_MS; });
-    shiftTimes.push(now);
-    if (shiftTimes.length >= SHIFT_PRESSES) leave();
-  });
-
-  // Leaving any other way (a language link, Back) clears the page too, so the copy the
-  // browser may keep for its Back button shows nobody what was written.
-  window.addEventListener('pagehide', function () {
-    clearAll();
+  page.onLeave(function () {
+    clearForm();
+    caseCode.textContent = '';
+    nextRead.textContent = '';
     result.hidden = true;
     form.hidden = false;
   });
@@ -80,6 +51,11 @@
   // --- the form --------------------------------------------------------------
 
   send.disabled = false;
+
+  // Say at once if the crypto did not arrive, before the student writes it all out.
+  page.whenCrypto(function (qd) {
+    if (!qd) formError.textContent = config.msgNotLoaded;
+  });
 
   form.addEventListener('change', function (event) {
     if (event.target.name === 'safe_now') unsafeNote.hidden = event.target.value !== 'no';
@@ -105,17 +81,6 @@
     return { what: what.value, safe_now: checked ? checked.value : '', more: more.value };
   }
 
-  /* Calls back with the envelope library, or null if a script failed to load. */
-  function whenReady(callback) {
-    function ready() {
-      return window.QuietDoorEnvelope && window.nacl && window.blakejs;
-    }
-    if (ready()) return callback(window.QuietDoorEnvelope(window.nacl, window.blakejs));
-    if (document.readyState === 'complete') return callback(null);
-    status.textContent = config.msgGettingReady;
-    window.addEventListener('load', function () { whenReady(callback); }, { once: true });
-  }
-
   function fail(message) {
     sending = false;
     send.disabled = false;
@@ -125,41 +90,18 @@
   }
 
   function succeed(code) {
-    clearAll();
+    clearForm();
     sending = false;
     send.disabled = false;
     form.hidden = true;
     caseCode.textContent = code;
+    try {
+      nextRead.textContent = nextReadText(new Date());
+    } catch (error) {
+      nextRead.textContent = ''; // a browser without the time zone: the hours above still say it
+    }
     result.hidden = false;
     result.focus();
-  }
-
-  function errorFor(statusCode) {
-    if (statusCode === 413) return config.msgTooLong;
-    if (statusCode === 422) return config.msgOutdated;
-    if (statusCode === 429) return config.msgBusy;
-    return config.msgNotSent;
-  }
-
-  function post(body, code) {
-    var controller = new AbortController();
-    var timer = setTimeout(function () { controller.abort(); }, SEND_TIMEOUT_MS);
-    fetch(config.relay + '/api/v1/cases', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: body,
-      credentials: 'omit',
-      referrerPolicy: 'no-referrer',
-      cache: 'no-store',
-      signal: controller.signal
-    }).then(function (response) {
-      clearTimeout(timer);
-      if (response.status === 201) succeed(code);
-      else fail(errorFor(response.status));
-    }, function () {
-      clearTimeout(timer);
-      fail(config.msgOffline);
-    });
   }
 
   form.addEventListener('submit', function (event) {
@@ -174,7 +116,7 @@
     }
     sending = true;
     send.disabled = true;
-    whenReady(function (qd) {
+    var waited = page.whenCrypto(function (qd) {
       if (!qd) return fail(config.msgNotLoaded);
       var key = JSON.stringify(current);
       if (!pending || pending.key !== key) {
@@ -189,7 +131,57 @@
         pending = { key: key, code: report.caseCode, body: JSON.stringify(report.body) };
       }
       status.textContent = config.msgSending;
-      post(pending.body, pending.code);
+      var sent = pending;
+      page.request(config.relay + '/api/v1/cases', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: sent.body
+      }, function (statusCode) {
+        if (statusCode === 201) succeed(sent.code);
+        else fail(page.sendProblem(statusCode, config));
+      });
     });
+    if (waited) status.textContent = config.msgGettingReady;
   });
+
+  // --- when the school reads it ----------------------------------------------
+
+  var WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+
+  function minutes(hhmm) {
+    return parseInt(hhmm.slice(0, 2), 10) * 60 + parseInt(hhmm.slice(3), 10);
+  }
+
+  /* The day (0 = Monday) and minute of the day at `date` in the school's time zone. */
+  function schoolClock(date) {
+    var parts = {};
+    new Intl.DateTimeFormat('en-US', {
+      timeZone: config.timezone, weekday: 'short', hour: '2-digit', minute: '2-digit',
+      hourCycle: 'h23'
+    }).formatToParts(date).forEach(function (part) { parts[part.type] = part.value; });
+    return {
+      day: WEEKDAYS.indexOf(parts.weekday),
+      minute: (parseInt(parts.hour, 10) % 24) * 60 + parseInt(parts.minute, 10)
+    };
+  }
+
+  /* "The next time is tomorrow after 7:30 a.m.", from the school's read hours. */
+  function nextReadText(date) {
+    if (!config.readDays) return '';
+    var days = config.readDays.split(' ').map(Number);
+    var start = minutes(config.readStart);
+    var end = minutes(config.readEnd);
+    var now = schoolClock(date);
+    if (days.indexOf(now.day) >= 0) {
+      if (now.minute >= start && now.minute < end) return config.msgNextNow;
+      if (now.minute < start) return config.msgNextToday;
+    }
+    for (var ahead = 1; ahead <= 7; ahead++) {
+      var day = (now.day + ahead) % 7;
+      if (days.indexOf(day) < 0) continue;
+      if (ahead === 1) return config.msgNextTomorrow;
+      return config.msgNextDay.replace('{day}', config.dayNames.split(',')[day]);
+    }
+    return '';
+  }
 })();

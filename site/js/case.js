@@ -1,0 +1,320 @@
+/* Quiet Door case page: open a conversation with its case code, read it, add to it.
+ *
+ * Inline after page.js (window.QuietDoorPage). The case code is turned into the
+ * case's keys at once and the typed code is wiped; keys and thread live only in
+ * this tab's memory and are wiped on the quick exit, on "Close", and when the
+ * page is left or the tab closed. Nothing is stored: no cookie, no web storage.
+ * Every message is opened and checked by envelope.js (openCaseMessage): what
+ * does not open, or does not belong to this school and case, is not shown.
+ * Text is only ever set with textContent. Localised text comes from data-msg-*
+ * attributes of #case, the school's keys and the relay from its other data-*.
+ */
+(function () {
+  'use strict';
+
+  var page = window.QuietDoorPage;
+  var root = document.getElementById('case');
+  var config = root.dataset;
+  var codeForm = document.getElementById('code-form');
+  var codeInput = document.getElementById('code');
+  var codeError = document.getElementById('code-error');
+  var codeStatus = document.getElementById('code-status');
+  var openButton = document.getElementById('open');
+  var entry = document.getElementById('entry');
+  var thread = document.getElementById('thread');
+  var list = document.getElementById('messages');
+  var unreadable = document.getElementById('unreadable');
+  var readState = document.getElementById('read-state');
+  var threadStatus = document.getElementById('thread-status');
+  var refreshButton = document.getElementById('refresh');
+  var closeButton = document.getElementById('close');
+  var addForm = document.getElementById('add-form');
+  var addText = document.getElementById('add-text');
+  var addError = document.getElementById('add-error');
+  var addStatus = document.getElementById('add-status');
+  var addButton = document.getElementById('add-send');
+
+  var open = null; // {qd, keys}: the case this tab has open
+  var pending = null; // the last sealed update, resent as it is on "Try again"
+  var busy = false;
+
+  // --- opening a case --------------------------------------------------------
+
+  openButton.disabled = false;
+
+  page.whenCrypto(function (qd) {
+    if (!qd) showCodeError(config.msgNotLoaded);
+  });
+
+  codeInput.addEventListener('input', function () {
+    if (codeInput.getAttribute('aria-invalid')) showCodeError('');
+  });
+
+  function showCodeError(message) {
+    codeError.textContent = message;
+    if (message) codeInput.setAttribute('aria-invalid', 'true');
+    else codeInput.removeAttribute('aria-invalid');
+  }
+
+  codeForm.addEventListener('submit', function (event) {
+    event.preventDefault();
+    if (busy) return;
+    showCodeError('');
+    var typed = codeInput.value;
+    if (!typed.trim()) {
+      showCodeError(config.msgCodeMissing);
+      codeInput.focus();
+      return;
+    }
+    busy = true;
+    openButton.disabled = true;
+    var waited = page.whenCrypto(function (qd) {
+      if (!qd) return openFailed(config.msgNotLoaded);
+      var keys;
+      try {
+        keys = qd.deriveCase(qd.normaliseCaseCode(typed));
+      } catch (error) {
+        return openFailed(config.msgCodeFormat);
+      }
+      codeStatus.textContent = config.msgOpening;
+      load(qd, keys, function (problem) {
+        if (problem) {
+          wipeKeys(keys);
+          return openFailed(problem);
+        }
+        busy = false;
+        openButton.disabled = false;
+        codeStatus.textContent = '';
+        codeInput.value = ''; // the keys are enough from here on
+        entry.hidden = true;
+        thread.hidden = false;
+        // The conversation at the top of the screen (the help stays just above it).
+        thread.scrollIntoView({ block: 'start' });
+        thread.focus({ preventScroll: true });
+      });
+    });
+    if (waited) codeStatus.textContent = config.msgGettingReady;
+  });
+
+  function openFailed(message) {
+    busy = false;
+    openButton.disabled = false;
+    codeStatus.textContent = '';
+    showCodeError(message);
+    codeInput.focus();
+  }
+
+  /* Ask the relay for the case and show it; calls back with a message to show if it could
+   * not. A case of another school is answered exactly like a code that matches nothing. */
+  function load(qd, keys, done) {
+    page.request(config.relay + '/api/v1/case', { headers: qd.caseHeaders(keys) },
+      function (statusCode, body) {
+        if (statusCode === 200 && body && body.school === config.school &&
+            Array.isArray(body.messages)) {
+          if (open && open.keys !== keys) wipeKeys(open.keys);
+          open = { qd: qd, keys: keys };
+          show(qd.readCase(keys, config.school, body.messages));
+          return done('');
+        }
+        if (statusCode === 200 || statusCode === 404) return done(config.msgNoMatch);
+        if (statusCode === 429) return done(config.msgTooManyTries);
+        if (statusCode === 0) return done(config.msgOffline);
+        return done(config.msgNotOpened);
+      });
+  }
+
+  // --- showing the thread ----------------------------------------------------
+
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  /* A formatter in the school's time zone; in the phone's own if the browser does not know
+   * the zone (an old browser), rather than showing nothing. */
+  function zoned(locale, options) {
+    try {
+      return new Intl.DateTimeFormat(locale, Object.assign({ timeZone: config.timezone }, options));
+    } catch (error) {
+      return new Intl.DateTimeFormat(locale, options);
+    }
+  }
+
+  /* The day of a message in the school's time zone: "today", "Tuesday" within the last
+   * week, "Tuesday, November 28" before that. */
+  function day(sent) {
+    var date = new Date(sent);
+    var numeric = zoned('en-US', { year: 'numeric', month: 'numeric', day: 'numeric' });
+    function dayNumber(d) {
+      var parts = {};
+      numeric.formatToParts(d).forEach(function (p) { parts[p.type] = p.value; });
+      return Date.UTC(+parts.year, +parts.month - 1, +parts.day) / 86400000;
+    }
+    var ago = dayNumber(new Date()) - dayNumber(date);
+    if (ago === 0) return { today: true, text: config.msgToday };
+    var options = ago > 0 && ago < 7 ? { weekday: 'long' } :
+      { weekday: 'long', month: 'long', day: 'numeric' };
+    return { today: false, text: zoned(config.lang, options).format(date) };
+  }
+
+  function meta(who, sent) {
+    var line = element('p', 'meta');
+    line.appendChild(element('strong', '', who));
+    line.appendChild(document.createTextNode(' · ' + day(sent).text));
+    return line;
+  }
+
+  var SAFE = { yes: 'msgSafeYes', no: 'msgSafeNo', unsure: 'msgSafeUnsure' };
+
+  function messageItem(payload) {
+    var item = element('li', payload.kind === 'reply' ? 'message from-school' : 'message from-me');
+    item.appendChild(meta(payload.kind === 'reply' ? config.msgSchool : config.msgYou, payload.sent));
+    if (payload.kind === 'report') {
+      var answers = payload.answers;
+      item.appendChild(element('p', 'text', answers.what));
+      if (answers.safe_now) {
+        var safe = element('p', 'answer');
+        safe.appendChild(element('span', 'question', config.msgSafeQuestion + ' '));
+        safe.appendChild(document.createTextNode(config[SAFE[answers.safe_now]]));
+        item.appendChild(safe);
+      }
+      if (answers.more) {
+        item.appendChild(element('p', 'question', config.msgMoreQuestion));
+        item.appendChild(element('p', 'text', answers.more));
+      }
+    } else {
+      item.appendChild(element('p', 'text', payload.text));
+    }
+    return item;
+  }
+
+  function receiptItem(payload) {
+    var when = day(payload.sent);
+    var text = when.today ? config.msgReadToday : config.msgReadOn.replace('{day}', when.text);
+    return element('li', 'receipt', text);
+  }
+
+  function show(read) {
+    list.textContent = '';
+    var unread = false;
+    var lastWasReceipt = false;
+    read.messages.forEach(function (payload) {
+      if (payload.kind === 'receipt') {
+        if (!lastWasReceipt) list.appendChild(receiptItem(payload)); // colleagues: once
+        lastWasReceipt = true;
+        unread = false;
+        return;
+      }
+      lastWasReceipt = false;
+      if (payload.kind !== 'reply') unread = true;
+      list.appendChild(messageItem(payload));
+    });
+    readState.textContent = unread ? config.msgNotReadYet : '';
+    readState.hidden = !unread;
+    unreadable.hidden = read.unreadable === 0;
+  }
+
+  function wipeKeys(keys) {
+    [keys.authToken, keys.replySecretKey, keys.caseId].forEach(function (bytes) { bytes.fill(0); });
+  }
+
+  function closeCase() {
+    if (open) wipeKeys(open.keys);
+    open = null;
+    pending = null;
+    busy = false;
+    list.textContent = '';
+    readState.textContent = '';
+    threadStatus.textContent = '';
+    unreadable.hidden = true;
+    addForm.reset();
+    addText.value = '';
+    addError.textContent = '';
+    addStatus.textContent = '';
+    addButton.textContent = config.msgSend;
+    addButton.disabled = false;
+    codeInput.value = '';
+    showCodeError('');
+    codeStatus.textContent = '';
+    openButton.disabled = false;
+    thread.hidden = true;
+    entry.hidden = false;
+  }
+
+  page.onLeave(closeCase);
+
+  closeButton.addEventListener('click', function () {
+    closeCase();
+    codeInput.focus();
+  });
+
+  refreshButton.addEventListener('click', function () {
+    if (!open || busy) return;
+    threadStatus.textContent = config.msgOpening;
+    load(open.qd, open.keys, function (problem) {
+      threadStatus.textContent = problem || config.msgUpToDate;
+    });
+  });
+
+  // --- adding a message ------------------------------------------------------
+
+  function addFailed(message) {
+    busy = false;
+    addButton.disabled = false;
+    addButton.textContent = config.msgTryAgain;
+    addStatus.textContent = '';
+    addError.textContent = message;
+  }
+
+  addText.addEventListener('input', function () {
+    if (addText.value.trim()) addError.textContent = '';
+  });
+
+  addForm.addEventListener('submit', function (event) {
+    event.preventDefault();
+    if (busy || !open) return;
+    addError.textContent = '';
+    var text = addText.value;
+    if (!text.trim()) {
+      addError.textContent = config.msgAddMissing;
+      addText.focus();
+      return;
+    }
+    var qd = open.qd;
+    var keys = open.keys;
+    if (!pending || pending.text !== text) {
+      var envelope;
+      try {
+        envelope = qd.newUpdate(keys, config.school, config.lang, config.recipients.split(' '),
+          text, new Date());
+      } catch (error) {
+        addError.textContent = error.code === 'too_long' ? config.msgTooLong : config.msgNotSent;
+        return;
+      }
+      pending = { text: text, body: JSON.stringify(envelope) };
+    }
+    busy = true;
+    addButton.disabled = true;
+    addStatus.textContent = config.msgSending;
+    var headers = qd.caseHeaders(keys);
+    headers['Content-Type'] = 'application/json';
+    page.request(config.relay + '/api/v1/case/messages', {
+      method: 'POST', headers: headers, body: pending.body
+    }, function (statusCode) {
+      if (statusCode !== 201 && statusCode !== 200) {
+        return addFailed(page.sendProblem(statusCode, config));
+      }
+      pending = null;
+      addForm.reset();
+      addText.value = '';
+      addButton.textContent = config.msgSend;
+      load(qd, keys, function () {
+        busy = false;
+        addButton.disabled = false;
+        addStatus.textContent = config.msgAdded;
+      });
+    });
+  });
+})();

@@ -1,0 +1,142 @@
+/* Quiet Door student pages: what every page does, before the page's own script.
+ *
+ * Inline at the end of the body (allowed by its hash in the page's CSP), so it
+ * runs as soon as the HTML has arrived: it shows what needs JavaScript, arms the
+ * quick exit, and watches the crypto scripts, which load after it. Nothing is
+ * stored: no cookie, no web storage, no worker. It defines window.QuietDoorPage
+ * for the page's own script (app.js or case.js).
+ */
+(function () {
+  'use strict';
+
+  var exitLink = document.getElementById('quick-exit');
+  var SHIFT_PRESSES = 3;
+  var SHIFT_WINDOW_MS = 1500;
+  var REQUEST_TIMEOUT_MS = 45000;
+  var cleaners = [];
+
+  // Without JavaScript these stay hidden: a form that could never send is not offered.
+  Array.prototype.forEach.call(document.querySelectorAll('[data-needs-js]'), function (element) {
+    element.hidden = false;
+  });
+
+  /* Something to wipe when the student leaves: the quick exit, Back, a link, closing the tab. */
+  function onLeave(clean) {
+    cleaners.push(clean);
+  }
+
+  function clearAll() {
+    cleaners.forEach(function (clean) { clean(); });
+  }
+
+  // --- quick exit ------------------------------------------------------------
+
+  function leave(event) {
+    if (event) event.preventDefault();
+    clearAll();
+    // replace(): the page leaves no entry in the tab's history.
+    window.location.replace(exitLink.dataset.exitUrl);
+  }
+
+  exitLink.addEventListener('click', leave);
+
+  /* Shift pressed on its own three times within 1.5 s. Any other key starts the count
+   * again, so typing capital letters never triggers it. */
+  var shiftTimes = [];
+  document.addEventListener('keydown', function (event) {
+    if (event.key !== 'Shift') {
+      shiftTimes = [];
+      return;
+    }
+    if (event.repeat) return;
+    var now = Date.now();
+    shiftTimes = shiftTimes.filter(function (t) { return now - t < SHIFT_WINDOW_MS; });
+    shiftTimes.push(now);
+    if (shiftTimes.length >= SHIFT_PRESSES) leave();
+  });
+
+  // Leaving any other way (a language link, Back, closing the tab) clears the page too, so
+  // the copy the browser may keep for its Back button shows nobody anything.
+  window.addEventListener('pagehide', clearAll);
+
+  // --- the crypto scripts ----------------------------------------------------
+
+  /* The crypto scripts are deferred: they run after the page is parsed, before
+   * DOMContentLoaded. One that fails (network, integrity check) never defines its global. */
+  var parsed = false;
+  var waiting = [];
+
+  function crypto() {
+    if (window.QuietDoorEnvelope && window.nacl && window.blakejs) {
+      return window.QuietDoorEnvelope(window.nacl, window.blakejs);
+    }
+    return null;
+  }
+
+  document.addEventListener('DOMContentLoaded', function () {
+    parsed = true;
+    var qd = crypto();
+    waiting.splice(0).forEach(function (callback) { callback(qd); });
+  });
+
+  /* Calls back with the envelope library, or null if a script failed to load. Returns
+   * true when it had to wait (so the page can say "getting ready"). */
+  function whenCrypto(callback) {
+    var qd = crypto();
+    if (qd || parsed) {
+      callback(qd);
+      return false;
+    }
+    waiting.push(callback);
+    return true;
+  }
+
+  // --- the relay -------------------------------------------------------------
+
+  /* A request to the relay: no cookie, no referrer, nothing cached. Calls back with the
+   * HTTP status and the parsed JSON body (or null), or with status 0 when the relay could
+   * not be reached or did not answer in time. */
+  function request(url, options, callback) {
+    var controller = new AbortController();
+    var timer = setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT_MS);
+    fetch(url, {
+      method: options.method || 'GET',
+      headers: options.headers || {},
+      body: options.body,
+      credentials: 'omit',
+      referrerPolicy: 'no-referrer',
+      cache: 'no-store',
+      signal: controller.signal
+    }).then(function (response) {
+      return response.json().then(
+        function (body) { return [response.status, body]; },
+        function () { return [response.status, null]; }
+      );
+    }).then(function (answer) {
+      clearTimeout(timer);
+      callback(answer[0], answer[1]);
+    }, function () {
+      clearTimeout(timer);
+      callback(0, null);
+    });
+  }
+
+  /* What to tell the student when the relay refused what they sent, or did not answer:
+   * one of the page's data-msg-* texts (msg is the dataset that holds them). */
+  var PROBLEMS = {
+    0: 'msgOffline', 404: 'msgNoMatch', 409: 'msgFull', 413: 'msgTooLong', 422: 'msgOutdated',
+    429: 'msgBusy'
+  };
+
+  function sendProblem(statusCode, msg) {
+    return msg[PROBLEMS[statusCode]] || msg.msgNotSent;
+  }
+
+  window.QuietDoorPage = {
+    onLeave: onLeave,
+    leave: leave,
+    whenCrypto: whenCrypto,
+    request: request,
+    sendProblem: sendProblem
+  };
+})();

@@ -1,0 +1,460 @@
+"""The case page in Chromium, against the real relay and the real key tool.
+
+A student reports from the landing page, the lead reads and answers with the key
+tool, and the student comes back with the case code (in a fresh browser, typed
+carelessly) to read the answer and add more. Then everything that must not
+show: a wrong code, another school's code, a damaged or foreign message.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Request, Route
+
+from quietdoor import payloads, protocol
+from quietdoor.encoding import b64u_encode
+
+from .helpers import (
+    Site,
+    StudentCase,
+    keytool_cli,
+    new_case,
+    post_conversation,
+    school_keys,
+    serve_example,
+    stop_relay,
+)
+
+pytestmark = pytest.mark.browser
+PHONE = {"width": 390, "height": 844}
+CASE_CODE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$")
+NO_MATCH = "We could not open any messages with this code. Please check the code and try again."
+
+
+@pytest.fixture(scope="module")
+def conversation_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """A site of its own: these tests read Lincoln High's inbox with the key tool, and the
+    shared site's tests count what is in it."""
+    served = serve_example(tmp_path_factory.mktemp("conversation"))
+    try:
+        yield served
+    finally:
+        stop_relay(served.relay)
+
+
+def case_page(site: Site, school: str = "lincoln-high", lang: str = "") -> str:
+    return site.deployment.landing_url(school) + (f"{lang}/" if lang else "") + "case/"
+
+
+def open_case(page: Page, url: str, typed: str) -> None:
+    """Type a code on the case page and wait until the page has answered."""
+    page.goto(url)
+    page.fill("#code", typed)
+    page.click("#open")
+    page.wait_for_function(
+        "() => !document.getElementById('thread').hidden"
+        " || document.getElementById('code-error').textContent !== ''"
+    )
+
+
+def thread_items(page: Page) -> list[str]:
+    return [" ".join(t.split()) for t in page.locator("#messages > li").all_inner_texts()]
+
+
+def nothing_kept(context: BrowserContext, page: Page) -> None:
+    assert context.cookies() == []
+    assert page.evaluate("localStorage.length + sessionStorage.length") == 0
+    assert page.evaluate("indexedDB.databases().then(d => d.length)") == 0
+    assert page.evaluate("caches.keys().then(k => k.length)") == 0
+    assert page.evaluate("navigator.serviceWorker.getRegistrations().then(r => r.length)") == 0
+
+
+# --- the whole conversation ---------------------------------------------------------
+
+
+def test_a_conversation_from_the_landing_page_to_the_key_tool_and_back(
+    conversation_site: Site, browser: Browser
+) -> None:
+    site = conversation_site
+    origin = site.relay.url
+    marker = "MARKER-" + secrets.token_hex(6)
+    added = "It is bus 12. " + secrets.token_hex(4)
+    reply = "Thank you for telling us. Are you safe after school?"
+    requests: list[Request] = []
+
+    # The student reports from the landing page.
+    first = browser.new_context(viewport=PHONE)
+    page = first.new_page()
+    page.on("request", lambda r: requests.append(r))
+    page.goto(site.deployment.landing_url("lincoln-high"))
+    page.fill("#what", f"Someone takes my pay. {marker}")
+    page.check("input[name=safe_now][value=no]")
+    page.click("#send")
+    page.wait_for_selector("#case-code:not(:empty)", timeout=15_000)
+    code = page.inner_text("#case-code")
+    assert CASE_CODE.match(code), code
+    first.close()
+
+    # The lead opens it (which sends the read receipt) and answers. Notices (issue 6): the
+    # lead's email about the new report is checked here once the relay sends them.
+    keytool_cli(site, "fetch")
+    case_id = b64u_encode(protocol.CaseKeys.derive(code).case_id)
+    cases = json.loads(keytool_cli(site, "list", "--json"))["cases"]
+    ref = next(c["id"] for c in cases if c["case_id"] == case_id)
+    shown = json.loads(keytool_cli(site, "show", ref, "--json"))
+    assert marker in shown["messages"][0]["payload"]["answers"]["what"]
+    assert "Sent to case" in keytool_cli(site, "reply", ref, "--message", reply)
+
+    # The student comes back in a fresh browser, from the landing page's link, and types the
+    # code in lower case with spaces.
+    second = browser.new_context(viewport=PHONE)
+    page = second.new_page()
+    page.on("request", lambda r: requests.append(r))
+    page.goto(site.deployment.landing_url("lincoln-high"))
+    page.click("text=Read the answer")
+    page.wait_for_url(case_page(site))
+    open_case(page, case_page(site), "  " + code.lower().replace("-", " ") + " ")
+    assert page.is_visible("#thread") and page.is_hidden("#entry")
+    assert page.input_value("#code") == ""  # the keys are kept in memory, the code is not
+    assert thread_items(page) == [
+        f"You · Today Someone takes my pay. {marker} Are you safe right now? No",
+        "Read by the school today.",
+        f"The school · Today {reply}",
+    ]
+    assert page.is_hidden("#read-state") and page.is_hidden("#unreadable")
+
+    page.fill("#add-text", added)
+    page.click("#add-send")
+    page.wait_for_selector("#add-status:has-text('Sent.')")
+    assert thread_items(page)[-1] == f"You · Today {added}"
+    assert page.inner_text("#read-state") == "The school has not read this yet."
+    assert page.input_value("#add-text") == ""
+    nothing_kept(second, page)
+    second.close()
+
+    # The lead sees the whole thread in order.
+    keytool_cli(site, "fetch")
+    shown = json.loads(keytool_cli(site, "show", ref, "--json"))
+    thread = [m["payload"] for m in shown["messages"]]
+    assert [p["kind"] for p in thread] == ["report", "receipt", "reply", "update"]
+    assert thread[2]["text"] == reply and thread[3]["text"] == added
+    assert thread[3]["lang"] == "en"
+    listed = keytool_cli(site, "show", ref)
+    assert listed.index(marker) < listed.index(reply) < listed.index(added)
+
+    # Only the relay was asked, and it never saw the words.
+    assert all(r.url.startswith(origin + "/") for r in requests), [r.url for r in requests]
+    posts = [r for r in requests if r.method == "POST"]
+    assert [p.url for p in posts] == [origin + "/api/v1/cases", origin + "/api/v1/case/messages"]
+    for post in posts:
+        assert marker not in (post.post_data or "") and added not in (post.post_data or "")
+    assert marker not in site.relay.log() and added not in site.relay.log()
+
+
+def test_the_read_day_is_in_the_school_time_zone(conversation_site: Site, browser: Browser) -> None:
+    """Lincoln High is in America/Los_Angeles; the phone is in Tokyo, a day ahead in the
+    afternoon: every day the page names is the school's."""
+    site = conversation_site
+    times = [
+        datetime(2026, 11, 17, 7, 30, tzinfo=UTC),  # LA: Monday 16th, 11:30 p.m.; Tokyo: Tuesday
+        datetime(2026, 11, 25, 6, 0, tzinfo=UTC),  # LA: Tuesday 24th, 10 p.m.; Tokyo: Wednesday
+        datetime(2026, 11, 27, 16, 0, tzinfo=UTC),  # LA: Friday 27th, 8 a.m.: today
+    ]
+    case = post_conversation(site, "lincoln-high", "dana-ortiz", "Old words", "New words", times)
+    la = ZoneInfo("America/Los_Angeles")
+    assert [t.astimezone(la).strftime("%A %d") for t in times] == [
+        "Monday 16",
+        "Tuesday 24",
+        "Friday 27",
+    ]
+    context = browser.new_context(viewport=PHONE, timezone_id="Asia/Tokyo")
+    page = context.new_page()
+    try:
+        page.clock.set_fixed_time(datetime(2026, 11, 27, 20, 0, tzinfo=UTC))  # LA: Friday noon
+        open_case(page, case_page(site), case.code)
+        assert thread_items(page) == [
+            "You · Monday, November 16 Old words Are you safe right now? I am not sure",
+            "Read by the school on Tuesday.",
+            "The school · Today New words",
+        ]
+        open_case(page, case_page(site, lang="es"), case.code)
+        assert thread_items(page) == [
+            "Tú · lunes, 16 de noviembre Old words "
+            "¿Estás a salvo ahora mismo? No estoy seguro o segura",
+            "La escuela lo leyó el martes.",
+            "La escuela · Hoy New words",
+        ]
+    finally:
+        context.close()
+
+
+# --- codes ----------------------------------------------------------------------
+
+
+LOOK_ALIKE_CODE = "0011-ABCD-EFGH-JK01"
+
+
+def careless(code: str) -> list[str]:
+    """How a student may type a code back: any case, spaces, dashes, look-alike letters."""
+    plain = code.replace("-", "")
+    return [
+        code.lower(),
+        " ".join(plain[i : i + 4] for i in range(0, 16, 4)),
+        plain.replace("0", "O").replace("1", "l"),
+        plain.replace("0", "o").replace("1", "I"),
+        "\u2013".join(code.split("-")),  # en dashes, as a phone's keyboard may make them
+        f" {code[:9]}\u00a0{code[10:]} ",
+    ]
+
+
+@pytest.fixture(scope="module")
+def look_alike_case(conversation_site: Site) -> StudentCase:
+    return post_conversation(
+        conversation_site,
+        "lincoln-high",
+        "dana-ortiz",
+        "Look-alike words",
+        "We read it.",
+        code=LOOK_ALIKE_CODE,
+    )
+
+
+@pytest.mark.parametrize("typed", careless(LOOK_ALIKE_CODE))
+def test_a_code_typed_carelessly_still_opens_the_case(
+    conversation_site: Site, browser: Browser, look_alike_case: StudentCase, typed: str
+) -> None:
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    try:
+        open_case(page, case_page(conversation_site), typed)
+        assert page.inner_text("#code-error") == ""
+        assert "Look-alike words" in thread_items(page)[0]
+    finally:
+        context.close()
+
+
+def test_a_wrong_code_and_another_schools_code_get_the_same_calm_answer(
+    conversation_site: Site, browser: Browser
+) -> None:
+    site = conversation_site
+    elsewhere = post_conversation(
+        site, "riverside-middle", "marcus-lee", "ELSEWHERE-WORDS", "ELSEWHERE-REPLY"
+    )
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    answers: list[int] = []
+    page.on("response", lambda r: answers.append(r.status) if "/api/v1/case" in r.url else None)
+    try:
+        for typed in (protocol.format_case_code(protocol.new_case_code()), elsewhere.code):
+            open_case(page, case_page(site), typed)
+            assert page.inner_text("#code-error") == NO_MATCH
+            assert page.is_hidden("#thread") and page.locator("#messages > li").count() == 0
+            assert "ELSEWHERE" not in page.inner_text("body")
+            assert page.get_attribute("#code", "aria-invalid") == "true"
+        assert answers == [404, 200]  # the relay knows the other school's case; the page tells
+        # The same code on its own school's page opens it: the refusal above was the school.
+        open_case(page, case_page(site, "riverside-middle"), elsewhere.code)
+        assert "ELSEWHERE-WORDS" in thread_items(page)[0]
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("", "Please type your case code first."),
+        ("12345", "That is not a case code."),
+        ("7K3M-Q9XD-2PWA-H4TU", "That is not a case code."),  # U is not in the alphabet
+    ],
+)
+def test_what_is_not_a_code_is_refused_in_the_page(
+    conversation_site: Site, browser: Browser, typed: str, message: str
+) -> None:
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/api/" in r.url else None)
+    try:
+        page.goto(case_page(conversation_site))
+        page.fill("#code", typed)
+        page.click("#open")
+        page.wait_for_selector("#code-error:not(:empty)")
+        assert page.inner_text("#code-error").startswith(message)
+        assert asked == []
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [
+        (409, "This conversation is full."),
+        (429, "cannot take more messages today"),
+        (0, "message service did not answer"),
+    ],
+)
+def test_an_addition_the_relay_refuses_keeps_the_words(
+    conversation_site: Site,
+    browser: Browser,
+    look_alike_case: StudentCase,
+    answer: int,
+    words: str,
+) -> None:
+    context = browser.new_context(viewport=PHONE)
+
+    def refuse(route: Route) -> None:
+        if answer:
+            route.fulfill(status=answer, json={"error": "refused"})
+        else:
+            route.abort("connectionrefused")
+
+    context.route(re.compile(r".*/api/v1/case/messages$"), refuse)
+    page = context.new_page()
+    try:
+        open_case(page, case_page(conversation_site), look_alike_case.code)
+        page.fill("#add-text", "Words to keep.")
+        page.click("#add-send")
+        page.wait_for_selector("#add-error:not(:empty)")
+        assert words in page.inner_text("#add-error")
+        assert page.input_value("#add-text") == "Words to keep."
+        assert page.inner_text("#add-send") == "Try again" and page.is_enabled("#add-send")
+    finally:
+        context.close()
+
+
+# --- a hostile relay ----------------------------------------------------------------
+
+
+def damaged(rows: list[dict[str, Any]], case: StudentCase, site: Site) -> None:
+    """One bit of the reply's ciphertext changed."""
+    ct = rows[2]["envelope"]["ct"]
+    middle = len(ct) // 2
+    rows[2]["envelope"]["ct"] = ct[:middle] + ("A" if ct[middle] != "A" else "B") + ct[middle + 1 :]
+
+
+def relabelled(rows: list[dict[str, Any]], case: StudentCase, site: Site) -> None:
+    """The school's reply presented as the student's own words."""
+    rows[2]["author"] = "student"
+
+
+def from_another_case(rows: list[dict[str, Any]], case: StudentCase, site: Site) -> None:
+    """A reply written for another case, sealed to this case's key too: its binding is wrong."""
+    other = new_case(site.deployment, "lincoln-high")
+    header = payloads.Header.new("update", "lincoln-high", other.keys.case_id)
+    payload = payloads.Update(header=header, lang="en", text="REPLY-OF-ANOTHER-CASE")
+    keys = [*school_keys(site.deployment, "lincoln-high"), bytes(case.keys.reply_key.public_key)]
+    envelope = payloads.seal_payload(payload, keys).to_json()
+    rows.append(
+        {"id": "f" * 24, "received": rows[0]["received"], "author": "student", "envelope": envelope}
+    )
+
+
+def not_sealed_to_this_case(rows: list[dict[str, Any]], case: StudentCase, site: Site) -> None:
+    """Another case's message, slipped in."""
+    other = post_conversation(site, "lincoln-high", "dana-ortiz", "REPLY-OF-ANOTHER-CASE", "x")
+    rows.append({**rows[2], "envelope": other.body["envelope"]})
+
+
+@pytest.mark.parametrize(
+    ("tamper", "hidden"),
+    [
+        (damaged, "HIDDEN-REPLY"),
+        (relabelled, "HIDDEN-REPLY"),
+        (from_another_case, "REPLY-OF-ANOTHER-CASE"),
+        (not_sealed_to_this_case, "REPLY-OF-ANOTHER-CASE"),
+    ],
+)
+def test_a_message_that_is_damaged_or_does_not_belong_shows_nothing_of_it(
+    conversation_site: Site,
+    browser: Browser,
+    tamper: Callable[[list[dict[str, Any]], StudentCase, Site], None],
+    hidden: str,
+) -> None:
+    site = conversation_site
+    case = post_conversation(site, "lincoln-high", "dana-ortiz", "SHOWN-REPORT", "HIDDEN-REPLY")
+    context = browser.new_context(viewport=PHONE)
+
+    def hostile(route: Route) -> None:
+        if route.request.method != "GET":
+            route.continue_()
+            return
+        answer = route.fetch()
+        document = answer.json()
+        tamper(document["messages"], case, site)
+        route.fulfill(response=answer, json=document)
+
+    context.route(re.compile(r".*/api/v1/case$"), hostile)
+    page = context.new_page()
+    try:
+        open_case(page, case_page(site), case.code)
+        text = page.inner_text("main")
+        assert "SHOWN-REPORT" in text and hidden not in text
+        assert page.inner_text("#unreadable") == (
+            "Part of this conversation could not be opened, so it is not shown."
+        )
+        assert page.is_visible("#unreadable")
+    finally:
+        context.close()
+
+
+# --- leaving ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["button", "shift"])
+def test_the_quick_exit_works_on_the_case_page(
+    conversation_site: Site, browser: Browser, look_alike_case: StudentCase, how: str
+) -> None:
+    exit_url = conversation_site.deployment.quick_exit_url
+    context = browser.new_context(viewport=PHONE)
+    context.route(
+        exit_url + "**",
+        lambda r: r.fulfill(status=200, content_type="text/html", body="<title>elsewhere</title>"),
+    )
+    page = context.new_page()
+    try:
+        open_case(page, case_page(conversation_site), look_alike_case.code)
+        length = page.evaluate("history.length")
+        page.fill("#add-text", "half written")
+        if how == "button":
+            page.click("#quick-exit")
+        else:
+            page.focus("#add-text")
+            for _ in range(3):
+                page.keyboard.press("Shift")
+        page.wait_for_url(exit_url)
+        assert page.evaluate("history.length") == length  # replaced, not pushed
+    finally:
+        context.close()
+
+
+def test_leaving_or_closing_wipes_the_conversation(
+    conversation_site: Site, browser: Browser, look_alike_case: StudentCase
+) -> None:
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    try:
+        open_case(page, case_page(conversation_site), look_alike_case.code)
+        page.fill("#add-text", "half written")
+        page.click("a[hreflang=es]")
+        page.wait_for_url("**/es/case/index.html")
+        page.go_back()  # the page the browser kept for Back was wiped as it was left
+        page.wait_for_selector("#code:visible")
+        assert page.locator("#messages > li").count() == 0 and page.is_hidden("#thread")
+        assert page.input_value("#code") == "" and page.input_value("#add-text") == ""
+
+        open_case(page, page.url, look_alike_case.code)
+        page.click("#close")
+        assert page.is_visible("#code") and page.is_hidden("#thread")
+        assert page.locator("#messages > li").count() == 0
+        assert page.evaluate("document.activeElement.id") == "code"
+        nothing_kept(context, page)
+    finally:
+        context.close()
