@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from builder.errors import BuildError
+from builder.files import write_if_changed
 
 SITE_DIR = Path(__file__).resolve().parent.parent / "site"
 ASSETS_DIR = "assets"
@@ -105,7 +106,7 @@ def build_assets(out_dir: Path, *, site_dir: Path = SITE_DIR) -> dict[str, Asset
     target.mkdir(parents=True, exist_ok=True)
     assets: dict[str, Asset] = {}
     for name, data in contents.items():
-        (target / name).write_bytes(data)
+        write_if_changed(target / name, data)
         assets[name] = Asset(path=f"{ASSETS_DIR}/{name}", integrity=sri(data))
     return assets
 

@@ -1,20 +1,35 @@
-"""QR codes for landing pages: error correction M or better, and the full quiet zone."""
+"""QR codes for landing pages: error correction M or better, and the full quiet zone.
+
+A school's code is made once and reused for its SVG, its PNG and every sign, so
+that all of them carry the same pattern. The mask is fixed: segno's automatic
+choice evaluates all eight masks and takes about six times as long, and the mask
+changes only how the modules look, not what they say. Mask 2 is the one segno's
+own evaluation picks most often for our landing URLs, and the tests decode every
+code the builder draws with a real decoder (zxing-cpp), from PNG and from print.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import io
 
 import segno
+from PIL import Image
+from reportlab.pdfgen.canvas import Canvas
 
 QUIET_ZONE = 4  # modules; ISO/IEC 18004 asks for four
 PNG_SCALE = 12  # pixels per module: about 4 cm across at 300 dpi for a short URL
+MASK = 2
 
 
-def write_qr(url: str, svg_path: Path, png_path: Path, title: str) -> None:
-    """Write the code as SVG (for print) and PNG (for screens and quick previews)."""
-    code = segno.make(url, error="m", boost_error=True, micro=False)
+def make_code(url: str) -> segno.QRCode:
+    return segno.make(url, error="m", boost_error=True, micro=False, mask=MASK)
+
+
+def svg_bytes(code: segno.QRCode, title: str) -> bytes:
+    """The code as SVG (for print and screens), with its quiet zone on white."""
+    out = io.BytesIO()
     code.save(
-        str(svg_path),
+        out,
         kind="svg",
         border=QUIET_ZONE,
         scale=8,
@@ -23,4 +38,64 @@ def write_qr(url: str, svg_path: Path, png_path: Path, title: str) -> None:
         dark="#000",
         light="#fff",
     )
-    code.save(str(png_path), kind="png", border=QUIET_ZONE, scale=PNG_SCALE)
+    return out.getvalue()
+
+
+def png_bytes(code: segno.QRCode) -> bytes:
+    """The code as a black-and-white PNG, PNG_SCALE pixels per module, quiet zone included.
+
+    segno writes the one-pixel-per-module image; Pillow scales it, which is about
+    ten times faster than segno's own scaling in pure Python.
+    """
+    small = io.BytesIO()
+    code.save(small, kind="png", border=QUIET_ZONE, scale=1)
+    small.seek(0)
+    with Image.open(small) as image:
+        size = image.width * PNG_SCALE
+        big = image.convert("1").resize((size, size), Image.Resampling.NEAREST)
+    out = io.BytesIO()
+    big.save(out, format="PNG")
+    return out.getvalue()
+
+
+def modules_across(code: segno.QRCode) -> int:
+    """The code's width in modules, quiet zone included."""
+    return int(code.symbol_size(scale=1, border=QUIET_ZONE)[0])
+
+
+def define_code_form(canvas: Canvas, code: segno.QRCode, name: str = "qr") -> None:
+    """Define the code, quiet zone included, as a reusable PDF form one unit per module.
+
+    Dark modules are merged into one rectangle per horizontal run, drawn as one
+    path; each overlaps the row below by a hair, so that no renderer shows seams.
+    Whole-number coordinates keep every module exact at any scale.
+    """
+    across = modules_across(code)
+    canvas.beginForm(name, lowerx=0, lowery=0, upperx=across, uppery=across)
+    canvas.setFillColorRGB(1, 1, 1)
+    canvas.rect(0, 0, across, across, stroke=0, fill=1)
+    canvas.setFillColorRGB(0, 0, 0)
+    path = canvas.beginPath()
+    for row_index, row in enumerate(code.matrix):
+        bottom = across - QUIET_ZONE - row_index - 1
+        start = None
+        for col, dark in enumerate((*row, 0)):
+            if dark and start is None:
+                start = col
+            elif not dark and start is not None:
+                path.rect(QUIET_ZONE + start, bottom - 0.02, col - start, 1.02)
+                start = None
+    canvas.drawPath(path, stroke=0, fill=1)
+    canvas.endForm()
+
+
+def draw_code_form(
+    canvas: Canvas, code: segno.QRCode, x: float, y: float, size: float, name: str = "qr"
+) -> None:
+    """Place the form of define_code_form in the square (x, y, size)."""
+    canvas.saveState()
+    canvas.translate(x, y)
+    scale = size / modules_across(code)
+    canvas.scale(scale, scale)
+    canvas.doForm(name)
+    canvas.restoreState()

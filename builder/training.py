@@ -9,8 +9,8 @@ completion page loads only what the staff member picks:
 - ``training/districts/<district>.json``: that district's schools (slug and name);
 - ``training/schools/<school>.json``: one school's name, district and recipients' keys.
 
-A school's file depends only on that school and its recipients, so it can be written
-with the school's other files (`write_school_entry`).
+A school's file depends only on that school and its recipients, so the builder writes
+it with the school's other files (`school_entry`), and only when the school changed.
 """
 
 from __future__ import annotations
@@ -27,34 +27,35 @@ from builder.assets import Asset
 from builder.course import Course, CourseError, load_course
 from builder.course_source import write_course_source
 from builder.errors import BuildError
+from builder.files import write_if_changed
 from builder.state_rules import StateRules, load_state_rules
 from quietdoor.config import DEFAULT_REFRESHER_MONTHS, Deployment, School
 from quietdoor.encoding import b64u_encode
 
 COURSE_JSON = "course.json"
 DISTRICTS_JSON = "districts.json"
+DISTRICTS_DIR = "districts"
+SCHOOLS_DIR = "schools"
 COURSE_SCRIPTS = ("nacl-fast.min.js", "blake2b.js", "envelope.js")
 
 
-def build_course(
-    deployment: Deployment, out_dir: Path, assets: dict[str, Asset], training_source: Path
-) -> Course:
-    """Build out_dir/training for the deployment's state; the course as checked."""
+def check_course(deployment: Deployment, training_source: Path) -> tuple[Course, StateRules]:
+    """The course as checked against the deployment's state rules, and the rules."""
     rules = load_state_rules(deployment.state)
     try:
         course = load_course(training_source / "docs", rules)
     except CourseError as exc:
         raise BuildError(f"the training course is incomplete: {exc}") from None
-    target = out_dir / "training"
+    return course, rules
+
+
+def render_training(training_source: Path, rules: StateRules, site_dir: Path) -> None:
+    """Render the course for the state's rules into site_dir (the build then copies the
+    files that changed into training/, beside the JSON files written there)."""
     with tempfile.TemporaryDirectory(prefix="quietdoor-course-") as tmp:
         source = Path(tmp) / "training"
         write_course_source(training_source, source, rules)
-        build_training(source, target)
-    write_course_json(deployment, course, rules, assets, target / COURSE_JSON)
-    write_school_index(deployment, target)
-    for school in deployment.schools:
-        write_school_entry(deployment, school, target)
-    return course
+        build_training(source, site_dir)
 
 
 def build_training(source: Path, target: Path) -> None:
@@ -125,7 +126,11 @@ def write_course_json(
             for t in (course.pretest, course.posttest)
         },
         "relay_url": deployment.relay_url,
-        "schools": {"districts": DISTRICTS_JSON, "district": "districts/", "school": "schools/"},
+        "schools": {
+            "districts": DISTRICTS_JSON,
+            "district": f"{DISTRICTS_DIR}/",
+            "school": f"{SCHOOLS_DIR}/",
+        },
         "scripts": [
             {
                 "src": f"../{assets[name].path}?v={assets[name].version}",
@@ -157,7 +162,7 @@ def write_school_index(deployment: Deployment, training_dir: Path) -> None:
         schools = sorted(by_district[district.slug], key=lambda s: s.name.casefold())
         if schools:
             _write_json(
-                training_dir / "districts" / f"{district.slug}.json",
+                training_dir / DISTRICTS_DIR / f"{district.slug}.json",
                 {
                     "slug": district.slug,
                     "name": district.name,
@@ -168,19 +173,30 @@ def write_school_index(deployment: Deployment, training_dir: Path) -> None:
 
 def write_school_entry(deployment: Deployment, school: School, training_dir: Path) -> None:
     """One school's name and its recipients' public keys, to seal completion records to."""
-    _write_json(
-        training_dir / "schools" / f"{school.slug}.json",
+    write_if_changed(training_dir / school_entry_path(school), school_entry(deployment, school))
+
+
+def school_entry_path(school: School) -> str:
+    """Where a school's entry goes, relative to the training folder."""
+    return f"{SCHOOLS_DIR}/{school.slug}.json"
+
+
+def school_entry(deployment: Deployment, school: School) -> bytes:
+    """The bytes of a school's entry (the builder writes it with the school's other files)."""
+    return _json_bytes(
         {
             "slug": school.slug,
             "name": school.name,
             "district": school.district,
             "recipients": [b64u_encode(r.x25519) for r in deployment.recipients_for(school.slug)],
-        },
+        }
     )
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8"
-    )
+    """Written only when the bytes change, so a rebuild with nothing new touches nothing."""
+    write_if_changed(path, _json_bytes(data))
+
+
+def _json_bytes(data: dict[str, Any]) -> bytes:
+    return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")

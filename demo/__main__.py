@@ -16,7 +16,7 @@ from pathlib import Path
 
 from builder.errors import BuildError
 from builder.progress import ProgressPrinter
-from builder.site import build_site
+from builder.site import build_site, default_print_dir
 from demo.prepare import PASSPHRASE, prepare
 from keytool.errors import KeyToolError
 from quietdoor.errors import QuietDoorError
@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {school['name']}")
         print(f"    landing page   {school['landing_url']}")
         print(f"    QR code        {deployment.base_url}/{school['qr_svg']}")
+    print(f"\nSigns, sticker sheets and placement plans to print: {default_print_dir(args.out)}")
     python = shlex.quote(sys.executable)
     home = shlex.quote(str(args.var / "keys" / "dana-ortiz"))
     print("\nAfter sending a report from Lincoln High's page, read it as its safeguarding lead:\n")

@@ -6,6 +6,7 @@ the file by hand can find and fix it without reading a traceback.
 
 from __future__ import annotations
 
+import csv
 import difflib
 import functools
 import re
@@ -28,6 +29,9 @@ STATE_RULES_DIR = Path(__file__).resolve().parent.parent / "content" / "training
 STATE_CODE_RE = re.compile(r"^[A-Z]{2}$")
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HOURS_RE = re.compile(r"^(?P<days>[a-z,-]+) (?P<start>\d\d:\d\d)-(?P<end>\d\d:\d\d)$")
+PLACEMENT_ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,22}[a-z0-9])?$")
+PAPER_SIZES = ("letter", "a4")
+PLACEMENT_KINDS = ("sign", "sticker")
 
 
 TOP_KEYS = frozenset(
@@ -46,6 +50,9 @@ TOP_KEYS = frozenset(
         "placements",
         "state",
         "training",
+        "paper",
+        "schools_csv",
+        "placements_csv",
     }
 )
 RELAY_KEYS = frozenset(
@@ -67,7 +74,11 @@ NOTIFY_MODES = ("window", "digest")
 SMTP_SCHEMES = ("smtp", "smtp+starttls", "smtps")
 ENV_NAME_RE = re.compile(r"env:[A-Z][A-Z0-9_]{0,63}")
 EMAIL_RE = re.compile(r"[^@\s<>\"',;]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}")
-PLACEMENT_KEYS = frozenset({"school", "location"})
+PLACEMENT_KEYS = frozenset({"school", "id", "location", "kind", "private"})
+# Columns of the CSV files named by schools_csv and placements_csv: a table's keys, plus
+# district_name, which declares a district that no [[districts]] table lists.
+SCHOOL_COLUMNS = SCHOOL_KEYS | {"district_name"}
+PLACEMENT_COLUMNS = PLACEMENT_KEYS
 
 
 class ConfigError(QuietDoorError):
@@ -126,8 +137,13 @@ class Recipient:
 
 @dataclass(frozen=True)
 class Placement:
+    """Where one of a school's codes hangs; ``id`` is printed on it and never reused."""
+
     school: str
+    id: str
     location: str
+    kind: str = "sign"  # "sign" (a full page) or "sticker" (a sheet of small ones)
+    private: bool = False  # a place where a student can be alone: a stall, an office
 
 
 @dataclass(frozen=True)
@@ -190,6 +206,7 @@ class Deployment:
     notify: NotifySettings = field(default_factory=NotifySettings)
     state: str = ""  # postal code whose reporting rules the course shows; "" for general text
     training: TrainingSettings = field(default_factory=TrainingSettings)
+    paper: str = "letter"
 
     def school(self, slug: str) -> School | None:
         return self._schools_by_slug.get(slug)
@@ -197,6 +214,24 @@ class Deployment:
     def recipients_for(self, slug: str) -> tuple[Recipient, ...]:
         """The recipients of a school: named directly, or through the school's district."""
         return self._recipients_by_school.get(slug, ())
+
+    def placements_for(self, slug: str) -> tuple[Placement, ...]:
+        """A school's placements, in config order."""
+        return self._placements_by_school.get(slug, ())
+
+    def district(self, slug: str) -> District | None:
+        return self._districts_by_slug.get(slug)
+
+    @functools.cached_property
+    def _districts_by_slug(self) -> dict[str, District]:
+        return {d.slug: d for d in self.districts}
+
+    @functools.cached_property
+    def _placements_by_school(self) -> dict[str, tuple[Placement, ...]]:
+        by_school: dict[str, list[Placement]] = {}
+        for p in self.placements:
+            by_school.setdefault(p.school, []).append(p)
+        return {slug: tuple(ps) for slug, ps in by_school.items()}
 
     @functools.cached_property
     def _schools_by_slug(self) -> dict[str, School]:
@@ -255,31 +290,55 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
                 f"{lang!r} is not translated yet (supported: {', '.join(SUPPORTED_LANGUAGES)})",
             )
 
-    districts = tuple(
-        District(slug=r.slug(d, f"districts[{i}].slug"), name=r.text(d, "name", f"districts[{i}]"))
-        for i, d in enumerate(r.tables(raw, "districts", DISTRICT_KEYS))
-    )
-    r.unique([d.slug for d in districts], "districts", "slug")
-    district_slugs = {d.slug for d in districts}
+    paper = r.choice(raw, "paper", PAPER_SIZES, default="letter")
 
-    schools = []
-    for i, s in enumerate(r.tables(raw, "schools", SCHOOL_KEYS)):
-        where = f"schools[{i}]"
-        district = r.text(s, "district", where)
-        if district not in district_slugs:
-            raise ConfigError(path, f"{where}.district", f"no district has slug {district!r}")
-        schools.append(
-            School(
-                slug=r.slug(s, f"{where}.slug"),
-                name=r.text(s, "name", where),
-                district=district,
-                read_hours=r.hours(s, where),
-            )
+    districts = {}
+    for i, d in enumerate(r.tables(raw, "districts", DISTRICT_KEYS)):
+        district = District(
+            slug=r.slug(d, f"districts[{i}].slug"), name=r.text(d, "name", f"districts[{i}]")
         )
+        if district.slug in districts:
+            raise ConfigError(path, f"districts[{i}].slug", f"{district.slug!r} is used twice")
+        districts[district.slug] = district
+
+    schools: dict[str, School] = {}
+    school_rows = [
+        (r, f"schools[{i}]", s) for i, s in enumerate(r.tables(raw, "schools", SCHOOL_KEYS))
+    ]
+    school_rows += _csv_rows(
+        r, raw, "schools_csv", SCHOOL_COLUMNS, ("slug", "name", "district", "read_hours")
+    )
+    for reader, where, s in school_rows:
+        school = School(
+            slug=reader.slug(s, _join(where, "slug")),
+            name=reader.text(s, "name", where),
+            district=reader.text(s, "district", where),
+            read_hours=reader.hours(s, where),
+        )
+        if school.district not in districts:
+            if "district_name" not in s:
+                raise ConfigError(
+                    reader.path,
+                    _join(where, "district"),
+                    f"no district has slug {school.district!r} "
+                    "(add a [[districts]] table, or a district_name column)",
+                )
+            districts[school.district] = District(
+                slug=reader.slug(s, _join(where, "district")),
+                name=reader.text(s, "district_name", where),
+            )
+        elif "district_name" in s and s["district_name"] != districts[school.district].name:
+            raise ConfigError(
+                reader.path,
+                _join(where, "district_name"),
+                f"{s['district_name']!r} differs from the name given before "
+                f"({districts[school.district].name!r})",
+            )
+        if school.slug in schools:
+            raise ConfigError(reader.path, _join(where, "slug"), f"{school.slug!r} is used twice")
+        schools[school.slug] = school
     if not schools:
         raise ConfigError(path, "schools", "list at least one school")
-    r.unique([s.slug for s in schools], "schools", "slug")
-    school_slugs = {s.slug for s in schools}
 
     recipients = []
     for i, t in enumerate(r.tables(raw, "recipients", RECIPIENT_KEYS)):
@@ -295,10 +354,10 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
             webhook=r.webhook(t, "webhook", where) if "webhook" in t else "",
         )
         for j, slug in enumerate(rec.schools):
-            if slug not in school_slugs:
+            if slug not in schools:
                 raise ConfigError(path, f"{where}.schools[{j}]", f"no school has slug {slug!r}")
         for j, slug in enumerate(rec.districts):
-            if slug not in district_slugs:
+            if slug not in districts:
                 raise ConfigError(path, f"{where}.districts[{j}]", f"no district has slug {slug!r}")
         if not rec.schools and not rec.districts:
             raise ConfigError(path, where, "name the schools or districts this person reads")
@@ -307,13 +366,33 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
     r.unique([b64u_encode(x.x25519) for x in recipients], "recipients", "x25519")
     r.unique([b64u_encode(x.ed25519) for x in recipients], "recipients", "ed25519")
 
-    placements = []
-    for i, p in enumerate(r.tables(raw, "placements", PLACEMENT_KEYS)):
-        where = f"placements[{i}]"
-        placed_at = r.text(p, "school", where)
-        if placed_at not in school_slugs:
-            raise ConfigError(path, f"{where}.school", f"no school has slug {placed_at!r}")
-        placements.append(Placement(school=placed_at, location=r.text(p, "location", where)))
+    placements: dict[tuple[str, str], Placement] = {}
+    placement_rows = [
+        (r, f"placements[{i}]", p)
+        for i, p in enumerate(r.tables(raw, "placements", PLACEMENT_KEYS))
+    ]
+    placement_rows += _csv_rows(
+        r, raw, "placements_csv", PLACEMENT_COLUMNS, ("school", "id", "location")
+    )
+    for reader, where, p in placement_rows:
+        placement = Placement(
+            school=reader.text(p, "school", where),
+            id=reader.placement_id(p, where),
+            location=reader.text(p, "location", where),
+            kind=reader.choice(p, "kind", PLACEMENT_KINDS, where, default="sign"),
+            private=reader.boolean(p, "private", where, default=False),
+        )
+        if placement.school not in schools:
+            raise ConfigError(
+                reader.path, _join(where, "school"), f"no school has slug {placement.school!r}"
+            )
+        if (placement.school, placement.id) in placements:
+            raise ConfigError(
+                reader.path,
+                _join(where, "id"),
+                f"{placement.id!r} is used twice at {placement.school!r}",
+            )
+        placements[placement.school, placement.id] = placement
 
     limits_raw = r.table(raw, "relay")
     r.known_keys(limits_raw, "relay", RELAY_KEYS)
@@ -349,28 +428,73 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
         languages=languages,
         quick_exit_url=quick_exit_url,
         timezone=timezone,
-        districts=districts,
-        schools=tuple(schools),
+        districts=tuple(districts.values()),
+        schools=tuple(schools.values()),
         recipients=tuple(recipients),
-        placements=tuple(placements),
+        placements=tuple(placements.values()),
         relay=limits,
         notify=notify,
         state=r.state(raw),
         training=training,
+        paper=paper,
     )
-    for i, school in enumerate(deployment.schools):
+    for (reader, where, _), school in zip(school_rows, deployment.schools, strict=True):
         if not deployment.recipients_for(school.slug):
-            raise ConfigError(
-                path, f"schools[{i}]", f"no recipient reads reports for {school.slug!r}"
-            )
+            raise ConfigError(reader.path, where, f"no recipient reads reports for {school.slug!r}")
     return deployment
+
+
+def _csv_rows(
+    r: _Reader,
+    raw: Mapping[str, Any],
+    key: str,
+    columns: frozenset[str],
+    required: Sequence[str],
+) -> list[tuple[_Reader, str, dict[str, str]]]:
+    """The rows of the CSV file that ``key`` names (relative to the config), empty cells left out.
+
+    The first line names the columns, in any order; a column we do not know is an
+    error, like an unknown key. Each row is reported as ``line N`` of its file.
+    """
+    if key not in raw:
+        return []
+    name = r.text(raw, key)
+    csv_path = Path(r.path).parent / name if not Path(name).is_absolute() else Path(name)
+    reader = _Reader(csv_path, cells=True)
+    try:
+        with csv_path.open(encoding="utf-8-sig", newline="") as f:
+            rows = csv.reader(f)
+            header = [h.strip() for h in next(rows, [])]
+            if not any(header):
+                raise ConfigError(csv_path, "line 1", "expected a header line naming the columns")
+            reader.known_keys(dict.fromkeys(header), "line 1", columns)
+            for column in required:
+                if column not in header:
+                    raise ConfigError(csv_path, "line 1", f"missing the column {column!r}")
+            out = []
+            for values in rows:
+                where = f"line {rows.line_num}"
+                if len(values) != len(header):
+                    if not any(v.strip() for v in values):
+                        continue
+                    raise ConfigError(
+                        csv_path, where, f"{len(values)} cells, but the header names {len(header)}"
+                    )
+                row = {h: v for h, v in zip(header, values, strict=True) if v.strip()}
+                out.append((reader, where, row))
+            return out
+    except FileNotFoundError:
+        raise ConfigError(r.path, key, f"{str(csv_path)!r}: file not found") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ConfigError(csv_path, "", f"cannot read the file ({exc})") from None
 
 
 class _Reader:
     """Typed access to raw TOML values, raising ConfigError that names the field."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, cells: bool = False) -> None:
         self.path = path
+        self.cells = cells  # reading a CSV file, whose cells are all text
 
     def _get(self, table: Mapping[str, Any], key: str, where: str, default: Any) -> Any:
         if key in table:
@@ -388,7 +512,7 @@ class _Reader:
         return value.strip()
 
     def slug(self, table: Mapping[str, Any], field_name: str) -> str:
-        where, _, key = field_name.rpartition(".")
+        where, _, key = field_name.rpartition(": " if field_name.startswith("line ") else ".")
         value = self.text(table, key, where)
         if not SLUG_RE.fullmatch(value):
             raise ConfigError(
@@ -536,7 +660,8 @@ class _Reader:
                 if close
                 else f"known keys: {', '.join(sorted(known))}"
             )
-            raise ConfigError(self.path, _join(where, key), f"unknown key ({hint})")
+            what = "column" if self.cells else "key"
+            raise ConfigError(self.path, _join(where, key), f"unknown {what} ({hint})")
 
     def key(self, table: Mapping[str, Any], key: str, where: str) -> bytes:
         value = self.text(table, key, where)
@@ -555,26 +680,49 @@ class _Reader:
 
     def hours(self, table: Mapping[str, Any], where: str) -> ReadHours:
         value = self.text(table, "read_hours", where)
-        fname = _join(where, "read_hours")
-        if value == "always":
-            return ReadHours(always=True)
-        m = HOURS_RE.match(value)
-        problem = (
-            f'{value!r} is not understood; write "always" or days and times '
-            'such as "mon-fri 08:00-16:00"'
-        )
-        if not m:
-            raise ConfigError(self.path, fname, problem)
-        try:
-            days = _parse_days(m["days"])
-        except ValueError:
-            raise ConfigError(self.path, fname, problem) from None
-        start, end = m["start"], m["end"]
-        if not (_valid_time(start) and _valid_time(end) and start < end):
+        hours = _parse_hours(value)
+        if isinstance(hours, str):
+            raise ConfigError(self.path, _join(where, "read_hours"), hours)
+        return hours
+
+    def choice(
+        self,
+        table: Mapping[str, Any],
+        key: str,
+        choices: Sequence[str],
+        where: str = "",
+        default: str | None = None,
+    ) -> str:
+        value = self.text(table, key, where, default)
+        if value not in choices:
             raise ConfigError(
-                self.path, fname, f"{value!r}: times must be 00:00-23:59, start before end"
+                self.path,
+                _join(where, key),
+                f"{value!r} is not one of {', '.join(map(repr, choices))}",
             )
-        return ReadHours(always=False, days=days, start=start, end=end)
+        return value
+
+    def boolean(self, table: Mapping[str, Any], key: str, where: str, default: bool) -> bool:
+        """true or false; in a CSV cell also yes, no, 1 or 0, in any case."""
+        value = table.get(key, default)
+        if self.cells and isinstance(value, str):
+            value = _CSV_BOOLEANS.get(value.strip().lower(), value)
+        if not isinstance(value, bool):
+            raise ConfigError(
+                self.path, _join(where, key), f"expected true or false, got {value!r}"
+            )
+        return value
+
+    def placement_id(self, table: Mapping[str, Any], where: str) -> str:
+        value = self.text(table, "id", where)
+        if not PLACEMENT_ID_RE.match(value):
+            raise ConfigError(
+                self.path,
+                _join(where, "id"),
+                f"{value!r} is not a valid placement id (up to 24 lowercase letters, digits "
+                'and hyphens, such as "b2-stalls")',
+            )
+        return value
 
     def state(self, table: Mapping[str, Any]) -> str:
         """An optional state code that must have a rules file, so a typo cannot pass silently."""
@@ -618,8 +766,36 @@ def known_states(rules_dir: Path = STATE_RULES_DIR) -> tuple[str, ...]:
     return tuple(sorted(p.stem for p in rules_dir.glob("*.toml") if STATE_CODE_RE.match(p.stem)))
 
 
+_CSV_BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
 def _join(where: str, key: str) -> str:
-    return f"{where}.{key}" if where else key
+    """``schools[2].slug`` in a TOML table; ``line 7: slug`` in a CSV file."""
+    if not where:
+        return key
+    return f"{where}: {key}" if where.startswith("line ") else f"{where}.{key}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_hours(value: str) -> ReadHours | str:
+    """The read hours of a text, or the problem with it; cached, since schools share a few."""
+    if value == "always":
+        return ReadHours(always=True)
+    m = HOURS_RE.match(value)
+    problem = (
+        f'{value!r} is not understood; write "always" or days and times '
+        'such as "mon-fri 08:00-16:00"'
+    )
+    if not m:
+        return problem
+    try:
+        days = _parse_days(m["days"])
+    except ValueError:
+        return problem
+    start, end = m["start"], m["end"]
+    if not (_valid_time(start) and _valid_time(end) and start < end):
+        return f"{value!r}: times must be 00:00-23:59, start before end"
+    return ReadHours(always=False, days=days, start=start, end=end)
 
 
 def _valid_time(hhmm: str) -> bool:
@@ -661,6 +837,7 @@ def dump_config(d: Deployment) -> str:
         f"quick_exit_url = {_q(d.quick_exit_url)}",
         f"timezone = {_q(d.timezone)}",
         f"languages = {_list(d.languages)}",
+        f"paper = {_q(d.paper)}",
         "",
         "[relay]",
         *(f"{name} = {getattr(d.relay, name)}" for name in sorted(RELAY_KEYS)),
@@ -696,7 +873,15 @@ def dump_config(d: Deployment) -> str:
     for rec in d.recipients:
         out += ["", recipient_snippet(rec)]
     for p in d.placements:
-        out += ["", "[[placements]]", f"school = {_q(p.school)}", f"location = {_q(p.location)}"]
+        out += [
+            "",
+            "[[placements]]",
+            f"school = {_q(p.school)}",
+            f"id = {_q(p.id)}",
+            f"location = {_q(p.location)}",
+            f"kind = {_q(p.kind)}",
+            f"private = {'true' if p.private else 'false'}",
+        ]
     return "\n".join(out) + "\n"
 
 

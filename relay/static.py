@@ -35,11 +35,14 @@ class PrecompressedStaticFiles(StaticFiles):
         for encoding, suffix in ENCODINGS:
             compressed = f"{full_path}{suffix}"
             if encoding in accepted and os.path.isfile(compressed):
+                # The copy's own stat: its ETag and Last-Modified, which a reload's
+                # If-None-Match is compared with (and which differ per encoding).
                 response: Response = FileResponse(
                     compressed,
                     status_code=status_code,
                     media_type=media_type,
                     headers={"content-encoding": encoding, "vary": "accept-encoding"},
+                    stat_result=os.stat(compressed),
                 )
                 break
         else:

@@ -231,3 +231,136 @@ def test_bad_state_or_training_values_name_the_field(
         load_text(tmp_path, text.replace(old, value, 1))
     assert err.value.field_name == field
     assert words in err.value.problem
+
+
+def test_placements_have_ids_kinds_and_privacy() -> None:
+    d = load_config(EXAMPLE)
+    assert d.paper == "letter"
+    stalls, counseling = d.placements_for("lincoln-high")
+    assert (stalls.id, stalls.kind, stalls.private) == ("stalls-2f", "sticker", True)
+    assert (counseling.id, counseling.kind, counseling.private) == ("counseling", "sign", False)
+    assert d.placements_for("nowhere") == ()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "words"),
+    [
+        ('paper = "letter"', 'paper = "legal"', "paper", "not one of 'letter', 'a4'"),
+        ('id = "counseling"', 'id = "Counseling Office"', "placements[1].id", "placement id"),
+        ('id = "counseling"', 'id = "stalls-2f"', "placements[1].id", "used twice at"),
+        ('kind = "sign"', 'kind = "poster"', "placements[1].kind", "not one of"),
+        (
+            'sticker"\nprivate = true',
+            'sticker"\nprivate = "yes"',
+            "placements[0].private",
+            "true or false",
+        ),
+        ('id = "counseling"\n', "", "placements[1].id", "missing"),
+    ],
+)
+def test_bad_placement_and_paper_values(
+    tmp_path: Path, old: str, new: str, field: str, words: str
+) -> None:
+    text = example_text()
+    assert old in text
+    with pytest.raises(ConfigError) as err:
+        load_text(tmp_path, text.replace(old, new, 1))
+    assert err.value.field_name == field
+    assert words in err.value.problem
+
+
+def test_a_placement_id_may_repeat_at_another_school(tmp_path: Path) -> None:
+    text = example_text().replace('id = "gym-stalls"', 'id = "stalls-2f"')
+    path = tmp_path / "ok.toml"
+    path.write_text(text)
+    assert [p.id for p in load_config(path).placements_for("cedar-valley-high")] == ["stalls-2f"]
+
+
+SCHOOLS_CSV = (
+    "slug,name,district,district_name,read_hours\n"
+    "oak-elementary,Oak Elementary,oak-district,Oak District,mon-fri 08:00-15:00\n"
+    'pine-k8,"Pine K-8, North",oak-district,Oak District,always\n'
+    "\n"
+    "elm-high,Elm High,riverside-unified,,mon-fri 08:00-16:00\n"
+)
+
+
+def with_csv(tmp_path: Path, schools: str, placements: str = "") -> Path:
+    (tmp_path / "schools.csv").write_text(schools, encoding="utf-8")
+    text = example_text().replace('paper = "letter"', 'paper = "a4"\nschools_csv = "schools.csv"')
+    if placements:
+        (tmp_path / "placements.csv").write_text(placements, encoding="utf-8")
+        text = text.replace('paper = "a4"', 'paper = "a4"\nplacements_csv = "placements.csv"')
+    text += '\n[[recipients]]\nid = "oak-lead"\nname = "Oak Lead"\n'
+    text += 'x25519 = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE"\n'
+    text += 'ed25519 = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI"\n'
+    text += 'districts = ["oak-district"]\n'
+    path = tmp_path / "state.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_schools_and_placements_from_csv(tmp_path: Path) -> None:
+    placements = "school,id,location,kind,private\npine-k8,b1,Boys' restroom,sticker,yes\n"
+    d = load_config(with_csv(tmp_path, "\ufeff" + SCHOOLS_CSV, placements))
+    assert [s.slug for s in d.schools][-3:] == ["oak-elementary", "pine-k8", "elm-high"]
+    assert d.school("pine-k8").name == "Pine K-8, North"  # type: ignore[union-attr]
+    assert d.district("oak-district").name == "Oak District"  # type: ignore[union-attr]
+    assert [r.id for r in d.recipients_for("elm-high")] == ["marcus-lee"]
+    (placement,) = d.placements_for("pine-k8")
+    assert (placement.kind, placement.private, placement.location) == (
+        "sticker",
+        True,
+        "Boys' restroom",
+    )
+    assert parse_config(tomllib.loads(dump_config(d))) == d
+
+
+@pytest.mark.parametrize(
+    ("schools", "field", "words"),
+    [
+        (
+            SCHOOLS_CSV.replace("read_hours\n", "read_hours,website\n", 1),
+            "line 1: website",
+            "unknown column",
+        ),
+        (SCHOOLS_CSV.replace(",read_hours\n", "\n", 1), "line 1", "missing the column"),
+        (SCHOOLS_CSV.replace("always", "weekdays"), "line 3: read_hours", "not understood"),
+        (SCHOOLS_CSV.replace("elm-high,", "pine-k8,"), "line 5: slug", "used twice"),
+        (SCHOOLS_CSV.replace("riverside-unified,,", "maple,,"), "line 5: district", "no district"),
+        (
+            SCHOOLS_CSV.replace("Oak District,always", "Oak Dist.,always"),
+            "line 3: district_name",
+            "differs",
+        ),
+        (SCHOOLS_CSV.replace(",always", ",always,extra"), "line 3", "6 cells"),
+        (SCHOOLS_CSV.replace("Elm High", " "), "line 5: name", "missing"),
+    ],
+)
+def test_bad_csv_rows_name_file_line_and_column(
+    tmp_path: Path, schools: str, field: str, words: str
+) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(with_csv(tmp_path, schools))
+    assert err.value.path == str(tmp_path / "schools.csv")
+    assert err.value.field_name == field
+    assert words in err.value.problem
+
+
+def test_bad_placements_csv(tmp_path: Path) -> None:
+    placements = "school,id,location,private\npine-k8,b1,Restroom,maybe\n"
+    with pytest.raises(ConfigError) as err:
+        load_config(with_csv(tmp_path, SCHOOLS_CSV, placements))
+    assert str(err.value) == (
+        f"{tmp_path / 'placements.csv'}: line 2: private: expected true or false, got 'maybe'"
+    )
+
+
+def test_missing_csv_is_named_in_the_config(tmp_path: Path) -> None:
+    path = with_csv(tmp_path, SCHOOLS_CSV)
+    (tmp_path / "schools.csv").unlink()
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert err.value.path == str(path)
+    assert err.value.field_name == "schools_csv"
+    assert "file not found" in err.value.problem

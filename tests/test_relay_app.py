@@ -486,6 +486,12 @@ def test_precompressed_files_are_served_when_accepted(
     assert zipped.text == page  # the client decompresses it
     plain = client.get("/", headers={"accept-encoding": "identity"})
     assert "content-encoding" not in plain.headers and plain.text == page
+    # A reload asks whether its copy is still current: 304, never an error.
+    again = client.get(
+        "/", headers={"accept-encoding": "gzip", "if-none-match": zipped.headers["etag"]}
+    )
+    assert again.status_code == 304
+    assert zipped.headers["etag"] != plain.headers["etag"]
 
 
 def test_stored_rows_hold_nothing_about_the_sender(td: KeyedDeployment, tmp_path: Path) -> None:

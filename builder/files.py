@@ -1,0 +1,81 @@
+"""Writing output files: only when their bytes change, with their precompressed copies."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+
+from builder import compress
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Write only when the bytes differ, so that an unchanged file keeps its time stamp.
+
+    The new bytes go to a temporary file first, then replace the old file in one
+    step, so that a host serving the folder never sends half a file.
+    """
+    try:
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return True
+
+
+def publish_shared(
+    out_dir: Path, path: str, data: bytes, quality: int = compress.BULK_QUALITY
+) -> str:
+    """Write a shared file (and its precompressed copies) when it changed; its SHA-256."""
+    target = out_dir / path
+    write_if_changed(target, data)
+    if compress.compressible(path):
+        written = target.stat().st_mtime_ns
+        copies = [target.with_name(target.name + s) for s in compress.ENCODINGS.values()]
+        if not all(c.is_file() and c.stat().st_mtime_ns >= written for c in copies):
+            for suffix, packed in compress.variants(data, quality).items():
+                target.with_name(target.name + suffix).write_bytes(packed)
+    return hashlib.sha256(data).hexdigest()
+
+
+def expected_with_copies(paths: Iterable[str]) -> set[str]:
+    """The given published paths and the names of their precompressed copies."""
+    expected = set()
+    for path in paths:
+        expected.add(path)
+        if compress.compressible(path):
+            expected.update(path + suffix for suffix in compress.ENCODINGS.values())
+    return expected
+
+
+def remove_unexpected(root: Path, folder: str, expected: set[str]) -> list[str]:
+    """Delete every file under root/folder whose path (relative to root) is not expected.
+
+    Returns the deleted paths; empty folders left behind are removed too.
+    """
+    removed: list[str] = []
+    base = root / folder
+    if not base.is_dir():
+        return removed
+    for dirpath, _dirnames, filenames in os.walk(base, topdown=False):
+        here = Path(dirpath)
+        for name in filenames:
+            rel = (here / name).relative_to(root).as_posix()
+            if rel not in expected:
+                (here / name).unlink()
+                removed.append(rel)
+        if here != base and not any(here.iterdir()):
+            here.rmdir()
+    return removed
+
+
+def remove_tree(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()

@@ -1,0 +1,369 @@
+"""Print-ready signs and sticker sheets: one PDF per placement and language.
+
+A sign is a full page; a sticker sheet holds four small copies of the same
+panel, with light cut lines, for places where a page does not fit (a stall
+door, a locker). Every panel carries the same things, top to bottom: a calm
+line a student understands and a passer-by does not find alarming, the QR code
+as vectors with its full quiet zone, the landing URL in full beneath it (to
+type it, or to compare it with what the phone opens), "no name needed", when
+the school reads messages, 911 and the helpline, and, in small print, the
+school and the placement id that the placement plan uses.
+
+Text is real text in the PDF's standard Helvetica and Courier (searchable and
+copyable; nothing embedded, so a sign is a few kilobytes). The strings come from
+``site/i18n/print/<lang>.toml``, the read hours from the landing page's strings.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import segno
+from reportlab.lib.pagesizes import A4, letter
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen.canvas import Canvas
+
+from builder.assets import SITE_DIR
+from builder.errors import BuildError
+from builder.landing import load_catalogs, read_hours_text
+from builder.qr import define_code_form, draw_code_form
+from quietdoor.config import Deployment, Placement, School
+
+PRINT_CATALOGS = SITE_DIR / "i18n" / "print"
+PAGE_SIZES = {"letter": letter, "a4": A4}
+SIGN_MARGIN = 54.0  # points: 3/4 inch, inside what any office printer can reach
+STICKER_MARGIN = 18.0  # the sheet's outer margin
+STICKER_PADDING = 16.0  # inside each sticker, so a slightly crooked cut spares the text
+STICKERS_ACROSS = STICKERS_DOWN = 2
+FULL_WIDTH = 504.0  # the panel width the sizes below are chosen for (Letter, 3/4-inch margins)
+QR_SIZE = 306.0  # 4.25 inches with the quiet zone: scans from a step away
+ACCENT = (0x1B / 255, 0x55 / 255, 0x66 / 255)  # the landing page's link colour
+INK = (0.12, 0.13, 0.16)
+MUTED = (0.35, 0.36, 0.38)
+PANEL = (0.94, 0.94, 0.93)
+CUT = (0.7, 0.7, 0.7)
+# Where a line breaks best: after a sentence (. ? or ! before a capital: "4:30 p.m.
+# Messages", not "a.m. to") or after a colon and a space ("day and night: call").
+SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=[A-ZÁÉÍÓÚÑ¿¡])|(?<=:)\s+")
+
+
+class SignError(BuildError):
+    """A sign that cannot be laid out: a paper size or kind the builder does not know."""
+
+
+@dataclass(frozen=True)
+class SignText:
+    """Everything printed on one panel, already in the placement's language."""
+
+    lang: str
+    headline: str
+    lead: str
+    url: str
+    scan: str
+    no_name: str
+    hours: str
+    danger: str
+    helpline: str
+    label: str
+    leave: str
+    title: str
+
+
+def sign_text(deployment: Deployment, school: School, placement: Placement, lang: str) -> SignText:
+    page = load_catalogs()[lang]
+    t = load_catalogs(PRINT_CATALOGS)[lang]
+    hours = read_hours_text(school.read_hours, page)
+    if not school.read_hours.always:
+        hours = f"{hours} {page['hours_other_times']}"
+    title_key = "title_stickers" if placement.kind == "sticker" else "title_sign"
+    return SignText(
+        lang=lang,
+        headline=t["headline"],
+        lead=t["lead"],
+        url=deployment.landing_url(school.slug),
+        scan=t["scan"],
+        no_name=t["no_name"],
+        hours=hours,
+        danger=t["danger"],
+        helpline=t["helpline"],
+        label=t["label"].format(school=school.name, id=placement.id),
+        leave=t["leave"],
+        title=t[title_key].format(school=school.name, location=placement.location),
+    )
+
+
+def render_pdf(text: SignText, code: segno.QRCode, paper: str, kind: str, author: str) -> bytes:
+    """One page: a sign, or a sheet of stickers. The same input gives the same bytes."""
+    if paper not in PAGE_SIZES:
+        raise SignError(f"paper {paper!r} is not one of {', '.join(PAGE_SIZES)}")
+    width, height = PAGE_SIZES[paper]
+    out = io.BytesIO()
+    canvas = Canvas(
+        out, pagesize=(width, height), invariant=True, pageCompression=1, lang=text.lang
+    )
+    canvas.setTitle(_printable(text.title))
+    canvas.setAuthor(_printable(author))
+    canvas.setCreator("Quiet Door builder")
+    define_code_form(canvas, code)
+    if kind == "sign":
+        _panel(
+            canvas,
+            text,
+            code,
+            SIGN_MARGIN,
+            SIGN_MARGIN,
+            width - 2 * SIGN_MARGIN,
+            height - 2 * SIGN_MARGIN,
+        )
+    elif kind == "sticker":
+        _sticker_sheet(canvas, text, code, width, height)
+    else:
+        raise SignError(f"placement kind {kind!r} is not 'sign' or 'sticker'")
+    canvas.showPage()
+    canvas.save()
+    return out.getvalue()
+
+
+def _sticker_sheet(
+    canvas: Canvas, text: SignText, code: segno.QRCode, width: float, height: float
+) -> None:
+    cell_w = (width - 2 * STICKER_MARGIN) / STICKERS_ACROSS
+    cell_h = (height - 2 * STICKER_MARGIN) / STICKERS_DOWN
+    _cut_lines(canvas, width, height, cell_w, cell_h)
+    for col in range(STICKERS_ACROSS):
+        for row in range(STICKERS_DOWN):
+            x = STICKER_MARGIN + col * cell_w
+            y = STICKER_MARGIN + row * cell_h
+            _panel(
+                canvas,
+                text,
+                code,
+                x + STICKER_PADDING,
+                y + STICKER_PADDING,
+                cell_w - 2 * STICKER_PADDING,
+                cell_h - 2 * STICKER_PADDING,
+            )
+
+
+def _cut_lines(canvas: Canvas, width: float, height: float, cell_w: float, cell_h: float) -> None:
+    canvas.saveState()
+    canvas.setStrokeColorRGB(*CUT)
+    canvas.setLineWidth(0.5)
+    canvas.setDash(4, 4)
+    for col in range(STICKERS_ACROSS + 1):
+        x = STICKER_MARGIN + col * cell_w
+        canvas.line(x, STICKER_MARGIN / 2, x, height - STICKER_MARGIN / 2)
+    for row in range(STICKERS_DOWN + 1):
+        y = STICKER_MARGIN + row * cell_h
+        canvas.line(STICKER_MARGIN / 2, y, width - STICKER_MARGIN / 2, y)
+    canvas.restoreState()
+
+
+Draw = Callable[[float], None]  # draws a block whose top is at the given y
+
+
+def _panel(
+    canvas: Canvas, t: SignText, code: segno.QRCode, x: float, y: float, w: float, h: float
+) -> None:
+    """One sign's content in the box (x, y, w, h), scaled to the box's width.
+
+    The QR code keeps its size; when a translation is long, the text shrinks a
+    little at a time until everything fits.
+    """
+    s = w / FULL_WIDTH
+    footer_size = max(9 * s, 6.0)
+    footer = _footer_lines(canvas, t, w, footer_size)
+    for text_scale in (1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7):
+        blocks = _blocks(canvas, t, code, x, w, s, text_scale)
+        used = sum(height for height, _ in blocks)
+        spare = h - used - footer_size * (1.3 * len(footer) + 1.5)
+        if spare >= 0:
+            break
+    else:
+        raise SignError(f"{t.title}: the text does not fit the page ({-spare:.0f} points over)")
+    top = y + h - spare * 0.4  # a little less of the spare room above than below
+    for height, draw in blocks:
+        draw(top)
+        top -= height
+
+    canvas.setFont("Helvetica", footer_size)
+    canvas.setFillColorRGB(*MUTED)
+    for i, (left, right) in enumerate(reversed(footer)):
+        canvas.drawString(x, y + i * footer_size * 1.3, left)
+        canvas.drawRightString(x + w, y + i * footer_size * 1.3, right)
+
+
+def _footer_lines(canvas: Canvas, t: SignText, w: float, size: float) -> list[tuple[str, str]]:
+    """The label left and the request to leave the sign right; on two lines when narrow."""
+    label, leave = _printable(t.label), _printable(t.leave)
+    needed = canvas.stringWidth(f"{label}    {leave}", "Helvetica", size)
+    return [(label, leave)] if needed <= w else [(label, ""), (leave, "")]
+
+
+def _blocks(
+    canvas: Canvas,
+    t: SignText,
+    code: segno.QRCode,
+    x: float,
+    w: float,
+    s: float,
+    text_scale: float,
+) -> list[tuple[float, Draw]]:
+    """The panel's blocks, top to bottom, as (height, draw) pairs."""
+    centre = x + w / 2
+    ts = s * text_scale
+    blocks: list[tuple[float, Draw]] = []
+
+    def lines(
+        text: str,
+        font: str,
+        size: float,
+        colour: tuple[float, float, float] = INK,
+        leading: float = 1.25,
+    ) -> None:
+        size = max(size, 6.5)
+        wrapped = _balanced(_printable(text), font, size, w)
+        step = size * leading
+
+        def draw(top: float) -> None:
+            canvas.setFont(font, size)
+            canvas.setFillColorRGB(*colour)
+            for i, line in enumerate(wrapped):
+                canvas.drawCentredString(centre, top - size - i * step, line)
+
+        blocks.append((size + step * (len(wrapped) - 1) + size * 0.3, draw))
+
+    def gap(points: float) -> None:
+        blocks.append((points * ts, lambda top: None))
+
+    lines(t.headline, "Helvetica-Bold", 46 * ts, ACCENT, leading=1.1)
+    gap(8)
+    lines(t.lead, "Helvetica", 20 * ts)
+    gap(16)
+    qr = QR_SIZE * s
+    blocks.append((qr, lambda top: draw_code_form(canvas, code, centre - qr / 2, top - qr, qr)))
+    blocks.append(_url_block(canvas, t.url, centre, w, s))
+    lines(t.scan, "Helvetica", 13 * ts, MUTED)
+    gap(14)
+    lines(t.no_name, "Helvetica-Bold", 19 * ts)
+    gap(3)
+    lines(t.hours, "Helvetica", 14 * ts)
+    gap(16)
+    blocks.append(_emergency_box(canvas, t, x, w, ts))
+    return blocks
+
+
+def _url_block(canvas: Canvas, url: str, centre: float, w: float, s: float) -> tuple[float, Draw]:
+    """The URL in bold Courier, as large as fits one line; broken after a '/' when none does."""
+    font = "Courier-Bold"
+    size = 16 * s
+    smallest = max(7.5 * s, 6.0)
+    while size > smallest and canvas.stringWidth(url, font, size) > w:
+        size -= 0.25
+    parts = [url]
+    if canvas.stringWidth(url, font, size) > w:
+        parts = []
+        for piece in re.findall(r"[^/]*/|[^/]+$", url):
+            if parts and canvas.stringWidth(parts[-1] + piece, font, size) <= w:
+                parts[-1] += piece
+            else:
+                parts.append(piece)
+    step = size * 1.2
+
+    def draw(top: float) -> None:
+        canvas.setFont(font, size)
+        canvas.setFillColorRGB(0, 0, 0)
+        for i, part in enumerate(parts):
+            canvas.drawCentredString(centre, top - size * 1.1 - i * step, part)
+
+    return size * 1.5 + step * (len(parts) - 1), draw
+
+
+def _emergency_box(canvas: Canvas, t: SignText, x: float, w: float, s: float) -> tuple[float, Draw]:
+    pad = 12 * s
+    inner = w - 2 * pad
+    danger_size = max(21 * s, 9.0)
+    help_size = max(14 * s, 6.5)
+    help_lines = _balanced(_printable(t.helpline), "Helvetica", help_size, inner)
+    height = pad * 2 + danger_size * 1.4 + help_size * 1.25 * len(help_lines)
+
+    def draw(top: float) -> None:
+        canvas.setFillColorRGB(*PANEL)
+        canvas.roundRect(x, top - height, w, height, 8 * s, stroke=0, fill=1)
+        canvas.setFillColorRGB(*INK)
+        canvas.setFont("Helvetica-Bold", danger_size)
+        baseline = top - pad - danger_size
+        canvas.drawCentredString(x + w / 2, baseline, _printable(t.danger))
+        canvas.setFont("Helvetica", help_size)
+        for i, line in enumerate(help_lines):
+            baseline = top - pad - danger_size * 1.4 - help_size * (1 + 1.25 * i)
+            canvas.drawCentredString(x + w / 2, baseline, line)
+
+    return height, draw
+
+
+@functools.lru_cache(maxsize=4096)
+def _balanced(text: str, font: str, size: float, width: float) -> tuple[str, ...]:
+    """Wrapped to the narrowest width that needs no more lines, so no word is left alone;
+    one sentence (or clause after a colon) a line when each fits and that takes no more
+    lines."""
+    wrapped = _wrap(text, font, size, width)
+    if len(wrapped) < 2:
+        return wrapped
+    sentences = tuple(SENTENCE_END.split(text))
+    if len(sentences) <= len(wrapped) and all(
+        stringWidth(sentence, font, size) <= width for sentence in sentences
+    ):
+        return sentences
+    low, high = width / 2, width
+    while high - low > 4:
+        middle = (low + high) / 2
+        if len(_wrap(text, font, size, middle)) > len(wrapped):
+            low = middle
+        else:
+            high = middle
+    return _wrap(text, font, size, high)
+
+
+def _wrap(text: str, font: str, size: float, width: float) -> tuple[str, ...]:
+    """Lines no wider than width, broken at spaces only: a no-break space holds
+    "4:30 p.m." together, as it does on the page."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        joined = f"{lines[-1]} {word}" if lines else word
+        if lines and stringWidth(joined, font, size) <= width:
+            lines[-1] = joined
+        else:
+            lines.append(word)
+    return tuple(lines)
+
+
+def _printable(text: str) -> str:
+    """Text the standard PDF fonts can show (Windows-1252): other letters lose their accents.
+
+    Our strings fit; a school name in another script would otherwise print as boxes.
+    """
+    try:
+        text.encode("cp1252")
+        return text
+    except UnicodeEncodeError:
+        pass
+    out = []
+    for char in text:
+        try:
+            char.encode("cp1252")
+            out.append(char)
+        except UnicodeEncodeError:
+            base = unicodedata.normalize("NFKD", char)
+            out.append("".join(c for c in base if c.isascii()) or "?")
+    return "".join(out)
+
+
+def sign_files(placement: Placement, languages: tuple[str, ...]) -> dict[str, str]:
+    """Each language's PDF name for a placement, e.g. {"en": "counseling-en.pdf"}."""
+    return {lang: f"{placement.id}-{lang}.pdf" for lang in languages}

@@ -1,0 +1,155 @@
+"""What an earlier build was made from, so that a rebuild redoes only what changed.
+
+Every output is tied to a fingerprint of all its inputs: the builder's own code,
+templates and translations; the deployment-wide settings (every field of the
+Deployment that is not a list of schools, districts, recipients or placements);
+and the slice of the config that concerns it. Fingerprints are taken generically
+from the config's dataclasses, so a new config key or a new page needs no change
+here: it is part of some dataclass, and so of some fingerprint.
+
+The state is kept in the print folder (never published), as JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from builder.errors import BuildError
+from builder.files import write_if_changed
+from quietdoor.config import Deployment, Placement, School
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE_FILE = "build-state.json"
+STATE_VERSION = 1
+# Code and data whose change can change any output.
+CODE_FOLDERS = ("builder", "quietdoor", "site/templates", "site/i18n")
+LIBRARIES = ("jinja2", "segno", "reportlab", "pillow", "brotli")
+PER_SCHOOL_LISTS = ("schools", "districts", "recipients", "placements")
+
+
+@dataclass
+class SchoolState:
+    """One school's last build: its fingerprint, manifest entry, files and signs."""
+
+    fingerprint: str
+    entry: dict[str, Any]  # the school's entry in manifest["schools"]
+    files: dict[str, str]  # published path -> SHA-256 of the original
+    print_files: dict[str, str]  # print path -> fingerprint of the inputs it was made from
+
+
+@dataclass
+class BuildState:
+    code: str = ""
+    training: str = ""
+    training_files: dict[str, str] = field(default_factory=dict)
+    schools: dict[str, SchoolState] = field(default_factory=dict)
+    retired: list[str] = field(default_factory=list)
+
+
+def code_version() -> str:
+    """A fingerprint of the builder's code, templates, translations and libraries."""
+    digest = hashlib.sha256()
+    for folder in CODE_FOLDERS:
+        for path in sorted((ROOT / folder).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0")
+                digest.update(path.read_bytes() + b"\0")
+    for name in LIBRARIES:
+        digest.update(f"{name}={_version(name)}\0".encode())
+    return digest.hexdigest()
+
+
+def tree_version(folder: Path, *extra: str) -> str:
+    """A fingerprint of every file under a folder (names and bytes), plus some text."""
+    digest = hashlib.sha256("\0".join(extra).encode())
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def settings_fingerprint(deployment: Deployment) -> str:
+    """The deployment-wide settings: every field but the per-school lists."""
+    settings = [
+        (f.name, getattr(deployment, f.name))
+        for f in dataclasses.fields(deployment)
+        if f.name not in PER_SCHOOL_LISTS
+    ]
+    return _hash(repr(settings))
+
+
+def school_fingerprint(deployment: Deployment, school: School, shared: str) -> str:
+    """Everything a school's pages and plan are made from (``shared``: code, assets, settings)."""
+    return _hash(
+        repr(
+            (
+                shared,
+                school,
+                deployment.district(school.district),
+                deployment.recipients_for(school.slug),
+                deployment.placements_for(school.slug),
+            )
+        )
+    )
+
+
+def sign_fingerprint(school: School, placement: Placement, lang: str, shared: str) -> str:
+    """Everything one printed PDF is made from; its recipients are not on it."""
+    return _hash(repr((shared, school, placement, lang)))
+
+
+def load_state(print_dir: Path, code: str) -> BuildState:
+    """The earlier build's state, or an empty one when there is none or the code changed."""
+    path = print_dir / STATE_FILE
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return BuildState()
+    except (OSError, ValueError) as exc:
+        raise BuildError(
+            f"{path}: cannot read the earlier build's state ({exc}); "
+            "delete it, or build with --full"
+        ) from None
+    if not isinstance(raw, dict) or raw.get("version") != STATE_VERSION:
+        return BuildState()
+    state = BuildState(
+        code=raw["code"],
+        training=raw["training"],
+        training_files=raw["training_files"],
+        schools={slug: SchoolState(**s) for slug, s in raw["schools"].items()},
+        retired=raw["retired"],
+    )
+    if state.code != code:  # new code: every output may differ; keep only what was retired
+        return BuildState(retired=state.retired)
+    return state
+
+
+def save_state(print_dir: Path, state: BuildState) -> None:
+    data = {
+        "version": STATE_VERSION,
+        "code": state.code,
+        "training": state.training,
+        "training_files": state.training_files,
+        # Not dataclasses.asdict: it deep-copies every file list, seconds for a state.
+        "schools": {slug: vars(s) for slug, s in state.schools.items()},
+        "retired": state.retired,
+    }
+    write_if_changed(print_dir / STATE_FILE, json.dumps(data, separators=(",", ":")).encode())
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "-"
