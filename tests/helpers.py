@@ -6,6 +6,7 @@ Fixtures live in conftest.py and use these; tests import from here, never from c
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import os
 import secrets
@@ -30,7 +31,7 @@ from demo.prepare import prepare
 from keytool.__main__ import main as keytool_main
 from keytool.identity import load_identity
 from quietdoor import payloads, protocol
-from quietdoor.config import Deployment, dump_config, load_config
+from quietdoor.config import Deployment, PreviousKeys, dump_config, load_config
 from quietdoor.encoding import b64u_decode, b64u_encode
 from quietdoor.signing import sign_request
 
@@ -85,6 +86,26 @@ def wait_until(condition: Callable[[], object], timeout: float = 30.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"still not true after {timeout} s")
         time.sleep(0.05)
+
+
+def rotate_in_config(
+    deployment: Deployment, who: str, new: Keys, until: datetime.date
+) -> Deployment:
+    """The deployment after `who` rotated to new keys, their old ones accepted until a day."""
+    return dataclasses.replace(
+        deployment,
+        recipients=tuple(
+            dataclasses.replace(
+                r,
+                x25519=bytes(new.box.public_key),
+                ed25519=bytes(new.signing.verify_key),
+                previous=(PreviousKeys(r.x25519, r.ed25519, until), *r.previous),
+            )
+            if r.id == who
+            else r
+            for r in deployment.recipients
+        ),
+    )
 
 
 def free_port() -> int:
@@ -247,6 +268,18 @@ def new_case(
     case = protocol.CaseKeys.derive(code)
     payload = report_payload(school, case, what, safe_now, now)
     keys = [*school_keys(deployment, school), bytes(case.reply_key.public_key)]
+
+
+    recipients: Sequence[bytes] | None = None,
+) -> StudentCase:
+    """A student's first report (or, with plaintext, anything an attacker cares to seal).
+
+    recipients: the school's keys as a page would seal to them (default: the config's).
+    """
+    case = protocol.CaseKeys.derive(protocol.new_case_code())
+    payload = report_payload(school, case, what, safe_now)
+    school_pks = school_keys(deployment, school) if recipients is None else list(recipients)
+    keys = [*school_pks, bytes(case.reply_key.public_key)]
     data = plaintext if plaintext is not None else payloads.encode(payloads.to_json(payload))
     envelope = protocol.seal(school, data, keys)
     body = protocol.NewCase(case.case_id, case.auth_hash, envelope).to_json()
