@@ -5,6 +5,8 @@
   list    the cases in the inbox, newest activity first, with safety flags
   show    one case's whole conversation; tells the student the school has read it
   reply   answer the student on a case (colleagues see the reply too)
+  note    set a case's status and disposition, with a private note for colleagues
+  rotate  make new keys (the old ones keep opening what was sealed to them)
   roster  the staff training roster: a row per person (CSV, printable page)
 
 The passphrase is asked for at the keyboard, or read from QUIETDOOR_PASSPHRASE.
@@ -18,16 +20,13 @@ import datetime
 import getpass
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
-from keytool.cases import Case, read_inbox
+from keytool.cases import Case
 from keytool.cases import Inbox as CaseInbox
-from keytool.client import MAX_PAGES, Relay
-from keytool.directory import Colleagues
 from keytool.errors import KeyToolError
 from keytool.home import write_private
-from keytool.identity import Identity, check_passphrase, create_identity, load_identity
+from keytool.identity import check_passphrase, create_identity, rotate_identity
 from keytool.inbox import Inbox
 from keytool.present import (
     as_json,
@@ -49,11 +48,14 @@ from keytool.roster_report import (
     to_csv,
     to_html,
 )
-from keytool.send import send_receipt, send_reply
-from keytool.settings import Settings, load_settings, remembered_location, save_settings
+from keytool.send import send_note, send_receipt, send_reply
+from keytool.session import Session
+from keytool.settings import Settings, remembered_location, save_settings
 from quietdoor.config import recipient_snippet
-from quietdoor.payloads import Training
+from quietdoor.payloads import DISPOSITIONS, STATUSES, Training
 from quietdoor.protocol import SLUG_RE
+
+DEFAULT_OVERLAP_DAYS = 30
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -126,6 +128,28 @@ def _parser() -> argparse.ArgumentParser:
     reply.add_argument("--message", help="the reply; without it, read from standard input")
     reply.set_defaults(run=cmd_reply)
 
+    note = sub.add_parser("note", help="set a case's status, for colleagues only")
+    note.add_argument("case", help="the case id shown by `list`")
+    note.add_argument("--status", required=True, choices=STATUSES, help="where the case stands")
+    note.add_argument(
+        "--disposition",
+        default="",
+        choices=[d for d in DISPOSITIONS if d],
+        help="what was done: cps, police, school, no_action or junk",
+    )
+    note.add_argument("--message", default="", help="a private note for colleagues (optional)")
+    note.set_defaults(run=cmd_note)
+
+    rotate = sub.add_parser("rotate", help="make new keys; print the config lines to publish")
+    rotate.add_argument(
+        "--overlap-days",
+        type=_overlap_days,
+        default=DEFAULT_OVERLAP_DAYS,
+        help="days the relay still accepts reports sealed to the old key "
+        f"(default {DEFAULT_OVERLAP_DAYS}; 0 after a loss or a leak)",
+    )
+    rotate.set_defaults(run=cmd_rotate)
+
     roster = sub.add_parser("roster", help="export the staff training roster")
     roster.add_argument(
         "--modules",
@@ -149,46 +173,18 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-@dataclass
-class Session:
-    """An unlocked identity with what the tool remembers; settings given now are saved."""
+def _session(args: argparse.Namespace) -> Session:
+    return Session.open(args.home, _passphrase(confirm=False), args.config)
 
-    home: Path
-    identity: Identity
-    settings: Settings
-    colleagues: Colleagues
 
-    @classmethod
-    def open(cls, args: argparse.Namespace) -> Session:
-        identity = load_identity(args.home, _passphrase(confirm=False))
-        settings = load_settings(args.home)
-        if args.config:
-            settings = dataclasses.replace(settings, config=remembered_location(args.config))
-        colleagues = Colleagues.load(identity.recipient, settings.config)
-        return cls(args.home, identity, settings, colleagues)
-
-    def remember(self, **changes: str) -> None:
-        updated = dataclasses.replace(self.settings, **changes)
-        if updated != load_settings(self.home):
-            save_settings(self.home, updated)
-        self.settings = updated
-
-    def relay(self, url: str | None = None) -> Relay:
-        chosen = url or self.settings.relay_url
-        if not chosen:
-            raise KeyToolError("which relay? pass --relay https://relay.example.org")
-        return Relay(chosen, self.identity.signing_key)
-
-    def read(self, school: str | None = None) -> CaseInbox:
-        """Every message decrypted and checked; what cannot be read is named on stderr."""
-        with Inbox(self.home) as inbox:
-            stored = inbox.messages(school)
-        result = read_inbox(stored, self.identity.box_key, self.colleagues)
-        for u in result.unreadable:
-            print(f"keytool: {unreadable_line(u)}", file=sys.stderr)
-        for warning in result.warnings:
-            print(f"keytool: warning: {clean(warning)}", file=sys.stderr)
-        return result
+def _read(session: Session, school: str | None = None) -> CaseInbox:
+    """The inbox as cases; what cannot be read is named on stderr, the rest still shows."""
+    result = session.read(school)
+    for u in result.unreadable:
+        print(f"keytool: {unreadable_line(u)}", file=sys.stderr)
+    for warning in result.warnings:
+        print(f"keytool: warning: {clean(warning)}", file=sys.stderr)
+    return result
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -217,32 +213,18 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    session = Session.open(args)
-    relay = session.relay(args.relay)
-    schools = args.school or relay.schools()
-    with Inbox(args.home) as inbox:
-        for school in schools:
-            if not SLUG_RE.fullmatch(school):
-                raise KeyToolError(f"{school!r} is not a school slug")
-            added = 0
-            for _ in range(MAX_PAGES):
-                page = relay.page(school, inbox.cursor(relay.url, school))
-                added += inbox.add_page(relay.url, school, page.rows)
-                if not page.more:
-                    break
-            else:
-                raise KeyToolError(
-                    f"{relay.url} keeps saying there is more for {school}; stopped after "
-                    f"{MAX_PAGES} pages (what came so far is saved); run fetch again"
-                )
-            print(f"{school}: {added} new")
-    session.remember(relay_url=relay.url)
+    session = _session(args)
+    session.fetch(
+        session.relay(args.relay),
+        args.school,
+        progress=lambda school, added: print(f"{school}: {added} new", flush=True),
+    )
     return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    session = Session.open(args)
-    inbox = session.read(args.school)
+    session = _session(args)
+    inbox = _read(session, args.school)
     session.remember()
     if args.json:
         print(
@@ -261,9 +243,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    session = Session.open(args)
-    inbox = session.read()
-    case = _find(inbox, args.case)
+    session = _session(args)
+    case = _find(_read(session), args.case)
     if args.json:
         print(as_json(case_json(case, with_messages=True)))
     else:
@@ -272,7 +253,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     if case.needs_receipt():
         try:
             with Inbox(args.home) as store:
-                send_receipt(session.relay(), store, session.identity, session.colleagues, case)
+                send_receipt(session.relay(), store, session.writer, session.colleagues, case)
         except KeyToolError as exc:
             print(
                 f"keytool: the student was not told that the school read this yet: "
@@ -283,20 +264,65 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_reply(args: argparse.Namespace) -> int:
-    session = Session.open(args)
-    case = _find(session.read(), args.case)
+    session = _session(args)
+    case = _find(_read(session), args.case)
     text = args.message if args.message is not None else sys.stdin.read()
     with Inbox(args.home) as store:
         message_id = send_reply(
-            session.relay(), store, session.identity, session.colleagues, case, text
+            session.relay(), store, session.writer, session.colleagues, case, text
         )
     session.remember()
     print(f"Sent to case {case.ref} as message {message_id}. The student reads it with their code.")
     return 0
 
 
+def cmd_note(args: argparse.Namespace) -> int:
+    session = _session(args)
+    case = _find(_read(session), args.case)
+    with Inbox(args.home) as store:
+        message_id = send_note(
+            session.relay(),
+            store,
+            session.writer,
+            session.colleagues,
+            case,
+            status=args.status,
+            disposition=args.disposition,
+            text=args.message,
+        )
+    session.remember()
+    print(
+        f"Case {case.ref} is now {args.status}; saved as message {message_id}. "
+        "Your colleagues see it after their next fetch; the student never does."
+    )
+    return 0
+
+
+def cmd_rotate(args: argparse.Namespace) -> int:
+    today = datetime.date.today()
+    until = today + datetime.timedelta(days=args.overlap_days)
+    identity = rotate_identity(args.home, _passphrase(confirm=False), until)
+    current = dataclasses.replace(
+        identity.recipient,
+        previous=tuple(p for p in identity.recipient.previous if p.until >= today),
+    )
+    print("New keys are made. Your old keys stay in this home: what was sealed to them opens.")
+    print(
+        "Until the deployment config lists the new keys, this tool keeps signing with the old "
+        "ones, so nothing stops."
+    )
+    print(
+        f"Students' pages that still hold your old key are accepted until {until.isoformat()} "
+        "(UTC)."
+    )
+    print("Make a new backup now: earlier backups do not hold the new keys.")
+    print("Send these lines to whoever maintains the deployment config; they replace yours:\n")
+    print(recipient_snippet(current))
+    return 0
+
+
 def cmd_roster(args: argparse.Namespace) -> int:
-    session = Session.open(args)
+    session = _session(args)
     source = remembered_location(args.modules) if args.modules else session.settings.modules
     if not source:
         raise KeyToolError(
@@ -305,7 +331,7 @@ def cmd_roster(args: argparse.Namespace) -> int:
     course = load_course_info(source)
     completions = [
         completion(e.stored.id, e.stored.received, e.payload)
-        for e in session.read(args.school).training
+        for e in _read(session, args.school).training
         if isinstance(e.payload, Training)
     ]
     mine = session.identity.recipient
@@ -342,6 +368,12 @@ def _date_arg(text: str) -> datetime.date:
         return datetime.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date such as 2026-06-30") from None
+
+
+def _overlap_days(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 366:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of days from 0 to 366")
+    return int(text)
 
 
 def _find(inbox: CaseInbox, ref: str) -> Case:

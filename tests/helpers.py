@@ -507,6 +507,15 @@ class Leads:
             for m in answer.json()["messages"]
         ]
 
+    def restart(self, deployment: Deployment, name: str) -> None:
+        """The relay again, on the same database, reading another config (written as name)."""
+        self.config = self.config.with_name(name)
+        self.config.write_text(dump_config(deployment), encoding="utf-8")
+        self.deployment = load_config(self.config)
+        stop_relay(self.relay)
+        store = f"sqlite:///{self.relay.db_path}"
+        self.relay = start_relay(self.config, store, self.relay.log_path.parent)
+
     def fetch(self, capsys: pytest.CaptureFixture[str], home: Path | None = None) -> str:
         code, out, err = run_keytool(
             capsys,
