@@ -7,6 +7,8 @@
   reply   answer the student on a case (colleagues see the reply too)
   note    set a case's status and disposition, with a private note for colleagues
   rotate  make new keys (the old ones keep opening what was sealed to them)
+  backup  encrypted backups of your keys and of your inbox; a printable recovery sheet
+  restore your keys (from a backup or the recovery sheet) or your inbox, on a new laptop
   roster  the staff training roster: a row per person (CSV, printable page)
 
 The passphrase is asked for at the keyboard, or read from QUIETDOOR_PASSPHRASE.
@@ -22,11 +24,28 @@ import os
 import sys
 from pathlib import Path
 
+from keytool.backup import (
+    INBOX_FORMAT,
+    backup_kind,
+    restore_identity_backup,
+    restore_inbox_backup,
+    write_identity_backup,
+    write_inbox_backup,
+)
 from keytool.cases import Case
 from keytool.cases import Inbox as CaseInbox
 from keytool.errors import KeyToolError
 from keytool.home import write_private
-from keytool.identity import check_passphrase, create_identity, rotate_identity
+from keytool.identity import (
+    IDENTITY_FILE,
+    Identity,
+    check_passphrase,
+    create_identity,
+    load_identity,
+    load_public,
+    rotate_identity,
+    save_identity,
+)
 from keytool.inbox import Inbox
 from keytool.present import (
     as_json,
@@ -36,6 +55,15 @@ from keytool.present import (
     thread,
     unreadable_json,
     unreadable_line,
+)
+from keytool.recovery import (
+    TypedLine,
+    fingerprint,
+    identity_from_sheet,
+    read_line,
+    sheet_html,
+    sheet_lines,
+    unlock_sheet,
 )
 from keytool.roster import completion, load_course_info, load_staff, people, school_names
 from keytool.roster_report import (
@@ -50,8 +78,9 @@ from keytool.roster_report import (
 )
 from keytool.send import send_note, send_receipt, send_reply
 from keytool.session import Session
-from keytool.settings import Settings, remembered_location, save_settings
-from quietdoor.config import recipient_snippet
+from keytool.settings import Settings, load_settings, remembered_location, save_settings
+from quietdoor.config import load_config, recipient_snippet
+from quietdoor.errors import QuietDoorError
 from quietdoor.payloads import DISPOSITIONS, STATUSES, Training
 from quietdoor.protocol import SLUG_RE
 
@@ -149,6 +178,25 @@ def _parser() -> argparse.ArgumentParser:
         f"(default {DEFAULT_OVERLAP_DAYS}; 0 after a loss or a leak)",
     )
     rotate.set_defaults(run=cmd_rotate)
+
+    backup = sub.add_parser("backup", help="encrypted backups and a printable recovery sheet")
+    backup.add_argument("--to", type=Path, help="write a backup of your keys to this file")
+    backup.add_argument(
+        "--inbox-to", type=Path, help="write a backup of the inbox to this file (no passphrase)"
+    )
+    backup.add_argument(
+        "--sheet", type=Path, help="write a printable recovery sheet (HTML) to this file"
+    )
+    backup.set_defaults(run=cmd_backup)
+
+    restore = sub.add_parser("restore", help="bring back your keys or inbox")
+    source = restore.add_mutually_exclusive_group(required=True)
+    source.add_argument("--from", dest="source", type=Path, help="a file `backup` wrote")
+    source.add_argument(
+        "--sheet", action="store_true", help="type the lines of your recovery sheet"
+    )
+    restore.add_argument("--relay", help="the relay URL (remembered)")
+    restore.set_defaults(run=cmd_restore)
 
     roster = sub.add_parser("roster", help="export the staff training roster")
     roster.add_argument(
@@ -319,6 +367,108 @@ def cmd_rotate(args: argparse.Namespace) -> int:
     print("Send these lines to whoever maintains the deployment config; they replace yours:\n")
     print(recipient_snippet(current))
     return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    if not (args.to or args.inbox_to or args.sheet):
+        raise KeyToolError("say what to write: --to FILE, --inbox-to FILE or --sheet FILE")
+    if args.to or args.sheet:
+        passphrase = _passphrase(confirm=False)
+        if args.to:
+            identity = write_identity_backup(args.home, passphrase, args.to)
+            print(f"Your keys are backed up in {args.to}, locked with your passphrase.")
+        else:
+            identity = load_identity(args.home, passphrase)
+        if args.sheet:
+            lines = sheet_lines(identity, passphrase)
+            page = sheet_html(identity, lines, datetime.date.today())
+            write_private(args.sheet, page.encode("utf-8"))
+            print(
+                f"The recovery sheet is in {args.sheet} ({len(lines)} lines). Open it in a "
+                "browser, print it, check the print, then delete the file."
+            )
+    if args.inbox_to:
+        counts = write_inbox_backup(args.home, load_public(args.home).x25519, args.inbox_to)
+        print(
+            f"The inbox ({counts.messages} messages) is backed up in {args.inbox_to}, "
+            "sealed to your keys."
+        )
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    if args.sheet:
+        return _restore_sheet(args)
+    if backup_kind(args.source) == INBOX_FORMAT:
+        session = _session(args)
+        counts = restore_inbox_backup(args.home, session.identity, args.source)
+        print(f"{counts.messages} messages added to the inbox from {args.source}.")
+        return 0
+    identity = restore_identity_backup(args.home, _passphrase(confirm=False), args.source)
+    _remember_after_restore(args, identity)
+    return 0
+
+
+def _restore_sheet(args: argparse.Namespace) -> int:
+    if (args.home / IDENTITY_FILE).exists():
+        raise KeyToolError(
+            f"{args.home / IDENTITY_FILE} already exists; keys are never overwritten"
+        )
+    config = args.config or load_settings(args.home).config
+    if not config:
+        raise KeyToolError(
+            "restoring from the sheet needs the deployment config: pass --config PATH"
+        )
+    try:
+        deployment = load_config(Path(config))
+    except QuietDoorError as exc:
+        raise KeyToolError(f"the deployment config: {exc}") from None
+    lines = _sheet_input()
+    passphrase = _passphrase(confirm=False)
+    current, previous = unlock_sheet(lines, passphrase)
+    identity = identity_from_sheet(current, previous, deployment)
+    save_identity(args.home, identity, passphrase, replace=False)
+    args.config = config
+    args.relay = args.relay or deployment.relay_url
+    _remember_after_restore(args, identity)
+    return 0
+
+
+def _sheet_input() -> list[TypedLine]:
+    """The sheet's lines: asked one by one at a keyboard (a typo is asked again), else stdin."""
+    if not sys.stdin.isatty():
+        typed = [line for line in sys.stdin.read().splitlines() if line.strip()]
+        return [read_line(n, line) for n, line in enumerate(typed, 1)]
+    print("Type each line of the recovery sheet, with its last character.")
+    print("Press Enter on an empty line when every line is typed.")
+    lines: list[TypedLine] = []
+    while True:
+        try:
+            text = input(f"Line {len(lines) + 1}: ")
+        except EOFError:
+            raise KeyToolError("stopped before the last line; nothing was restored") from None
+        if not text.strip():
+            if lines:
+                return lines
+            continue
+        try:
+            lines.append(read_line(len(lines) + 1, text))
+        except KeyToolError as exc:
+            print(clean(str(exc)))
+
+
+def _remember_after_restore(args: argparse.Namespace, identity: Identity) -> None:
+    r = identity.recipient
+    settings = load_settings(args.home)
+    if args.config:
+        settings = dataclasses.replace(settings, config=remembered_location(args.config))
+    if args.relay:
+        settings = dataclasses.replace(settings, relay_url=args.relay)
+    if settings != Settings():
+        save_settings(args.home, settings)
+    print(f"Keys restored for {clean(r.name)} ({clean(r.id)}) in {args.home}.")
+    print(f"Key fingerprint: {fingerprint(r.x25519)} (the recovery sheet shows the same).")
+    print("Next: fetch, to download your reports again from the relay.")
 
 
 def cmd_roster(args: argparse.Namespace) -> int:

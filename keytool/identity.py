@@ -190,14 +190,21 @@ def identity_document(identity: Identity, passphrase: str) -> dict[str, Any]:
     }
 
 
-def identity_from_document(doc: Any, passphrase: str, where: str) -> Identity:
-    """Unlock an identity document (identity.json, or the one inside a backup)."""
-    damaged = KeyToolError(f"{where} is damaged; restore it from your backup")
+def load_public(home: Path) -> Recipient:
+    """The public part of identity.json: no passphrase needed."""
+    path = home / IDENTITY_FILE
     try:
-        if doc["version"] != 1 or doc["kdf"]["alg"] != "argon2id13":
-            raise damaged
-        kdf = doc["kdf"]
-        recipient = Recipient(
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise KeyToolError(f"no keys in {home}") from None
+    except (OSError, ValueError):
+        raise KeyToolError(f"{path} is damaged; restore it from your backup") from None
+    return _recipient(doc, str(path))
+
+
+def _recipient(doc: Any, where: str) -> Recipient:
+    try:
+        return Recipient(
             id=str(doc["id"]),
             name=str(doc["name"]),
             x25519=b64u_decode(doc["x25519"]),
@@ -213,6 +220,18 @@ def identity_from_document(doc: Any, passphrase: str, where: str) -> Identity:
                 for p in doc.get("previous", [])
             ),
         )
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise KeyToolError(f"{where} is damaged; restore it from your backup") from None
+
+
+def identity_from_document(doc: Any, passphrase: str, where: str) -> Identity:
+    """Unlock an identity document (identity.json, or the one inside a backup)."""
+    damaged = KeyToolError(f"{where} is damaged; restore it from your backup")
+    recipient = _recipient(doc, where)
+    try:
+        if doc["version"] != 1 or doc["kdf"]["alg"] != "argon2id13":
+            raise damaged
+        kdf = doc["kdf"]
         salt = b64u_decode(kdf["salt"])
         sealed = b64u_decode(doc["sealed"])
         opslimit, memlimit = int(kdf["opslimit"]), int(kdf["memlimit"])
@@ -228,7 +247,7 @@ def identity_from_document(doc: Any, passphrase: str, where: str) -> Identity:
     try:
         keys = _pair_from_json(secret)
         previous = tuple(_pair_from_json(p) for p in secret.get("previous", []))
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise damaged from None
     publics = [(recipient.x25519, recipient.ed25519)]
     publics += [(p.x25519, p.ed25519) for p in recipient.previous]
