@@ -10,6 +10,7 @@
   backup  encrypted backups of your keys and of your inbox; a printable recovery sheet
   restore your keys (from a backup or the recovery sheet) or your inbox, on a new laptop
   roster  the staff training roster: a row per person (CSV, printable page)
+  stats   the numbers per school and month, for a board or a state (CSV, printable page)
 
 The passphrase is asked for at the keyboard, or read from QUIETDOOR_PASSPHRASE.
 """
@@ -79,6 +80,10 @@ from keytool.roster_report import (
 from keytool.send import send_note, send_receipt, send_reply
 from keytool.session import Session
 from keytool.settings import Settings, load_settings, remembered_location, save_settings
+from keytool.stats import compute
+from keytool.stats_report import to_csv as to_stats_csv
+from keytool.stats_report import to_html as to_stats_html
+from keytool.stats_report import to_text as stats_text
 from quietdoor.config import load_config, recipient_snippet
 from quietdoor.errors import QuietDoorError
 from quietdoor.payloads import DISPOSITIONS, STATUSES, Training
@@ -218,6 +223,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     roster.add_argument("--html", type=Path, help="write a printable roster page to this file")
     roster.set_defaults(run=cmd_roster)
+
+    stats = sub.add_parser("stats", help="reports per school and month, without any content")
+    stats.add_argument("--from", dest="start", type=_date_arg, help="first day counted, YYYY-MM-DD")
+    stats.add_argument("--to", dest="end", type=_date_arg, help="last day counted (default: today)")
+    stats.add_argument("--school", help="only this school")
+    stats.add_argument("--csv", type=Path, help="write a row per school and month to this file")
+    stats.add_argument("--html", type=Path, help="write a printable page with charts to this file")
+    stats.set_defaults(run=cmd_stats)
     return p
 
 
@@ -510,6 +523,35 @@ def cmd_roster(args: argparse.Namespace) -> int:
         counts = roster.counts()
         parts = ", ".join(f"{counts[s]} {s}" for s in STATUS_ORDER if counts[s])
         print(f"{len(roster.people)} people: {parts or 'no records yet'}")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    if args.start and args.end and args.end < args.start:
+        raise KeyToolError("--to is before --from")
+    session = _session(args)
+    inbox = _read(session, args.school)
+    colleagues = session.colleagues
+    mine = session.identity.recipient
+    schools = [args.school] if args.school else colleagues.schools_of(mine)
+    today = datetime.date.today()
+    numbers = compute(inbox.cases, schools, args.start, args.end, today)
+    session.remember()
+    name = colleagues.school_name
+    if args.csv:
+        write_private(args.csv, to_stats_csv(numbers, name).encode("utf-8"))
+    if args.html:
+        organisation = colleagues.deployment.organisation if colleagues.deployment else ""
+        page = to_stats_html(numbers, name, organisation, today)
+        write_private(args.html, page.encode("utf-8"))
+    if not (args.csv or args.html):
+        print(clean("\n".join(stats_text(numbers, name)), lines=True))
+    else:
+        reports = sum(numbers.total(s).reports for s in numbers.schools)
+        print(
+            f"{reports} reports in {len(numbers.schools)} schools, "
+            f"{numbers.start.isoformat()} to {numbers.end.isoformat()}"
+        )
     return 0
 
 

@@ -64,6 +64,15 @@ class Colleagues:
             )
         return recipients
 
+    def schools_of(self, me: Recipient) -> list[str]:
+        """The schools I read: named, and (with the config) every school of my districts."""
+        slugs = dict.fromkeys(me.schools)
+        if self.deployment is not None:
+            for school in self.deployment.schools:
+                if school.district in me.districts:
+                    slugs[school.slug] = None
+        return list(slugs)
+
     def school_name(self, school: str) -> str:
         found = self.deployment.school(school) if self.deployment else None
         return found.name if found else school
