@@ -1,6 +1,7 @@
 """python -m keytool --home DIR COMMAND: the safeguarding lead's keys, inbox and replies.
 
   init    create your keys and print the lines to add to the deployment config
+  desk    the inbox in your browser (this computer only): triage, reply, status, notes
   fetch   download new messages for your schools from the relay (signed request)
   list    the cases in the inbox, newest activity first, with safety flags
   show    one case's whole conversation; tells the student the school has read it
@@ -35,6 +36,7 @@ from keytool.backup import (
 )
 from keytool.cases import Case
 from keytool.cases import Inbox as CaseInbox
+from keytool.desk.state import DEFAULT_EVERY
 from keytool.errors import KeyToolError
 from keytool.home import write_private
 from keytool.identity import (
@@ -136,6 +138,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     init.add_argument("--relay", help="the relay URL, e.g. https://relay.example.org")
     init.set_defaults(run=cmd_init)
+
+    desk = sub.add_parser("desk", help="the inbox in your browser, on this computer only")
+    desk.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    desk.add_argument("--relay", help="the relay URL (remembered from init or fetch)")
+    desk.add_argument(
+        "--every",
+        type=int,
+        default=DEFAULT_EVERY,
+        help=f"seconds between checks for new messages (default {DEFAULT_EVERY})",
+    )
+    desk.add_argument("--open", action="store_true", help="open the link in your browser")
+    desk.set_defaults(run=cmd_desk)
 
     fetch = sub.add_parser("fetch", help="download new messages")
     fetch.add_argument("--relay", help="the relay URL (remembered from init)")
@@ -270,6 +284,15 @@ def cmd_init(args: argparse.Namespace) -> int:
     print("Keep a backup of that file somewhere safe: without it, reports sealed to you are lost.")
     print("Send these lines to whoever maintains the deployment config:\n")
     print(recipient_snippet(identity.recipient))
+    return 0
+
+
+def cmd_desk(args: argparse.Namespace) -> int:
+    if not 10 <= args.every <= 86_400:
+        raise KeyToolError("--every must be 10 to 86400 seconds")
+    from keytool.desk.server import run_desk  # the web stack loads only for the desk
+
+    run_desk(args.home, args.config, args.relay, args.port, args.every, args.open)
     return 0
 
 

@@ -9,7 +9,9 @@ import dataclasses
 import datetime
 import json
 import os
+import re
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -191,6 +193,49 @@ def stop_relay(relay: RelayProcess) -> None:
     except subprocess.TimeoutExpired:
         relay.process.kill()
         relay.process.wait()
+
+
+@dataclass
+class DeskProcess:
+    """`python -m keytool desk` running: its one-time link, and its own output."""
+
+    link: str
+    base: str  # http://127.0.0.1:PORT
+    out_path: Path
+    process: subprocess.Popen[bytes]
+
+    def output(self) -> str:
+        return self.out_path.read_text(encoding="utf-8", errors="replace")
+
+
+def start_desk(home: Path, config: Path, relay_url: str, tmp: Path) -> DeskProcess:
+    """The desk on a free loopback port (it picks one), ready when it prints its link."""
+    out_path = tmp / f"desk-{secrets.token_hex(3)}.log"
+    args = [sys.executable, "-m", "keytool", "--home", str(home), "--config", str(config)]
+    args += ["desk", "--relay", relay_url]
+    env = {k: v for k, v in os.environ.items() if k != "QUIETDOOR_PASSPHRASE"}  # asked in the page
+    with out_path.open("ab") as out:
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+    deadline = time.monotonic() + 20
+    while True:
+        found = re.search(r"(http://127\.0\.0\.1:\d+)/open\?key=\S+", out_path.read_text())
+        if found:
+            return DeskProcess(found.group(0), found.group(1), out_path, process)
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            process.wait()
+            raise RuntimeError("the desk did not start:\n" + out_path.read_text())
+        time.sleep(0.05)
+
+
+def stop_desk(desk: DeskProcess) -> int:
+    """Ctrl-C, as the lead would press it; the exit code."""
+    desk.process.send_signal(signal.SIGINT)
+    try:
+        return desk.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        desk.process.kill()
+        return desk.process.wait()
 
 
 @dataclass
