@@ -94,7 +94,7 @@ def test_a_lead_triages_and_hands_off_and_a_colleague_sees_it(
     rows = page.eval_on_selector_all("tr.case", "rows => rows.map(r => r.dataset.ref)")
     assert rows == [ref(unsafe), ref(unsure), ref(calm)]  # urgent first, then newest
     assert page.inner_text(f"tr[data-ref='{ref(unsafe)}'] .flag") == "Not safe now"
-    assert page.inner_text(f"tr[data-ref='{ref(unsure)}'] .flag") == "Not sure they are safe"
+    assert page.inner_text(f"tr[data-ref='{ref(unsure)}'] .flag") == "Not sure"
     text = page.inner_text("main")
     assert "Lincoln High School" in text and "Last checked at" in text
     assert "Rosa Trainee" not in text and "marker" not in text  # no training, no report text

@@ -33,7 +33,7 @@ DISPOSITION_LABELS = {
 }
 SAFETY = {
     "no": ("Not safe now", "urgent"),
-    "unsure": ("Not sure they are safe", "unsure"),
+    "unsure": ("Not sure", "unsure"),
     "yes": ("Says they are safe", "calm"),
     "": ("Did not say", "calm"),
 }
