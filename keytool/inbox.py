@@ -121,6 +121,13 @@ class Inbox:
                 ),
             )
 
+    def version(self) -> tuple[int, int, int]:
+        """Changes whenever a message is stored or a sent one gets its cursor: a cache key."""
+        row = self.db.execute(
+            "SELECT count(*), coalesce(max(rowid), 0), count(*) - count(cursor) FROM messages"
+        ).fetchone()
+        return int(row[0]), int(row[1]), int(row[2])
+
     def cursors(self) -> list[tuple[str, str, int]]:
         """(relay, school, after) for every relay and school fetched so far."""
         rows = self.db.execute("SELECT relay, school, after FROM cursors ORDER BY relay, school")

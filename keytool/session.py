@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from keytool.cases import Inbox as CaseInbox
@@ -31,6 +31,7 @@ class Session:
     identity: Identity
     settings: Settings
     colleagues: Colleagues
+    _cached: tuple[tuple[int, int, int], CaseInbox] | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, home: Path, passphrase: str, config: str | None = None) -> Session:
@@ -60,10 +61,21 @@ class Session:
         return Relay(chosen, self.writer.signing_key)
 
     def read(self, school: str | None = None) -> CaseInbox:
-        """Every message decrypted and checked, grouped into cases."""
+        """Every message decrypted and checked, grouped into cases.
+
+        The whole inbox is kept while nothing in it changes: the desk reads it on
+        every page, and opening thousands of messages takes a second or more.
+        """
         with Inbox(self.home) as inbox:
+            version = inbox.version()
+            cached = self._cached
+            if school is None and cached is not None and cached[0] == version:
+                return cached[1]
             stored = inbox.messages(school)
-        return read_inbox(stored, self.identity.box_keys, self.colleagues)
+        result = read_inbox(stored, self.identity.box_keys, self.colleagues)
+        if school is None:
+            self._cached = (version, result)
+        return result
 
     def fetch(
         self,
