@@ -37,7 +37,7 @@ DEFAULT_OVERLAP_DAYS = 30
 
 def main(argv: list[str] | None = None) -> int:
     os.umask(0o077)  # whatever else writes in the home (SQLite's journal) is private too
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
     except KeyToolError as exc:
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m keytool",
         description=__doc__,
