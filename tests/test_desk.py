@@ -17,7 +17,7 @@ from keytool.desk.app import create_desk
 from keytool.desk.guard import COOKIE, POLICY
 from keytool.desk.state import DeskState
 
-from .helpers import PASS, ROOT, Leads
+from .helpers import PASS, ROOT, Leads, free_port
 
 PORT = 47123
 BASE = f"http://127.0.0.1:{PORT}"
@@ -178,3 +178,47 @@ def test_the_desk_imports_nothing_from_the_relay_or_the_builder() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def unlocked(client: TestClient, state: DeskState) -> None:
+    let_in(client, state)
+    assert client.post("/unlock", data={"passphrase": PASS}, headers=ORIGIN).status_code == 303
+
+
+def test_what_cannot_be_sent_says_why_and_keeps_the_draft(leads: Leads) -> None:
+    case = leads.post("a report", safe_now="yes")
+    ref = case_ref(case.keys.case_id)
+    state = DeskState(leads.home, config=str(leads.config), relay=leads.relay.url)
+    with TestClient(create_desk(state, PORT), base_url=BASE, follow_redirects=False) as client:
+        unlocked(client, state)
+        wait_for_fetch(client)
+        empty = client.post(f"/case/{ref}/reply", data={"text": "   "}, headers=ORIGIN)
+        assert empty.status_code == 400 and "Not sent: the reply is empty" in empty.text
+        long = "x" * 20_001
+        too_long = client.post(f"/case/{ref}/reply", data={"text": long}, headers=ORIGIN)
+        assert too_long.status_code == 400 and "longer than 20000" in too_long.text
+        assert long in too_long.text  # the draft is still in the box
+        bad = client.post(
+            f"/case/{ref}/status",
+            data={"status": "solved", "disposition": "", "note": "kept"},
+            headers=ORIGIN,
+        )
+        assert bad.status_code == 400 and "use one of new, in_progress" in bad.text
+        assert "kept" in bad.text
+        assert client.get("/case/0123456789").status_code == 404
+        assert client.get("/case/nonsense").status_code == 404
+    # Nothing reached the student.
+    assert [p.header.kind for p in leads.thread(case)] == ["report"]
+
+
+def test_a_relay_out_of_reach_is_shown_and_the_inbox_still_opens(
+    home: Path, tmp_path: Path
+) -> None:
+    state = DeskState(home, config=None, relay=f"http://127.0.0.1:{free_port()}")
+    with TestClient(create_desk(state, PORT), base_url=BASE, follow_redirects=False) as client:
+        unlocked(client, state)
+        status = wait_for_fetch(client)
+        assert "cannot reach the relay" in str(status["error"])
+        page = client.get("/").text
+        assert "The last check did not work" in page and "No cases yet" in page
+        assert "does not know your colleagues" in page  # no --config given

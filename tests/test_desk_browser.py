@@ -142,6 +142,13 @@ def test_a_lead_triages_and_hands_off_and_a_colleague_sees_it(
     page.click("p.back a")
     rows = page.eval_on_selector_all("tr.case", "rows => rows.map(r => r.dataset.ref)")
     assert rows == [ref(unsure), ref(unsafe), ref(calm)]
+
+    # A new report: "Check now" brings it in without waiting for the next round.
+    later = leads.post("a new one, marker 6666", safe_now="no")
+    page.click("form[action='/check'] button")
+    page.wait_for_selector(f"tr[data-ref='{ref(later)}']", timeout=30_000)
+    rows = page.eval_on_selector_all("tr.case", "rows => rows.map(r => r.dataset.ref)")
+    assert rows[0] == ref(later)
     assert policy_errors == []
 
 
