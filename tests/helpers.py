@@ -6,7 +6,6 @@ Fixtures live in conftest.py and use these; tests import from here, never from c
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import json
 import os
 import re
@@ -18,7 +17,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -90,9 +89,7 @@ def wait_until(condition: Callable[[], object], timeout: float = 30.0) -> None:
         time.sleep(0.05)
 
 
-def rotate_in_config(
-    deployment: Deployment, who: str, new: Keys, until: datetime.date
-) -> Deployment:
+def rotate_in_config(deployment: Deployment, who: str, new: Keys, until: date) -> Deployment:
     """The deployment after `who` rotated to new keys, their old ones accepted until a day."""
     return dataclasses.replace(
         deployment,
@@ -307,22 +304,15 @@ def new_case(
     plaintext: bytes | None = None,
     code: str | None = None,
     now: datetime | None = None,
-) -> StudentCase:
-    """A student's first report (or, with plaintext, anything an attacker cares to seal)."""
-    code = protocol.format_case_code(code or protocol.new_case_code())
-    case = protocol.CaseKeys.derive(code)
-    payload = report_payload(school, case, what, safe_now, now)
-    keys = [*school_keys(deployment, school), bytes(case.reply_key.public_key)]
-
-
     recipients: Sequence[bytes] | None = None,
 ) -> StudentCase:
     """A student's first report (or, with plaintext, anything an attacker cares to seal).
 
     recipients: the school's keys as a page would seal to them (default: the config's).
     """
-    case = protocol.CaseKeys.derive(protocol.new_case_code())
-    payload = report_payload(school, case, what, safe_now)
+    code = protocol.format_case_code(code or protocol.new_case_code())
+    case = protocol.CaseKeys.derive(code)
+    payload = report_payload(school, case, what, safe_now, now)
     school_pks = school_keys(deployment, school) if recipients is None else list(recipients)
     keys = [*school_pks, bytes(case.reply_key.public_key)]
     data = plaintext if plaintext is not None else payloads.encode(payloads.to_json(payload))
