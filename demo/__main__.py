@@ -17,11 +17,13 @@ from pathlib import Path
 from builder.errors import BuildError
 from builder.progress import ProgressPrinter
 from builder.site import build_site, default_print_dir
+from demo.lock import FolderInUse, claim
 from demo.prepare import PASSPHRASE, prepare
 from keytool.errors import KeyToolError
 from quietdoor.errors import QuietDoorError
 
 ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PORT = 8000
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,18 +32,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--var",
         type=Path,
-        default=ROOT / "var" / "demo",
-        help="folder for the demo's keys, config and database",
+        help="folder for the demo's keys, config and database "
+        f"(default var/demo; var/demo-PORT on a port other than {DEFAULT_PORT})",
     )
-    parser.add_argument("--out", type=Path, default=ROOT / "dist")
-    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="folder for the built site (default dist; VAR/dist on another port)",
+    )
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     args = parser.parse_args(argv)
+    var, out = default_folders(args.port, args.var, args.out)
     started = time.monotonic()
     try:
-        args.var.mkdir(parents=True, exist_ok=True)
-        config, deployment = prepare(args.config, args.var, args.port)
-        manifest = build_site(deployment, args.out, progress=ProgressPrinter())
-    except (QuietDoorError, BuildError, KeyToolError) as exc:
+        for folder in (var, out):
+            claim(folder, args.port)  # held by the relay this process becomes
+        var.mkdir(parents=True, exist_ok=True)
+        config, deployment = prepare(args.config, var, args.port)
+        manifest = build_site(deployment, out, progress=ProgressPrinter())
+    except (QuietDoorError, BuildError, KeyToolError, FolderInUse) as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 2
     print(f"\nBuilt in {time.monotonic() - started:.1f} s. Open these in a browser:\n")
@@ -49,14 +58,20 @@ def main(argv: list[str] | None = None) -> int:
     for school in manifest["schools"]:
         print(f"  {school['name']}")
         print(f"    landing page   {school['landing_url']}")
+        print(f"    case page      {deployment.base_url}/{_folder(school['case_pages'])}")
         print(f"    QR code        {deployment.base_url}/{school['qr_svg']}")
-    print(f"\nSigns, sticker sheets and placement plans to print: {default_print_dir(args.out)}")
+    print(f"\nSigns, sticker sheets and placement plans to print: {default_print_dir(out)}")
     python = shlex.quote(sys.executable)
-    home = shlex.quote(str(args.var / "keys" / "dana-ortiz"))
-    print("\nAfter sending a report from Lincoln High's page, read it as its safeguarding lead:\n")
+    home = shlex.quote(str(var / "keys" / "dana-ortiz"))
+    print("\nAfter sending a report from Lincoln High's page, read it as its safeguarding lead,")
+    print(f"in your browser (the passphrase is {PASSPHRASE!r}):\n")
+    print(f"  {python} -m keytool --home {home} desk --open")
+    print("\nor in a terminal:\n")
     print(f"  export QUIETDOOR_PASSPHRASE={shlex.quote(PASSPHRASE)}")
     print(f"  {python} -m keytool --home {home} fetch")
     print(f"  {python} -m keytool --home {home} list")
+    print(f"  {python} -m keytool --home {home} show CASE       # the id that list shows")
+    print(f"  {python} -m keytool --home {home} reply CASE --message 'Are you safe?'")
     print("\nThe relay runs until you press Ctrl-C.\n", flush=True)
     relay = [
         sys.executable,
@@ -65,15 +80,31 @@ def main(argv: list[str] | None = None) -> int:
         "--config",
         str(config),
         "--store",
-        f"sqlite:///{args.var / 'relay.db'}",
+        f"sqlite:///{var / 'relay.db'}",
         "--static",
-        str(args.out),
+        str(out),
         "--host",
         "127.0.0.1",
         "--port",
         str(args.port),
     ]
     os.execv(sys.executable, relay)  # noqa: S606 - our own interpreter and module
+
+
+def _folder(pages: dict[str, str]) -> str:
+    """The default language's page folder, as a URL path: s/lincoln-high/case/."""
+    return next(iter(pages.values())).removesuffix("index.html")
+
+
+def default_folders(port: int, var: Path | None, out: Path | None) -> tuple[Path, Path]:
+    """Each port its own folders by default, so a second demo never rewrites the first's."""
+    if var is None:
+        var = ROOT / "var" / ("demo" if port == DEFAULT_PORT else f"demo-{port}")
+    if out is None:
+        out = (
+            ROOT / "dist" if port == DEFAULT_PORT and var == ROOT / "var" / "demo" else var / "dist"
+        )
+    return var, out
 
 
 if __name__ == "__main__":

@@ -1,11 +1,17 @@
 """python -m keytool --home DIR COMMAND: the safeguarding lead's keys, inbox and replies.
 
   init    create your keys and print the lines to add to the deployment config
+  desk    the inbox in your browser (this computer only): triage, reply, status, notes
   fetch   download new messages for your schools from the relay (signed request)
   list    the cases in the inbox, newest activity first, with safety flags
   show    one case's whole conversation; tells the student the school has read it
   reply   answer the student on a case (colleagues see the reply too)
+  note    set a case's status and disposition, with a private note for colleagues
+  rotate  make new keys (the old ones keep opening what was sealed to them)
+  backup  encrypted backups of your keys and of your inbox; a printable recovery sheet
+  restore your keys (from a backup or the recovery sheet) or your inbox, on a new laptop
   roster  the staff training roster: a row per person (CSV, printable page)
+  stats   the numbers per school and month, for a board or a state (CSV, printable page)
 
 The passphrase is asked for at the keyboard, or read from QUIETDOOR_PASSPHRASE.
 """
@@ -13,52 +19,25 @@ The passphrase is asked for at the keyboard, or read from QUIETDOOR_PASSPHRASE.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime
-import getpass
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
-from keytool.cases import Case, read_inbox
-from keytool.cases import Inbox as CaseInbox
-from keytool.client import MAX_PAGES, Relay
-from keytool.directory import Colleagues
+from keytool.cli_cases import cmd_desk, cmd_fetch, cmd_list, cmd_note, cmd_reply, cmd_show
+from keytool.cli_keys import cmd_backup, cmd_init, cmd_restore, cmd_rotate
+from keytool.cli_reports import cmd_roster, cmd_stats
+from keytool.desk.state import DEFAULT_EVERY
 from keytool.errors import KeyToolError
-from keytool.home import write_private
-from keytool.identity import Identity, check_passphrase, create_identity, load_identity
-from keytool.inbox import Inbox
-from keytool.present import (
-    as_json,
-    case_json,
-    clean,
-    inbox_summary,
-    thread,
-    unreadable_json,
-    unreadable_line,
-)
-from keytool.roster import completion, load_course_info, load_staff, people, school_names
-from keytool.roster_report import (
-    DETAIL_COLUMNS,
-    STATUS_ORDER,
-    SUMMARY_COLUMNS,
-    Roster,
-    detail_rows,
-    summary_rows,
-    to_csv,
-    to_html,
-)
-from keytool.send import send_receipt, send_reply
-from keytool.settings import Settings, load_settings, remembered_location, save_settings
-from quietdoor.config import recipient_snippet
-from quietdoor.payloads import Training
-from quietdoor.protocol import SLUG_RE
+from keytool.present import clean
+from quietdoor.payloads import DISPOSITIONS, STATUSES
+
+DEFAULT_OVERLAP_DAYS = 30
 
 
 def main(argv: list[str] | None = None) -> int:
     os.umask(0o077)  # whatever else writes in the home (SQLite's journal) is private too
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
     except KeyToolError as exc:
@@ -73,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m keytool",
         description=__doc__,
@@ -101,6 +80,18 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--relay", help="the relay URL, e.g. https://relay.example.org")
     init.set_defaults(run=cmd_init)
 
+    desk = sub.add_parser("desk", help="the inbox in your browser, on this computer only")
+    desk.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    desk.add_argument("--relay", help="the relay URL (remembered from init or fetch)")
+    desk.add_argument(
+        "--every",
+        type=int,
+        default=DEFAULT_EVERY,
+        help=f"seconds between checks for new messages (default {DEFAULT_EVERY})",
+    )
+    desk.add_argument("--open", action="store_true", help="open the link in your browser")
+    desk.set_defaults(run=cmd_desk)
+
     fetch = sub.add_parser("fetch", help="download new messages")
     fetch.add_argument("--relay", help="the relay URL (remembered from init)")
     fetch.add_argument(
@@ -126,6 +117,47 @@ def _parser() -> argparse.ArgumentParser:
     reply.add_argument("--message", help="the reply; without it, read from standard input")
     reply.set_defaults(run=cmd_reply)
 
+    note = sub.add_parser("note", help="set a case's status, for colleagues only")
+    note.add_argument("case", help="the case id shown by `list`")
+    note.add_argument("--status", required=True, choices=STATUSES, help="where the case stands")
+    note.add_argument(
+        "--disposition",
+        default="",
+        choices=[d for d in DISPOSITIONS if d],
+        help="what was done: cps, police, school, no_action or junk",
+    )
+    note.add_argument("--message", default="", help="a private note for colleagues (optional)")
+    note.set_defaults(run=cmd_note)
+
+    rotate = sub.add_parser("rotate", help="make new keys; print the config lines to publish")
+    rotate.add_argument(
+        "--overlap-days",
+        type=_overlap_days,
+        default=DEFAULT_OVERLAP_DAYS,
+        help="days the relay still accepts reports sealed to the old key "
+        f"(default {DEFAULT_OVERLAP_DAYS}; 0 after a loss or a leak)",
+    )
+    rotate.set_defaults(run=cmd_rotate)
+
+    backup = sub.add_parser("backup", help="encrypted backups and a printable recovery sheet")
+    backup.add_argument("--to", type=Path, help="write a backup of your keys to this file")
+    backup.add_argument(
+        "--inbox-to", type=Path, help="write a backup of the inbox to this file (no passphrase)"
+    )
+    backup.add_argument(
+        "--sheet", type=Path, help="write a printable recovery sheet (HTML) to this file"
+    )
+    backup.set_defaults(run=cmd_backup)
+
+    restore = sub.add_parser("restore", help="bring back your keys or inbox")
+    source = restore.add_mutually_exclusive_group(required=True)
+    source.add_argument("--from", dest="source", type=Path, help="a file `backup` wrote")
+    source.add_argument(
+        "--sheet", action="store_true", help="type the lines of your recovery sheet"
+    )
+    restore.add_argument("--relay", help="the relay URL (remembered)")
+    restore.set_defaults(run=cmd_restore)
+
     roster = sub.add_parser("roster", help="export the staff training roster")
     roster.add_argument(
         "--modules",
@@ -146,195 +178,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     roster.add_argument("--html", type=Path, help="write a printable roster page to this file")
     roster.set_defaults(run=cmd_roster)
+
+    stats = sub.add_parser("stats", help="reports per school and month, without any content")
+    stats.add_argument("--from", dest="start", type=_date_arg, help="first day counted, YYYY-MM-DD")
+    stats.add_argument("--to", dest="end", type=_date_arg, help="last day counted (default: today)")
+    stats.add_argument("--school", help="only this school")
+    stats.add_argument("--csv", type=Path, help="write a row per school and month to this file")
+    stats.add_argument("--html", type=Path, help="write a printable page with charts to this file")
+    stats.set_defaults(run=cmd_stats)
     return p
-
-
-@dataclass
-class Session:
-    """An unlocked identity with what the tool remembers; settings given now are saved."""
-
-    home: Path
-    identity: Identity
-    settings: Settings
-    colleagues: Colleagues
-
-    @classmethod
-    def open(cls, args: argparse.Namespace) -> Session:
-        identity = load_identity(args.home, _passphrase(confirm=False))
-        settings = load_settings(args.home)
-        if args.config:
-            settings = dataclasses.replace(settings, config=remembered_location(args.config))
-        colleagues = Colleagues.load(identity.recipient, settings.config)
-        return cls(args.home, identity, settings, colleagues)
-
-    def remember(self, **changes: str) -> None:
-        updated = dataclasses.replace(self.settings, **changes)
-        if updated != load_settings(self.home):
-            save_settings(self.home, updated)
-        self.settings = updated
-
-    def relay(self, url: str | None = None) -> Relay:
-        chosen = url or self.settings.relay_url
-        if not chosen:
-            raise KeyToolError("which relay? pass --relay https://relay.example.org")
-        return Relay(chosen, self.identity.signing_key)
-
-    def read(self, school: str | None = None) -> CaseInbox:
-        """Every message decrypted and checked; what cannot be read is named on stderr."""
-        with Inbox(self.home) as inbox:
-            stored = inbox.messages(school)
-        result = read_inbox(stored, self.identity.box_key, self.colleagues)
-        for u in result.unreadable:
-            print(f"keytool: {unreadable_line(u)}", file=sys.stderr)
-        for warning in result.warnings:
-            print(f"keytool: warning: {clean(warning)}", file=sys.stderr)
-        return result
-
-
-def cmd_init(args: argparse.Namespace) -> int:
-    if not SLUG_RE.fullmatch(args.id):
-        raise KeyToolError(f"--id {args.id!r}: use lowercase letters, digits and hyphens")
-    for slug in [*args.school, *args.district]:
-        if not SLUG_RE.fullmatch(slug):
-            raise KeyToolError(f"{slug!r} is not a school or district slug")
-    if not args.school and not args.district:
-        raise KeyToolError("name at least one --school or --district that you will read")
-    passphrase = _passphrase(confirm=True)
-    identity = create_identity(
-        args.home, args.id, args.name, passphrase, tuple(args.school), tuple(args.district)
-    )
-    settings = Settings(
-        relay_url=args.relay or "",
-        config=remembered_location(args.config) if args.config else "",
-    )
-    if settings != Settings():
-        save_settings(args.home, settings)
-    print(f"Your keys are in {args.home / 'identity.json'}, locked with your passphrase.")
-    print("Keep a backup of that file somewhere safe: without it, reports sealed to you are lost.")
-    print("Send these lines to whoever maintains the deployment config:\n")
-    print(recipient_snippet(identity.recipient))
-    return 0
-
-
-def cmd_fetch(args: argparse.Namespace) -> int:
-    session = Session.open(args)
-    relay = session.relay(args.relay)
-    schools = args.school or relay.schools()
-    with Inbox(args.home) as inbox:
-        for school in schools:
-            if not SLUG_RE.fullmatch(school):
-                raise KeyToolError(f"{school!r} is not a school slug")
-            added = 0
-            for _ in range(MAX_PAGES):
-                page = relay.page(school, inbox.cursor(relay.url, school))
-                added += inbox.add_page(relay.url, school, page.rows)
-                if not page.more:
-                    break
-            else:
-                raise KeyToolError(
-                    f"{relay.url} keeps saying there is more for {school}; stopped after "
-                    f"{MAX_PAGES} pages (what came so far is saved); run fetch again"
-                )
-            print(f"{school}: {added} new")
-    session.remember(relay_url=relay.url)
-    return 0
-
-
-def cmd_list(args: argparse.Namespace) -> int:
-    session = Session.open(args)
-    inbox = session.read(args.school)
-    session.remember()
-    if args.json:
-        print(
-            as_json(
-                {
-                    "cases": [case_json(c, with_messages=False) for c in inbox.cases],
-                    "unreadable": [unreadable_json(u) for u in inbox.unreadable],
-                    "warnings": inbox.warnings,
-                }
-            )
-        )
-        return 0
-    for line in inbox_summary(inbox):
-        print(line)
-    return 0
-
-
-def cmd_show(args: argparse.Namespace) -> int:
-    session = Session.open(args)
-    inbox = session.read()
-    case = _find(inbox, args.case)
-    if args.json:
-        print(as_json(case_json(case, with_messages=True)))
-    else:
-        print(thread(case, session.colleagues))
-    session.remember()
-    if case.needs_receipt():
-        try:
-            with Inbox(args.home) as store:
-                send_receipt(session.relay(), store, session.identity, session.colleagues, case)
-        except KeyToolError as exc:
-            print(
-                f"keytool: the student was not told that the school read this yet: "
-                f"{clean(str(exc))}",
-                file=sys.stderr,
-            )
-    return 0
-
-
-def cmd_reply(args: argparse.Namespace) -> int:
-    session = Session.open(args)
-    case = _find(session.read(), args.case)
-    text = args.message if args.message is not None else sys.stdin.read()
-    with Inbox(args.home) as store:
-        message_id = send_reply(
-            session.relay(), store, session.identity, session.colleagues, case, text
-        )
-    session.remember()
-    print(f"Sent to case {case.ref} as message {message_id}. The student reads it with their code.")
-    return 0
-
-
-def cmd_roster(args: argparse.Namespace) -> int:
-    session = Session.open(args)
-    source = remembered_location(args.modules) if args.modules else session.settings.modules
-    if not source:
-        raise KeyToolError(
-            "where is the course? pass --modules https://…/training/course.json or the dist folder"
-        )
-    course = load_course_info(source)
-    completions = [
-        completion(e.stored.id, e.stored.received, e.payload)
-        for e in session.read(args.school).training
-        if isinstance(e.payload, Training)
-    ]
-    mine = session.identity.recipient
-    slugs = {c.school for c in completions} | set(mine.schools)
-    names = school_names(course, sorted(slugs), mine.districts)
-    staff = load_staff(args.staff, names) if args.staff else []
-    if args.school:
-        staff = [m for m in staff if m.school == args.school]
-    roster = Roster(
-        course=course,
-        people=people(completions, staff),
-        names=names,
-        today=args.on or datetime.date.today(),
-        staff_list=bool(args.staff),
-    )
-    session.remember(modules=source)
-    if args.csv:
-        write_private(args.csv, to_csv(SUMMARY_COLUMNS, summary_rows(roster)).encode("utf-8"))
-    if args.detail_csv:
-        write_private(args.detail_csv, to_csv(DETAIL_COLUMNS, detail_rows(roster)).encode("utf-8"))
-    if args.html:
-        write_private(args.html, to_html(roster, "Staff training roster").encode("utf-8"))
-    if not (args.csv or args.detail_csv or args.html):
-        print(clean(to_csv(SUMMARY_COLUMNS, summary_rows(roster)), lines=True), end="")
-    else:
-        counts = roster.counts()
-        parts = ", ".join(f"{counts[s]} {s}" for s in STATUS_ORDER if counts[s])
-        print(f"{len(roster.people)} people: {parts or 'no records yet'}")
-    return 0
 
 
 def _date_arg(text: str) -> datetime.date:
@@ -344,28 +196,10 @@ def _date_arg(text: str) -> datetime.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date such as 2026-06-30") from None
 
 
-def _find(inbox: CaseInbox, ref: str) -> Case:
-    try:
-        return inbox.find(ref)
-    except LookupError as exc:
-        raise KeyToolError(str(exc)) from None
-
-
-def _passphrase(confirm: bool) -> str:
-    from_env = os.environ.get("QUIETDOOR_PASSPHRASE")
-    if from_env is not None:
-        return from_env
-    if not sys.stdin.isatty():
-        raise KeyToolError("no passphrase: run at a keyboard, or set QUIETDOOR_PASSPHRASE")
-    try:
-        first = getpass.getpass("Passphrase: ")
-        if confirm:
-            check_passphrase(first)
-            if getpass.getpass("Same passphrase again: ") != first:
-                raise KeyToolError("the two passphrases differ; nothing was created")
-    except EOFError:
-        raise KeyToolError("no passphrase was entered") from None
-    return first
+def _overlap_days(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 366:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of days from 0 to 366")
+    return int(text)
 
 
 if __name__ == "__main__":

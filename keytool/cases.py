@@ -10,7 +10,7 @@ tool cannot check) is kept with a warning. A bad message never hides the rest.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -125,8 +125,15 @@ def case_ref(case_id: bytes) -> str:
     return case_id[:5].hex()
 
 
-def read_inbox(stored: Iterable[Stored], key: PrivateKey, colleagues: Colleagues) -> Inbox:
-    """Open every message, check it, and group the readable ones into cases."""
+def read_inbox(
+    stored: Iterable[Stored], keys: Sequence[PrivateKey], colleagues: Colleagues
+) -> Inbox:
+    """Open every message, check it, and group the readable ones into cases.
+
+    keys: every X25519 key the reader has held (current first), so that envelopes
+    sealed before a rotation still open.
+    """
+    by_id = {protocol.key_id(bytes(k.public_key)): k for k in keys}
     cases: dict[bytes, Case] = {}
     training: list[Entry] = []
     unreadable: list[Unreadable] = []
@@ -134,7 +141,7 @@ def read_inbox(stored: Iterable[Stored], key: PrivateKey, colleagues: Colleagues
     seen: dict[bytes, str] = {}
     for item in stored:
         try:
-            payload = payloads.open_payload(item.envelope, key)
+            payload = payloads.open_payload(item.envelope, _key_for(item.envelope, by_id, keys))
             payloads.check_origin(
                 payload, school=item.school, case_id=item.case_id, author=item.author
             )
@@ -148,7 +155,7 @@ def read_inbox(stored: Iterable[Stored], key: PrivateKey, colleagues: Colleagues
                 "the relay served one message twice; it is shown once"
             )
             continue
-        trusted = _signed_by_colleague(payload, colleagues)
+        trusted = _signed_by_colleague(payload, item.received, colleagues)
         if trusted is False:
             unreadable.append(
                 Unreadable(item.id, item.school, "signed by a key that is not this school's")
@@ -173,9 +180,22 @@ def read_inbox(stored: Iterable[Stored], key: PrivateKey, colleagues: Colleagues
     return Inbox(cases=readable, training=training, unreadable=unreadable, warnings=warnings)
 
 
-def _signed_by_colleague(payload: payloads.Payload, colleagues: Colleagues) -> bool | None:
+def _key_for(
+    envelope: protocol.Envelope, by_id: dict[bytes, PrivateKey], keys: Sequence[PrivateKey]
+) -> PrivateKey:
+    """The key the envelope is sealed to; the current one when none is (open_payload says so)."""
+    for sealed in envelope.keys:
+        if sealed.to in by_id:
+            return by_id[sealed.to]
+    return keys[0]
+
+
+def _signed_by_colleague(
+    payload: payloads.Payload, received: str, colleagues: Colleagues
+) -> bool | None:
     if isinstance(payload, payloads.Reply | payloads.Receipt | payloads.Note):
-        return colleagues.check(payload.header.school, payload.signer)
+        days = (date.fromisoformat(payload.header.sent[:10]), date.fromisoformat(received))
+        return colleagues.check(payload.header.school, payload.signer, max(days))
     return True
 
 

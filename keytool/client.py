@@ -111,7 +111,7 @@ class Relay:
             or not 0 < cursor < 2**62
             or not isinstance(message_id, str)
             or not MESSAGE_ID.fullmatch(message_id)
-            or not _is_day(received)
+            or not is_day(received)
             or author not in AUTHORS
         ):
             raise self._odd("a message with a malformed cursor, id, day or author")
@@ -170,7 +170,7 @@ class Relay:
         )
 
 
-def _is_day(value: Any) -> bool:
+def is_day(value: Any) -> bool:
     if not isinstance(value, str) or not DAY.fullmatch(value):
         return False
     try:

@@ -8,6 +8,7 @@ reply must be sealed so that every colleague, and the student, can read it.
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 from keytool.errors import KeyToolError
@@ -30,13 +31,23 @@ class Colleagues:
         except QuietDoorError as exc:
             raise KeyToolError(f"the deployment config: {exc}") from None
 
-    def check(self, school: str, signer: Signer) -> bool | None:
-        """True: a recipient of the school signed it; False: someone else; None: cannot tell."""
-        if signer.key == self.me.ed25519:
+    def check(self, school: str, signer: Signer, day: datetime.date) -> bool | None:
+        """True: a recipient of the school signed it; False: someone else; None: cannot tell.
+
+        day is the later of the day the message says it was written and the day the
+        relay received it: a key replaced by rotation counts up to its last day only.
+        """
+        if _holds(self.me, signer.key, day):
             return True
         if self.deployment is None:
             return None
-        return any(r.ed25519 == signer.key for r in self.deployment.recipients_for(school))
+        return any(_holds(r, signer.key, day) for r in self.deployment.recipients_for(school))
+
+    def published(self) -> Recipient | None:
+        """How the deployment config lists me now (after a rotation, maybe still the old keys)."""
+        if self.deployment is None:
+            return None
+        return next((r for r in self.deployment.recipients if r.id == self.me.id), None)
 
     def recipients(self, school: str) -> tuple[Recipient, ...]:
         """Everyone a reply on this school's case is sealed to; KeyToolError without a config."""
@@ -46,11 +57,21 @@ class Colleagues:
                 "(it is remembered)"
             )
         recipients = self.deployment.recipients_for(school)
-        if not any(r.x25519 == self.me.x25519 for r in recipients):
+        mine = {self.me.x25519, *(p.x25519 for p in self.me.previous)}
+        if not any(r.x25519 in mine for r in recipients):
             raise KeyToolError(
                 f"the deployment config does not list you as a recipient of {school!r}"
             )
         return recipients
+
+    def schools_of(self, me: Recipient) -> list[str]:
+        """The schools I read: named, and (with the config) every school of my districts."""
+        slugs = dict.fromkeys(me.schools)
+        if self.deployment is not None:
+            for school in self.deployment.schools:
+                if school.district in me.districts:
+                    slugs[school.slug] = None
+        return list(slugs)
 
     def school_name(self, school: str) -> str:
         found = self.deployment.school(school) if self.deployment else None
@@ -62,3 +83,10 @@ class Colleagues:
                 if r.id == recipient_id:
                     return r.name
         return self.me.name if recipient_id == self.me.id else recipient_id
+
+
+def _holds(recipient: Recipient, ed25519: bytes, day: datetime.date) -> bool:
+    """The key is the recipient's signing key, or a previous one still valid on that day."""
+    return recipient.ed25519 == ed25519 or any(
+        p.ed25519 == ed25519 and day <= p.until for p in recipient.previous
+    )

@@ -121,6 +121,51 @@ class Inbox:
                 ),
             )
 
+    def version(self) -> tuple[int, int, int]:
+        """Changes whenever a message is stored or a sent one gets its cursor: a cache key."""
+        row = self.db.execute(
+            "SELECT count(*), coalesce(max(rowid), 0), count(*) - count(cursor) FROM messages"
+        ).fetchone()
+        return int(row[0]), int(row[1]), int(row[2])
+
+    def cursors(self) -> list[tuple[str, str, int]]:
+        """(relay, school, after) for every relay and school fetched so far."""
+        rows = self.db.execute("SELECT relay, school, after FROM cursors ORDER BY relay, school")
+        return [(str(r), str(s), int(a)) for r, s, a in rows.fetchall()]
+
+    def restore(self, messages: list[tuple[str, Row]], cursors: list[tuple[str, str, int]]) -> int:
+        """Merge messages and cursors from a backup in one transaction; the number of new ones.
+
+        A cursor only moves forward: together, the inbox and the backup hold every
+        message up to the larger of their two cursors.
+        """
+        added = 0
+        with self.db:
+            for school, row in messages:
+                cur = self.db.execute(
+                    "INSERT INTO messages (id, school, cursor, case_id, author, received, body) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET cursor = excluded.cursor "
+                    "WHERE messages.cursor IS NULL",
+                    (
+                        row.id,
+                        school,
+                        row.cursor or None,
+                        None if row.case_id is None else b64u_encode(row.case_id),
+                        row.author,
+                        row.received,
+                        row.envelope.canonical(),
+                    ),
+                )
+                added += cur.rowcount
+            for relay, school, after in cursors:
+                self.db.execute(
+                    "INSERT INTO cursors (relay, school, after) VALUES (?, ?, ?) "
+                    "ON CONFLICT (relay, school) DO UPDATE SET after = max(after, excluded.after)",
+                    (relay, school, after),
+                )
+        return added
+
     def messages(self, school: str | None = None) -> list[Stored]:
         """Every stored message, in the order the relay listed them (sent ones last)."""
         query = "SELECT id, school, cursor, case_id, author, received, body FROM messages"

@@ -7,6 +7,7 @@ the file by hand can find and fix it without reading a traceback.
 from __future__ import annotations
 
 import csv
+import datetime
 import difflib
 import functools
 import re
@@ -67,8 +68,9 @@ TRAINING_KEYS = frozenset({"refresher_months", "new_hire_days"})
 DISTRICT_KEYS = frozenset({"slug", "name"})
 SCHOOL_KEYS = frozenset({"slug", "name", "district", "read_hours"})
 RECIPIENT_KEYS = frozenset(
-    {"id", "name", "x25519", "ed25519", "schools", "districts", "email", "webhook"}
+    {"id", "name", "x25519", "ed25519", "schools", "districts", "email", "webhook", "previous"}
 )
+PREVIOUS_KEYS = frozenset({"x25519", "ed25519", "until"})
 NOTIFY_KEYS = frozenset({"smtp", "from", "window_minutes", "mode", "digest_at"})
 NOTIFY_MODES = ("window", "digest")
 SMTP_SCHEMES = ("smtp", "smtp+starttls", "smtps")
@@ -122,6 +124,20 @@ class School:
 
 
 @dataclass(frozen=True)
+class PreviousKeys:
+    """A recipient's keys before `keytool rotate`: still accepted up to and including `until`.
+
+    A student's phone may hold a page that seals to the old X25519 key; the relay
+    accepts such envelopes until the day passes. Notes and replies the old Ed25519
+    key signed up to that day stay trusted; requests to the relay use current keys only.
+    """
+
+    x25519: bytes
+    ed25519: bytes
+    until: datetime.date
+
+
+@dataclass(frozen=True)
 class Recipient:
     """A staff member who can read a school's reports (X25519) and sign requests (Ed25519)."""
 
@@ -133,6 +149,7 @@ class Recipient:
     districts: tuple[str, ...] = ()
     email: str = ""  # where to send notices that something new arrived ("" for none)
     webhook: str = ""  # a team-chat incoming webhook for the same notices ("" for none)
+    previous: tuple[PreviousKeys, ...] = ()  # keys replaced by rotation, newest first
 
 
 @dataclass(frozen=True)
@@ -352,6 +369,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
             districts=tuple(r.strings(t, "districts", where, default=[])),
             email=r.email(t, "email", where) if "email" in t else "",
             webhook=r.webhook(t, "webhook", where) if "webhook" in t else "",
+            previous=r.previous_keys(t, where),
         )
         for j, slug in enumerate(rec.schools):
             if slug not in schools:
@@ -363,8 +381,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
             raise ConfigError(path, where, "name the schools or districts this person reads")
         recipients.append(rec)
     r.unique([x.id for x in recipients], "recipients", "id")
-    r.unique([b64u_encode(x.x25519) for x in recipients], "recipients", "x25519")
-    r.unique([b64u_encode(x.ed25519) for x in recipients], "recipients", "ed25519")
+    r.unique_keys(recipients)
 
     placements: dict[tuple[str, str], Placement] = {}
     placement_rows = [
@@ -678,6 +695,60 @@ class _Reader:
             )
         return raw
 
+    def previous_keys(self, table: Mapping[str, Any], where: str) -> tuple[PreviousKeys, ...]:
+        """`previous = [{x25519, ed25519, until}]`: keys a rotation replaced, as `rotate` prints."""
+        value = table.get("previous", [])
+        fname = _join(where, "previous")
+        if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+            raise ConfigError(
+                self.path, fname, "expected a list of { x25519, ed25519, until } tables"
+            )
+        found = []
+        for i, item in enumerate(value):
+            here = f"{fname}[{i}]"
+            self.known_keys(item, here, PREVIOUS_KEYS)
+            found.append(
+                PreviousKeys(
+                    x25519=self.key(item, "x25519", here),
+                    ed25519=self.key(item, "ed25519", here),
+                    until=self.day(item, "until", here),
+                )
+            )
+        return tuple(found)
+
+    def day(self, table: Mapping[str, Any], key: str, where: str) -> datetime.date:
+        value = self._get(table, key, where, None)
+        if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+            return value
+        if isinstance(value, str):
+            try:
+                return datetime.date.fromisoformat(value)
+            except ValueError:
+                pass
+        raise ConfigError(
+            self.path, _join(where, key), f"{value!r} is not a day such as 2027-01-31"
+        )
+
+    def unique_keys(self, recipients: Sequence[Recipient]) -> None:
+        """No key, current or previous, belongs to two recipients or appears twice."""
+        for algorithm in ("x25519", "ed25519"):
+            seen: dict[bytes, str] = {}
+            for i, rec in enumerate(recipients):
+                where = f"recipients[{i}]"
+                keys = [(f"{where}.{algorithm}", getattr(rec, algorithm))]
+                keys += [
+                    (f"{where}.previous[{j}].{algorithm}", getattr(p, algorithm))
+                    for j, p in enumerate(rec.previous)
+                ]
+                for fname, key in keys:
+                    if key in seen:
+                        raise ConfigError(
+                            self.path,
+                            fname,
+                            f"{b64u_encode(key)!r} is used twice (also at {seen[key]})",
+                        )
+                    seen[key] = fname
+
     def hours(self, table: Mapping[str, Any], where: str) -> ReadHours:
         value = self.text(table, "read_hours", where)
         hours = _parse_hours(value)
@@ -886,20 +957,27 @@ def dump_config(d: Deployment) -> str:
 
 
 def recipient_snippet(rec: Recipient) -> str:
-    """The [[recipients]] table for one person, as `keytool init` prints it."""
-    return "\n".join(
-        [
-            "[[recipients]]",
-            f"id = {_q(rec.id)}",
-            f"name = {_q(rec.name)}",
-            f"x25519 = {_q(b64u_encode(rec.x25519))}",
-            f"ed25519 = {_q(b64u_encode(rec.ed25519))}",
-            f"schools = {_list(rec.schools)}",
-            f"districts = {_list(rec.districts)}",
-            *([f"email = {_q(rec.email)}"] if rec.email else []),
-            *([f"webhook = {_q(rec.webhook)}"] if rec.webhook else []),
+    """The [[recipients]] table for one person, as `keytool init` and `rotate` print it."""
+    lines = [
+        "[[recipients]]",
+        f"id = {_q(rec.id)}",
+        f"name = {_q(rec.name)}",
+        f"x25519 = {_q(b64u_encode(rec.x25519))}",
+        f"ed25519 = {_q(b64u_encode(rec.ed25519))}",
+        f"schools = {_list(rec.schools)}",
+        f"districts = {_list(rec.districts)}",
+        *([f"email = {_q(rec.email)}"] if rec.email else []),
+        *([f"webhook = {_q(rec.webhook)}"] if rec.webhook else []),
+    ]
+    if rec.previous:
+        lines.append("previous = [")
+        lines += [
+            f"  {{ x25519 = {_q(b64u_encode(p.x25519))}, "
+            f"ed25519 = {_q(b64u_encode(p.ed25519))}, until = {p.until.isoformat()} }},"
+            for p in rec.previous
         ]
-    )
+        lines.append("]")
+    return "\n".join(lines)
 
 
 def _q(text: str) -> str:

@@ -298,17 +298,22 @@ class _Relay:
         return envelope
 
     def _check_keys(self, envelope: protocol.Envelope, *, with_case_key: bool) -> bytes:
-        """Sealed to every current recipient of the school once, plus (for a case) one more key.
+        """Sealed to each recipient of the school once, plus (for a case) one more key.
 
-        The relay cannot tell whose the extra key is: it is the case's own, derived
-        from the code, and only the first message's readers learn it. Returns it.
+        Each recipient once: to their current key, or to a previous key the config
+        still accepts today (a rotation's overlap), never to both. The relay cannot
+        tell whose the extra key is: it is the case's own, derived from the code,
+        and only the first message's readers learn it. Returns it.
         """
         if not self.directory.knows(envelope.school):
             raise ApiError(404, f"unknown school {envelope.school!r}")
-        expected = self.directory.keys(envelope.school).box_key_ids
+        today = datetime.now(UTC).date()
+        accepted = self.directory.keys(envelope.school).accepted(today)
         sealed_to = {k.to for k in envelope.keys}
-        extra = sealed_to - expected
-        if not expected <= sealed_to or len(extra) != (1 if with_case_key else 0):
+        extra = sealed_to.difference(*accepted)
+        if any(len(keys & sealed_to) != 1 for keys in accepted) or len(extra) != (
+            1 if with_case_key else 0
+        ):
             raise ApiError(
                 422,
                 "the envelope is not sealed to this school's current recipients; reload the page",

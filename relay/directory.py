@@ -3,10 +3,16 @@
 Per request the relay asks: which key ids must an envelope to this school be
 sealed to, and which schools may this signing key read? Both are dictionary
 lookups here, so no request ever scans every school.
+
+After `keytool rotate`, the config lists a recipient's previous keys with the
+last day they are accepted: a student's phone may still hold a page that seals
+to the old key. Each recipient then has a small set of accepted key ids, and an
+envelope must be sealed to exactly one of them.
 """
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
 from quietdoor import protocol
@@ -14,9 +20,22 @@ from quietdoor.config import Deployment
 
 
 @dataclass(frozen=True)
+class RecipientKeys:
+    current: bytes  # key id of the recipient's X25519 key
+    previous: tuple[tuple[bytes, datetime.date], ...]  # (key id, last UTC day accepted)
+
+    def accepted(self, day: datetime.date) -> frozenset[bytes]:
+        return frozenset([self.current, *(k for k, until in self.previous if day <= until)])
+
+
+@dataclass(frozen=True)
 class SchoolKeys:
-    box_key_ids: frozenset[bytes]  # key ids of the recipients' X25519 keys
-    signers: frozenset[bytes]  # the recipients' Ed25519 public keys
+    recipients: tuple[RecipientKeys, ...]
+    signers: frozenset[bytes]  # the recipients' current Ed25519 public keys
+
+    def accepted(self, day: datetime.date) -> tuple[frozenset[bytes], ...]:
+        """Per recipient, the key ids an envelope may be sealed to on this UTC day."""
+        return tuple(r.accepted(day) for r in self.recipients)
 
 
 class Directory:
@@ -38,7 +57,13 @@ class Directory:
         if found is None:
             recipients = self.deployment.recipients_for(school)
             found = SchoolKeys(
-                box_key_ids=frozenset(protocol.key_id(r.x25519) for r in recipients),
+                recipients=tuple(
+                    RecipientKeys(
+                        current=protocol.key_id(r.x25519),
+                        previous=tuple((protocol.key_id(p.x25519), p.until) for p in r.previous),
+                    )
+                    for r in recipients
+                ),
                 signers=frozenset(r.ed25519 for r in recipients),
             )
             self._keys[school] = found

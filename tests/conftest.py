@@ -99,7 +99,8 @@ def leads(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Ite
     path = tmp_path / "with-leads.toml"
     path.write_text(dump_config(deployment))
     relay = start_relay(path, f"sqlite:///{tmp_path / 'relay.db'}", tmp_path)
+    leads = Leads(home, colleague, relay, path, load_config(path))
     try:
-        yield Leads(home, colleague, relay, path, load_config(path))
+        yield leads
     finally:
-        stop_relay(relay)
+        stop_relay(leads.relay)  # a test may have restarted it

@@ -8,14 +8,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import secrets
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,7 @@ from demo.prepare import prepare
 from keytool.__main__ import main as keytool_main
 from keytool.identity import load_identity
 from quietdoor import payloads, protocol
-from quietdoor.config import Deployment, dump_config, load_config
+from quietdoor.config import Deployment, PreviousKeys, dump_config, load_config
 from quietdoor.encoding import b64u_decode, b64u_encode
 from quietdoor.signing import sign_request
 
@@ -85,6 +87,24 @@ def wait_until(condition: Callable[[], object], timeout: float = 30.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"still not true after {timeout} s")
         time.sleep(0.05)
+
+
+def rotate_in_config(deployment: Deployment, who: str, new: Keys, until: date) -> Deployment:
+    """The deployment after `who` rotated to new keys, their old ones accepted until a day."""
+    return dataclasses.replace(
+        deployment,
+        recipients=tuple(
+            dataclasses.replace(
+                r,
+                x25519=bytes(new.box.public_key),
+                ed25519=bytes(new.signing.verify_key),
+                previous=(PreviousKeys(r.x25519, r.ed25519, until), *r.previous),
+            )
+            if r.id == who
+            else r
+            for r in deployment.recipients
+        ),
+    )
 
 
 def free_port() -> int:
@@ -173,6 +193,49 @@ def stop_relay(relay: RelayProcess) -> None:
 
 
 @dataclass
+class DeskProcess:
+    """`python -m keytool desk` running: its one-time link, and its own output."""
+
+    link: str
+    base: str  # http://127.0.0.1:PORT
+    out_path: Path
+    process: subprocess.Popen[bytes]
+
+    def output(self) -> str:
+        return self.out_path.read_text(encoding="utf-8", errors="replace")
+
+
+def start_desk(home: Path, config: Path, relay_url: str, tmp: Path) -> DeskProcess:
+    """The desk on a free loopback port (it picks one), ready when it prints its link."""
+    out_path = tmp / f"desk-{secrets.token_hex(3)}.log"
+    args = [sys.executable, "-m", "keytool", "--home", str(home), "--config", str(config)]
+    args += ["desk", "--relay", relay_url]
+    env = {k: v for k, v in os.environ.items() if k != "QUIETDOOR_PASSPHRASE"}  # asked in the page
+    with out_path.open("ab") as out:
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+    deadline = time.monotonic() + 20
+    while True:
+        found = re.search(r"(http://127\.0\.0\.1:\d+)/open\?key=\S+", out_path.read_text())
+        if found:
+            return DeskProcess(found.group(0), found.group(1), out_path, process)
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            process.wait()
+            raise RuntimeError("the desk did not start:\n" + out_path.read_text())
+        time.sleep(0.05)
+
+
+def stop_desk(desk: DeskProcess) -> int:
+    """Ctrl-C, as the lead would press it; the exit code."""
+    desk.process.send_signal(signal.SIGINT)
+    try:
+        return desk.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        desk.process.kill()
+        return desk.process.wait()
+
+
+@dataclass
 class Site:
     deployment: Deployment
     dist: Path
@@ -241,12 +304,17 @@ def new_case(
     plaintext: bytes | None = None,
     code: str | None = None,
     now: datetime | None = None,
+    recipients: Sequence[bytes] | None = None,
 ) -> StudentCase:
-    """A student's first report (or, with plaintext, anything an attacker cares to seal)."""
+    """A student's first report (or, with plaintext, anything an attacker cares to seal).
+
+    recipients: the school's keys as a page would seal to them (default: the config's).
+    """
     code = protocol.format_case_code(code or protocol.new_case_code())
     case = protocol.CaseKeys.derive(code)
     payload = report_payload(school, case, what, safe_now, now)
-    keys = [*school_keys(deployment, school), bytes(case.reply_key.public_key)]
+    school_pks = school_keys(deployment, school) if recipients is None else list(recipients)
+    keys = [*school_pks, bytes(case.reply_key.public_key)]
     data = plaintext if plaintext is not None else payloads.encode(payloads.to_json(payload))
     envelope = protocol.seal(school, data, keys)
     body = protocol.NewCase(case.case_id, case.auth_hash, envelope).to_json()
@@ -473,6 +541,15 @@ class Leads:
             payloads.open_payload(protocol.parse_envelope(m["envelope"]), case.keys.reply_key)
             for m in answer.json()["messages"]
         ]
+
+    def restart(self, deployment: Deployment, name: str) -> None:
+        """The relay again, on the same database, reading another config (written as name)."""
+        self.config = self.config.with_name(name)
+        self.config.write_text(dump_config(deployment), encoding="utf-8")
+        self.deployment = load_config(self.config)
+        stop_relay(self.relay)
+        store = f"sqlite:///{self.relay.db_path}"
+        self.relay = start_relay(self.config, store, self.relay.log_path.parent)
 
     def fetch(self, capsys: pytest.CaptureFixture[str], home: Path | None = None) -> str:
         code, out, err = run_keytool(

@@ -1,4 +1,4 @@
-"""WCAG 2.2 A/AA checks with axe-core in Chromium, on the student pages and the course.
+"""WCAG 2.2 A/AA checks with axe-core in Chromium: student pages, the course, the lead's desk.
 
 axe-core comes from the npm registry (package.json, pinned by package-lock.json);
 scripts/test installs it. The page's CSP is bypassed for the test only, so that
@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, Page
 
 from quietdoor import protocol
 
-from .helpers import ROOT, Site, post_conversation
+from .helpers import PASS, ROOT, Leads, Site, post_conversation, start_desk, stop_desk
 
 pytestmark = pytest.mark.browser
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -154,3 +154,41 @@ def test_axe_finds_a_real_problem(site: Site, page: Page, tmp_path: Path) -> Non
     page.goto(f"{site.relay.url}/s/riverside-middle/")
     page.evaluate("document.querySelector('label[for=what]').remove()")
     assert "label" in {v["id"] for v in violations(page)}
+
+
+@pytest.mark.usefixtures("keytool_passphrase")
+def test_the_desk_has_no_wcag_violations(leads: Leads, browser: Browser, tmp_path: Path) -> None:
+    """The unlock page, the inbox (urgent and other cases) and a case with a reply and a note."""
+    leads.post("An accessibility check of the desk.", safe_now="no")
+    leads.post("Another one.", safe_now="unsure")
+    leads.post("A calm one.", safe_now="yes")
+    desk = start_desk(leads.home, leads.config, leads.relay.url, tmp_path)
+    context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(desk.link)
+        assert violations(page) == []
+        page.fill("#passphrase", "a wrong passphrase")
+        page.click("form.unlock button")
+        page.wait_for_selector("#passphrase-error")
+        assert violations(page) == []
+        page.fill("#passphrase", PASS)
+        page.click("form.unlock button")
+        page.wait_for_selector("tr.case >> nth=2", timeout=30_000)
+        assert violations(page) == []
+        page.click("tr.urgent th a")
+        page.wait_for_selector("#thread-h")
+        page.fill("#reply-text", "We read it.")
+        page.click("form.reply button")
+        page.wait_for_selector("p.done[role=status]")
+        page.select_option("#status", "in_progress")
+        page.fill("#note", "A note for the team.")
+        page.click("form.status button")
+        page.wait_for_selector("ol.history li")
+        assert page.query_selector(".alert.urgent") is not None  # the urgent case's page
+        assert violations(page) == []
+        page.set_viewport_size({"width": 390, "height": 800})
+        assert violations(page) == []
+    finally:
+        context.close()
+        stop_desk(desk)

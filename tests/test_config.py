@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime
 import tomllib
 from pathlib import Path
 
@@ -364,3 +365,56 @@ def test_missing_csv_is_named_in_the_config(tmp_path: Path) -> None:
     assert err.value.path == str(path)
     assert err.value.field_name == "schools_csv"
     assert "file not found" in err.value.problem
+
+
+OLD_X = "A" * 42 + "E"  # 32 bytes of base64url, distinct from every example key
+OLD_ED = "B" * 42 + "E"
+
+
+def with_previous(text: str, entry: str) -> str:
+    old = 'ed25519 = "5i6prI2RQUntXqAspFMud2gU1CKDBTVNMUXqzPQ2UEk"\n'
+    assert old in text
+    return text.replace(old, old + f"previous = [{entry}]\n", 1)
+
+
+def test_previous_keys_load_and_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "rotated.toml"
+    entry = f'{{ x25519 = "{OLD_X}", ed25519 = "{OLD_ED}", until = 2027-01-31 }}'
+    path.write_text(with_previous(example_text(), entry), encoding="utf-8")
+    d = load_config(path)
+    dana = d.recipients[0]
+    assert [p.until for p in dana.previous] == [datetime.date(2027, 1, 31)]
+    assert parse_config(tomllib.loads(dump_config(d))) == d
+    assert dana.previous[0].x25519 != dana.x25519
+    # A day written as text is read the same.
+    path.write_text(with_previous(example_text(), entry.replace("2027-01-31", '"2027-01-31"')))
+    assert load_config(path) == d
+
+
+@pytest.mark.parametrize(
+    ("entry", "field", "words"),
+    [
+        (f'{{ x25519 = "{OLD_X}", ed25519 = "{OLD_ED}", until = "soon" }}', "until", "not a day"),
+        (f'{{ x25519 = "{OLD_X}", ed25519 = "{OLD_ED}" }}', "until", "missing"),
+        (f'{{ x25519 = "short", ed25519 = "{OLD_ED}", until = 2027-01-31 }}', "x25519", "public"),
+        (
+            f'{{ x25519 = "{OLD_X}", ed25519 = "{OLD_ED}", until = 2027-01-31, untill = 1 }}',
+            "untill",
+            "unknown key",
+        ),
+        (
+            '{ x25519 = "Ra5SBDRb-XAwnemqSAvZXEry8gfibDko3r93730hXyE", '
+            f'ed25519 = "{OLD_ED}", until = 2027-01-31 }}',
+            "x25519",
+            "used twice (also at recipients[0].x25519)",
+        ),
+    ],
+)
+def test_bad_previous_keys_name_the_field(
+    tmp_path: Path, entry: str, field: str, words: str
+) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_text(tmp_path, with_previous(example_text(), entry))
+    assert err.value.field_name.startswith("recipients[0].previous[0]")
+    assert err.value.field_name.endswith(field)
+    assert words in err.value.problem

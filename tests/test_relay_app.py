@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 from starlette.testclient import TestClient
 
@@ -22,12 +24,14 @@ from relay.throttle import FailedCodes
 
 from .helpers import (
     KeyedDeployment,
+    Keys,
     StudentCase,
     as_body,
     make_deployment,
     messages_path,
     new_case,
     reply_path,
+    rotate_in_config,
     signed_headers,
     staff_message,
     staff_note,
@@ -192,6 +196,31 @@ def test_an_envelope_for_old_recipients_is_refused(client: TestClient, tmp_path:
     answer = client.post(CASES, json=new_case(stale.deployment, "lincoln-high").body)
     assert answer.status_code == 422
     assert "reload the page" in answer.json()["error"]
+
+
+@pytest.mark.parametrize(("last_day", "old_key"), [(0, 201), (-1, 422)])
+def test_a_previous_key_is_accepted_until_its_last_day(
+    tmp_path: Path, store: SQLStore, last_day: int, old_key: int
+) -> None:
+    before = make_deployment(tmp_path)
+    new = Keys(PrivateKey.generate(), SigningKey.generate())
+    today = datetime.now(UTC).date()
+    after = rotate_in_config(before.deployment, "dana-ortiz", new, today + timedelta(last_day))
+    client = TestClient(create_app(after, store))
+    # A student's phone still holds the page that seals to Dana's old key.
+    cached_page = new_case(before.deployment, "lincoln-high")
+    assert client.post(CASES, json=cached_page.body).status_code == old_key
+    assert client.post(CASES, json=new_case(after, "lincoln-high").body).status_code == 201
+    # Exactly one accepted key per recipient: old and new together are refused.
+    marcus = before.deployment.recipients[1].x25519
+    both = [bytes(new.box.public_key), before.deployment.recipients[0].x25519, marcus]
+    answer = client.post(CASES, json=new_case(after, "lincoln-high", recipients=both).body)
+    assert answer.status_code == 422
+    # Requests are signed with current keys only: the old signing key reads nothing.
+    path = messages_path("lincoln-high")
+    old_signer = before.keys["dana-ortiz"].signing
+    assert client.get(path, headers=signed_headers(old_signer, path)).status_code == 403
+    assert client.get(path, headers=signed_headers(new.signing, path)).status_code == 200
 
 
 def wrong_codes(case: StudentCase, other: StudentCase) -> list[tuple[str, dict[str, str]]]:

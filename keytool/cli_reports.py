@@ -1,0 +1,99 @@
+"""The commands that write reports for others: the training roster and the yearly numbers."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+
+from keytool.errors import KeyToolError
+from keytool.home import write_private
+from keytool.present import clean
+from keytool.prompt import open_session, read_cases
+from keytool.roster import completion, load_course_info, load_staff, people, school_names
+from keytool.roster_report import (
+    DETAIL_COLUMNS,
+    STATUS_ORDER,
+    SUMMARY_COLUMNS,
+    Roster,
+    detail_rows,
+    summary_rows,
+    to_csv,
+    to_html,
+)
+from keytool.settings import remembered_location
+from keytool.stats import compute
+from keytool.stats_report import to_csv as to_stats_csv
+from keytool.stats_report import to_html as to_stats_html
+from keytool.stats_report import to_text as stats_text
+from quietdoor.payloads import Training
+
+
+def cmd_roster(args: argparse.Namespace) -> int:
+    session = open_session(args)
+    source = remembered_location(args.modules) if args.modules else session.settings.modules
+    if not source:
+        raise KeyToolError(
+            "where is the course? pass --modules https://…/training/course.json or the dist folder"
+        )
+    course = load_course_info(source)
+    completions = [
+        completion(e.stored.id, e.stored.received, e.payload)
+        for e in read_cases(session, args.school).training
+        if isinstance(e.payload, Training)
+    ]
+    mine = session.identity.recipient
+    slugs = {c.school for c in completions} | set(mine.schools)
+    names = school_names(course, sorted(slugs), mine.districts)
+    staff = load_staff(args.staff, names) if args.staff else []
+    if args.school:
+        staff = [m for m in staff if m.school == args.school]
+    roster = Roster(
+        course=course,
+        people=people(completions, staff),
+        names=names,
+        today=args.on or datetime.date.today(),
+        staff_list=bool(args.staff),
+    )
+    session.remember(modules=source)
+    if args.csv:
+        write_private(args.csv, to_csv(SUMMARY_COLUMNS, summary_rows(roster)).encode("utf-8"))
+    if args.detail_csv:
+        write_private(args.detail_csv, to_csv(DETAIL_COLUMNS, detail_rows(roster)).encode("utf-8"))
+    if args.html:
+        write_private(args.html, to_html(roster, "Staff training roster").encode("utf-8"))
+    if not (args.csv or args.detail_csv or args.html):
+        print(clean(to_csv(SUMMARY_COLUMNS, summary_rows(roster)), lines=True), end="")
+    else:
+        counts = roster.counts()
+        parts = ", ".join(f"{counts[s]} {s}" for s in STATUS_ORDER if counts[s])
+        print(f"{len(roster.people)} people: {parts or 'no records yet'}")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    if args.start and args.end and args.end < args.start:
+        raise KeyToolError("--to is before --from")
+    session = open_session(args)
+    inbox = read_cases(session, args.school)
+    colleagues = session.colleagues
+    mine = session.identity.recipient
+    schools = [args.school] if args.school else colleagues.schools_of(mine)
+    today = datetime.date.today()
+    numbers = compute(inbox.cases, schools, args.start, args.end, today)
+    session.remember()
+    name = colleagues.school_name
+    if args.csv:
+        write_private(args.csv, to_stats_csv(numbers, name).encode("utf-8"))
+    if args.html:
+        organisation = colleagues.deployment.organisation if colleagues.deployment else ""
+        page = to_stats_html(numbers, name, organisation, today)
+        write_private(args.html, page.encode("utf-8"))
+    if not (args.csv or args.html):
+        print(clean("\n".join(stats_text(numbers, name)), lines=True))
+    else:
+        reports = sum(numbers.total(s).reports for s in numbers.schools)
+        print(
+            f"{reports} reports in {len(numbers.schools)} schools, "
+            f"{numbers.start.isoformat()} to {numbers.end.isoformat()}"
+        )
+    return 0

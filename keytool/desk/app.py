@@ -1,0 +1,306 @@
+"""The desk's pages: unlock, the inbox, a case (thread, reply, status and notes), lock.
+
+Every page works without JavaScript; desk.js only keeps the "last checked" line
+current and says when new messages have arrived. Each change is a form POST
+answered with a redirect, so a reload never sends anything twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from keytool.cases import Case
+from keytool.desk.guard import COOKIE, OPEN_PATH, Guard, session_cookie
+from keytool.desk.state import DeskState
+from keytool.desk.views import (
+    DISPOSITION_LABELS,
+    STATUS_LABELS,
+    Clock,
+    case_view,
+    inbox_rows,
+)
+from keytool.errors import KeyToolError
+from keytool.inbox import Inbox
+from keytool.send import send_note, send_receipt, send_reply
+from keytool.session import Session
+
+HERE = Path(__file__).resolve().parent
+MAX_FORM_BYTES = 256 * 1024  # a reply or note of 20,000 characters, with room
+DONE = {
+    "reply": "Your reply was sent. The student reads it with their case code.",
+    "status": "Saved for the team. Your colleagues see it after their next check.",
+    "locked": "The desk is locked: your keys are no longer in memory here.",
+}
+
+
+def create_desk(state: DeskState, port: int) -> Starlette:
+    desk = _Desk(state)
+    routes: list[Route | Mount] = [
+        Route(OPEN_PATH, desk.open_link, methods=["GET"]),
+        Route("/", desk.home, methods=["GET"]),
+        Route("/unlock", desk.unlock, methods=["POST"]),
+        Route("/lock", desk.lock, methods=["POST"]),
+        Route("/check", desk.check, methods=["POST"]),
+        Route("/status", desk.status, methods=["GET"]),
+        Route("/case/{ref:str}", desk.case, methods=["GET"]),
+        Route("/case/{ref:str}/reply", desk.reply, methods=["POST"]),
+        Route("/case/{ref:str}/status", desk.set_status, methods=["POST"]),
+        Route("/favicon.ico", desk.icon, methods=["GET"]),
+        Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(state.fetch_forever())
+        try:
+            yield
+        finally:
+            task.cancel()
+            state.lock()
+
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(Guard, state=state, port=port)],
+        lifespan=lifespan,
+    )
+
+
+class _Desk:
+    def __init__(self, state: DeskState) -> None:
+        self.state = state
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(HERE / "templates"),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.templates = Jinja2Templates(env=env)
+
+    # --- coming in and leaving -------------------------------------------------------
+
+    async def open_link(self, request: Request) -> Response:
+        if self.state.cookie_ok(request.cookies.get(COOKIE)):
+            return RedirectResponse("/", status_code=303)
+        if not self.state.spend_link(request.query_params.get("key", "")):
+            return self.page(request, "refused.html.j2", {}, status=403)
+        answer = RedirectResponse("/", status_code=303)
+        answer.headers["set-cookie"] = session_cookie(self.state)
+        return answer
+
+    async def icon(self, request: Request) -> Response:
+        return FileResponse(HERE / "static" / "icon.svg", media_type="image/svg+xml")
+
+    async def home(self, request: Request) -> Response:
+        session = self.state.session
+        if session is None:
+            done = DONE.get(request.query_params.get("done", ""), "")
+            return self.page(request, "unlock.html.j2", {"error": "", "done": done})
+        inbox = await asyncio.to_thread(session.read)
+        clock = Clock(session.colleagues)
+        school = request.query_params.get("school", "")
+        schools = sorted({c.school for c in inbox.cases})
+        return self.page(
+            request,
+            "inbox.html.j2",
+            {
+                "rows": inbox_rows(inbox, session.colleagues, clock, school),
+                "schools": [(s, session.colleagues.school_name(s)) for s in schools],
+                "school": school,
+                "unreadable": len(inbox.unreadable),
+                "warnings": len(inbox.warnings),
+            },
+        )
+
+    async def unlock(self, request: Request) -> Response:
+        form = await self.form(request)
+        passphrase = str(form.get("passphrase", ""))
+        try:
+            await asyncio.to_thread(self.state.unlock, passphrase)
+        except KeyToolError as exc:
+            error = (
+                "That passphrase does not open these keys. Try again."
+                if "wrong passphrase" in str(exc)
+                else str(exc)
+            )
+            return self.page(request, "unlock.html.j2", {"error": error, "done": ""}, status=401)
+        self.state.wake()
+        return RedirectResponse("/", status_code=303)
+
+    async def lock(self, request: Request) -> Response:
+        self.state.lock()
+        return RedirectResponse("/?done=locked", status_code=303)
+
+    async def check(self, request: Request) -> Response:
+        self.state.wake()
+        return RedirectResponse("/", status_code=303)
+
+    async def status(self, request: Request) -> Response:
+        checked = self.state.checked
+        return JSONResponse(
+            {
+                "unlocked": self.state.session is not None,
+                "checking": self.state.checking,
+                "fetches": self.state.fetches,
+                "last_checked": self.checked_at(),
+                "new": checked.new if checked else 0,
+                "error": checked.error if checked else "",
+            }
+        )
+
+    # --- a case ----------------------------------------------------------------------
+
+    async def case(self, request: Request) -> Response:
+        session = self.state.session
+        if session is None:
+            return RedirectResponse("/", status_code=303)
+        case = await self.find(session, request.path_params["ref"])
+        if case is None:
+            return self.page(request, "missing.html.j2", {}, status=404)
+        notice = ""
+        if case.needs_receipt() and session.colleagues.deployment is not None:
+            try:
+                await asyncio.to_thread(self.send_receipt, session, case)
+                case = await self.find(session, case.ref) or case
+            except KeyToolError as exc:
+                notice = f"The student has not been told yet that the school read this: {exc}"
+        return self.case_page(request, session, case, notice=notice)
+
+    async def reply(self, request: Request) -> Response:
+        session = self.state.session
+        form = await self.form(request)
+        if session is None:
+            return RedirectResponse("/", status_code=303)
+        case = await self.find(session, request.path_params["ref"])
+        if case is None:
+            return self.page(request, "missing.html.j2", {}, status=404)
+        text = str(form.get("text", ""))
+        try:
+            await asyncio.to_thread(self.send_reply, session, case, text)
+        except KeyToolError as exc:
+            return self.case_page(request, session, case, error=str(exc), draft=text, status=400)
+        return RedirectResponse(f"/case/{case.ref}?done=reply#thread-end", status_code=303)
+
+    async def set_status(self, request: Request) -> Response:
+        session = self.state.session
+        form = await self.form(request)
+        if session is None:
+            return RedirectResponse("/", status_code=303)
+        case = await self.find(session, request.path_params["ref"])
+        if case is None:
+            return self.page(request, "missing.html.j2", {}, status=404)
+        values = {k: str(form.get(k, "")) for k in ("status", "disposition", "note")}
+        try:
+            await asyncio.to_thread(self.send_note, session, case, values)
+        except KeyToolError as exc:
+            return self.case_page(
+                request, session, case, error=str(exc), note_form=values, status=400
+            )
+        return RedirectResponse(f"/case/{case.ref}?done=status#team", status_code=303)
+
+    # --- helpers ---------------------------------------------------------------------
+
+    def case_page(
+        self,
+        request: Request,
+        session: Session,
+        case: Case,
+        *,
+        notice: str = "",
+        error: str = "",
+        draft: str = "",
+        note_form: dict[str, str] | None = None,
+        status: int = 200,
+    ) -> Response:
+        view = case_view(case, session.colleagues, Clock(session.colleagues))
+        form = note_form or {
+            "status": view.status_code,
+            "disposition": view.outcome_code,
+            "note": "",
+        }
+        return self.page(
+            request,
+            "case.html.j2",
+            {
+                "case": view,
+                "notice": notice,
+                "error": error,
+                "draft": draft,
+                "note_form": form,
+                "done": DONE.get(request.query_params.get("done", ""), ""),
+                "statuses": list(STATUS_LABELS.items()),
+                "dispositions": list(DISPOSITION_LABELS.items()),
+            },
+            status=status,
+        )
+
+    def page(
+        self, request: Request, name: str, context: dict[str, Any], status: int = 200
+    ) -> Response:
+        session = self.state.session
+        checked = self.state.checked
+        context |= {
+            "me": session.identity.recipient.name if session else "",
+            "unlocked": session is not None,
+            "checked": checked,
+            "checked_at": self.checked_at(),
+            "checking": self.state.checking,
+            "fetches": self.state.fetches,
+            "no_config": session is not None and session.colleagues.deployment is None,
+        }
+        return self.templates.TemplateResponse(request, name, context, status_code=status)
+
+    def checked_at(self) -> str:
+        session, checked = self.state.session, self.state.checked
+        if session is None or checked is None:
+            return ""
+        return Clock(session.colleagues).time(checked.at)
+
+    async def form(self, request: Request) -> FormData:
+        size = request.headers.get("content-length", "")
+        if not size.isdigit() or int(size) > MAX_FORM_BYTES:
+            raise HTTPException(413, "This is too long for the desk to take.")
+        return await request.form(max_files=0, max_fields=8, max_part_size=MAX_FORM_BYTES)
+
+    async def find(self, session: Session, ref: str) -> Case | None:
+        inbox = await asyncio.to_thread(session.read)
+        try:
+            return inbox.find(ref) if len(ref) == 10 else None
+        except LookupError:
+            return None
+
+    def send_receipt(self, session: Session, case: Case) -> None:
+        with Inbox(session.home) as store:
+            send_receipt(session.relay(), store, session.writer, session.colleagues, case)
+
+    def send_reply(self, session: Session, case: Case, text: str) -> None:
+        with Inbox(session.home) as store:
+            send_reply(session.relay(), store, session.writer, session.colleagues, case, text)
+
+    def send_note(self, session: Session, case: Case, values: dict[str, str]) -> None:
+        with Inbox(session.home) as store:
+            send_note(
+                session.relay(),
+                store,
+                session.writer,
+                session.colleagues,
+                case,
+                status=values["status"],
+                disposition=values["disposition"],
+                text=values["note"],
+            )

@@ -1,0 +1,112 @@
+"""What the desk holds while it runs: the secrets that let the lead's browser in, the unlocked
+keys (or none), and what the background fetch last did.
+
+Locking drops the session, and with it the only references to the private keys
+and the decrypted cases this process holds; Python cannot promise the memory is
+wiped at once, so closing the desk (Ctrl-C) is the sure way to forget them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from keytool.errors import KeyToolError
+from keytool.session import Session
+
+DEFAULT_EVERY = 120  # seconds between background fetches
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The outcome of the last fetch, as the page shows it."""
+
+    at: datetime  # aware, UTC
+    new: int
+    error: str = ""
+
+
+class DeskState:
+    def __init__(
+        self, home: Path, config: str | None, relay: str | None, every: int = DEFAULT_EVERY
+    ) -> None:
+        self.home = home
+        self.config = config
+        self.relay_url = relay
+        self.every = every
+        self.link_secret: str | None = secrets.token_urlsafe(32)  # spent on first use
+        self.cookie_secret = secrets.token_urlsafe(32)
+        self.session: Session | None = None
+        self.checked: Checked | None = None
+        self.checking = False
+        self.fetches = 0  # how many fetches finished since start: the page notices new ones
+        self._unlocking = threading.Lock()
+        self._wake = asyncio.Event()
+
+    # --- who may come in ----------------------------------------------------------
+
+    def spend_link(self, offered: str) -> bool:
+        """True once: for the secret printed in the terminal; never again after."""
+        secret = self.link_secret
+        if secret is None or not hmac.compare_digest(offered.encode(), secret.encode()):
+            return False
+        self.link_secret = None
+        return True
+
+    def cookie_ok(self, offered: str | None) -> bool:
+        return offered is not None and hmac.compare_digest(
+            offered.encode(), self.cookie_secret.encode()
+        )
+
+    # --- the keys -----------------------------------------------------------------
+
+    def unlock(self, passphrase: str) -> Session:
+        """Open the keys (Argon2id: about a second); one attempt at a time. Run in a thread;
+        the caller wakes the fetcher."""
+        with self._unlocking:
+            session = Session.open(self.home, passphrase, self.config)
+            if self.config:
+                session.remember(config=session.settings.config)
+            if self.relay_url:
+                session.remember(relay_url=self.relay_url)
+            self.session = session
+        return session
+
+    def lock(self) -> None:
+        self.session = None
+        self.checked = None
+
+    # --- background fetching ------------------------------------------------------
+
+    def wake(self) -> None:
+        """Fetch now rather than at the next interval (from the event loop's thread)."""
+        self._wake.set()
+
+    async def fetch_forever(self) -> None:
+        while True:
+            session = self.session
+            if session is not None:
+                await self._fetch(session)
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.every)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def _fetch(self, session: Session) -> None:
+        self.checking = True
+        try:
+            added = await asyncio.to_thread(lambda: session.fetch(session.relay()))
+            outcome = Checked(at=datetime.now(UTC), new=sum(added.values()))
+        except KeyToolError as exc:
+            outcome = Checked(at=datetime.now(UTC), new=0, error=str(exc))
+        finally:
+            self.checking = False
+        if self.session is session:  # not locked meanwhile
+            self.checked = outcome
+            self.fetches += 1

@@ -1,0 +1,37 @@
+// The desk without this file works the same; this only keeps "last checked" current
+// and says when a check brought new messages (it never reloads a page with a draft).
+(function () {
+  "use strict";
+  var body = document.body;
+  var line = document.getElementById("last-checked");
+  if (!line || !body.dataset.fetches) return;
+  var seen = Number(body.dataset.fetches);
+  var wasChecking = body.dataset.checking === "yes";
+
+  function show(status) {
+    if (!status.unlocked) { window.location.assign("/"); return; }
+    if (status.checking) {
+      line.textContent = "Checking for new messages…";
+    } else if (status.last_checked) {
+      var news = status.new === 1 ? ": 1 new message" : status.new > 1 ? ": " + status.new + " new messages" : "";
+      line.textContent = "Last checked at " + status.last_checked + news + ".";
+    }
+    if (status.fetches > seen && status.new > 0) {
+      // On the inbox, right after unlocking, show the cases at once; elsewhere, say so.
+      if (wasChecking && body.dataset.page === "inbox") { window.location.reload(); return; }
+      document.getElementById("fresh").hidden = false;
+    }
+    if (status.fetches > seen) { seen = status.fetches; wasChecking = false; }
+  }
+
+  function poll() {
+    fetch("/status", { credentials: "same-origin", cache: "no-store" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (status) {
+        if (status) show(status);
+        window.setTimeout(poll, status && status.checking ? 2000 : 15000);
+      })
+      .catch(function () { window.setTimeout(poll, 15000); });
+  }
+  window.setTimeout(poll, wasChecking ? 1000 : 15000);
+})();

@@ -1,0 +1,71 @@
+"""`python -m demo`: a second demo, on another port, leaves the first one's folders alone."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from demo.__main__ import ROOT, default_folders
+from demo.lock import FolderInUse, claim
+
+from .helpers import free_port
+
+
+@pytest.mark.parametrize(
+    ("port", "var", "out"),
+    [
+        (8000, "var/demo", "dist"),
+        (8001, "var/demo-8001", "var/demo-8001/dist"),
+        (9123, "var/demo-9123", "var/demo-9123/dist"),
+    ],
+)
+def test_each_port_has_its_own_folders_by_default(port: int, var: str, out: str) -> None:
+    assert default_folders(port, None, None) == (ROOT / var, ROOT / out)
+
+
+def demo(tmp: Path, port: int, var: Path, out: Path) -> subprocess.Popen[bytes]:
+    with (tmp / f"demo-{port}.log").open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "demo"]
+            + ["--port", str(port), "--var", str(var), "--out", str(out)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+
+
+def test_a_second_demo_cannot_take_the_first_one_s_folders(tmp_path: Path) -> None:
+    var, out = tmp_path / "first", tmp_path / "first" / "dist"
+    port = free_port()
+    first = demo(tmp_path, port, var, out)
+    try:
+        log = tmp_path / f"demo-{port}.log"
+        deadline = time.monotonic() + 240
+        while b"Uvicorn running on" not in log.read_bytes():
+            assert first.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        manifest = (out / "manifest.json").read_bytes()
+        settings = (var / "keys" / "dana-ortiz" / "settings.json").read_bytes()
+        for other_var, other_out in [(var, tmp_path / "o1"), (tmp_path / "o2", out)]:
+            second = subprocess.run(
+                [sys.executable, "-m", "demo", "--port", str(free_port())]
+                + ["--var", str(other_var), "--out", str(other_out)],
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+                timeout=120,
+            )
+            assert second.returncode == 2
+            assert f"in use by the demo running on port {port}" in second.stderr
+        assert (out / "manifest.json").read_bytes() == manifest
+        assert (var / "keys" / "dana-ortiz" / "settings.json").read_bytes() == settings
+        with pytest.raises(FolderInUse):
+            claim(var, 1)
+    finally:
+        first.terminate()
+        first.wait(timeout=20)
+    claim(var, 1)  # free again once the first demo has stopped

@@ -1,0 +1,29 @@
+"""The README's key tool section names every command and every option the CLI has."""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+import pytest
+
+from keytool.__main__ import build_parser
+
+from .helpers import ROOT
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+SECTION = README[README.index("### Key tool") : README.index("## Development")]
+
+
+def commands() -> dict[str, argparse.ArgumentParser]:
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(sub.choices)
+
+
+@pytest.mark.parametrize("command", sorted(commands()))
+def test_every_command_and_option_is_in_the_readme(command: str) -> None:
+    assert re.search(rf"-m keytool [^\n]*\b{command}\b", SECTION), command
+    for action in commands()[command]._actions:
+        for option in action.option_strings:
+            if option.startswith("--") and option != "--help":
+                assert option in SECTION, f"{command} {option}"
