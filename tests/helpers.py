@@ -18,11 +18,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from email import message_from_bytes
 from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
 import pytest
+from aiosmtpd.controller import Controller
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
@@ -243,16 +245,75 @@ class Site:
     relay: RelayProcess
 
 
-def serve_example(tmp: Path) -> Site:
+def serve_example(tmp: Path, mail_port: int | None = None) -> Site:
     """The example deployment with fresh keys for every lead (in tmp/var/keys/<id>), built
-    and served by a real relay; stop it with stop_relay(site.relay)."""
+    and served by a real relay; stop it with stop_relay(site.relay).
+
+    With mail_port, Dana Ortiz (Lincoln High's lead) is told of new messages by email,
+    through the SMTP server on that loopback port, in windows of 3 seconds.
+    """
     port = free_port()
     config, deployment = prepare(EXAMPLE, tmp / "var", port)
+    if mail_port is not None:
+        deployment = dataclasses.replace(
+            deployment,
+            recipients=tuple(
+                dataclasses.replace(r, email=DANA_EMAIL) if r.id == "dana-ortiz" else r
+                for r in deployment.recipients
+            ),
+            notify=dataclasses.replace(
+                deployment.notify,
+                smtp=f"smtp://127.0.0.1:{mail_port}",
+                sender="quietdoor@riverside.example",
+                window_minutes=0.05,
+            ),
+        )
+        config.write_text(dump_config(deployment), encoding="utf-8")
+        deployment = load_config(config)
     build_site(deployment, tmp / "dist")
     relay = start_relay(
         config, f"sqlite:///{tmp / 'relay.db'}", tmp, static=tmp / "dist", port=port
     )
     return Site(deployment=deployment, dist=tmp / "dist", var=tmp / "var", relay=relay)
+
+
+DANA_EMAIL = "dana@lincoln.example"
+
+
+class Mailbox:
+    """A real SMTP server on loopback (aiosmtpd) that keeps what it receives."""
+
+    def __init__(self, authenticator: Any = None) -> None:
+        self.messages: list[tuple[list[str], bytes]] = []
+        self.port = free_port()
+        self._controller = Controller(
+            self,
+            hostname="127.0.0.1",
+            port=self.port,
+            authenticator=authenticator,
+            auth_require_tls=False,
+        )
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.messages.append((list(envelope.rcpt_tos), bytes(envelope.content)))
+        return "250 OK"
+
+    def __enter__(self) -> Mailbox:
+        self._controller.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._controller.stop()
+
+    def texts(self) -> list[tuple[list[str], str, str]]:
+        """(to, subject, body) of every message, decoded."""
+        out = []
+        for to, raw in self.messages:
+            mail = message_from_bytes(raw)
+            body = mail.get_payload(decode=True)
+            assert isinstance(body, bytes)
+            out.append((to, str(mail["Subject"]), body.decode().strip()))
+        return out
 
 
 def keytool_cli(site: Site, *args: str, home: Path | None = None) -> str:

@@ -23,6 +23,8 @@ from quietdoor import payloads, protocol
 from quietdoor.encoding import b64u_encode
 
 from .helpers import (
+    DANA_EMAIL,
+    Mailbox,
     Site,
     StudentCase,
     keytool_cli,
@@ -31,6 +33,7 @@ from .helpers import (
     school_keys,
     serve_example,
     stop_relay,
+    wait_until,
 )
 
 pytestmark = pytest.mark.browser
@@ -40,10 +43,17 @@ NO_MATCH = "We could not open any messages with this code. Please check the code
 
 
 @pytest.fixture(scope="module")
-def conversation_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def mailbox() -> Iterator[Mailbox]:
+    """The school's mail server: Lincoln High's lead is told of new messages by email."""
+    with Mailbox() as box:
+        yield box
+
+
+@pytest.fixture(scope="module")
+def conversation_site(tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox) -> Iterator[Site]:
     """A site of its own: these tests read Lincoln High's inbox with the key tool, and the
     shared site's tests count what is in it."""
-    served = serve_example(tmp_path_factory.mktemp("conversation"))
+    served = serve_example(tmp_path_factory.mktemp("conversation"), mail_port=mailbox.port)
     try:
         yield served
     finally:
@@ -81,7 +91,7 @@ def nothing_kept(context: BrowserContext, page: Page) -> None:
 
 
 def test_a_conversation_from_the_landing_page_to_the_key_tool_and_back(
-    conversation_site: Site, browser: Browser
+    conversation_site: Site, browser: Browser, mailbox: Mailbox
 ) -> None:
     site = conversation_site
     origin = site.relay.url
@@ -103,8 +113,16 @@ def test_a_conversation_from_the_landing_page_to_the_key_tool_and_back(
     assert CASE_CODE.match(code), code
     first.close()
 
-    # The lead opens it (which sends the read receipt) and answers. Notices (issue 6): the
-    # lead's email about the new report is checked here once the relay sends them.
+    # The lead is told by email, with nothing of the report in it, at the end of the window.
+    wait_until(lambda: mailbox.messages)
+    (to, subject, body), *_ = mailbox.texts()
+    assert (to, subject) == ([DANA_EMAIL], "Something new in Quiet Door")
+    assert body == (
+        "There is something new in Quiet Door for Lincoln High School. Open your key tool."
+    )
+    assert marker not in mailbox.messages[0][1].decode()
+
+    # The lead opens it (which sends the read receipt) and answers.
     keytool_cli(site, "fetch")
     case_id = b64u_encode(protocol.CaseKeys.derive(code).case_id)
     cases = json.loads(keytool_cli(site, "list", "--json"))["cases"]
