@@ -24,7 +24,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -42,7 +41,21 @@ from relay.http import ApiError, int_param, parse_json, read_body, read_json, re
 from relay.notify import Notifier, run_sender
 from relay.openapi import openapi_document
 from relay.static import PrecompressedStaticFiles
-from relay.store import Added, Author, Case, Message, NewMessage, Refused, SQLStore
+from relay.store import (
+    Added,
+    Author,
+    Case,
+    Message,
+    NewMessage,
+    Refused,
+    SQLStore,
+    add_message,
+    case_messages,
+    find_case,
+    open_case,
+    school_messages,
+    use_nonce,
+)
 from relay.throttle import FailedCodes
 
 log = logging.getLogger("relay")
@@ -151,7 +164,7 @@ class _Relay:
         first = self._message(envelope, case.case_id, "public")
         added = await self._write(
             case.school,
-            self.store.open_case,
+            open_case,
             case,
             first,
             limits.daily_quota_per_school,
@@ -161,7 +174,7 @@ class _Relay:
 
     async def read_case(self, request: Request) -> Response:
         case = await self._student_case(request)
-        rows = await run_in_threadpool(self.store.case_messages, case.case_id)
+        rows = await self.store.aread(case_messages, case.case_id)
         return JSONResponse(
             {"school": case.school, "messages": [_case_row(m) for m in rows]},
         )
@@ -174,7 +187,7 @@ class _Relay:
         message = self._message(envelope, case.case_id, "student")
         added = await self._write(
             case.school,
-            self.store.add_message,
+            add_message,
             message,
             limits.daily_quota_per_school,
             self.notifier.pending(case.school, datetime.now(UTC)),
@@ -192,7 +205,7 @@ class _Relay:
             case_id = token = b""
         case = None
         if len(case_id) == protocol.CASE_ID_BYTES and scheme == "Bearer" and len(token) == 32:
-            case = await run_in_threadpool(self.store.case, case_text)
+            case = await self.store.aread(find_case, case_text)
         if case is not None and protocol.auth_matches(token, case.auth_hash):
             return case
         delay = self.failed_codes.failure_delay(case_text[:32])
@@ -220,20 +233,20 @@ class _Relay:
         slug = await self._staff_school(request)
         after = int_param(request, "after", 0, 0, 2**62)
         limit = int_param(request, "limit", 100, 1, MAX_PAGE)
-        rows = await run_in_threadpool(self.store.school_messages, slug, after, limit + 1)
+        rows = await self.store.aread(school_messages, slug, after, limit + 1)
         return JSONResponse(
             {"messages": [_school_row(m) for m in rows[:limit]], "more": len(rows) > limit}
         )
 
     async def staff_to_case(self, request: Request) -> Response:
         slug = await self._staff_school(request, body_limit=self.deployment.relay.max_body_bytes)
-        case = await run_in_threadpool(self.store.case, request.path_params["case_id"])
+        case = await self.store.aread(find_case, request.path_params["case_id"])
         if case is None or case.school != slug:
             raise ApiError(404, "this school has no case with this id")
         envelope = self._parse_envelope(request.state.body)
         self._check_case_message(envelope, case)
         message = self._message(envelope, case.case_id, "staff")
-        added = await self._write(slug, self.store.add_message, message, None)
+        added = await self._write(slug, add_message, message, None)
         return _stored(added)
 
     async def staff_note(self, request: Request) -> Response:
@@ -242,9 +255,7 @@ class _Relay:
         if envelope.school != slug:
             raise ApiError(422, "the envelope names another school than the path")
         self._check_keys(envelope, with_case_key=False)
-        added = await self._write(
-            slug, self.store.add_message, self._message(envelope, None, "staff"), None
-        )
+        added = await self._write(slug, add_message, self._message(envelope, None, "staff"), None)
         return _stored(added)
 
     async def _staff_school(self, request: Request, body_limit: int = 0) -> str:
@@ -274,9 +285,7 @@ class _Relay:
 
     async def _use_nonce(self, signed: SignedRequest) -> None:
         expires = signed.timestamp + MAX_SKEW_SECONDS + 1
-        fresh = await run_in_threadpool(
-            self.store.use_nonce, signed.nonce, int(time.time()), expires
-        )
+        fresh = await self.store.awrite("", use_nonce, signed.nonce, int(time.time()), expires)
         if not fresh:
             raise ApiError(401, "replayed request: this nonce was used before")
 
@@ -338,9 +347,9 @@ class _Relay:
             day=datetime.now(UTC).date().isoformat(),
         )
 
-    async def _write(self, school: str, write: Callable[..., Added], *args: Any) -> Added:
+    async def _write(self, school: str, job: Callable[..., Added], *args: Any) -> Added:
         try:
-            return await run_in_threadpool(write, *args)
+            return await self.store.awrite(school, job, *args)
         except Refused as exc:
             if exc.status == 429:
                 self._warn_quota_once(school)

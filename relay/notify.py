@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 
 from quietdoor.config import Deployment, NotifySettings, Recipient
 from relay.errors import RelayError
-from relay.store import Notice, SQLStore
+from relay.store import Notice, SQLStore, claim_notices, finish_notices
 
 log = logging.getLogger("relay")
 
@@ -177,7 +177,7 @@ def retry_delay(attempts: int) -> int:
 async def send_due(notifier: Notifier, store: SQLStore, clock: Callable[[], float]) -> int:
     """Claim every notice that is due, send one per recipient, channel and window; how many went."""
     now = int(clock())
-    claimed = await asyncio.to_thread(store.claim_notices, now, retry_delay)
+    claimed = await store.awrite("", claim_notices, now, retry_delay)
     groups: dict[tuple[str, str, int], list[Notice]] = {}
     for notice in claimed:
         groups.setdefault((notice.recipient, notice.channel, notice.due), []).append(notice)
@@ -201,7 +201,7 @@ async def send_due(notifier: Notifier, store: SQLStore, clock: Callable[[], floa
             else:
                 sent += 1
         # Delivered, given up, or the recipient or channel left the config: done with it.
-        await asyncio.to_thread(store.finish_notices, notices)
+        await store.awrite("", finish_notices, notices)
     return sent
 
 

@@ -1,37 +1,40 @@
 """Storage for the relay: cases, their ciphertext messages, daily counts, seen nonces.
 
-The logic (dedupe, then quota, then insert, each in one transaction) and the
-SQL are written once here; the SQLite and PostgreSQL back ends supply only a
-connection, their transaction and lock, and two column types. Nothing stored
-says anything about the sender: no address, no user agent, no time finer than
-the UTC day.
+The logic (dedupe, then quota, then insert) and the SQL are written once here,
+as jobs: functions of an open transaction. Writes go through a group commit
+(relay/commit.py), so concurrent submissions share one durable commit; reads
+run in a read transaction. The SQLite and PostgreSQL back ends supply only
+their connections, transactions and two column types. Nothing stored says
+anything about the sender: no address, no user agent, no time finer than the
+UTC day (a spent proof of work and a pending notice keep a coarse expiry, and
+only until it passes).
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import secrets
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Concatenate, Literal, ParamSpec, Protocol, TypeVar
 from urllib.parse import urlsplit
 
+from relay.commit import GroupCommit, Refused
 from relay.errors import RelayError
 
 Author = Literal["public", "student", "staff"]
 MAX_CASE_MESSAGES = 200  # a conversation longer than this is refused, so a read stays bounded
+P = ParamSpec("P")
+T = TypeVar("T")
+
+__all__ = ["Refused"]  # raised by the jobs below; defined with the group commit
 
 
 class StoreError(RelayError):
     """A store that cannot be opened or used; the message says what to check."""
-
-
-class Refused(RelayError):
-    """A write the store refuses; status is the HTTP status the relay answers with."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class Added:
     id: str
     received: str
     duplicate: bool  # the same envelope (same nonce, same bytes) was stored before
+    counted: int | None = None  # the school's count for the day after this one, if it counts
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,14 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class SpentProof:
+    """A proof of work to spend with a message: its challenge's nonce, until it expires."""
+
+    nonce: str
+    expires: int  # Unix seconds, rounded up to ten minutes
+
+
+@dataclass(frozen=True)
 class NewMessage:
     """What the relay asks the store to keep: the envelope and where it belongs."""
 
@@ -85,6 +97,7 @@ class NewMessage:
     nonce: str
     body: str
     day: str
+    proof: SpentProof | None = None
 
 
 MIGRATIONS: Sequence[str] = (
@@ -133,7 +146,34 @@ CREATE TABLE notices (
     PRIMARY KEY (recipient, channel, school, due)
 );
 """,
+    # 3: a school's cursor outlives its deleted messages; what each reader has fetched, and
+    # the day every reader had a message (retention counts from it); spent proofs of work;
+    # the relays' shared secrets.
+    """
+CREATE TABLE school_seq (
+    school TEXT PRIMARY KEY,
+    last {big_int} NOT NULL
+);
+INSERT INTO school_seq (school, last) SELECT school, MAX(seq) FROM messages GROUP BY school;
+CREATE TABLE fetched (
+    school TEXT NOT NULL,
+    reader TEXT NOT NULL,
+    cursor {big_int} NOT NULL,
+    PRIMARY KEY (school, reader)
+);
+ALTER TABLE messages ADD COLUMN fetched_day TEXT;
+CREATE INDEX messages_unfetched ON messages (school, seq) WHERE fetched_day IS NULL;
+CREATE TABLE spent_proofs (
+    nonce TEXT PRIMARY KEY,
+    expires {big_int} NOT NULL
+);
+CREATE TABLE relay_secrets (
+    name TEXT PRIMARY KEY,
+    value {blob} NOT NULL
+);
+""",
 )
+SECRETS = ("proof",)  # made once, at the first start, and shared by every relay of the database
 
 
 class Tx(Protocol):
@@ -145,181 +185,394 @@ class Tx(Protocol):
 
 
 class SQLStore:
-    """The relay's storage logic, written once; a back end supplies `transaction`."""
+    """The relay's storage: group-committed writes and pooled reads; a back end opens both."""
 
-    def transaction(self, lock: str | None = None) -> AbstractContextManager[Tx]:
-        """A transaction that commits durably on success; `lock` serialises one school's writes."""
+    kind = ""  # "sqlite" or "postgresql", for the log and metrics
+    writer: GroupCommit
+
+    def __init__(self, readers: int = 4) -> None:
+        self._readers = ThreadPoolExecutor(readers, thread_name_prefix="relay-reader")
+        self.batch_sizes: list[Callable[[int], None]] = []  # told each committed batch's size
+
+    # --- what a back end supplies --------------------------------------------
+
+    def write_transaction(self) -> AbstractContextManager[Tx]:
+        """A write transaction that commits durably when its block ends (the writer's)."""
         raise NotImplementedError
+
+    def read_transaction(self) -> AbstractContextManager[Tx]:
+        raise NotImplementedError
+
+    def purge(self) -> None:
+        """Make deleted rows unrecoverable from the database files (after a deletion)."""
+        raise NotImplementedError
+
+    def _close_connections(self) -> None:
+        raise NotImplementedError
+
+    # --- running jobs --------------------------------------------------------
+
+    def _start_writer(self, writers: int) -> None:
+        self.writer = GroupCommit(self.write_transaction, writers=writers, on_batch=self._batch)
+
+    def _batch(self, size: int) -> None:
+        for observe in self.batch_sizes:
+            observe(size)
+
+    def write(
+        self, key: str, job: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> Future[T]:
+        """Queue a write; key (a school, or "") orders the jobs of a batch, so locks never cross."""
+        return self.writer.submit(lambda tx: job(tx, *args, **kwargs), key)
+
+    def call(
+        self, key: str, job: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """A write, waited for: its result once its batch is committed (or its refusal)."""
+        return self.write(key, job, *args, **kwargs).result()
+
+    async def awrite(
+        self, key: str, job: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        return await asyncio.wrap_future(self.write(key, job, *args, **kwargs))
+
+    def read(self, job: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        with self.read_transaction() as tx:
+            return job(tx, *args, **kwargs)
+
+    async def aread(
+        self, job: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        loop = asyncio.get_running_loop()
+        call = functools.partial(self.read, job, *args, **kwargs)
+        return await loop.run_in_executor(self._readers, call)
 
     def close(self) -> None:
-        raise NotImplementedError
+        """Commit what is queued, then close every connection."""
+        self.writer.close()
+        self._readers.shutdown(wait=True)
+        self._close_connections()
 
-    # --- writes -----------------------------------------------------------
-
-    def open_case(
-        self, case: Case, first: NewMessage, daily_quota: int, notices: Sequence[Notice] = ()
-    ) -> Added:
-        """Store a new case and its first message; Refused on a quota, a clash or a replay.
-
-        The notices it makes are written in the same transaction, so a relay that dies
-        after answering still sends them when it starts again.
-        """
-        with self.transaction(lock=first.school) as tx:
-            seen = self._seen(tx, first)
-            if seen is not None:
-                return seen
-            if tx.one("SELECT 1 FROM cases WHERE case_id = ?", (case.case_id,)):
-                raise Refused(409, "a case with this id exists; start a new report")
-            self._count(tx, first.school, first.day, daily_quota)
-            tx.run(
-                "INSERT INTO cases (case_id, school, auth_hash, case_key, opened, last_day) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (case.case_id, case.school, case.auth_hash, case.case_key, first.day, first.day),
-            )
-            self._queue(tx, notices)
-            return self._insert(tx, first)
+    # --- the conveniences the notices and tests use ---------------------------
 
     def add_message(
         self, message: NewMessage, daily_quota: int | None, notices: Sequence[Notice] = ()
     ) -> Added:
-        """Add a message to its case (or a staff note); a quota applies to students only."""
-        with self.transaction(lock=message.school) as tx:
-            seen = self._seen(tx, message)
-            if seen is not None:
-                return seen
-            if message.case_id is not None:
-                count = tx.one(
-                    "SELECT COUNT(*) FROM messages WHERE case_id = ?", (message.case_id,)
-                )
-                if count is not None and count[0] >= MAX_CASE_MESSAGES:
-                    raise Refused(409, "this conversation is full; please start a new report")
-                tx.run(
-                    "UPDATE cases SET last_day = ? WHERE case_id = ?",
-                    (message.day, message.case_id),
-                )
-            if daily_quota is not None:
-                self._count(tx, message.school, message.day, daily_quota)
-            self._queue(tx, notices)
-            return self._insert(tx, message)
-
-    def _seen(self, tx: Tx, message: NewMessage) -> Added | None:
-        """A retry of a stored envelope gets the first answer; another one with its nonce, 409."""
-        row = tx.one("SELECT id, received, body FROM messages WHERE nonce = ?", (message.nonce,))
-        if row is None:
-            return None
-        if row[2] != message.body:
-            raise Refused(409, "another envelope was sent with this nonce")
-        return Added(id=row[0], received=row[1], duplicate=True)
-
-    def _count(self, tx: Tx, school: str, day: str, quota: int) -> None:
-        counted = tx.one(
-            "INSERT INTO daily_counts (school, day, count) VALUES (?, ?, 1) "
-            "ON CONFLICT (school, day) DO UPDATE SET count = daily_counts.count + 1 "
-            "WHERE daily_counts.count < ? RETURNING count",
-            (school, day, quota),
-        )
-        if counted is None:
-            raise Refused(
-                429, "this school's inbox is full for today; please call or text the hotline"
-            )
-
-    def _queue(self, tx: Tx, notices: Sequence[Notice]) -> None:
-        for n in notices:
-            tx.run(
-                "INSERT INTO notices (recipient, channel, school, due, next_try) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (n.recipient, n.channel, n.school, n.due, n.due),
-            )
-
-    def claim_notices(self, now: int, delay: Callable[[int], int]) -> list[Notice]:
-        """The notices due now, each claimed (its next try moved on) so one relay sends it.
-
-        A claim is a conditional update: of several relays that saw the row, only the
-        one whose update still finds the old next_try gets it.
-        """
-        claimed = []
-        with self.transaction() as tx:
-            rows = tx.all(
-                "SELECT recipient, channel, school, due, next_try, attempts FROM notices "
-                "WHERE next_try <= ? ORDER BY due LIMIT 500",
-                (now,),
-            )
-            for recipient, channel, school, due, next_try, attempts in rows:
-                tries = attempts + 1
-                won = tx.run(
-                    "UPDATE notices SET next_try = ?, attempts = ? WHERE recipient = ? "
-                    "AND channel = ? AND school = ? AND due = ? AND next_try = ?",
-                    (now + delay(tries), tries, recipient, channel, school, due, next_try),
-                )
-                if won == 1:
-                    claimed.append(Notice(recipient, channel, school, due, tries))
-        return claimed
+        return self.call(message.school, add_message, message, daily_quota, notices)
 
     def pending_notices(self) -> int:
-        with self.transaction() as tx:
-            row = tx.one("SELECT COUNT(*) FROM notices")
-        return int(row[0]) if row else 0
+        return self.read(pending_notices)
 
-    def finish_notices(self, notices: Sequence[Notice]) -> None:
-        with self.transaction() as tx:
-            for n in notices:
-                tx.run(
-                    "DELETE FROM notices WHERE recipient = ? AND channel = ? AND school = ? "
-                    "AND due = ?",
-                    (n.recipient, n.channel, n.school, n.due),
-                )
 
-    def _insert(self, tx: Tx, m: NewMessage) -> Added:
-        last = tx.one("SELECT MAX(seq) FROM messages WHERE school = ?", (m.school,))
-        seq = (last[0] if last and last[0] is not None else 0) + 1
-        message_id = new_id()
+# --- writes: each refuses before it writes anything, or writes ---------------------
+
+
+def open_case(
+    tx: Tx, case: Case, first: NewMessage, daily_quota: int, notices: Sequence[Notice] = ()
+) -> Added:
+    """Store a new case and its first message; Refused on a quota, a clash, a replay or a proof.
+
+    The notices it makes are written in the same transaction, so a relay that dies
+    after answering still sends them when it starts again.
+    """
+    seen = _seen(tx, first)
+    if seen is not None:
+        return seen
+    if tx.one("SELECT 1 FROM cases WHERE case_id = ?", (case.case_id,)):
+        raise Refused(409, "a case with this id exists; start a new report")
+    _unspent(tx, first.proof)
+    counted = _count(tx, first.school, first.day, daily_quota)
+    _spend(tx, first.proof)
+    tx.run(
+        "INSERT INTO cases (case_id, school, auth_hash, case_key, opened, last_day) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (case.case_id, case.school, case.auth_hash, case.case_key, first.day, first.day),
+    )
+    _queue(tx, notices)
+    return _insert(tx, first, counted)
+
+
+def add_message(
+    tx: Tx, message: NewMessage, daily_quota: int | None, notices: Sequence[Notice] = ()
+) -> Added:
+    """Add a message to its case (or a staff note); a quota applies to students only."""
+    seen = _seen(tx, message)
+    if seen is not None:
+        return seen
+    if message.case_id is not None:
+        count = tx.one("SELECT COUNT(*) FROM messages WHERE case_id = ?", (message.case_id,))
+        if count is not None and count[0] >= MAX_CASE_MESSAGES:
+            raise Refused(409, "this conversation is full; please start a new report")
+    _unspent(tx, message.proof)
+    counted = None
+    if daily_quota is not None:
+        counted = _count(tx, message.school, message.day, daily_quota)
+    _spend(tx, message.proof)
+    if message.case_id is not None:
         tx.run(
-            "INSERT INTO messages (school, seq, id, case_id, author, nonce, received, body) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (m.school, seq, message_id, m.case_id, m.author, m.nonce, m.day, m.body),
+            "UPDATE cases SET last_day = ? WHERE case_id = ?",
+            (message.day, message.case_id),
         )
-        return Added(id=message_id, received=m.day, duplicate=False)
+    _queue(tx, notices)
+    return _insert(tx, message, counted)
 
-    def use_nonce(self, nonce: str, now: int, expires: int) -> bool:
-        """Record a staff request nonce; False if it was seen before (a replay)."""
-        with self.transaction() as tx:
-            tx.run("DELETE FROM seen_nonces WHERE expires < ?", (now,))
-            inserted = tx.run(
-                "INSERT INTO seen_nonces (nonce, expires) VALUES (?, ?) "
-                "ON CONFLICT (nonce) DO NOTHING",
-                (nonce, expires),
-            )
-        return inserted == 1
 
-    # --- reads ------------------------------------------------------------
+def _seen(tx: Tx, message: NewMessage) -> Added | None:
+    """A retry of a stored envelope gets the first answer; another one with its nonce, 409."""
+    row = tx.one("SELECT id, received, body FROM messages WHERE nonce = ?", (message.nonce,))
+    if row is None:
+        return None
+    if row[2] != message.body:
+        raise Refused(409, "another envelope was sent with this nonce")
+    return Added(id=row[0], received=row[1], duplicate=True)
 
-    def case(self, case_id: str) -> Case | None:
-        with self.transaction() as tx:
-            row = tx.one(
-                "SELECT case_id, school, auth_hash, case_key FROM cases WHERE case_id = ?",
-                (case_id,),
-            )
-        if row is None:
-            return None
-        return Case(case_id=row[0], school=row[1], auth_hash=bytes(row[2]), case_key=row[3])
 
-    def case_messages(self, case_id: str) -> list[Message]:
-        with self.transaction() as tx:
-            rows = tx.all(
-                "SELECT seq, id, school, case_id, author, received, body FROM messages "
-                "WHERE case_id = ? ORDER BY seq LIMIT ?",
-                (case_id, MAX_CASE_MESSAGES),
-            )
-        return [Message(*row) for row in rows]
+def _unspent(tx: Tx, proof: SpentProof | None) -> None:
+    if proof is not None and tx.one("SELECT 1 FROM spent_proofs WHERE nonce = ?", (proof.nonce,)):
+        raise Refused(428, "this proof of work was used before; solve a new challenge")
 
-    def school_messages(self, school: str, after: int, limit: int) -> list[Message]:
-        with self.transaction() as tx:
-            rows = tx.all(
-                "SELECT seq, id, school, case_id, author, received, body FROM messages "
-                "WHERE school = ? AND seq > ? ORDER BY seq LIMIT ?",
-                (school, after, limit),
-            )
-        return [Message(*row) for row in rows]
+
+def _spend(tx: Tx, proof: SpentProof | None) -> None:
+    if proof is not None:
+        tx.run(
+            "INSERT INTO spent_proofs (nonce, expires) VALUES (?, ?)",
+            (proof.nonce, proof.expires),
+        )
+
+
+def _count(tx: Tx, school: str, day: str, quota: int) -> int:
+    """Count a message towards the school's day; Refused, writing nothing, at the quota."""
+    counted = tx.one(
+        "INSERT INTO daily_counts (school, day, count) VALUES (?, ?, 1) "
+        "ON CONFLICT (school, day) DO UPDATE SET count = daily_counts.count + 1 "
+        "WHERE daily_counts.count < ? RETURNING count",
+        (school, day, quota),
+    )
+    if counted is None:
+        raise Refused(429, "this school's inbox is full for today; please call or text the hotline")
+    return int(counted[0])
+
+
+def _queue(tx: Tx, notices: Sequence[Notice]) -> None:
+    for n in notices:
+        tx.run(
+            "INSERT INTO notices (recipient, channel, school, due, next_try) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (n.recipient, n.channel, n.school, n.due, n.due),
+        )
+
+
+def _insert(tx: Tx, m: NewMessage, counted: int | None) -> Added:
+    # The school's counter row stays locked until the commit, so a school's cursors
+    # commit in order even across relays: a reader never skips one that commits late.
+    row = tx.one(
+        "INSERT INTO school_seq (school, last) VALUES (?, 1) "
+        "ON CONFLICT (school) DO UPDATE SET last = school_seq.last + 1 RETURNING last",
+        (m.school,),
+    )
+    assert row is not None  # noqa: S101 - an upsert with RETURNING returns its row
+    message_id = new_id()
+    tx.run(
+        "INSERT INTO messages (school, seq, id, case_id, author, nonce, received, body) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (m.school, row[0], message_id, m.case_id, m.author, m.nonce, m.day, m.body),
+    )
+    return Added(id=message_id, received=m.day, duplicate=False, counted=counted)
+
+
+def use_nonce(tx: Tx, nonce: str, now: int, expires: int) -> bool:
+    """Record a staff request nonce; False if it was seen before (a replay)."""
+    tx.run("DELETE FROM seen_nonces WHERE expires < ?", (now,))
+    inserted = tx.run(
+        "INSERT INTO seen_nonces (nonce, expires) VALUES (?, ?) ON CONFLICT (nonce) DO NOTHING",
+        (nonce, expires),
+    )
+    return inserted == 1
+
+
+def claim_notices(tx: Tx, now: int, delay: Callable[[int], int]) -> list[Notice]:
+    """The notices due now, each claimed (its next try moved on) so one relay sends it.
+
+    A claim is a conditional update: of several relays that saw the row, only the
+    one whose update still finds the old next_try gets it.
+    """
+    claimed = []
+    rows = tx.all(
+        "SELECT recipient, channel, school, due, next_try, attempts FROM notices "
+        "WHERE next_try <= ? ORDER BY due LIMIT 500",
+        (now,),
+    )
+    for recipient, channel, school, due, next_try, attempts in rows:
+        tries = attempts + 1
+        won = tx.run(
+            "UPDATE notices SET next_try = ?, attempts = ? WHERE recipient = ? "
+            "AND channel = ? AND school = ? AND due = ? AND next_try = ?",
+            (now + delay(tries), tries, recipient, channel, school, due, next_try),
+        )
+        if won == 1:
+            claimed.append(Notice(recipient, channel, school, due, tries))
+    return claimed
+
+
+def finish_notices(tx: Tx, notices: Sequence[Notice]) -> None:
+    for n in notices:
+        tx.run(
+            "DELETE FROM notices WHERE recipient = ? AND channel = ? AND school = ? AND due = ?",
+            (n.recipient, n.channel, n.school, n.due),
+        )
+
+
+def record_fetch(
+    tx: Tx, school: str, reader: str, after: int, readers: Sequence[str], day: str
+) -> None:
+    """A reader asked for messages after a cursor: it holds everything up to it.
+
+    When every current reader of the school holds a message, the message is marked
+    fetched on this day; retention counts from the later of that day and the case's
+    last message. A cursor beyond the school's last message covers only what exists.
+    """
+    last = tx.one("SELECT last FROM school_seq WHERE school = ?", (school,))
+    upto = min(after, int(last[0]) if last else 0)
+    if upto <= 0:
+        return
+    tx.run(
+        "INSERT INTO fetched (school, reader, cursor) VALUES (?, ?, ?) "
+        "ON CONFLICT (school, reader) DO UPDATE SET cursor = excluded.cursor "
+        "WHERE fetched.cursor < excluded.cursor",
+        (school, reader, upto),
+    )
+    held = dict(tx.all("SELECT reader, cursor FROM fetched WHERE school = ?", (school,)))
+    everyone = min((int(held.get(r, 0)) for r in readers), default=0)
+    if everyone > 0:
+        tx.run(
+            "UPDATE messages SET fetched_day = ? "
+            "WHERE school = ? AND seq <= ? AND fetched_day IS NULL",
+            (day, school, everyone),
+        )
+
+
+def delete_expired(tx: Tx, cutoff: str, now: int) -> int:
+    """Delete what every reader fetched and nobody touched since cutoff (a day); how many cases.
+
+    A case goes when each of its messages was fetched by every reader of its school on
+    or before cutoff, and its last message came on or before cutoff; a staff note when
+    it was fetched and written by then. What a reader has not fetched is never deleted.
+    Daily counts before the cutoff and expired proofs and nonces go too.
+    """
+    expired = [
+        row[0]
+        for row in tx.all(
+            "SELECT c.case_id FROM cases c JOIN messages m ON m.case_id = c.case_id "
+            "WHERE c.last_day <= ? GROUP BY c.case_id "
+            "HAVING COUNT(m.fetched_day) = COUNT(*) AND MAX(m.fetched_day) <= ? LIMIT 1000",
+            (cutoff, cutoff),
+        )
+    ]
+    for case_id in expired:
+        tx.run("DELETE FROM messages WHERE case_id = ?", (case_id,))
+        tx.run("DELETE FROM cases WHERE case_id = ?", (case_id,))
+    tx.run(
+        "DELETE FROM messages WHERE case_id IS NULL AND fetched_day <= ? AND received <= ?",
+        (cutoff, cutoff),
+    )
+    tx.run("DELETE FROM daily_counts WHERE day < ?", (cutoff,))
+    tx.run("DELETE FROM spent_proofs WHERE expires < ?", (now,))
+    tx.run("DELETE FROM seen_nonces WHERE expires < ?", (now,))
+    return len(expired)
+
+
+# --- reads -----------------------------------------------------------------------
+
+
+def find_case(tx: Tx, case_id: str) -> Case | None:
+    row = tx.one(
+        "SELECT case_id, school, auth_hash, case_key FROM cases WHERE case_id = ?", (case_id,)
+    )
+    if row is None:
+        return None
+    return Case(case_id=row[0], school=row[1], auth_hash=bytes(row[2]), case_key=row[3])
+
+
+def case_messages(tx: Tx, case_id: str) -> list[Message]:
+    rows = tx.all(
+        "SELECT seq, id, school, case_id, author, received, body FROM messages "
+        "WHERE case_id = ? ORDER BY seq LIMIT ?",
+        (case_id, MAX_CASE_MESSAGES),
+    )
+    return [Message(*row) for row in rows]
+
+
+def school_messages(tx: Tx, school: str, after: int, limit: int) -> list[Message]:
+    rows = tx.all(
+        "SELECT seq, id, school, case_id, author, received, body FROM messages "
+        "WHERE school = ? AND seq > ? ORDER BY seq LIMIT ?",
+        (school, after, limit),
+    )
+    return [Message(*row) for row in rows]
+
+
+def count_today(tx: Tx, school: str, day: str) -> int:
+    row = tx.one("SELECT count FROM daily_counts WHERE school = ? AND day = ?", (school, day))
+    return int(row[0]) if row else 0
+
+
+def pending_notices(tx: Tx) -> int:
+    row = tx.one("SELECT COUNT(*) FROM notices")
+    return int(row[0]) if row else 0
+
+
+def oldest_notice_due(tx: Tx) -> int | None:
+    """When the longest-waiting notice was due (Unix seconds), or None when none waits."""
+    row = tx.one("SELECT MIN(due) FROM notices")
+    return int(row[0]) if row and row[0] is not None else None
+
+
+def unfetched_since(tx: Tx, cutoff: str) -> int:
+    """Messages that arrived on or before cutoff and that some reader has not fetched yet."""
+    row = tx.one(
+        "SELECT COUNT(*) FROM messages WHERE fetched_day IS NULL AND received <= ?", (cutoff,)
+    )
+    return int(row[0]) if row else 0
+
+
+def schema_version(tx: Tx) -> int:
+    row = tx.one("SELECT MAX(version) FROM schema_version")
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def secret(tx: Tx, name: str) -> bytes:
+    row = tx.one("SELECT value FROM relay_secrets WHERE name = ?", (name,))
+    if row is None:
+        raise StoreError(f"the database holds no {name} secret; start a relay to make it")
+    return bytes(row[0])
+
+
+# --- set-up ----------------------------------------------------------------------
+
+
+def migrate(tx: Tx, blob: str, big_int: str) -> None:
+    """Bring the schema up to date and make the shared secrets, in the caller's locked transaction.
+
+    Each back end holds a lock that serialises this across relays starting at once, so
+    every migration runs exactly once; a database set up by a newer relay is refused.
+    """
+    tx.run("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    current = schema_version(tx)
+    if current > len(MIGRATIONS):
+        raise StoreError(
+            f"the database is at schema version {current}, newer than this relay "
+            f"knows ({len(MIGRATIONS)}); upgrade the relay"
+        )
+    for number, sql in migration_scripts(blob, big_int):
+        if number > current:
+            for statement in filter(str.strip, sql.split(";")):
+                tx.run(statement)
+            tx.run("INSERT INTO schema_version (version) VALUES (?)", (number,))
+    for name in SECRETS:
+        tx.run(
+            "INSERT INTO relay_secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+            (name, secrets.token_bytes(32)),
+        )
 
 
 def migration_scripts(blob: str, big_int: str) -> Iterator[tuple[int, str]]:

@@ -1,22 +1,27 @@
 """PostgreSQL store, for several stateless relay instances sharing one database.
 
-Writes for one school take a transaction-scoped advisory lock, so a school's
-sequence numbers commit in order and a staff member reading with `after=SEQ`
-can never skip one that committed late.
+A pool of connections (psycopg_pool): the group-commit writers each take one
+for a batch, readers one for a query. A school's cursors commit in order across
+relays because each message's insert updates the school's counter row, which
+stays locked until its transaction commits; batches run their jobs sorted by
+school, so two relays' batches take those row locks in the same order. Start-up
+migrations hold an advisory lock, so relays starting at once migrate once.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
 
-from relay.store import SQLStore, StoreError, migration_scripts
+from relay.store import SQLStore, StoreError, migrate
 
 MIGRATION_LOCK = 7427466391  # any fixed number: serialises start-up of several relays
+WRITERS = 3  # batches in flight at once: one commits while the next fills
+POOL_SIZE = WRITERS + 4
 
 
 class _PostgresTx:
@@ -40,34 +45,48 @@ def _pg(sql: str) -> str:
 
 
 class PostgresStore(SQLStore):
+    kind = "postgresql"
+
     def __init__(self, url: str) -> None:
         try:
-            self._db = psycopg.connect(url, autocommit=False, connect_timeout=10)
-            with self._db.transaction():
-                self._db.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-                self._db.execute(
-                    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
-                )
-                row = self._db.execute("SELECT MAX(version) FROM schema_version").fetchone()
-                current = (row[0] if row else None) or 0
-                for number, sql in migration_scripts(blob="BYTEA", big_int="BIGINT"):
-                    if number > current:
-                        self._db.execute(sql.encode())
-                        self._db.execute(
-                            "INSERT INTO schema_version (version) VALUES (%s)", (number,)
-                        )
-        except psycopg.Error as exc:
+            # One plain connection first: a wrong URL fails at once, with the server's reason.
+            with psycopg.connect(url, autocommit=False, connect_timeout=10) as db:
+                with db.transaction():
+                    db.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+                    migrate(_PostgresTx(db), blob="BYTEA", big_int="BIGINT")
+            self._pool = ConnectionPool(
+                url,
+                min_size=2,
+                max_size=POOL_SIZE,
+                kwargs={"autocommit": False, "connect_timeout": 10},
+                open=False,
+                name="relay",
+            )
+            self._pool.open(wait=True, timeout=15)
+        except (psycopg.Error, PoolTimeout) as exc:
             detail = " ".join(str(exc).split())
             raise StoreError(f"cannot use the PostgreSQL database ({detail})") from None
-        self._lock = threading.Lock()
+        super().__init__()
+        self._start_writer(writers=WRITERS)
 
     @contextmanager
-    def transaction(self, lock: str | None = None) -> Iterator[_PostgresTx]:
-        with self._lock, self._db.transaction():
-            if lock is not None:
-                self._db.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (lock,))
-            yield _PostgresTx(self._db)
+    def write_transaction(self) -> Iterator[_PostgresTx]:
+        with self._pool.connection() as db, db.transaction():
+            yield _PostgresTx(db)
 
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+    @contextmanager
+    def read_transaction(self) -> Iterator[_PostgresTx]:
+        with self._pool.connection() as db, db.transaction():
+            yield _PostgresTx(db)
+
+    def purge(self) -> None:
+        # VACUUM cannot run inside a transaction block.
+        with self._pool.connection() as db:
+            db.autocommit = True
+            try:
+                db.execute("VACUUM messages, cases, daily_counts, spent_proofs, seen_nonces")
+            finally:
+                db.autocommit = False
+
+    def _close_connections(self) -> None:
+        self._pool.close()

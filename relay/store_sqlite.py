@@ -1,4 +1,11 @@
-"""SQLite store: one file, WAL journal, every commit synced before the relay answers."""
+"""SQLite store: one file, WAL journal, every commit synced before the relay answers.
+
+One writer connection, used only by the group-commit thread, and one read
+connection per reader thread (WAL lets them read while the writer writes).
+Deleted rows are overwritten (secure_delete) and a deletion ends with a
+checkpoint that empties the write-ahead log, so what retention removes does not
+linger in either file.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from relay.store import SQLStore, StoreError, migration_scripts
+from relay.store import SQLStore, StoreError, migrate
 
 
 class _SQLiteTx:
@@ -28,53 +35,70 @@ class _SQLiteTx:
 
 
 class SQLiteStore(SQLStore):
-    def __init__(self, path: str | Path) -> None:
-        path = Path(path)
-        if not path.parent.is_dir():
-            raise StoreError(f"{path}: the folder {path.parent} does not exist")
-        try:
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA busy_timeout=10000")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
-        except sqlite3.Error as exc:
-            raise StoreError(f"{path}: cannot open the database ({exc})") from None
-        self._lock = threading.Lock()
+    kind = "sqlite"
 
-    def _migrate(self) -> None:
-        db = self._db
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not self.path.parent.is_dir():
+            raise StoreError(f"{self.path}: the folder {self.path.parent} does not exist")
+        self._connections: list[sqlite3.Connection] = []
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        try:
+            self._db = self._connect()
+            with self._immediate(self._db) as tx:
+                migrate(tx, blob="BLOB", big_int="INTEGER")
+        except sqlite3.Error as exc:
+            self._close_connections()
+            raise StoreError(f"{self.path}: cannot open the database ({exc})") from None
+        super().__init__()
+        self._start_writer(writers=1)  # SQLite has one writer at a time anyway
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA busy_timeout=10000")
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("PRAGMA foreign_keys=ON")
+        db.execute("PRAGMA secure_delete=ON")
+        with self._lock:
+            self._connections.append(db)
+        return db
+
+    @contextmanager
+    def _immediate(self, db: sqlite3.Connection) -> Iterator[_SQLiteTx]:
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            row = db.execute("SELECT MAX(version) FROM schema_version").fetchone()
-            current = row[0] or 0
-            for number, sql in migration_scripts(blob="BLOB", big_int="INTEGER"):
-                if number > current:
-                    for statement in filter(str.strip, sql.split(";")):
-                        db.execute(statement)
-                    db.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
+            yield _SQLiteTx(db)
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
 
-    @contextmanager
-    def transaction(self, lock: str | None = None) -> Iterator[_SQLiteTx]:
-        # SQLite has one writer at a time; BEGIN IMMEDIATE takes that lock for every school.
-        with self._lock:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield _SQLiteTx(db)
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
+    def write_transaction(self) -> Any:
+        return self._immediate(self._db)
 
-    def close(self) -> None:
+    @contextmanager
+    def read_transaction(self) -> Iterator[_SQLiteTx]:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = self._connect()
+        db.execute("BEGIN")
+        try:
+            yield _SQLiteTx(db)
+        finally:
+            db.execute("ROLLBACK")
+
+    def purge(self) -> None:
+        with sqlite3.connect(self.path, isolation_level=None) as db:
+            db.execute("PRAGMA busy_timeout=10000")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        # sqlite3's context manager does not close the connection.
+        db.close()
+
+    def _close_connections(self) -> None:
         with self._lock:
-            self._db.close()
+            for db in self._connections:
+                db.close()
+            self._connections.clear()
