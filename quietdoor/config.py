@@ -10,6 +10,7 @@ import csv
 import datetime
 import difflib
 import functools
+import ipaddress
 import re
 import tomllib
 import zoneinfo
@@ -60,10 +61,29 @@ RELAY_KEYS = frozenset(
     {
         "max_body_bytes",
         "daily_quota_per_school",
+        "normal_daily_per_school",
         "header_timeout_seconds",
         "min_upload_bytes_per_second",
+        "retention_days",
+        "proof_of_work",
+        "proof_of_work_tries",
+        "address_burst",
+        "address_per_minute",
+        "trusted_proxies",
     }
 )
+# [relay] keys that are whole numbers; 0 is allowed where it turns something off.
+RELAY_COUNTS = (
+    "max_body_bytes",
+    "daily_quota_per_school",
+    "normal_daily_per_school",
+    "header_timeout_seconds",
+    "min_upload_bytes_per_second",
+    "retention_days",
+    "proof_of_work_tries",
+    "address_burst",
+)
+RELAY_ZERO_TURNS_OFF = ("address_per_minute",)
 TRAINING_KEYS = frozenset({"refresher_months", "new_hire_days"})
 DISTRICT_KEYS = frozenset({"slug", "name"})
 SCHOOL_KEYS = frozenset({"slug", "name", "district", "read_hours"})
@@ -166,10 +186,24 @@ class Placement:
 @dataclass(frozen=True)
 class RelayLimits:
     max_body_bytes: int = 96 * 1024
+    # New cases and students' messages a school takes in a UTC day. Above the normal
+    # volume the proof of work gets harder, doubling eight times by the quota.
     daily_quota_per_school: int = 500
+    normal_daily_per_school: int = 50
     # Slow clients: headers within this many seconds; bodies at least this fast, on average.
     header_timeout_seconds: int = 10
     min_upload_bytes_per_second: int = 2048
+    # Days a conversation stays after its last message and its fetch by every recipient.
+    retention_days: int = 90
+    # A proof of work with each new case (and each student message when a school is
+    # busy): at normal volume, a solver makes at most this many tries.
+    proof_of_work: bool = True
+    proof_of_work_tries: int = 40
+    # Per network address, in memory only: a burst, then this many a minute (0: no limit).
+    address_burst: int = 20
+    address_per_minute: int = 10
+    # Proxies whose X-Forwarded-For is believed (addresses or networks, e.g. "10.0.0.0/8").
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -411,15 +445,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
             )
         placements[placement.school, placement.id] = placement
 
-    limits_raw = r.table(raw, "relay")
-    r.known_keys(limits_raw, "relay", RELAY_KEYS)
-    defaults = RelayLimits()
-    limits = RelayLimits(
-        **{
-            name: r.positive_int(limits_raw, name, "relay", getattr(defaults, name))
-            for name in sorted(RELAY_KEYS)
-        }
-    )
+    limits = r.relay_limits(r.table(raw, "relay"))
 
     training_raw = r.table(raw, "training")
     r.known_keys(training_raw, "training", TRAINING_KEYS)
@@ -627,6 +653,49 @@ class _Reader:
             window_minutes=float(minutes),
             mode=mode,
             digest_at=digest_at,
+        )
+
+    def relay_limits(self, table: Mapping[str, Any]) -> RelayLimits:
+        self.known_keys(table, "relay", RELAY_KEYS)
+        defaults = RelayLimits()
+        counts = {
+            name: self.positive_int(table, name, "relay", getattr(defaults, name))
+            for name in RELAY_COUNTS
+        }
+        per_minute = table.get("address_per_minute", defaults.address_per_minute)
+        if not isinstance(per_minute, int) or isinstance(per_minute, bool) or per_minute < 0:
+            raise ConfigError(
+                self.path,
+                "relay.address_per_minute",
+                f"expected a whole number (0 for no limit), got {per_minute!r}",
+            )
+        proof = table.get("proof_of_work", defaults.proof_of_work)
+        if not isinstance(proof, bool):
+            raise ConfigError(
+                self.path, "relay.proof_of_work", f"expected true or false, got {proof!r}"
+            )
+        if counts["normal_daily_per_school"] >= counts["daily_quota_per_school"]:
+            raise ConfigError(
+                self.path,
+                "relay.normal_daily_per_school",
+                f"{counts['normal_daily_per_school']} must be below daily_quota_per_school "
+                f"({counts['daily_quota_per_school']}): the proof of work gets harder in between",
+            )
+        proxies = self.strings(table, "trusted_proxies", "relay", default=[])
+        for i, proxy in enumerate(proxies):
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    self.path,
+                    f"relay.trusted_proxies[{i}]",
+                    f"{proxy[:60]!r} is not an address or network like 10.0.0.5 or 10.0.0.0/8",
+                ) from None
+        return RelayLimits(
+            **counts,
+            address_per_minute=per_minute,
+            proof_of_work=proof,
+            trusted_proxies=tuple(proxies),
         )
 
     def timezone(self, table: Mapping[str, Any], key: str) -> str:
@@ -911,7 +980,12 @@ def dump_config(d: Deployment) -> str:
         f"paper = {_q(d.paper)}",
         "",
         "[relay]",
-        *(f"{name} = {getattr(d.relay, name)}" for name in sorted(RELAY_KEYS)),
+        *(
+            f"{name} = {getattr(d.relay, name)}"
+            for name in sorted((*RELAY_COUNTS, *RELAY_ZERO_TURNS_OFF))
+        ),
+        f"proof_of_work = {'true' if d.relay.proof_of_work else 'false'}",
+        f"trusted_proxies = {_list(d.relay.trusted_proxies)}",
         "",
         "[notify]",
         *(

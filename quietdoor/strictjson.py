@@ -50,7 +50,7 @@ def loads(data: bytes | str, *, max_bytes: int, max_depth: int = MAX_DEPTH) -> A
     except RecursionError:
         # The C parser counts its own nesting and stops cleanly at the interpreter's limit.
         raise JSONError(f"nested deeper than {max_depth} levels") from None
-    _check_shape(value, max_depth)
+    _check_shape(value, max_depth, "\\u" in text)
     return value
 
 
@@ -80,22 +80,30 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _check_shape(value: Any, max_depth: int) -> None:
-    """Refuse nesting beyond max_depth and lone surrogates (\\ud800), in keys and values."""
+def _check_shape(value: Any, max_depth: int, escapes: bool) -> None:
+    """Refuse nesting beyond max_depth and lone surrogates (\\ud800), in keys and values.
+
+    A lone surrogate can only come from a \\u escape (UTF-8 cannot encode one), so
+    strings are looked at only when the text has an escape.
+    """
+    if escapes and isinstance(value, str):
+        _valid_text(value)
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, str):
-            _valid_text(item)
-        elif isinstance(item, dict | list):
-            if depth > max_depth:
-                raise JSONError(f"nested deeper than {max_depth} levels")
-            if isinstance(item, dict):
+        if not isinstance(item, dict | list):
+            continue
+        if depth > max_depth:
+            raise JSONError(f"nested deeper than {max_depth} levels")
+        if isinstance(item, dict):
+            if escapes:
                 for key in item:
                     _valid_text(key)
-            stack.extend(
-                (inner, depth + 1) for inner in (item.values() if isinstance(item, dict) else item)
-            )
+        for inner in item.values() if isinstance(item, dict) else item:
+            if isinstance(inner, dict | list):
+                stack.append((inner, depth + 1))
+            elif escapes and isinstance(inner, str):
+                _valid_text(inner)
 
 
 def _valid_text(text: str) -> None:

@@ -12,22 +12,11 @@ from quietdoor.config import load_config
 from quietdoor.errors import QuietDoorError
 from relay.app import create_app
 from relay.errors import RelayError
-from relay.server import Deadlines, serve
+from relay.logs import LOG_CONFIG
+from relay.server import Deadlines, choose, serve
 from relay.store import StoreError, open_store
 
-# No access log: it would hold addresses, user agents and precise times of
-# students' requests. Our own lines and uvicorn's errors carry none of these.
-LOG_CONFIG = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(name)s %(levelname)s %(message)s"}},
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "loggers": {
-        "relay": {"handlers": ["stderr"], "level": "INFO"},
-        "uvicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
-        "uvicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
-    },
-}
+log = logging.getLogger("relay")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,6 +36,12 @@ def main(argv: list[str] | None = None) -> int:
         default="auto",
         help="uvicorn's HTTP parser (default: httptools when installed)",
     )
+    parser.add_argument(
+        "--loop",
+        choices=["auto", "asyncio", "uvloop"],
+        default="auto",
+        help="the event loop (default: uvloop when installed)",
+    )
     args = parser.parse_args(argv)
     try:
         deployment = load_config(args.config)
@@ -63,6 +58,14 @@ def main(argv: list[str] | None = None) -> int:
         store.close()
         print(f"relay: {exc}", file=sys.stderr)
         return 2
+    http, loop = choose(args.http, args.loop)
+    log.info(
+        "relay starting: %s store, %s parser, %s loop",
+        store.kind,
+        http,
+        loop,
+        extra={"event": "start", "store": store.kind, "http": http, "loop": loop},
+    )
     limits = deployment.relay
     deadlines = Deadlines(
         header_timeout=limits.header_timeout_seconds,
@@ -76,10 +79,12 @@ def main(argv: list[str] | None = None) -> int:
             port=args.port,
             deadlines=deadlines,
             log_config=LOG_CONFIG,
-            parser=args.http,
+            parser=http,
+            loop=loop,
         )
     finally:
         store.close()
+        log.info("relay stopped", extra={"event": "stop"})
     return 0
 
 

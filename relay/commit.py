@@ -1,24 +1,38 @@
-"""Group commit: one writer runs every queued write in one transaction, commits once, answers all.
+"""Group commit: a writer runs every queued write in one transaction, commits once, answers all.
 
 A durable commit costs a disk sync (SQLite) or a round trip and a WAL flush
 (PostgreSQL); paying it once per submission caps the relay at the disk's sync
 rate. Here each write is a job, a function of an open transaction. A writer
-thread takes every job that is waiting, runs them one after another in one
-transaction, commits, and only then answers each job's future: an envelope is
-still acknowledged only after the commit that holds it is durable, but
-concurrent submissions share that commit.
+takes every job that is waiting, runs them one after another in one
+transaction, commits, and only then answers each job: an envelope is still
+acknowledged only after the commit that holds it is durable, but concurrent
+submissions share that commit.
 
 A job either refuses (raises Refused) before it writes anything, or writes:
 so a refusal needs no rollback and the other jobs of the batch still commit.
 If the batch itself fails (a database error, a conflict with another relay),
 it is rolled back and each job is run again in a transaction of its own, so
 one job's failure never fails the others.
+
+Two writers share that logic:
+
+- `ThreadCommit` (PostgreSQL): writer threads, each with its own queue; a
+  school's jobs always go to the same writer, so our own writers never wait on
+  each other's row locks, and the network round trips of different schools'
+  batches overlap.
+- `LoopCommit` (SQLite): the jobs run on the event loop itself (SQLite
+  statements take microseconds and, inside a write transaction, never wait),
+  and only BEGIN and COMMIT, which may wait for the file lock or the disk, go
+  to a thread. A writer thread here would fight the event loop for Python's
+  interpreter lock at every statement.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -30,6 +44,7 @@ from relay.errors import RelayError
 
 T = TypeVar("T")
 MAX_BATCH = 512  # jobs per transaction; a batch this big commits in a few milliseconds
+RETRIES = 3  # a job run alone is tried this often (a conflict with another relay clears)
 
 
 class Refused(RelayError):
@@ -44,11 +59,33 @@ class Refused(RelayError):
 class _Job(Generic[T]):
     run: Callable[[Any], T]  # called with the open transaction
     order: str  # jobs of a batch run sorted by this, so every writer takes locks in one order
-    future: Future[T]
+    future: Future[T] | asyncio.Future[T]  # a thread's future, or (LoopCommit) the loop's
 
 
-class GroupCommit:
-    """Writer threads that drain one queue of jobs, a batch per transaction.
+def _settle(
+    future: Future[Any] | asyncio.Future[Any], value: Any, error: BaseException | None
+) -> None:
+    if future.done():  # the request that waited for it is gone
+        return
+    if error is None:
+        future.set_result(value)
+    else:
+        future.set_exception(error)
+
+
+def _run_all(tx: Any, batch: list[_Job[Any]]) -> list[tuple[Any, BaseException | None]]:
+    """Run a batch's jobs in one open transaction; a refusal is that job's answer."""
+    outcomes: list[tuple[Any, BaseException | None]] = []
+    for job in batch:
+        try:
+            outcomes.append((job.run(tx), None))
+        except Refused as exc:
+            outcomes.append((None, exc))
+    return outcomes
+
+
+class ThreadCommit:
+    """Writer threads that drain their queues, a batch per transaction.
 
     `transaction` opens a transaction that commits durably when its block ends
     without an exception (and rolls back otherwise). `on_batch` is told each
@@ -60,16 +97,16 @@ class GroupCommit:
         transaction: Callable[[], AbstractContextManager[Any]],
         *,
         writers: int = 1,
-        on_batch: Callable[[int], None] | None = None,
+        on_batch: Callable[[int], None],
         name: str = "relay-writer",
     ) -> None:
         self._transaction = transaction
         self._on_batch = on_batch
-        self._queue: deque[_Job[Any]] = deque()
+        self._queues: list[deque[_Job[Any]]] = [deque() for _ in range(writers)]
         self._ready = threading.Condition()
         self._closing = False
         self._threads = [
-            threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True)
+            threading.Thread(target=self._work, args=(i,), name=f"{name}-{i}", daemon=True)
             for i in range(writers)
         ]
         for thread in self._threads:
@@ -78,11 +115,12 @@ class GroupCommit:
     def submit(self, run: Callable[[Any], T], order: str = "") -> Future[T]:
         """Queue a job; its future holds the result once the batch that ran it has committed."""
         future: Future[T] = Future()
+        queue = self._queues[zlib.crc32(order.encode()) % len(self._queues)]
         with self._ready:
             if self._closing:
                 raise RelayError("the store is closed")
-            self._queue.append(_Job(run, order, future))
-            self._ready.notify()
+            queue.append(_Job(run, order, future))
+            self._ready.notify_all()
         return future
 
     def close(self) -> None:
@@ -93,60 +131,156 @@ class GroupCommit:
         for thread in self._threads:
             thread.join()
 
-    def _work(self) -> None:
+    def _work(self, index: int) -> None:
+        queue = self._queues[index]
         while True:
             with self._ready:
-                while not self._queue and not self._closing:
+                while not queue and not self._closing:
                     self._ready.wait()
-                if not self._queue:
+                if not queue:
                     return
-                batch = [self._queue.popleft() for _ in range(min(len(self._queue), MAX_BATCH))]
+                batch = [queue.popleft() for _ in range(min(len(queue), MAX_BATCH))]
             batch.sort(key=lambda job: job.order)
             self._commit(batch)
 
     def _commit(self, batch: list[_Job[Any]]) -> None:
-        results: list[tuple[_Job[Any], Any, BaseException | None]] = []
         try:
             with self._transaction() as tx:
-                for job in batch:
-                    try:
-                        results.append((job, job.run(tx), None))
-                    except Refused as exc:
-                        results.append((job, None, exc))
+                outcomes = _run_all(tx, batch)
         except Exception:  # noqa: BLE001 - the batch failed: run each job alone
-            if len(batch) == 1:
-                self._alone(batch[0])
-            else:
-                for job in batch:
-                    self._alone(job)
+            for job in batch:
+                self._alone(job)
             return
-        if self._on_batch is not None:
-            self._on_batch(len(batch))
-        for job, value, error in results:
+        self._on_batch(len(batch))
+        for job, (value, error) in zip(batch, outcomes, strict=True):
             _settle(job.future, value, error)
 
     def _alone(self, job: _Job[Any]) -> None:
-        for attempt in range(3):
+        for attempt in range(RETRIES):
             try:
                 with self._transaction() as tx:
-                    value = job.run(tx)
-            except Refused as exc:
-                _settle(job.future, None, exc)
-                return
+                    ((value, error),) = _run_all(tx, [job])
             except Exception as exc:  # noqa: BLE001 - handed to the waiting request
-                if attempt == 2:
+                if attempt == RETRIES - 1:
                     _settle(job.future, None, exc)
                     return
                 time.sleep(0.01 * (attempt + 1))  # a conflict with another relay: once more
             else:
-                if self._on_batch is not None:
-                    self._on_batch(1)
-                _settle(job.future, value, None)
+                self._on_batch(1)
+                _settle(job.future, value, error)
                 return
 
 
-def _settle(future: Future[Any], value: Any, error: BaseException | None) -> None:
-    if error is None:
-        future.set_result(value)
-    else:
-        future.set_exception(error)
+class LoopCommit:
+    """Group commit on the event loop, for a connection whose statements never wait.
+
+    `begin`, `commit` and `rollback` run in a thread (they may wait for a lock or a
+    disk sync); the jobs run on the loop between them. When jobs queued up while a
+    batch was committing, the same thread begins the next transaction at once, so
+    a busy relay pays one thread hop per batch. `lock` serialises this with writes
+    made outside the loop (tests, tools), which hold it for their transaction.
+    """
+
+    def __init__(
+        self,
+        begin: Callable[[], Any],
+        commit: Callable[[], None],
+        rollback: Callable[[], None],
+        *,
+        lock: threading.Lock,
+        on_batch: Callable[[int], None],
+    ) -> None:
+        self._begin, self._commit, self._rollback = begin, commit, rollback
+        self._lock = lock
+        self._on_batch = on_batch
+        self._pending: dict[asyncio.AbstractEventLoop, list[_Job[Any]]] = {}
+        self._flushing: set[asyncio.AbstractEventLoop] = set()
+
+    async def run(self, job: Callable[[Any], T], order: str = "") -> T:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._pending.setdefault(loop, []).append(_Job(job, order, future))
+        if loop not in self._flushing:
+            self._flushing.add(loop)
+            loop.create_task(self._flush(loop))
+        return await future
+
+    async def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        tx = None
+        try:
+            while pending := self._pending.get(loop):
+                batch, self._pending[loop] = pending[:MAX_BATCH], pending[MAX_BATCH:]
+                batch.sort(key=lambda job: job.order)
+                if tx is None:
+                    tx = await loop.run_in_executor(None, self._enter)
+                try:
+                    outcomes = _run_all(tx, batch)
+                except Exception:  # noqa: BLE001 - a job failed: roll back, run each alone
+                    tx = None
+                    await loop.run_in_executor(None, self._leave)
+                    await self._each_alone(loop, batch)
+                    continue
+                try:
+                    tx = await loop.run_in_executor(
+                        None, self._commit_then_begin, lambda: bool(self._pending.get(loop))
+                    )
+                except Exception:  # noqa: BLE001 - the commit failed (rolled back)
+                    tx = None
+                    await self._each_alone(loop, batch)
+                    continue
+                self._on_batch(len(batch))
+                for job, (value, error) in zip(batch, outcomes, strict=True):
+                    _settle(job.future, value, error)
+        finally:
+            if tx is not None:
+                await loop.run_in_executor(None, self._leave)
+            self._flushing.discard(loop)
+            self._pending.pop(loop, None)
+
+    async def _each_alone(self, loop: asyncio.AbstractEventLoop, batch: list[_Job[Any]]) -> None:
+        for job in batch:
+            try:
+                tx = await loop.run_in_executor(None, self._enter)
+                try:
+                    ((value, error),) = _run_all(tx, [job])
+                except BaseException:
+                    await loop.run_in_executor(None, self._leave)
+                    raise
+                await loop.run_in_executor(None, self._commit_then_begin, lambda: False)
+            except Exception as exc:  # noqa: BLE001 - handed to the waiting request
+                _settle(job.future, None, exc)
+            else:
+                self._on_batch(1)
+                _settle(job.future, value, error)
+
+    # In the thread: the lock is held from _enter until a commit with nothing more to do.
+
+    def _enter(self) -> Any:
+        self._lock.acquire()
+        try:
+            return self._begin()
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _leave(self) -> None:
+        try:
+            self._rollback()
+        finally:
+            self._lock.release()
+
+    def _commit_then_begin(self, more: Callable[[], bool]) -> Any:
+        """Commit; if jobs are waiting, begin their transaction (keeping the lock)."""
+        try:
+            self._commit()
+        except BaseException:
+            self._leave()
+            raise
+        if more():
+            try:
+                return self._begin()
+            except BaseException:
+                self._lock.release()
+                raise
+        self._lock.release()
+        return None

@@ -46,6 +46,7 @@ class Directory:
             for r in deployment.recipients_for(school.slug):
                 schools_by_signer.setdefault(r.ed25519, []).append(school.slug)
         self._schools_by_signer = {k: tuple(v) for k, v in schools_by_signer.items()}
+        self._recipient_by_signer = {r.ed25519: r.id for r in deployment.recipients}
         self._keys: dict[str, SchoolKeys] = {}
 
     def knows(self, school: str) -> bool:
@@ -71,3 +72,11 @@ class Directory:
 
     def schools_of(self, signer: bytes) -> tuple[str, ...]:
         return self._schools_by_signer.get(signer, ())
+
+    def recipient_of(self, signer: bytes) -> str | None:
+        """The id of the recipient whose signing key this is."""
+        return self._recipient_by_signer.get(signer)
+
+    def readers(self, school: str) -> tuple[str, ...]:
+        """The ids of everyone who reads the school now: retention waits for all of them."""
+        return tuple(r.id for r in self.deployment.recipients_for(school))

@@ -89,6 +89,8 @@ class Notifier:
 
     def pending(self, school: str, now: datetime) -> list[Notice]:
         """The notices a new message for this school makes, due at the end of the window."""
+        if not self.active:
+            return []
         due = self.due_time(now)
         return [
             Notice(recipient=t.recipient, channel=t.channel, school=school, due=due)

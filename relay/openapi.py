@@ -68,6 +68,49 @@ CASE_AUTH = [
     },
 ]
 SLUG_PARAM = {"in": "path", "name": "slug", "required": True, "schema": SLUG}
+PROOF = {
+    "in": "header",
+    "name": "X-QD-Proof",
+    "required": False,
+    "schema": {"type": "string", "maxLength": 4096},
+    "description": (
+        "ALTCHA's payload (base64 of JSON) of a solved challenge from /api/v1/challenge. "
+        "Needed for a new case, and for a student's message while the school is busy, "
+        "unless the deployment turned proof of work off ([relay] proof_of_work)."
+    ),
+}
+CHALLENGE = _object(
+    {
+        "parameters": {
+            "type": "object",
+            "required": ["algorithm", "nonce", "salt", "cost", "keyLength", "keyPrefix"],
+            "properties": {
+                "algorithm": {"const": "PBKDF2/SHA-256"},
+                "nonce": {"type": "string", "pattern": "^[0-9a-f]+$"},
+                "salt": {"type": "string", "pattern": "^[0-9a-f]+$"},
+                "cost": {"type": "integer", "minimum": 1},
+                "keyLength": {"type": "integer", "minimum": 1},
+                "keyPrefix": {"type": "string", "pattern": "^[0-9a-f]+$"},
+                "keySignature": {"type": "string", "pattern": "^[0-9a-f]+$"},
+                "expiresAt": {"type": "integer"},
+                "data": _object(
+                    {
+                        "school": SLUG,
+                        "tries": {"type": "integer", "minimum": 1},
+                        "busy": {"type": "boolean"},
+                    }
+                ),
+            },
+        },
+        "signature": {"type": "string", "pattern": "^[0-9a-f]+$"},
+    }
+)
+HEALTH = _object(
+    {
+        "status": {"type": "string", "enum": ["ok", "warning", "failing"]},
+        "checks": {"type": "object", "additionalProperties": {"type": "string"}},
+    }
+)
 CASE_ROW = _object(
     {"id": {"type": "string"}, "received": DAY, "author": AUTHOR, "envelope": ENVELOPE}
 )
@@ -107,16 +150,29 @@ def openapi_document() -> dict[str, Any]:
             "description": "Stores and serves ciphertext only. See docs/PROTOCOL.md.",
         },
         "paths": {
+            "/api/v1/challenge": {
+                "get": {
+                    "summary": "A proof-of-work challenge for a school (ALTCHA's format, v2)",
+                    "parameters": [
+                        {"in": "query", "name": "school", "required": True, "schema": SLUG}
+                    ],
+                    "responses": {
+                        "200": _json(CHALLENGE, "Solve it and send the solution as X-QD-Proof."),
+                        **_errors(404, 429),
+                    },
+                }
+            },
             "/api/v1/cases": _post(
                 "Open a case: a student's first report, or a staff training record",
                 NEW_CASE,
-                [],
+                [PROOF],
                 400,
                 404,
                 409,
                 413,
                 415,
                 422,
+                428,
                 429,
             ),
             "/api/v1/case": {
@@ -140,13 +196,14 @@ def openapi_document() -> dict[str, Any]:
             "/api/v1/case/messages": _post(
                 "Add a student's message to their case",
                 ENVELOPE,
-                CASE_AUTH,
+                [*CASE_AUTH, PROOF],
                 400,
                 404,
                 409,
                 413,
                 415,
                 422,
+                428,
                 429,
             ),
             "/api/v1/schools": {
@@ -223,5 +280,25 @@ def openapi_document() -> dict[str, Any]:
                 415,
                 422,
             ),
+            "/healthz": {
+                "get": {
+                    "summary": "Is this relay fit to take reports (for load balancers and operators)",
+                    "responses": {
+                        "200": _json(HEALTH, "Working; warnings, if any, need a person."),
+                        "503": _json(HEALTH, "Not fit: the store or its schema is wrong."),
+                    },
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "summary": "Aggregate counters in Prometheus text format (no school, no case)",
+                    "responses": {
+                        "200": {
+                            "description": "Prometheus text exposition format 0.0.4.",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        }
+                    },
+                }
+            },
         },
     }

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Concatenate, Literal, ParamSpec, Protocol, TypeVar
 from urllib.parse import urlsplit
 
-from relay.commit import GroupCommit, Refused
+from relay.commit import Refused
 from relay.errors import RelayError
 
 Author = Literal["public", "student", "staff"]
@@ -188,7 +188,6 @@ class SQLStore:
     """The relay's storage: group-committed writes and pooled reads; a back end opens both."""
 
     kind = ""  # "sqlite" or "postgresql", for the log and metrics
-    writer: GroupCommit
 
     def __init__(self, readers: int = 4) -> None:
         self._readers = ThreadPoolExecutor(readers, thread_name_prefix="relay-reader")
@@ -196,8 +195,16 @@ class SQLStore:
 
     # --- what a back end supplies --------------------------------------------
 
-    def write_transaction(self) -> AbstractContextManager[Tx]:
-        """A write transaction that commits durably when its block ends (the writer's)."""
+    def write(
+        self, key: str, job: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> Future[T]:
+        """A write; key (a school, or "") orders the jobs of a batch, so locks never cross."""
+        raise NotImplementedError
+
+    async def awrite(
+        self, key: str, job: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """A write from the event loop, group-committed with the others waiting."""
         raise NotImplementedError
 
     def read_transaction(self) -> AbstractContextManager[Tx]:
@@ -207,34 +214,21 @@ class SQLStore:
         """Make deleted rows unrecoverable from the database files (after a deletion)."""
         raise NotImplementedError
 
-    def _close_connections(self) -> None:
+    def _close(self) -> None:
+        """Finish the writes under way and close every connection."""
         raise NotImplementedError
 
     # --- running jobs --------------------------------------------------------
-
-    def _start_writer(self, writers: int) -> None:
-        self.writer = GroupCommit(self.write_transaction, writers=writers, on_batch=self._batch)
 
     def _batch(self, size: int) -> None:
         for observe in self.batch_sizes:
             observe(size)
 
-    def write(
-        self, key: str, job: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
-    ) -> Future[T]:
-        """Queue a write; key (a school, or "") orders the jobs of a batch, so locks never cross."""
-        return self.writer.submit(lambda tx: job(tx, *args, **kwargs), key)
-
     def call(
         self, key: str, job: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """A write, waited for: its result once its batch is committed (or its refusal)."""
+        """A write, waited for: its result once it is committed (or its refusal)."""
         return self.write(key, job, *args, **kwargs).result()
-
-    async def awrite(
-        self, key: str, job: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
-    ) -> T:
-        return await asyncio.wrap_future(self.write(key, job, *args, **kwargs))
 
     def read(self, job: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
         with self.read_transaction() as tx:
@@ -249,9 +243,8 @@ class SQLStore:
 
     def close(self) -> None:
         """Commit what is queued, then close every connection."""
-        self.writer.close()
         self._readers.shutdown(wait=True)
-        self._close_connections()
+        self._close()
 
     # --- the conveniences the notices and tests use ---------------------------
 

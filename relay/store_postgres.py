@@ -10,14 +10,21 @@ migrations hold an advisory lock, so relays starting at once migrate once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any
+import asyncio
+import functools
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from relay.store import SQLStore, StoreError, migrate
+from relay.commit import ThreadCommit
+from relay.store import SQLStore, StoreError, Tx, migrate
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 MIGRATION_LOCK = 7427466391  # any fixed number: serialises start-up of several relays
 WRITERS = 3  # batches in flight at once: one commits while the next fills
@@ -39,6 +46,7 @@ class _PostgresTx:
         return self.db.execute(_pg(sql), args).rowcount
 
 
+@functools.lru_cache(maxsize=256)
 def _pg(sql: str) -> str:
     """Our SQL uses ? placeholders (SQLite's); psycopg wants %s. No statement holds a literal ?."""
     return sql.replace("?", "%s")
@@ -67,17 +75,25 @@ class PostgresStore(SQLStore):
             detail = " ".join(str(exc).split())
             raise StoreError(f"cannot use the PostgreSQL database ({detail})") from None
         super().__init__()
-        self._start_writer(writers=WRITERS)
+        self.writer = ThreadCommit(self._transaction, writers=WRITERS, on_batch=self._batch)
+
+    def write(
+        self, key: str, job: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> Future[T]:
+        return self.writer.submit(lambda tx: job(tx, *args, **kwargs), key)
+
+    async def awrite(
+        self, key: str, job: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        return await asyncio.wrap_future(self.write(key, job, *args, **kwargs))
 
     @contextmanager
-    def write_transaction(self) -> Iterator[_PostgresTx]:
+    def _transaction(self) -> Iterator[_PostgresTx]:
         with self._pool.connection() as db, db.transaction():
             yield _PostgresTx(db)
 
-    @contextmanager
-    def read_transaction(self) -> Iterator[_PostgresTx]:
-        with self._pool.connection() as db, db.transaction():
-            yield _PostgresTx(db)
+    def read_transaction(self) -> AbstractContextManager[_PostgresTx]:
+        return self._transaction()
 
     def purge(self) -> None:
         # VACUUM cannot run inside a transaction block.
@@ -88,5 +104,6 @@ class PostgresStore(SQLStore):
             finally:
                 db.autocommit = False
 
-    def _close_connections(self) -> None:
+    def _close(self) -> None:
+        self.writer.close()
         self._pool.close()

@@ -1,7 +1,9 @@
 """SQLite store: one file, WAL journal, every commit synced before the relay answers.
 
-One writer connection, used only by the group-commit thread, and one read
-connection per reader thread (WAL lets them read while the writer writes).
+One writer connection, group-committed on the event loop (relay/commit.py,
+LoopCommit), and one read connection per reader thread (WAL lets them read
+while the writer writes). Writes from outside an event loop (tests, tools) take
+the same connection's lock for a transaction of their own.
 Deleted rows are overwritten (secure_delete) and a deletion ends with a
 checkpoint that empties the write-ahead log, so what retention removes does not
 linger in either file.
@@ -11,12 +13,17 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from relay.store import SQLStore, StoreError, migrate
+from relay.commit import LoopCommit
+from relay.store import SQLStore, StoreError, Tx, migrate
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class _SQLiteTx:
@@ -52,7 +59,43 @@ class SQLiteStore(SQLStore):
             self._close_connections()
             raise StoreError(f"{self.path}: cannot open the database ({exc})") from None
         super().__init__()
-        self._start_writer(writers=1)  # SQLite has one writer at a time anyway
+        self._write_lock = threading.Lock()
+        self._loop_commit = LoopCommit(
+            self._begin, self._commit, self._rollback, lock=self._write_lock, on_batch=self._batch
+        )
+
+    def write(
+        self, key: str, job: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> Future[T]:
+        future: Future[T] = Future()
+        with self._write_lock:
+            tx = self._begin()
+            try:
+                value = job(tx, *args, **kwargs)
+                self._commit()
+            except BaseException as exc:
+                self._rollback()
+                future.set_exception(exc)
+            else:
+                self._batch(1)
+                future.set_result(value)
+        return future
+
+    async def awrite(
+        self, key: str, job: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        return await self._loop_commit.run(lambda tx: job(tx, *args, **kwargs), key)
+
+    def _begin(self) -> _SQLiteTx:
+        self._db.execute("BEGIN IMMEDIATE")
+        return _SQLiteTx(self._db)
+
+    def _commit(self) -> None:
+        self._db.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -76,9 +119,6 @@ class SQLiteStore(SQLStore):
                 db.execute("ROLLBACK")
             raise
 
-    def write_transaction(self) -> Any:
-        return self._immediate(self._db)
-
     @contextmanager
     def read_transaction(self) -> Iterator[_SQLiteTx]:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -96,6 +136,10 @@ class SQLiteStore(SQLStore):
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         # sqlite3's context manager does not close the connection.
         db.close()
+
+    def _close(self) -> None:
+        with self._write_lock:
+            self._close_connections()
 
     def _close_connections(self) -> None:
         with self._lock:

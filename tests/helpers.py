@@ -34,7 +34,7 @@ from demo.prepare import prepare
 from keytool.__main__ import main as keytool_main
 from keytool.identity import load_identity
 from quietdoor import payloads, protocol
-from quietdoor.config import Deployment, PreviousKeys, dump_config, load_config
+from quietdoor.config import Deployment, PreviousKeys, RelayLimits, dump_config, load_config
 from quietdoor.encoding import b64u_decode, b64u_encode
 from quietdoor.signing import sign_request
 
@@ -65,8 +65,18 @@ class KeyedDeployment:
     keys: dict[str, Keys]  # recipient id -> private keys
 
 
+def lenient_limits(**changes: Any) -> RelayLimits:
+    """Relay limits for tests that are not about flood friction: no proof of work, no
+    per-address limit (every test client shares one address)."""
+    return dataclasses.replace(RelayLimits(proof_of_work=False, address_per_minute=0), **changes)
+
+
 def make_deployment(tmp: Path, base_url: str | None = None, **changes: object) -> KeyedDeployment:
-    """The example deployment with fresh keys for every recipient, written to tmp."""
+    """The example deployment with fresh keys for every recipient, written to tmp.
+
+    Its relay limits are lenient_limits() unless `relay` is given.
+    """
+    changes.setdefault("relay", lenient_limits())
     example = load_config(EXAMPLE)
     keys = {r.id: Keys(PrivateKey.generate(), SigningKey.generate()) for r in example.recipients}
     recipients = tuple(

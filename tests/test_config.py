@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from quietdoor.config import (
+    RELAY_KEYS,
     ConfigError,
+    RelayLimits,
     TrainingSettings,
     dump_config,
     known_states,
@@ -417,4 +419,70 @@ def test_bad_previous_keys_name_the_field(
         load_text(tmp_path, with_previous(example_text(), entry))
     assert err.value.field_name.startswith("recipients[0].previous[0]")
     assert err.value.field_name.endswith(field)
+    assert words in err.value.problem
+
+
+RELAY_SETTINGS = """[relay]
+max_body_bytes = 98304
+daily_quota_per_school = 400
+normal_daily_per_school = 30
+retention_days = 60
+proof_of_work = false
+proof_of_work_tries = 25
+address_burst = 5
+address_per_minute = 0
+trusted_proxies = ["10.0.0.5", "fd00::/8"]
+"""
+
+
+def test_relay_settings_load_and_round_trip(tmp_path: Path) -> None:
+    text = example_text().replace(
+        "[relay]\nmax_body_bytes = 98304\ndaily_quota_per_school = 500\n", RELAY_SETTINGS
+    )
+    assert RELAY_SETTINGS in text
+    path = tmp_path / "relay.toml"
+    path.write_text(text, encoding="utf-8")
+    d = load_config(path)
+    assert d.relay == RelayLimits(
+        daily_quota_per_school=400,
+        normal_daily_per_school=30,
+        retention_days=60,
+        proof_of_work=False,
+        proof_of_work_tries=25,
+        address_burst=5,
+        address_per_minute=0,
+        trusted_proxies=("10.0.0.5", "fd00::/8"),
+    )
+    dumped = dump_config(d)
+    assert parse_config(tomllib.loads(dumped)) == d
+    # Every [relay] key is written, so the dump shows each setting in force.
+    written = tomllib.loads(dumped)["relay"]
+    assert set(written) == RELAY_KEYS
+
+
+@pytest.mark.parametrize(
+    ("value", "field", "words"),
+    [
+        ("proof_of_work = false", "relay.proof_of_work", "true or false"),
+        ("retention_days = 0", "relay.retention_days", "positive whole number"),
+        ("address_per_minute = 0", "relay.address_per_minute", ""),
+        ("normal_daily_per_school = 500", "relay.normal_daily_per_school", "below daily_quota"),
+        ('trusted_proxies = ["10.0.0.0/8", "gateway"]', "relay.trusted_proxies[1]", "'gateway'"),
+        ("trusted_proxies = [1]", "relay.trusted_proxies", "list of text"),
+        ("retention = 90", "relay.retention", "did you mean 'retention_days'?"),
+    ],
+)
+def test_bad_relay_settings_name_the_field(
+    tmp_path: Path, value: str, field: str, words: str
+) -> None:
+    bad = {
+        "proof_of_work = false": 'proof_of_work = "no"',
+        "address_per_minute = 0": "address_per_minute = -1",
+    }.get(value, value)
+    text = example_text().replace(
+        "daily_quota_per_school = 500\n", f"daily_quota_per_school = 500\n{bad}\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        load_text(tmp_path, text)
+    assert err.value.field_name == field
     assert words in err.value.problem

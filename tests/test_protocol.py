@@ -165,6 +165,7 @@ def good_envelope() -> dict[str, Any]:
         (lambda e: e.update(case_id="AAAA"), "unknown field 'case_id'"),
         (lambda e: e.update(v=2), "unsupported version '2'"),
         (lambda e: e.update(v=True), "unsupported version"),
+        (lambda e: e.update(v=1.0), "unsupported version"),
         (lambda e: e.update(school=5), "'school' must be a school's slug"),
         (lambda e: e.update(school="Lincoln High"), "'school' must be a school's slug"),
         (lambda e: e.update(school="lincoln-high\n"), "'school' must be a school's slug"),
@@ -207,6 +208,15 @@ def test_malformed_new_cases_name_the_problem(change: Any, message: str) -> None
     change(obj)
     with pytest.raises(protocol.ProtocolError, match=message):
         protocol.parse_new_case(obj)
+
+
+def test_a_parsed_envelope_keeps_its_canonical_text() -> None:
+    """What the relay stores is the one canonical text, however the client ordered it."""
+    built = sealed_for(PrivateKey.generate())
+    shuffled = dict(reversed(list(built.to_json().items())))
+    parsed = protocol.parse_envelope(shuffled)
+    assert parsed.canonical() == built.canonical()
+    assert json.loads(parsed.canonical()) == built.to_json()
 
 
 def test_envelope_must_be_an_object() -> None:

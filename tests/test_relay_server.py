@@ -18,6 +18,7 @@ from nacl.signing import SigningKey
 from .helpers import (
     KeyedDeployment,
     RelayProcess,
+    lenient_limits,
     make_deployment,
     messages_path,
     new_case,
@@ -226,10 +227,8 @@ def _closed_after(sock: socket.socket) -> float:
 @pytest.fixture
 def quick_deadlines(tmp_path: Path) -> KeyedDeployment:
     """A relay that wants headers within 2 s and bodies at 2,000 bytes a second or more."""
-    from quietdoor.config import RelayLimits
-
     return make_deployment(
-        tmp_path, relay=RelayLimits(header_timeout_seconds=2, min_upload_bytes_per_second=2000)
+        tmp_path, relay=lenient_limits(header_timeout_seconds=2, min_upload_bytes_per_second=2000)
     )
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
-from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -44,14 +44,25 @@ def a_case(
     return case, first
 
 
+def concurrently(store: SQLStore, writes: list[tuple[str, Any, tuple[Any, ...]]]) -> list[Any]:
+    """Submit writes from the event loop all at once, as requests do; each outcome."""
+
+    async def main() -> list[Any]:
+        return await asyncio.gather(
+            *(store.awrite(key, job, *args) for key, job, args in writes), return_exceptions=True
+        )
+
+    return asyncio.run(main())
+
+
 def test_concurrent_writes_share_commits_and_each_gets_its_answer(store: SQLStore) -> None:
     batches: list[int] = []
     store.batch_sizes.append(batches.append)
-    futures: list[Future[Added]] = []
+    writes = []
     for n in range(300):
         case, first = a_case(n, school=("lincoln-high", "riverside-middle")[n % 2])
-        futures.append(store.write(case.school, open_case, case, first, 10_000))
-    answers = [f.result(timeout=60) for f in futures]
+        writes.append((case.school, open_case, (case, first, 10_000)))
+    answers: list[Added] = concurrently(store, writes)
     assert len({a.id for a in answers}) == 300 and not any(a.duplicate for a in answers)
     assert sum(batches) == 300
     assert max(batches) > 1  # submissions that waited together committed together
@@ -66,24 +77,19 @@ def test_a_refusal_or_a_failing_job_never_fails_the_rest_of_its_batch(store: SQL
     def broken(tx: Tx) -> None:
         tx.run("INSERT INTO no_such_table VALUES (1)")
 
-    futures: list[Future[Any]] = []
+    writes: list[tuple[str, Any, tuple[Any, ...]]] = []
     for n in range(2, 40):
         case, first = a_case(n)
-        futures.append(store.write(case.school, open_case, case, first, 100))
+        writes.append((case.school, open_case, (case, first, 100)))
         if n == 10:
-            futures.append(store.write("", broken))
+            writes.append(("", broken, ()))
             again, _ = a_case(1)  # the first case's id again, with another envelope: 409
             _, other = a_case(1000)
-            futures.append(store.write(again.school, open_case, again, other, 100))
-    outcomes = []
-    for f in futures:
-        try:
-            f.result(timeout=60)
-            outcomes.append("ok")
-        except Refused as exc:
-            outcomes.append(str(exc.status))
-        except Exception:  # noqa: BLE001 - the broken job's own error
-            outcomes.append("error")
+            writes.append((again.school, open_case, (again, other, 100)))
+    outcomes = [
+        str(o.status) if isinstance(o, Refused) else "error" if isinstance(o, Exception) else "ok"
+        for o in concurrently(store, writes)
+    ]
     assert outcomes.count("ok") == 38 and outcomes.count("409") == 1
     assert outcomes.count("error") == 1
     assert store.read(lambda tx: tx.one("SELECT COUNT(*) FROM messages"))[0] == 39

@@ -1,0 +1,62 @@
+"""Retention: ciphertext stays only as long as it must, then goes for good.
+
+A conversation is deleted `[relay] retention_days` (default 90) after the later
+of its last message and the day every recipient of its school had fetched all
+of it; a staff note likewise. What a recipient has not fetched is never
+deleted: a school closed for the summer must not lose a report (the health
+check warns instead). Deleted rows are overwritten or vacuumed (the back end's
+`purge`). The key tool keeps its own copies, so a lead's records do not depend
+on the relay; a student whose conversation ended gets the same answer as for a
+wrong code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+
+from relay.store import SQLStore, delete_expired
+
+log = logging.getLogger("relay")
+SWEEP_SECONDS = 3600.0
+
+
+def cutoff_day(today: date, retention_days: int) -> str:
+    """The last day whose activity is old enough to delete today."""
+    return (today - timedelta(days=retention_days)).isoformat()
+
+
+async def sweep(store: SQLStore, retention_days: int, today: date, now: int) -> int:
+    """Delete what has expired, then make it unrecoverable; the number of cases deleted."""
+    deleted = await store.awrite("", delete_expired, cutoff_day(today, retention_days), now)
+    await asyncio.to_thread(store.purge)
+    if deleted:
+        log.info(
+            "retention: deleted %d conversations",
+            deleted,
+            extra={"event": "retention", "deleted": deleted},
+        )
+    return deleted
+
+
+async def run_sweeper(
+    store: SQLStore, retention_days: int, clock: Callable[[], float], stop: asyncio.Event
+) -> None:
+    """Sweep at start and then hourly until stopped; a failed sweep never stops the next."""
+    while not stop.is_set():
+        try:
+            now = clock()
+            await sweep(store, retention_days, datetime.fromtimestamp(now, UTC).date(), int(now))
+        except Exception as exc:  # noqa: BLE001 - a store hiccup must not end the sweeper
+            log.error("retention sweep failed: %s", type(exc).__name__, extra={"event": "error"})
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=SWEEP_SECONDS)
+        except TimeoutError:
+            pass
+
+
+def today() -> date:
+    return datetime.fromtimestamp(time.time(), UTC).date()
