@@ -282,7 +282,7 @@ def openapi_document() -> dict[str, Any]:
             ),
             "/healthz": {
                 "get": {
-                    "summary": "Is this relay fit to take reports (for load balancers and operators)",
+                    "summary": "Is this relay fit to take reports (load balancers, operators)",
                     "responses": {
                         "200": _json(HEALTH, "Working; warnings, if any, need a person."),
                         "503": _json(HEALTH, "Not fit: the store or its schema is wrong."),
