@@ -35,7 +35,8 @@ LANDING_SCRIPT = "app.js"
 CASE_SCRIPT = "case.js"
 # Preloaded from the head, run after the page's own scripts (deferred), in this order, with
 # integrity hashes.
-CRYPTO_SCRIPTS = ("nacl-fast.min.js", "blake2b.js", "envelope.js")
+# proof.js solves the relay's proof of work; it asks the relay nothing until the student types.
+CRYPTO_SCRIPTS = ("nacl-fast.min.js", "blake2b.js", "envelope.js", "proof.js")
 ICON = "icon.svg"
 INLINE_NAMES = (*INLINE_STYLES, *INLINE_SCRIPTS)
 DAY_KEYS = ("day_mon", "day_tue", "day_wed", "day_thu", "day_fri", "day_sat", "day_sun")
@@ -52,6 +53,7 @@ SCRIPT_MESSAGES = (
     "busy",
     "outdated",
     "not_loaded",
+    "keep_open",
 )
 
 Strings = Mapping[str, str]
@@ -103,6 +105,7 @@ def render_landing(
         read_start=hours.start,
         read_end=hours.end,
         day_names=",".join(strings[key] for key in DAY_KEYS),
+        conversation_ends=conversation_ends(deployment, strings),
     )
 
 
@@ -125,7 +128,13 @@ def render_case(
         messages={
             name.replace("_", "-"): strings[key] for name, key in CASE_SCRIPT_MESSAGES.items()
         },
+        conversation_ends=conversation_ends(deployment, strings),
     )
+
+
+def conversation_ends(deployment: Deployment, strings: Strings) -> str:
+    """When the relay deletes a conversation, in the student's words."""
+    return strings["conversation_ends"].format(days=deployment.relay.retention_days)
 
 
 # What case.js shows: data-msg-<name> attribute -> catalog key.
@@ -161,6 +170,7 @@ CASE_SCRIPT_MESSAGES = {
     "add_missing": "add_missing",
     "added": "add_sent",
     "full": "add_full",
+    "keep_open": "keep_open",
 }
 
 

@@ -36,7 +36,7 @@ COURSE_JSON = "course.json"
 DISTRICTS_JSON = "districts.json"
 DISTRICTS_DIR = "districts"
 SCHOOLS_DIR = "schools"
-COURSE_SCRIPTS = ("nacl-fast.min.js", "blake2b.js", "envelope.js")
+COURSE_SCRIPTS = ("nacl-fast.min.js", "blake2b.js", "envelope.js", "proof.js")
 
 
 def check_course(deployment: Deployment, training_source: Path) -> tuple[Course, StateRules]:

@@ -101,6 +101,8 @@ class Proofs:
         expires = parameters.expires_at
         if not isinstance(expires, int):
             raise ProofError("the challenge has no expiry")
+        if expires <= self._clock():
+            raise ProofError("the challenge expired; solve a new one")
         return SpentProof(nonce=str(parameters.nonce), expires=expires)
 
 

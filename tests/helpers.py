@@ -664,3 +664,21 @@ def listed_cases(capsys: pytest.CaptureFixture[str], home: Path) -> list[dict[st
 
 def case_ref(capsys: pytest.CaptureFixture[str], home: Path, case: StudentCase) -> str:
     return next(c["id"] for c in listed_cases(capsys, home) if c["case_id"] == case.case_id)
+
+
+# --- proof of work --------------------------------------------------------------
+
+
+def solve_proof(challenge: dict[str, Any]) -> str:
+    """The X-QD-Proof header for a challenge, solved as a client would (the altcha library)."""
+    import base64
+
+    from altcha import v2 as altcha
+
+    solution = altcha.solve_challenge(altcha.Challenge.from_dict(challenge))
+    assert solution is not None
+    payload = {
+        "challenge": challenge,
+        "solution": {"counter": solution.counter, "derivedKey": solution.derived_key},
+    }
+    return base64.b64encode(json.dumps(payload).encode()).decode()

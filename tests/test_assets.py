@@ -18,6 +18,7 @@ EXPECTED = {
     "nacl-fast.min.js",
     "blake2b.js",
     "envelope.js",
+    "proof.js",
     "page.js",
     "app.js",
     "case.js",

@@ -43,6 +43,7 @@ from builder.landing import (
 from quietdoor import payloads, protocol
 from quietdoor.config import ReadHours, School, parse_config
 from quietdoor.encoding import b64u_encode
+from relay.proof import Proofs
 
 from .helpers import KeyedDeployment, free_port, make_deployment
 
@@ -213,7 +214,7 @@ def test_assets_are_relative_deferred_and_pinned(site: Site, path: str) -> None:
         assert set(script.attrs) == {"src", "integrity", "crossorigin", "defer"}
         assert script.attrs["crossorigin"] == "anonymous"
         names.append(_check_asset(site, path, script.attrs["src"], script.attrs["integrity"]))
-    assert names == ["nacl-fast.min.js", "blake2b.js", "envelope.js"]
+    assert names == ["nacl-fast.min.js", "blake2b.js", "envelope.js", "proof.js"]
     # Fetched from the start (preload), run after the page's own code (defer at the end).
     scripts = [
         (s.attrs["src"], s.attrs["integrity"]) for s in doc.all("script") if "src" in s.attrs
@@ -595,23 +596,32 @@ def server(site: Site) -> Iterator[str]:
 
 @dataclass
 class FakeRelay:
-    """Answers the page's POSTs with the statuses queued in `answers` (201 when empty)."""
+    """Answers the page's POSTs with the statuses queued in `answers` (201 when empty), and
+    its requests for a proof-of-work challenge with real ones (relay/proof.py)."""
 
     answers: list[int] = dataclasses.field(default_factory=list)
     posts: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     bodies: list[str] = dataclasses.field(default_factory=list)
     headers: list[dict[str, str]] = dataclasses.field(default_factory=list)
     elsewhere: list[str] = dataclasses.field(default_factory=list)
+    challenges: int = 0
+    proofs: Proofs = dataclasses.field(default_factory=lambda: Proofs(bytes(32)))
 
     def handle(self, route: Route) -> None:
         request = route.request
         cors = {
             "access-control-allow-origin": "*",
-            "access-control-allow-headers": "content-type",
-            "access-control-allow-methods": "POST",
+            "access-control-allow-headers": "content-type, x-qd-proof",
+            "access-control-allow-methods": "GET, POST",
         }
         if request.method == "OPTIONS":
             route.fulfill(status=204, headers=cors)
+            return
+        if request.method == "GET" and request.url.startswith(RELAY + "/api/v1/challenge?"):
+            self.challenges += 1
+            school = request.url.rpartition("school=")[2]
+            made = self.proofs.challenge(school, 20, busy=False)
+            route.fulfill(status=200, headers=cors, json=made)
             return
         if request.method != "POST" or request.url != RELAY + "/api/v1/cases":
             self.elsewhere.append(f"{request.method} {request.url}")
@@ -696,6 +706,9 @@ def test_a_report_is_sealed_sent_and_the_code_shown(
 
     headers = visit.relay.headers[0]
     assert "cookie" not in headers and "referer" not in headers
+    # It came with a solved challenge, fetched once the student started typing.
+    assert visit.relay.challenges == 1
+    visit.relay.proofs.check(headers["x-qd-proof"], "lincoln-high", 20)
     assert all(url.startswith((server + "/", RELAY + "/")) for url in visit.requests), (
         visit.requests
     )
@@ -822,6 +835,18 @@ def test_the_page_icon_is_its_own_and_nothing_is_missing(
         assert [a for a in answers if a[1] >= 400] == []
     finally:
         context.close()
+
+
+@pytest.mark.browser
+def test_the_page_asks_the_relay_nothing_until_the_student_types(visit: Visit) -> None:
+    """A page view stays invisible to the relay: the challenge comes with the first keystroke."""
+    page = visit.page
+    page.wait_for_load_state("networkidle")
+    assert visit.relay.challenges == 0
+    assert not any(url.startswith(RELAY) for url in visit.requests)
+    with page.expect_request(lambda r: r.url.startswith(RELAY + "/api/v1/challenge")) as asked:
+        page.type("#what", "I")
+    assert asked.value.url.endswith("?school=lincoln-high")
 
 
 @pytest.mark.browser

@@ -27,6 +27,23 @@
    * same bytes, which the relay stores once (it keys envelopes by nonce). */
   var pending = null;
   var sending = false;
+  /* The proof of work the relay asks for, started when the student starts typing
+   * (not at page load: a page view stays invisible to the relay). site/js/proof.js */
+  var proof = null;
+
+  function startProof() {
+    if (!window.QuietDoorProof) return null;
+    if (!window.QuietDoorProof.fresh(proof)) proof = window.QuietDoorProof.start(config.relay, config.school);
+    return proof;
+  }
+
+  /* Calls back with the X-QD-Proof header's value ('' if there is none to give). */
+  function withProof(callback) {
+    var handle = startProof();
+    if (!handle) return callback('');
+    handle.busy.then(function (busy) { if (busy && sending) status.textContent = config.msgKeepOpen; });
+    handle.ready.then(callback, function () { callback(''); });
+  }
 
   function clearForm() {
     form.reset();
@@ -63,6 +80,7 @@
 
   what.addEventListener('input', function () {
     if (what.value.trim()) showWhatError(false);
+    startProof();
   });
 
   function showWhatError(show) {
@@ -132,14 +150,23 @@
       }
       status.textContent = config.msgSending;
       var sent = pending;
-      page.request(config.relay + '/api/v1/cases', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: sent.body
-      }, function (statusCode) {
-        if (statusCode === 201) succeed(sent.code);
-        else fail(page.sendProblem(statusCode, config));
-      });
+      function post(header, retried) {
+        var headers = { 'Content-Type': 'application/json' };
+        if (header) headers['X-QD-Proof'] = header;
+        page.request(config.relay + '/api/v1/cases', {
+          method: 'POST',
+          headers: headers,
+          body: sent.body
+        }, function (statusCode) {
+          if (statusCode === 201 || statusCode === 200) succeed(sent.code);
+          else if (statusCode === 428 && !retried) {
+            // The proof expired or the school got busier: a new one, the same envelope.
+            proof = null;
+            withProof(function (again) { post(again, true); });
+          } else fail(page.sendProblem(statusCode, config));
+        });
+      }
+      withProof(function (header) { post(header, false); });
     });
     if (waited) status.textContent = config.msgGettingReady;
   });

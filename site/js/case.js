@@ -302,7 +302,19 @@
     headers['Content-Type'] = 'application/json';
     page.request(config.relay + '/api/v1/case/messages', {
       method: 'POST', headers: headers, body: pending.body
-    }, function (statusCode) {
+    }, function added(statusCode) {
+      if (statusCode === 428 && !headers['X-QD-Proof'] && window.QuietDoorProof) {
+        // The school is busy: the relay asks for a proof of work (site/js/proof.js).
+        var proof = window.QuietDoorProof.start(config.relay, config.school);
+        proof.busy.then(function (isBusy) { if (isBusy) addStatus.textContent = config.msgKeepOpen; });
+        proof.ready.then(function (header) {
+          headers['X-QD-Proof'] = header;
+          page.request(config.relay + '/api/v1/case/messages', {
+            method: 'POST', headers: headers, body: pending.body
+          }, added);
+        }, function () { addFailed(config.msgNotSent); });
+        return;
+      }
       if (statusCode !== 201 && statusCode !== 200) {
         return addFailed(page.sendProblem(statusCode, config));
       }

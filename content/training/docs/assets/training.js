@@ -395,11 +395,16 @@
           }, Promise.resolve());
         })
         .then(function () {
+          // The relay's proof of work (site/js/proof.js), as for a student's report.
+          return window.QuietDoorProof.start(course.relay_url, slug).ready;
+        })
+        .then(function (proof) {
           var qd = window.QuietDoorEnvelope(window.nacl, window.blakejs);
           var body = qd.newTraining(slug, target.recipients, payload, new Date());
           return fetch(course.relay_url + '/api/v1/cases', {
             method: 'POST', body: JSON.stringify(body), credentials: 'omit',
-            headers: { 'content-type': 'application/json' }, referrerPolicy: 'no-referrer'
+            headers: { 'content-type': 'application/json', 'x-qd-proof': proof },
+            referrerPolicy: 'no-referrer'
           });
         })
         .then(function (answer) {
