@@ -103,6 +103,11 @@ def _fetch_school(relay: Relay, inbox: Inbox, school: str) -> int:
         page = relay.page(school, inbox.cursor(relay.url, school))
         added += inbox.add_page(relay.url, school, page.rows)
         if not page.more:
+            if page.rows:
+                # Once more from the new cursor: that tells the relay what this tool now
+                # holds, and retention counts from it. Anything new it brings is kept too.
+                last = relay.page(school, inbox.cursor(relay.url, school))
+                added += inbox.add_page(relay.url, school, last.rows)
             return added
     raise KeyToolError(
         f"{relay.url} keeps saying there is more for {school}; stopped after "

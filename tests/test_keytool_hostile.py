@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx2 as httpx
 import pytest
@@ -195,6 +196,11 @@ def row(
     }
 
 
+def after(path: str) -> int:
+    """The cursor a key tool's request asks to start after."""
+    return int(parse_qs(urlsplit(path).query)["after"][0])
+
+
 def page(*rows: dict[str, Any], more: bool = False) -> bytes:
     return json.dumps({"messages": list(rows), "more": more}).encode()
 
@@ -271,7 +277,8 @@ def test_a_lying_relay_cannot_replay_move_or_forge_unnoticed(
         row(5, moved, riverside.case_id),  # Riverside's report, passed off as Lincoln's
         row(6, other.body["envelope"], other.case_id, received="2027-06-01"),  # held back
     ]
-    fake_relay.respond = lambda path: (200, page(*rows))
+    # It lies about what is in the rows, not about cursors: it serves those after the asked one.
+    fake_relay.respond = lambda path: (200, page(*(r for r in rows if r["cursor"] > after(path))))
     code, out, err = run_keytool(
         capsys,
         "--home",
