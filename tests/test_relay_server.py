@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ from .helpers import (
     messages_path,
     new_case,
     signed_headers,
+    solve_proof,
     start_relay,
     stop_relay,
     update,
@@ -193,19 +195,80 @@ def test_acknowledged_envelope_survives_kill_9(
         stop_relay(second)
 
 
-def test_log_holds_no_address_or_user_agent(relay: RelayProcess, td: KeyedDeployment) -> None:
-    case = new_case(td.deployment, "lincoln-high")
-    httpx.post(relay.url + POST, json=case.body, headers={"user-agent": "Marker-UA/7.7"})
-    httpx.get(relay.url + "/api/v1/case", headers={**case.headers, "user-agent": "Marker-UA/7.7"})
-    httpx.post(relay.url + POST, content=b"{nope", headers={"user-agent": "Marker-UA/7.7"})
-    httpx.get(relay.url + "/api/v1/nothing")
-    stop_relay(relay)
+def client_from(address: str) -> httpx.Client:
+    """A client whose connections come from another loopback address, like another device."""
+    return httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=30)
+
+
+@pytest.fixture
+def friction(tmp_path: Path) -> KeyedDeployment:
+    """Proof of work and per-address limits on, as in production, with a low normal volume."""
+    return make_deployment(
+        tmp_path,
+        relay=lenient_limits(
+            proof_of_work=True,
+            proof_of_work_tries=5,
+            normal_daily_per_school=3,
+            daily_quota_per_school=40,
+            address_burst=150,
+            address_per_minute=60,
+        ),
+    )
+
+
+def test_the_log_under_load_holds_no_address_user_agent_case_or_ciphertext(
+    friction: KeyedDeployment, store_url: str, tmp_path: Path
+) -> None:
+    td = friction
+    relay = start_relay(td.path, store_url, tmp_path)
+    marker = {"user-agent": "Marker-UA/7.7"}
+    cases = []
+    try:
+        lines_before = relay.log().count("\n")
+
+        def student(n: int) -> None:
+            with client_from("127.0.0.2") as client:
+                for _ in range(6):
+                    challenge = client.get(
+                        relay.url + "/api/v1/challenge?school=lincoln-high", headers=marker
+                    )
+                    if challenge.status_code != 200:
+                        continue
+                    case = new_case(td.deployment, "lincoln-high", f"words {n}")
+                    cases.append(case)
+                    proof = {"x-qd-proof": solve_proof(challenge.json()), **marker}
+                    client.post(relay.url + POST, json=case.body, headers=proof)
+                    client.post(relay.url + POST, json=case.body, headers=marker)  # a retry
+                    client.get(relay.url + "/api/v1/case", headers={**case.headers, **marker})
+                    client.post(
+                        relay.url + "/api/v1/case/messages",
+                        json=update(td.deployment, case),
+                        headers={**case.headers, **marker},
+                    )
+                    client.post(relay.url + POST, content=b"{nope", headers=marker)
+                client.get(relay.url + "/api/v1/nothing", headers=marker)
+
+        threads = [threading.Thread(target=student, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        listed(relay, td)  # a staff read too
+        assert len(cases) > 20  # the load ran: many requests, many of them refused (429, 428)
+    finally:
+        stop_relay(relay)
     log = relay.log()
     assert "Uvicorn running" in log  # the log is captured at all
+    # Operational events only: start, stop, difficulty and quota; never a line per request.
+    assert log.count("\n") - lines_before < 20
+    assert all(json.loads(line)["level"] for line in log.splitlines())  # one JSON object a line
     assert "Marker-UA" not in log
+    assert "127.0.0.2" not in log
     assert "127.0.0.1:" not in log.replace(relay.url, "")  # no client address:port pairs
     assert "POST /api" not in log and "GET /api" not in log
-    assert case.case_id not in log
+    for case in cases:
+        assert case.case_id not in log
+        assert case.body["envelope"]["ct"][40:80] not in log
 
 
 def _open(relay: RelayProcess) -> socket.socket:
