@@ -174,12 +174,13 @@ class _Relay:
         self.metrics = metrics
         self.clock = clock
         self.proofs = Proofs(store.read(secret, "proof"), clock)
+        self.openapi_text = openapi_document(deployment.schools[0].slug)
         # Each school's count today, as last seen: (day, count, when seen, monotonic).
         self._volumes: dict[str, tuple[str, int, float]] = {}
         self._quota_warned: set[tuple[str, str]] = set()
 
     async def openapi(self, request: Request) -> Response:
-        return JSONResponse(openapi_document())
+        return JSONResponse(self.openapi_text)
 
     # --- students --------------------------------------------------------------
 

@@ -9,6 +9,28 @@ from __future__ import annotations
 from typing import Any
 
 B64U = {"type": "string", "pattern": "^[A-Za-z0-9_-]+$", "description": "base64url, no padding"}
+# The last character of an encoding whose bits do not fill it: its spare bits are zero.
+_SPARE2 = "[AEIMQUYcgkosw048]"
+_SPARE4 = "[AQgw]"
+
+
+def _bytes(size: int) -> dict[str, Any]:
+    """base64url (no padding, canonical) of exactly size bytes, as a pattern."""
+    full, rest = divmod(size, 3)
+    pattern = "[A-Za-z0-9_-]{" + str(full * 4) + "}"
+    if rest == 1:
+        pattern += "[A-Za-z0-9_-]" + _SPARE4
+    elif rest == 2:
+        pattern += "[A-Za-z0-9_-]{2}" + _SPARE2
+    return {"type": "string", "pattern": f"^{pattern}$", "description": f"{size} bytes, base64url"}
+
+
+# The ciphertext: a padded payload of 1, 2, 4 ... 64 KiB, plus the 16-byte tag. (Exact
+# patterns for those lengths would be true, but too large for a fuzzer to generate.)
+CT = {
+    **B64U,
+    "description": "base64url of 1 KiB + 16 bytes, 2 KiB + 16, 4 KiB + 16 ... or 64 KiB + 16",
+}
 SLUG = {"type": "string", "pattern": "^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"}
 DAY = {"type": "string", "format": "date", "description": "UTC day, YYYY-MM-DD"}
 AUTHOR = {"type": "string", "enum": ["public", "student", "staff"]}
@@ -32,17 +54,18 @@ ENVELOPE = _object(
     {
         "v": {"const": 1},
         "school": SLUG,
-        "nonce": B64U,
-        "ct": B64U,
+        "nonce": _bytes(24),
+        "ct": CT,
         "keys": {
             "type": "array",
             "minItems": 1,
             "maxItems": 33,
-            "items": _object({"to": B64U, "sealed": B64U}),
+            "items": _object({"to": _bytes(8), "sealed": _bytes(80)}),
         },
     }
 )
-NEW_CASE = _object({"case_id": B64U, "auth_hash": B64U, "envelope": ENVELOPE})
+CASE_ID = _bytes(16)
+NEW_CASE = _object({"case_id": CASE_ID, "auth_hash": _bytes(32), "envelope": ENVELOPE})
 STORED = _json(
     _object({"id": {"type": "string"}, "received": DAY}),
     "Stored durably (201), or this very envelope was stored before (200, the first answer).",
@@ -51,22 +74,18 @@ SIGNED = [
     {"in": "header", "name": h, "required": True, "schema": {"type": "string"}}
     for h in ("X-QD-Key", "X-QD-Timestamp", "X-QD-Nonce", "X-QD-Signature")
 ]
+# The case code's holder: X-QD-Case and, as the "caseCode" bearer scheme, the auth token.
+# Every way of being wrong (either missing, malformed or not matching) gets the same 404.
 CASE_AUTH = [
     {
         "in": "header",
         "name": "X-QD-Case",
         "required": True,
-        "schema": B64U,
-        "description": "the case id derived from the case code",
-    },
-    {
-        "in": "header",
-        "name": "Authorization",
-        "required": True,
-        "schema": {"type": "string", "pattern": "^Bearer [A-Za-z0-9_-]+$"},
-        "description": "Bearer and the auth token derived from the case code",
+        "schema": CASE_ID,
+        "description": "the case id derived from the case code (a wrong or missing one: 404)",
     },
 ]
+CASE_SECURITY = [{"caseCode": []}]
 SLUG_PARAM = {"in": "path", "name": "slug", "required": True, "schema": SLUG}
 PROOF = {
     "in": "header",
@@ -130,20 +149,39 @@ def _errors(*codes: int) -> dict[str, Any]:
     return {str(code): ERROR for code in codes}
 
 
-def _post(summary: str, schema: dict[str, Any], params: list[Any], *codes: int) -> dict[str, Any]:
+def _post(
+    summary: str,
+    schema: dict[str, Any],
+    params: list[Any],
+    *codes: int,
+    security: list[Any] | None = None,
+) -> dict[str, Any]:
     return {
         "post": {
             "summary": summary,
             "parameters": params,
+            **({"security": security} if security is not None else {}),
             "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}},
             "responses": {"200": STORED, "201": STORED, **_errors(*codes)},
         }
     }
 
 
-def openapi_document() -> dict[str, Any]:
+def openapi_document(example_school: str = "lincoln-high") -> dict[str, Any]:
+    """The description; example_school (one of the deployment's) shows a working request."""
+    school = {"in": "query", "name": "school", "required": True, "schema": SLUG}
+    school["example"] = example_school
     return {
         "openapi": "3.1.0",
+        "components": {
+            "securitySchemes": {
+                "caseCode": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "the auth token derived from the case code (docs/PROTOCOL.md)",
+                }
+            }
+        },
         "info": {
             "title": "Quiet Door relay",
             "version": "1",
@@ -153,9 +191,7 @@ def openapi_document() -> dict[str, Any]:
             "/api/v1/challenge": {
                 "get": {
                     "summary": "A proof-of-work challenge for a school (ALTCHA's format, v2)",
-                    "parameters": [
-                        {"in": "query", "name": "school", "required": True, "schema": SLUG}
-                    ],
+                    "parameters": [school],
                     "responses": {
                         "200": _json(CHALLENGE, "Solve it and send the solution as X-QD-Proof."),
                         **_errors(404, 429),
@@ -179,6 +215,7 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "Read one's own case (the case code's token)",
                     "parameters": CASE_AUTH,
+                    "security": CASE_SECURITY,
                     "responses": {
                         "200": _json(
                             _object(
@@ -205,6 +242,7 @@ def openapi_document() -> dict[str, Any]:
                 422,
                 428,
                 429,
+                security=CASE_SECURITY,
             ),
             "/api/v1/schools": {
                 "get": {
