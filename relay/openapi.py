@@ -85,7 +85,7 @@ CASE_AUTH = [
         "description": "the case id derived from the case code (a wrong or missing one: 404)",
     },
 ]
-CASE_SECURITY = [{"caseCode": []}]
+CASE_SECURITY: list[dict[str, list[str]]] = [{"caseCode": []}]
 SLUG_PARAM = {"in": "path", "name": "slug", "required": True, "schema": SLUG}
 PROOF = {
     "in": "header",
