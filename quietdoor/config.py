@@ -198,7 +198,7 @@ class RelayLimits:
     # A proof of work with each new case (and each student message when a school is
     # busy): at normal volume, a solver makes at most this many tries.
     proof_of_work: bool = True
-    proof_of_work_tries: int = 40
+    proof_of_work_tries: int = 1000
     # Per network address, in memory only: a burst, then this many a minute (0: no limit).
     address_burst: int = 20
     address_per_minute: int = 10

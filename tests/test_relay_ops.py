@@ -111,7 +111,7 @@ def test_metrics_count_requests_writes_and_batches_without_naming_anyone(
         'quietdoor_relay_requests_total{endpoint="/api/v1/case",status="404"} 1.0',
         "quietdoor_relay_write_seconds_count 3.0",
         "quietdoor_relay_pending_notices 0.0",
-        "quietdoor_relay_proof_of_work_max_tries 40.0",
+        "quietdoor_relay_proof_of_work_max_tries 1000.0",
         "quietdoor_relay_busy_schools 0.0",
     ]:
         assert line in text, line
