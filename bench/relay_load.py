@@ -151,6 +151,8 @@ def main() -> int:
     parser.add_argument(
         "--workdir", type=Path, help="keep the envelopes here and use them again next time"
     )
+    parser.add_argument("--http", choices=["httptools", "h11"], default="httptools")
+    parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is missing: apt-get install wrk", file=sys.stderr)
@@ -241,7 +243,8 @@ def measure(name: str, tmp: Path, config: Path, bodies: Path, args: argparse.Nam
     store = ""
     schema = ""
     if name == "bare":
-        command = [sys.executable, "-c", _BARE_SERVER.format(tmp=str(tmp), port=port)]
+        server = _BARE_SERVER.format(tmp=str(tmp), port=port, http=args.http, loop=args.loop)
+        command = [sys.executable, "-c", server]
     else:
         if name == "sqlite":
             store = f"sqlite:///{tmp / 'relay.db'}"
@@ -253,7 +256,7 @@ def measure(name: str, tmp: Path, config: Path, bodies: Path, args: argparse.Nam
             store = f"{POSTGRES}{joiner}options=-csearch_path%3D{schema}"
         command = [
             sys.executable, "-m", "relay", "--config", str(config), "--store", store,
-            "--port", str(port),
+            "--port", str(port), "--http", args.http, "--loop", args.loop,
         ]  # fmt: skip
     with log.open("wb") as out:
         server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
@@ -292,7 +295,7 @@ from bare_app import app
 from relay.logs import LOG_CONFIG
 from relay.server import Deadlines, serve
 serve(app, host="127.0.0.1", port={port}, deadlines=Deadlines(10, 2048, 98304),
-      log_config=LOG_CONFIG)
+      log_config=LOG_CONFIG, parser={http!r}, loop={loop!r})
 """
 
 
@@ -343,7 +346,8 @@ def report(runs: list[Run], args: argparse.Namespace) -> None:
     print()
     print(
         f"POST /api/v1/cases, 1 KiB envelopes, wrk {args.threads} threads, "
-        f"{args.connections} connections, {args.seconds} s, one worker"
+        f"{args.connections} connections, {args.seconds} s, one worker, "
+        f"{args.http} and {args.loop}"
     )
     print(
         f"{'server':<12}{'requests/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'x bare':>8}"

@@ -103,7 +103,8 @@ class ThreadCommit:
         self._transaction = transaction
         self._on_batch = on_batch
         self._queues: list[deque[_Job[Any]]] = [deque() for _ in range(writers)]
-        self._ready = threading.Condition()
+        # One condition a writer: a job wakes its own writer only.
+        self._ready = [threading.Condition() for _ in range(writers)]
         self._closing = False
         self._threads = [
             threading.Thread(target=self._work, args=(i,), name=f"{name}-{i}", daemon=True)
@@ -115,28 +116,29 @@ class ThreadCommit:
     def submit(self, run: Callable[[Any], T], order: str = "") -> Future[T]:
         """Queue a job; its future holds the result once the batch that ran it has committed."""
         future: Future[T] = Future()
-        queue = self._queues[zlib.crc32(order.encode()) % len(self._queues)]
-        with self._ready:
+        index = zlib.crc32(order.encode()) % len(self._queues)
+        with self._ready[index]:
             if self._closing:
                 raise RelayError("the store is closed")
-            queue.append(_Job(run, order, future))
-            self._ready.notify_all()
+            self._queues[index].append(_Job(run, order, future))
+            self._ready[index].notify()
         return future
 
     def close(self) -> None:
         """Finish what is queued, then stop the writers."""
-        with self._ready:
-            self._closing = True
-            self._ready.notify_all()
+        self._closing = True
+        for ready in self._ready:
+            with ready:
+                ready.notify_all()
         for thread in self._threads:
             thread.join()
 
     def _work(self, index: int) -> None:
-        queue = self._queues[index]
+        queue, ready = self._queues[index], self._ready[index]
         while True:
-            with self._ready:
+            with ready:
                 while not queue and not self._closing:
-                    self._ready.wait()
+                    ready.wait()
                 if not queue:
                     return
                 batch = [queue.popleft() for _ in range(min(len(queue), MAX_BATCH))]
