@@ -264,6 +264,14 @@ def serve_example(tmp: Path, mail_port: int | None = None) -> Site:
     """
     port = free_port()
     config, deployment = prepare(EXAMPLE, tmp / "var", port)
+    # The page's proof of work stays on, as in production; but the whole suite is one
+    # address, and sends a school more than a normal day's messages.
+    deployment = dataclasses.replace(
+        deployment,
+        relay=dataclasses.replace(
+            deployment.relay, address_per_minute=0, normal_daily_per_school=400
+        ),
+    )
     if mail_port is not None:
         deployment = dataclasses.replace(
             deployment,
@@ -278,8 +286,8 @@ def serve_example(tmp: Path, mail_port: int | None = None) -> Site:
                 window_minutes=0.05,
             ),
         )
-        config.write_text(dump_config(deployment), encoding="utf-8")
-        deployment = load_config(config)
+    config.write_text(dump_config(deployment), encoding="utf-8")
+    deployment = load_config(config)
     build_site(deployment, tmp / "dist")
     relay = start_relay(
         config, f"sqlite:///{tmp / 'relay.db'}", tmp, static=tmp / "dist", port=port
@@ -445,7 +453,9 @@ def post_conversation(
     written at its time in `times` (now by default)."""
     identity = load_identity(site.var / "keys" / staff, DEMO_PASSPHRASE)
     case = new_case(site.deployment, school, report, "unsure", code=code, now=times[0])
-    answer = httpx.post(site.relay.url + "/api/v1/cases", json=case.body)
+    answer = httpx.post(
+        site.relay.url + "/api/v1/cases", json=case.body, headers=proof(site.relay.url, school)
+    )
     assert answer.status_code == 201, answer.text
     for text, when in (("", times[1]), (reply, times[2])):
         message = staff_message(site.deployment, case, staff, identity.signing_key, text, when)
@@ -667,6 +677,13 @@ def case_ref(capsys: pytest.CaptureFixture[str], home: Path, case: StudentCase) 
 
 
 # --- proof of work --------------------------------------------------------------
+
+
+def proof(relay_url: str, school: str) -> dict[str, str]:
+    """A challenge from the relay, solved: the X-QD-Proof header a page would send."""
+    answer = httpx.get(relay_url + f"/api/v1/challenge?school={school}")
+    assert answer.status_code == 200, answer.text
+    return {"x-qd-proof": solve_proof(answer.json())}
 
 
 def solve_proof(challenge: dict[str, Any]) -> str:
