@@ -5,6 +5,8 @@ Fixtures live in conftest.py and use these; tests import from here, never from c
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import dataclasses
 import json
 import os
@@ -15,12 +17,12 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from email import message_from_bytes
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx2 as httpx
 import pytest
@@ -39,6 +41,7 @@ from quietdoor.encoding import b64u_decode, b64u_encode
 from quietdoor.signing import sign_request
 
 ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 EXAMPLE = ROOT / "examples" / "demo.toml"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -90,6 +93,16 @@ def make_deployment(tmp: Path, base_url: str | None = None, **changes: object) -
     path = tmp / "deployment.toml"
     path.write_text(dump_config(deployment), encoding="utf-8")
     return KeyedDeployment(path=path, deployment=load_config(path), keys=keys)
+
+
+def run_on_own_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine on a loop of its own, in a thread of its own.
+
+    Playwright's sync API (used by the browser tests in this session) leaves an event
+    loop set on the main thread, where asyncio.run would refuse to start another.
+    """
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def wait_until(condition: Callable[[], object], timeout: float = 30.0) -> None:

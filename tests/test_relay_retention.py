@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -26,6 +25,7 @@ from .helpers import (
     messages_path,
     new_case,
     run_keytool,
+    run_on_own_loop,
     signed_headers,
     update,
 )
@@ -71,7 +71,7 @@ def days_later(n: int) -> date:
 
 
 def swept(store: SQLStore, on: date) -> int:
-    return asyncio.run(sweep(store, 90, on, int(time.time())))
+    return run_on_own_loop(sweep(store, 90, on, int(time.time())))
 
 
 def health(client: TestClient) -> dict[str, Any]:

@@ -25,6 +25,8 @@ from relay.store import (
     secret,
 )
 
+from .helpers import run_on_own_loop
+
 
 @pytest.fixture
 def store(store_url: str) -> Iterator[SQLStore]:
@@ -52,7 +54,7 @@ def concurrently(store: SQLStore, writes: list[tuple[str, Any, tuple[Any, ...]]]
             *(store.awrite(key, job, *args) for key, job, args in writes), return_exceptions=True
         )
 
-    return asyncio.run(main())
+    return run_on_own_loop(main())
 
 
 def test_concurrent_writes_share_commits_and_each_gets_its_answer(store: SQLStore) -> None:
