@@ -57,11 +57,10 @@ from relay.store import (
     Refused,
     SpentProof,
     SQLStore,
-    add_message,
+    Write,
     case_messages,
     count_today,
     find_case,
-    open_case,
     pending_notices,
     record_fetch,
     school_messages,
@@ -215,14 +214,8 @@ class _Relay:
             case_key=b64u_encode(case_key),
         )
         first = self._message(envelope, raw["envelope"]["nonce"], case.case_id, "public", proof)
-        added = await self._write(
-            case.school,
-            open_case,
-            case,
-            first,
-            limits.daily_quota_per_school,
-            self.notifier.pending(case.school, datetime.now(UTC)),
-        )
+        notices = self.notifier.pending(case.school, datetime.now(UTC))
+        added = await self._keep(Write(first, limits.daily_quota_per_school, notices, case))
         return _stored(added)
 
     async def read_case(self, request: Request) -> Response:
@@ -246,13 +239,8 @@ class _Relay:
         message = self._message(
             envelope, b64u_encode(envelope.nonce), case.case_id, "student", proof
         )
-        added = await self._write(
-            case.school,
-            add_message,
-            message,
-            limits.daily_quota_per_school,
-            self.notifier.pending(case.school, datetime.now(UTC)),
-        )
+        notices = self.notifier.pending(case.school, datetime.now(UTC))
+        added = await self._keep(Write(message, limits.daily_quota_per_school, notices))
         return _stored(added)
 
     async def _student_case(self, request: Request) -> Case:
@@ -377,7 +365,7 @@ class _Relay:
         envelope = self._parse_envelope_json(parse_json(request.state.body))
         self._check_case_message(envelope, case)
         message = self._message(envelope, b64u_encode(envelope.nonce), case.case_id, "staff")
-        added = await self._write(slug, add_message, message, None)
+        added = await self._keep(Write(message, None))
         return _stored(added)
 
     async def staff_note(self, request: Request) -> Response:
@@ -387,7 +375,7 @@ class _Relay:
             raise ApiError(422, "the envelope names another school than the path")
         self._check_keys(envelope, with_case_key=False)
         note = self._message(envelope, b64u_encode(envelope.nonce), None, "staff")
-        added = await self._write(slug, add_message, note, None)
+        added = await self._keep(Write(note, None))
         return _stored(added)
 
     async def _staff_school(self, request: Request, body_limit: int = 0) -> str:
@@ -501,10 +489,11 @@ class _Relay:
             proof=proof,
         )
 
-    async def _write(self, school: str, job: Callable[..., Added], *args: Any) -> Added:
+    async def _keep(self, write: Write) -> Added:
+        school = write.message.school
         started = time.perf_counter()
         try:
-            added = await self.store.awrite(school, job, *args)
+            added = await self.store.keep(write)
         except Refused as exc:
             if exc.status == 429:
                 self._warn_quota_once(school)

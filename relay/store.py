@@ -2,8 +2,9 @@
 
 The logic (dedupe, then quota, then insert) and the SQL are written once here,
 as jobs: functions of an open transaction. Writes go through a group commit
-(relay/commit.py), so concurrent submissions share one durable commit; reads
-run in a read transaction. The SQLite and PostgreSQL back ends supply only
+(relay/commit.py), so concurrent submissions share one durable commit, and
+messages are written set-based, a few statements for a whole batch; reads run
+in a read transaction. The SQLite and PostgreSQL back ends supply only
 their connections, transactions and two column types. Nothing stored says
 anything about the sender: no address, no user agent, no time finer than the
 UTC day (a spent proof of work and a pending notice keep a coarse expiry, and
@@ -13,6 +14,7 @@ only until it passes).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import secrets
 from collections.abc import Callable, Iterator, Sequence
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Concatenate, Literal, ParamSpec, Protocol, TypeVar
 from urllib.parse import urlsplit
 
-from relay.commit import Refused
+from relay.commit import Many, Refused, each
 from relay.errors import RelayError
 
 Author = Literal["public", "student", "staff"]
@@ -98,6 +100,16 @@ class NewMessage:
     body: str
     day: str
     proof: SpentProof | None = None
+
+
+@dataclass(frozen=True)
+class Write:
+    """A message to keep, with the case it opens (a first message), its quota and notices."""
+
+    message: NewMessage
+    daily_quota: int | None  # a student's message counts towards the day; staff's do not
+    notices: Sequence[Notice] = ()
+    opens: Case | None = None
 
 
 MIGRATIONS: Sequence[str] = (
@@ -182,6 +194,8 @@ class Tx(Protocol):
     def one(self, sql: str, args: Sequence[Any] = ()) -> tuple[Any, ...] | None: ...
     def all(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
     def run(self, sql: str, args: Sequence[Any] = ()) -> int: ...
+    def insert(self, into: str, rows: Sequence[Sequence[Any]], tail: str = "") -> None:
+        """`into VALUES (?, ...) tail` for each row, in the way the back end does fastest."""
 
 
 class SQLStore:
@@ -195,15 +209,14 @@ class SQLStore:
 
     # --- what a back end supplies --------------------------------------------
 
-    def write(
-        self, key: str, job: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
-    ) -> Future[T]:
-        """A write; key (a school, or "") orders the jobs of a batch, so locks never cross."""
+    def submit(self, key: str, many: Many, item: Any) -> Future[Any]:
+        """A write from any thread: the answer of `many` for item, once committed.
+
+        key (a school, or "") orders a batch's items, so locks are taken in one order.
+        """
         raise NotImplementedError
 
-    async def awrite(
-        self, key: str, job: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
-    ) -> T:
+    async def asubmit(self, key: str, many: Many, item: Any) -> Any:
         """A write from the event loop, group-committed with the others waiting."""
         raise NotImplementedError
 
@@ -228,7 +241,20 @@ class SQLStore:
         self, key: str, job: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """A write, waited for: its result once it is committed (or its refusal)."""
-        return self.write(key, job, *args, **kwargs).result()
+        result: T = self.submit(key, each, lambda tx: job(tx, *args, **kwargs)).result()
+        return result
+
+    async def awrite(
+        self, key: str, job: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """A write from the event loop: its result once it is committed (or its refusal)."""
+        result: T = await self.asubmit(key, each, lambda tx: job(tx, *args, **kwargs))
+        return result
+
+    async def keep(self, write: Write) -> Added:
+        """Keep a message, written set-based with the others waiting; Refused says why not."""
+        added: Added = await self.asubmit(write.message.school, store_messages, write)
+        return added
 
     def read(self, job: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
         with self.read_transaction() as tx:
@@ -248,129 +274,219 @@ class SQLStore:
 
     # --- the conveniences the notices and tests use ---------------------------
 
-    def add_message(
-        self, message: NewMessage, daily_quota: int | None, notices: Sequence[Notice] = ()
-    ) -> Added:
-        return self.call(message.school, add_message, message, daily_quota, notices)
+    def keep_now(self, write: Write) -> Added:
+        added: Added = self.submit(write.message.school, store_messages, write).result()
+        return added
 
     def pending_notices(self) -> int:
         return self.read(pending_notices)
 
 
-# --- writes: each refuses before it writes anything, or writes ---------------------
+# --- writes: an item is refused before anything of it is written, or written ------------
 
 
-def open_case(
-    tx: Tx, case: Case, first: NewMessage, daily_quota: int, notices: Sequence[Notice] = ()
-) -> Added:
-    """Store a new case and its first message; Refused on a quota, a clash, a replay or a proof.
+def store_messages(tx: Tx, writes: list[Write]) -> list[Added | Refused]:
+    """Keep a batch of messages, set-based: a few statements a batch, not a few a message.
 
-    The notices it makes are written in the same transaction, so a relay that dies
-    after answering still sends them when it starts again.
+    Each write is checked as if it ran alone, in order: a retry of a stored envelope
+    gets the first answer (another envelope with its nonce, 409); a new case must not
+    exist yet (409); a case takes at most MAX_CASE_MESSAGES (409); a proof of work is
+    spent once (428); a student's message counts towards the school's day (429 at the
+    quota). Notices are written in the same transaction, so a relay that dies after
+    answering still sends them when it starts again. Writes that meet one another in
+    the batch (the same nonce, case or proof twice) and days a batch would take past
+    the quota are kept for a next round, which sees what this one wrote: so the
+    answers are exactly those of the writes run one by one.
     """
-    seen = _seen(tx, first)
-    if seen is not None:
-        return seen
-    if tx.one("SELECT 1 FROM cases WHERE case_id = ?", (case.case_id,)):
-        raise Refused(409, "a case with this id exists; start a new report")
-    _unspent(tx, first.proof)
-    counted = _count(tx, first.school, first.day, daily_quota)
-    _spend(tx, first.proof)
-    tx.run(
-        "INSERT INTO cases (case_id, school, auth_hash, case_key, opened, last_day) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        (case.case_id, case.school, case.auth_hash, case.case_key, first.day, first.day),
-    )
-    _queue(tx, notices)
-    return _insert(tx, first, counted)
-
-
-def add_message(
-    tx: Tx, message: NewMessage, daily_quota: int | None, notices: Sequence[Notice] = ()
-) -> Added:
-    """Add a message to its case (or a staff note); a quota applies to students only."""
-    seen = _seen(tx, message)
-    if seen is not None:
-        return seen
-    if message.case_id is not None:
-        count = tx.one("SELECT COUNT(*) FROM messages WHERE case_id = ?", (message.case_id,))
-        if count is not None and count[0] >= MAX_CASE_MESSAGES:
-            raise Refused(409, "this conversation is full; please start a new report")
-    _unspent(tx, message.proof)
-    counted = None
-    if daily_quota is not None:
-        counted = _count(tx, message.school, message.day, daily_quota)
-    _spend(tx, message.proof)
-    if message.case_id is not None:
-        tx.run(
-            "UPDATE cases SET last_day = ? WHERE case_id = ?",
-            (message.day, message.case_id),
+    answers: dict[int, Added | Refused] = {}
+    later: list[int] = []
+    ready: list[int] = []
+    nonces = {w.message.nonce for w in writes}
+    stored = {
+        row[0]: row[1:]
+        for row in _where_in(tx, "SELECT nonce, id, received, body FROM messages", "nonce", nonces)
+    }
+    opened = {w.opens.case_id for w in writes if w.opens is not None}
+    clashing = {row[0] for row in _where_in(tx, "SELECT case_id FROM cases", "case_id", opened)}
+    proofs = {w.message.proof.nonce for w in writes if w.message.proof is not None}
+    spent = {row[0] for row in _where_in(tx, "SELECT nonce FROM spent_proofs", "nonce", proofs)}
+    followed = {
+        w.message.case_id for w in writes if w.opens is None and w.message.case_id is not None
+    }
+    sizes: dict[str, int] = {
+        row[0]: int(row[1])
+        for row in _where_in(
+            tx, "SELECT case_id, COUNT(*) FROM messages", "case_id", followed, "GROUP BY case_id"
         )
-    _queue(tx, notices)
-    return _insert(tx, message, counted)
-
-
-def _seen(tx: Tx, message: NewMessage) -> Added | None:
-    """A retry of a stored envelope gets the first answer; another one with its nonce, 409."""
-    row = tx.one("SELECT id, received, body FROM messages WHERE nonce = ?", (message.nonce,))
-    if row is None:
-        return None
-    if row[2] != message.body:
-        raise Refused(409, "another envelope was sent with this nonce")
-    return Added(id=row[0], received=row[1], duplicate=True)
-
-
-def _unspent(tx: Tx, proof: SpentProof | None) -> None:
-    if proof is not None and tx.one("SELECT 1 FROM spent_proofs WHERE nonce = ?", (proof.nonce,)):
-        raise Refused(428, "this proof of work was used before; solve a new challenge")
-
-
-def _spend(tx: Tx, proof: SpentProof | None) -> None:
-    if proof is not None:
-        tx.run(
-            "INSERT INTO spent_proofs (nonce, expires) VALUES (?, ?)",
-            (proof.nonce, proof.expires),
+    }
+    taken: set[tuple[str, str]] = set()  # (what, key) a write of this round already uses
+    for index, w in enumerate(writes):
+        m = w.message
+        if m.nonce in stored:
+            stored_id, received, body = stored[m.nonce]
+            answers[index] = (
+                Added(id=stored_id, received=received, duplicate=True)
+                if body == m.body
+                else Refused(409, "another envelope was sent with this nonce")
+            )
+            continue
+        uses = {("nonce", m.nonce)}
+        if m.case_id is not None:
+            uses.add(("case", m.case_id))
+        if m.proof is not None:
+            uses.add(("proof", m.proof.nonce))
+        if uses & taken:
+            later.append(index)
+            continue
+        if w.opens is not None and w.opens.case_id in clashing:
+            answers[index] = Refused(409, "a case with this id exists; start a new report")
+        elif w.opens is None and sizes.get(m.case_id or "", 0) >= MAX_CASE_MESSAGES:
+            answers[index] = Refused(409, "this conversation is full; please start a new report")
+        elif m.proof is not None and m.proof.nonce in spent:
+            answers[index] = Refused(
+                428, "this proof of work was used before; solve a new challenge"
+            )
+        else:
+            taken |= uses
+            ready.append(index)
+    counted, crowded, refused = _count(tx, writes, ready)
+    for index in refused:
+        answers[index] = Refused(
+            429, "this school's inbox is full for today; please call or text the hotline"
         )
-
-
-def _count(tx: Tx, school: str, day: str, quota: int) -> int:
-    """Count a message towards the school's day; Refused, writing nothing, at the quota."""
-    counted = tx.one(
-        "INSERT INTO daily_counts (school, day, count) VALUES (?, ?, 1) "
-        "ON CONFLICT (school, day) DO UPDATE SET count = daily_counts.count + 1 "
-        "WHERE daily_counts.count < ? RETURNING count",
-        (school, day, quota),
+    ready = [i for i in ready if i in counted or writes[i].daily_quota is None]
+    kept = [writes[i] for i in ready]
+    tx.insert(
+        "INSERT INTO spent_proofs (nonce, expires)",
+        [(w.message.proof.nonce, w.message.proof.expires) for w in kept if w.message.proof],
     )
-    if counted is None:
-        raise Refused(429, "this school's inbox is full for today; please call or text the hotline")
-    return int(counted[0])
+    tx.insert(
+        "INSERT INTO cases (case_id, school, auth_hash, case_key, opened, last_day)",
+        [
+            (c.case_id, c.school, c.auth_hash, c.case_key, w.message.day, w.message.day)
+            for w in kept
+            if (c := w.opens) is not None
+        ],
+    )
+    days: dict[str, set[str]] = {}
+    for w in kept:
+        if w.opens is None and w.message.case_id is not None:
+            days.setdefault(w.message.day, set()).add(w.message.case_id)
+    for day, cases in sorted(days.items()):
+        _where_in(tx, "UPDATE cases SET last_day = ?", "case_id", cases, first=(day,))
+    tx.insert(
+        "INSERT INTO notices (recipient, channel, school, due, next_try)",
+        sorted({(n.recipient, n.channel, n.school, n.due, n.due) for w in kept for n in w.notices}),
+        "ON CONFLICT DO NOTHING",
+    )
+    for index, added in zip(ready, _insert_messages(tx, kept), strict=True):
+        answers[index] = dataclasses.replace(added, counted=counted.get(index))
+    for index in crowded:  # one by one: each is counted, or refused, on its own
+        (answers[index],) = store_messages(tx, [writes[index]])
+    if later:  # a next round sees what this one wrote
+        again = store_messages(tx, [writes[i] for i in later])
+        answers.update(zip(later, again, strict=True))
+    return [answers[i] for i in range(len(writes))]
 
 
-def _queue(tx: Tx, notices: Sequence[Notice]) -> None:
-    for n in notices:
-        tx.run(
-            "INSERT INTO notices (recipient, channel, school, due, next_try) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (n.recipient, n.channel, n.school, n.due, n.due),
+def _count(
+    tx: Tx, writes: list[Write], ready: list[int]
+) -> tuple[dict[int, int], list[int], list[int]]:
+    """Count students' messages towards their school's day: a statement per school and day.
+
+    Returns each counted write's count for the day after it; the writes of days this
+    batch would take past the quota (nothing counted: the caller runs them one by one);
+    and a write alone on its day that the quota refuses.
+    """
+    days: dict[tuple[str, str, int], list[int]] = {}
+    for index in ready:
+        w = writes[index]
+        if w.daily_quota is not None:
+            days.setdefault((w.message.school, w.message.day, w.daily_quota), []).append(index)
+    counted: dict[int, int] = {}
+    crowded: list[int] = []
+    refused: list[int] = []
+    for (school, day, quota), indexes in sorted(days.items()):
+        k = len(indexes)
+        row = None
+        if k <= quota:
+            row = tx.one(
+                "INSERT INTO daily_counts (school, day, count) VALUES (?, ?, ?) "
+                "ON CONFLICT (school, day) DO UPDATE SET count = daily_counts.count + ? "
+                "WHERE daily_counts.count + ? <= ? RETURNING count",
+                (school, day, k, k, k, quota),
+            )
+        if row is None:
+            (refused if k == 1 else crowded).extend(indexes)
+            continue
+        for offset, index in enumerate(indexes):
+            counted[index] = int(row[0]) - k + 1 + offset
+    return counted, crowded, refused
+
+
+def _insert_messages(tx: Tx, kept: list[Write]) -> list[Added]:
+    """Insert messages, numbered per school: a statement per school, and one for them all.
+
+    The school's counter row stays locked until the commit, so a school's cursors
+    commit in order even across relays: a reader never skips one that commits late.
+    """
+    schools: dict[str, list[int]] = {}
+    for index, w in enumerate(kept):
+        schools.setdefault(w.message.school, []).append(index)
+    seqs = [0] * len(kept)
+    for school, indexes in sorted(schools.items()):
+        k = len(indexes)
+        row = tx.one(
+            "INSERT INTO school_seq (school, last) VALUES (?, ?) "
+            "ON CONFLICT (school) DO UPDATE SET last = school_seq.last + ? RETURNING last",
+            (school, k, k),
         )
+        assert row is not None  # noqa: S101 - an upsert with RETURNING returns its row
+        for offset, index in enumerate(indexes):
+            seqs[index] = int(row[0]) - k + 1 + offset
+    ids = [new_id() for _ in kept]
+    tx.insert(
+        "INSERT INTO messages (school, seq, id, case_id, author, nonce, received, body)",
+        [
+            (
+                w.message.school,
+                seq,
+                message_id,
+                w.message.case_id,
+                w.message.author,
+                w.message.nonce,
+                w.message.day,
+                w.message.body,
+            )
+            for w, seq, message_id in zip(kept, seqs, ids, strict=True)
+        ],  # fmt: skip
+    )
+    return [
+        Added(id=message_id, received=w.message.day, duplicate=False)
+        for w, message_id in zip(kept, ids, strict=True)
+    ]
 
 
-def _insert(tx: Tx, m: NewMessage, counted: int | None) -> Added:
-    # The school's counter row stays locked until the commit, so a school's cursors
-    # commit in order even across relays: a reader never skips one that commits late.
-    row = tx.one(
-        "INSERT INTO school_seq (school, last) VALUES (?, 1) "
-        "ON CONFLICT (school) DO UPDATE SET last = school_seq.last + 1 RETURNING last",
-        (m.school,),
-    )
-    assert row is not None  # noqa: S101 - an upsert with RETURNING returns its row
-    message_id = new_id()
-    tx.run(
-        "INSERT INTO messages (school, seq, id, case_id, author, nonce, received, body) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (m.school, row[0], message_id, m.case_id, m.author, m.nonce, m.day, m.body),
-    )
-    return Added(id=message_id, received=m.day, duplicate=False, counted=counted)
+def _where_in(
+    tx: Tx,
+    statement: str,
+    column: str,
+    values: set[str],
+    tail: str = "",
+    first: tuple[Any, ...] = (),
+) -> list[tuple[Any, ...]]:
+    """Rows of `statement WHERE column IN (values) tail`; none asked for, no query.
+
+    first: the arguments of the placeholders in statement itself (an UPDATE's values).
+    """
+    if not values:
+        return []
+    marks = ", ".join("?" * len(values))
+    sql = f"{statement} WHERE {column} IN ({marks}) {tail}"  # noqa: S608 - our own text
+    if statement.startswith("SELECT"):
+        return tx.all(sql, sorted(values))
+    tx.run(sql, (*first, *sorted(values)))
+    return []
 
 
 def use_nonce(tx: Tx, nonce: str, now: int, expires: int) -> bool:

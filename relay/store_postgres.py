@@ -10,21 +10,17 @@ migrations hold an advisory lock, so relays starting at once migrate once.
 
 from __future__ import annotations
 
-import asyncio
 import functools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any
 
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from relay.commit import ThreadCommit
-from relay.store import SQLStore, StoreError, Tx, migrate
-
-P = ParamSpec("P")
-T = TypeVar("T")
+from relay.commit import GroupCommit, Many
+from relay.store import SQLStore, StoreError, migrate
 
 MIGRATION_LOCK = 7427466391  # any fixed number: serialises start-up of several relays
 WRITERS = 3  # batches in flight at once: one commits while the next fills
@@ -44,6 +40,13 @@ class _PostgresTx:
 
     def run(self, sql: str, args: Sequence[Any] = ()) -> int:
         return self.db.execute(_pg(sql), args).rowcount
+
+    def insert(self, into: str, rows: Sequence[Sequence[Any]], tail: str = "") -> None:
+        # One statement of many rows: the server parses and plans it once, not once a row.
+        if rows:
+            row = "(" + ", ".join(["%s"] * len(rows[0])) + ")"
+            values = ", ".join([row] * len(rows))
+            self.db.execute(f"{into} VALUES {values} {tail}", [a for r in rows for a in r])
 
 
 @functools.lru_cache(maxsize=256)
@@ -75,17 +78,13 @@ class PostgresStore(SQLStore):
             detail = " ".join(str(exc).split())
             raise StoreError(f"cannot use the PostgreSQL database ({detail})") from None
         super().__init__()
-        self.writer = ThreadCommit(self._transaction, writers=WRITERS, on_batch=self._batch)
+        self.writer = GroupCommit(self._transaction, writers=WRITERS, on_batch=self._batch)
 
-    def write(
-        self, key: str, job: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
-    ) -> Future[T]:
-        return self.writer.submit(lambda tx: job(tx, *args, **kwargs), key)
+    def submit(self, key: str, many: Many, item: Any) -> Future[Any]:
+        return self.writer.submit(many, item, key)
 
-    async def awrite(
-        self, key: str, job: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
-    ) -> T:
-        return await asyncio.wrap_future(self.write(key, job, *args, **kwargs))
+    async def asubmit(self, key: str, many: Many, item: Any) -> Any:
+        return await self.writer.run(many, item, key)
 
     @contextmanager
     def _transaction(self) -> Iterator[_PostgresTx]:

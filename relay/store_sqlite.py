@@ -13,17 +13,14 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any
 
-from relay.commit import LoopCommit
-from relay.store import SQLStore, StoreError, Tx, migrate
-
-P = ParamSpec("P")
-T = TypeVar("T")
+from relay.commit import LoopCommit, Many
+from relay.store import SQLStore, StoreError, migrate
 
 
 class _SQLiteTx:
@@ -39,6 +36,12 @@ class _SQLiteTx:
 
     def run(self, sql: str, args: Sequence[Any] = ()) -> int:
         return self.db.execute(sql, args).rowcount
+
+    def insert(self, into: str, rows: Sequence[Sequence[Any]], tail: str = "") -> None:
+        # One prepared statement, bound and stepped a row at a time, in C.
+        if rows:
+            marks = ", ".join("?" * len(rows[0]))
+            self.db.executemany(f"{into} VALUES ({marks}) {tail}", rows)
 
 
 class SQLiteStore(SQLStore):
@@ -64,27 +67,27 @@ class SQLiteStore(SQLStore):
             self._begin, self._commit, self._rollback, lock=self._write_lock, on_batch=self._batch
         )
 
-    def write(
-        self, key: str, job: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
-    ) -> Future[T]:
-        future: Future[T] = Future()
+    def submit(self, key: str, many: Many, item: Any) -> Future[Any]:
+        """Outside the event loop (tests, tools): a transaction of its own, under the lock."""
+        future: Future[Any] = Future()
         with self._write_lock:
             tx = self._begin()
             try:
-                value = job(tx, *args, **kwargs)
+                (answer,) = many(tx, [item])
                 self._commit()
             except BaseException as exc:
                 self._rollback()
                 future.set_exception(exc)
-            else:
-                self._batch(1)
-                future.set_result(value)
+                return future
+        self._batch(1)
+        if isinstance(answer, BaseException):
+            future.set_exception(answer)
+        else:
+            future.set_result(answer)
         return future
 
-    async def awrite(
-        self, key: str, job: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
-    ) -> T:
-        return await self._loop_commit.run(lambda tx: job(tx, *args, **kwargs), key)
+    async def asubmit(self, key: str, many: Many, item: Any) -> Any:
+        return await self._loop_commit.run(many, item, key)
 
     def _begin(self) -> _SQLiteTx:
         self._db.execute("BEGIN IMMEDIATE")

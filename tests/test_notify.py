@@ -24,7 +24,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from quietdoor.config import ConfigError, NotifySettings, dump_config, load_config, parse_config
 from relay.notify import Notifier, retry_delay, send_due
-from relay.store import NewMessage, open_store
+from relay.store import NewMessage, Write, open_store
 
 from .helpers import (
     DANA_EMAIL,
@@ -196,8 +196,12 @@ def test_a_failed_delivery_is_tried_again_later(tmp_path: Path, hook: Hook) -> N
     now = datetime(2026, 11, 30, 10, 7, tzinfo=UTC)
     due = notifier.due_time(now)
     for school in ("lincoln-high", "riverside-middle"):
-        store.add_message(
-            dataclasses.replace(_message(school), nonce=school), None, notifier.pending(school, now)
+        store.keep_now(
+            Write(
+                dataclasses.replace(_message(school), nonce=school),
+                None,
+                notifier.pending(school, now),
+            )
         )
     clock = [float(due)]
     try:

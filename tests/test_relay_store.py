@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,15 +12,17 @@ from typing import Any
 import pytest
 
 from relay.store import (
+    MAX_CASE_MESSAGES,
     MIGRATIONS,
     Added,
     Case,
     NewMessage,
     Refused,
+    SpentProof,
     SQLStore,
     StoreError,
     Tx,
-    open_case,
+    Write,
     open_store,
     schema_version,
     secret,
@@ -36,22 +39,23 @@ def store(store_url: str) -> Iterator[SQLStore]:
 
 
 def a_case(
-    n: int, school: str = "lincoln-high", day: str = "2026-11-30"
-) -> tuple[Case, NewMessage]:
-    case_id = f"case-{n:06d}"
-    case = Case(case_id=case_id, school=school, auth_hash=bytes(32), case_key="key")
+    n: int, school: str = "lincoln-high", day: str = "2026-11-30", quota: int = 100, case: int = 0
+) -> Write:
+    """A new case's first message (case n, or the id of case `case` when given)."""
+    case_id = f"case-{case or n:06d}"
     first = NewMessage(
         school=school, case_id=case_id, author="public", nonce=f"n{n}", body=f"b{n}", day=day
     )
-    return case, first
+    return Write(first, quota, opens=Case(case_id, school, auth_hash=bytes(32), case_key="key"))
 
 
-def concurrently(store: SQLStore, writes: list[tuple[str, Any, tuple[Any, ...]]]) -> list[Any]:
+def concurrently(store: SQLStore, writes: list[Write | tuple[str, Any]]) -> list[Any]:
     """Submit writes from the event loop all at once, as requests do; each outcome."""
 
     async def main() -> list[Any]:
         return await asyncio.gather(
-            *(store.awrite(key, job, *args) for key, job, args in writes), return_exceptions=True
+            *(store.keep(w) if isinstance(w, Write) else store.awrite(w[0], w[1]) for w in writes),
+            return_exceptions=True,
         )
 
     return run_on_own_loop(main())
@@ -60,10 +64,10 @@ def concurrently(store: SQLStore, writes: list[tuple[str, Any, tuple[Any, ...]]]
 def test_concurrent_writes_share_commits_and_each_gets_its_answer(store: SQLStore) -> None:
     batches: list[int] = []
     store.batch_sizes.append(batches.append)
-    writes = []
-    for n in range(300):
-        case, first = a_case(n, school=("lincoln-high", "riverside-middle")[n % 2])
-        writes.append((case.school, open_case, (case, first, 10_000)))
+    writes: list[Write | tuple[str, Any]] = [
+        a_case(n, school=("lincoln-high", "riverside-middle")[n % 2], quota=10_000)
+        for n in range(300)
+    ]
     answers: list[Added] = concurrently(store, writes)
     assert len({a.id for a in answers}) == 300 and not any(a.duplicate for a in answers)
     assert sum(batches) == 300
@@ -73,21 +77,17 @@ def test_concurrent_writes_share_commits_and_each_gets_its_answer(store: SQLStor
 
 
 def test_a_refusal_or_a_failing_job_never_fails_the_rest_of_its_batch(store: SQLStore) -> None:
-    case, first = a_case(1)
-    store.call(case.school, open_case, case, first, 100)
+    store.keep_now(a_case(1))
 
     def broken(tx: Tx) -> None:
         tx.run("INSERT INTO no_such_table VALUES (1)")
 
-    writes: list[tuple[str, Any, tuple[Any, ...]]] = []
+    writes: list[Write | tuple[str, Any]] = []
     for n in range(2, 40):
-        case, first = a_case(n)
-        writes.append((case.school, open_case, (case, first, 100)))
+        writes.append(a_case(n))
         if n == 10:
-            writes.append(("", broken, ()))
-            again, _ = a_case(1)  # the first case's id again, with another envelope: 409
-            _, other = a_case(1000)
-            writes.append((again.school, open_case, (again, other, 100)))
+            writes.append(("", broken))
+            writes.append(a_case(1000, case=1))  # the first case's id, another envelope: 409
     outcomes = [
         str(o.status) if isinstance(o, Refused) else "error" if isinstance(o, Exception) else "ok"
         for o in concurrently(store, writes)
@@ -95,6 +95,74 @@ def test_a_refusal_or_a_failing_job_never_fails_the_rest_of_its_batch(store: SQL
     assert outcomes.count("ok") == 38 and outcomes.count("409") == 1
     assert outcomes.count("error") == 1
     assert store.read(lambda tx: tx.one("SELECT COUNT(*) FROM messages"))[0] == 39
+
+
+def outcome(answer: Any) -> str:
+    if isinstance(answer, Refused):
+        return str(answer.status)
+    return "duplicate" if answer.duplicate else "new"
+
+
+def a_follow_up(n: int, case: int, quota: int | None = 10_000, proof: str = "") -> Write:
+    message = NewMessage(
+        school="lincoln-high",
+        case_id=f"case-{case:06d}",
+        author="student",
+        nonce=f"n{n}",
+        body=f"b{n}",
+        day="2026-11-30",
+        proof=SpentProof(proof, 2_000_000_000) if proof else None,
+    )
+    return Write(message, quota)
+
+
+def test_a_batch_crossing_the_quota_stores_exactly_up_to_it(store: SQLStore) -> None:
+    store.keep_now(a_case(1, quota=10))
+    batches: list[int] = []
+    store.batch_sizes.append(batches.append)
+    answers = concurrently(store, [a_case(n, quota=10) for n in range(2, 30)])
+    assert len(batches) < 5  # set-based: no batch failed and fell back to one job a commit
+    assert [outcome(a) for a in answers].count("new") == 9
+    assert [outcome(a) for a in answers].count("429") == 19
+    assert sorted(a.counted for a in answers if not isinstance(a, Refused)) == list(range(2, 11))
+    assert store.read(lambda tx: tx.one("SELECT COUNT(*) FROM messages"))[0] == 10
+
+
+def test_writes_that_meet_in_a_batch_get_the_answers_they_would_get_one_by_one(
+    store: SQLStore,
+) -> None:
+    """The same envelope, nonce, case or proof twice in one batch, beside plain writes."""
+    store.keep_now(a_case(1))
+    for n in range(2, 2 + MAX_CASE_MESSAGES - 2):
+        store.keep_now(a_follow_up(n, case=1, quota=None))  # case 1: all but one place taken
+    writes: list[Write | tuple[str, Any]] = [
+        a_case(500),  # new
+        a_case(500),  # the same envelope again: the first one's answer
+        # the same nonce, another envelope: 409
+        dataclasses.replace(
+            a_case(500), message=dataclasses.replace(a_case(500).message, body="x")
+        ),
+        a_case(502),  # new
+        a_case(503, case=502),  # another envelope opening case 502: 409
+        a_follow_up(504, case=1),  # the case's last place
+        a_follow_up(505, case=1),  # full: 409
+        a_follow_up(506, case=500, proof="p1"),  # new
+        a_follow_up(507, case=502, proof="p1"),  # the same proof again: 428
+        *(a_case(n) for n in range(600, 640)),  # new
+    ]
+    batches: list[int] = []
+    store.batch_sizes.append(batches.append)
+    answers = concurrently(store, writes)
+    assert len(batches) < 5  # set-based: no batch failed and fell back to one job a commit
+    assert [outcome(a) for a in answers[:9]] == [
+        "new", "duplicate", "409", "new", "409", "new", "409", "new", "428",
+    ]  # fmt: skip
+    assert {outcome(a) for a in answers[9:]} == {"new"}
+    assert answers[1].id == answers[0].id
+    stored = store.read(lambda tx: tx.one("SELECT COUNT(*) FROM messages"))[0]
+    assert stored == MAX_CASE_MESSAGES - 1 + 1 + 1 + 1 + 1 + 40
+    seqs = store.read(lambda tx: tx.all("SELECT seq FROM messages ORDER BY seq"))
+    assert [s[0] for s in seqs] == list(range(1, stored + 1))  # no gap, none twice
 
 
 def test_relays_starting_at_once_migrate_once(store_url: str) -> None:
@@ -156,8 +224,7 @@ def test_migrating_an_old_database_keeps_its_cursors(tmp_path: Path) -> None:
     db.close()
     store = open_store(f"sqlite:///{path}")
     try:
-        case, first = a_case(1)
-        store.call(case.school, open_case, case, first, 100)
+        store.keep_now(a_case(1))
         seqs = store.read(lambda tx: tx.all("SELECT seq FROM messages ORDER BY seq"))
         assert [s[0] for s in seqs] == [7, 8]
     finally:
