@@ -10,7 +10,8 @@ event loop and HTTP parser, the same slow-client guard):
 - a bare Starlette endpoint that reads the body and answers 201 without storing
   it: the ceiling of this stack on this machine;
 - the relay on SQLite (WAL, synchronous=FULL, group commit);
-- the relay on PostgreSQL (a fresh schema in the test database).
+- the relay on PostgreSQL (a fresh schema in the test database, analysed after
+  the warm-up, as autovacuum keeps a database in use).
 
 It prints requests per second, p50 and p99 latency, the ratio to the bare
 endpoint, and checks that every acknowledged post was stored (wrk stops with
