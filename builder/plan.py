@@ -178,7 +178,10 @@ def render_school_plan(deployment: Deployment, school: School, findings: Sequenc
             organisation=deployment.organisation,
             school=school,
             district=district.name if district else school.district,
-            url=deployment.landing_url(school.slug),
+            urls={
+                LANGUAGE_NAMES.get(lang, lang): deployment.landing_url(school.slug, lang)
+                for lang in deployment.languages
+            },
             hours=read_hours_text(school.read_hours, strings),
             recipients=deployment.recipients_for(school.slug),
             placements=placements,
@@ -210,7 +213,6 @@ def plan_csv(deployment: Deployment) -> str:
         ]
     )
     for school in deployment.schools:
-        url = deployment.landing_url(school.slug)
         for p in deployment.placements_for(school.slug):
             for lang, name in sign_files(p, deployment.languages).items():
                 writer.writerow(
@@ -225,7 +227,7 @@ def plan_csv(deployment: Deployment) -> str:
                         lang,
                         deployment.paper,
                         f"schools/{school.slug}/{name}",
-                        url,
+                        deployment.landing_url(school.slug, lang),
                     ]
                 )
     return out.getvalue()

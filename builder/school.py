@@ -82,14 +82,18 @@ def build_school(
     printed = print_folder(school.slug)
     (ctx.print_dir / printed).mkdir(parents=True, exist_ok=True)
     signs: dict[str, str] = {}
+    codes = {url: code}
     for placement in deployment.placements_for(school.slug):
         for lang, name in sign_files(placement, deployment.languages).items():
             path = f"{printed}/{name}"
             inputs = sign_fingerprint(school, placement, lang, ctx.shared)
             if old_signs.get(path) != inputs or not (ctx.print_dir / path).is_file():
                 text = sign_text(deployment, school, placement, lang)
+                # Each language's sign opens that language's page.
+                if text.url not in codes:
+                    codes[text.url] = make_code(text.url)
                 pdf = render_pdf(
-                    text, code, deployment.paper, placement.kind, deployment.organisation
+                    text, codes[text.url], deployment.paper, placement.kind, deployment.organisation
                 )
                 (ctx.print_dir / path).write_bytes(pdf)
             signs[path] = inputs

@@ -85,7 +85,7 @@ def sign_text(deployment: Deployment, school: School, placement: Placement, lang
         lang=lang,
         headline=t["headline"],
         lead=t["lead"],
-        url=deployment.landing_url(school.slug),
+        url=deployment.landing_url(school.slug, lang),
         scan=t["scan"],
         no_name=t["no_name"],
         hours=hours,

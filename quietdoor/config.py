@@ -304,8 +304,10 @@ class Deployment:
                     by_school[slug].append(r)
         return {slug: tuple(rs) for slug, rs in by_school.items()}
 
-    def landing_url(self, slug: str) -> str:
-        return f"{self.base_url}/s/{slug}/"
+    def landing_url(self, slug: str, lang: str = "") -> str:
+        """A school's landing page: the first language's at s/<slug>/, another's below it."""
+        folder = "" if lang in ("", self.languages[0]) else f"{lang}/"
+        return f"{self.base_url}/s/{slug}/{folder}"
 
 
 def load_config(path: Path | str) -> Deployment:

@@ -26,9 +26,11 @@ from typing import Any, TypeVar
 
 import httpx2 as httpx
 import pytest
+import zxingcpp
 from aiosmtpd.controller import Controller
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey
+from PIL import Image
 
 from builder.site import build_site
 from demo.prepare import PASSPHRASE as DEMO_PASSPHRASE
@@ -712,3 +714,20 @@ def solve_proof(challenge: dict[str, Any]) -> str:
         "solution": {"counter": solution.counter, "derivedKey": solution.derived_key},
     }
     return base64.b64encode(json.dumps(payload).encode()).decode()
+
+
+def pdf_text(path: Path) -> str:
+    """A PDF's text layer, as pdftotext reads it."""
+    return subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def decoded(path: Path, tmp: Path) -> list[str]:
+    """The text of every QR code on a PDF's page, rasterised at 150 dpi as a printer would."""
+    prefix = tmp / path.stem
+    subprocess.run(
+        ["pdftoppm", "-r", "150", "-png", "-singlefile", str(path), str(prefix)], check=True
+    )
+    with Image.open(prefix.with_suffix(".png")) as image:
+        return [b.text for b in zxingcpp.read_barcodes(image)]

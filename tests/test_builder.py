@@ -20,7 +20,7 @@ from builder.site import BuildError, build, build_site
 from builder.training import build_training
 from quietdoor.config import Deployment, Placement, load_config
 
-from .helpers import ROOT, KeyedDeployment, make_deployment
+from .helpers import ROOT, KeyedDeployment, decoded, make_deployment, pdf_text
 
 
 @pytest.fixture
@@ -210,6 +210,21 @@ def test_signs_are_redrawn_only_when_their_inputs_change(
         "library-en.pdf",
         "library-es.pdf",
     }
+
+
+def test_each_language_sign_opens_that_language_page(
+    deployment: KeyedDeployment, training: Path, tmp_path: Path
+) -> None:
+    """A Spanish sign, built with its school, opens the Spanish landing page."""
+    out = tmp_path / "dist"
+    d = deployment.deployment
+    build(d, out, training_source=training)
+    signs = tmp_path / "dist-print" / "schools" / "lincoln-high"
+    base = "https://report.riverside.example/s/lincoln-high/"
+    assert decoded(signs / "counseling-en.pdf", tmp_path) == [base]
+    assert decoded(signs / "counseling-es.pdf", tmp_path) == [base + "es/"]
+    assert (out / "s" / "lincoln-high" / "es" / "index.html").is_file()
+    assert base + "es/" in pdf_text(signs / "counseling-es.pdf")
 
 
 def test_a_removed_school_is_deleted_and_listed_as_retired(

@@ -36,6 +36,8 @@ def test_example_loads_with_recipients_per_school() -> None:
     assert [r.id for r in d.recipients_for("lincoln-high")] == ["dana-ortiz", "marcus-lee"]
     assert [r.id for r in d.recipients_for("cedar-valley-high")] == ["ruth-nakamura"]
     assert d.landing_url("lincoln-high") == "https://report.riverside.example/s/lincoln-high/"
+    assert d.landing_url("lincoln-high", "en") == d.landing_url("lincoln-high")
+    assert d.landing_url("lincoln-high", "es") == d.landing_url("lincoln-high") + "es/"
     assert str(d.school("cedar-valley-high").read_hours) == "always"  # type: ignore[union-attr]
 
 

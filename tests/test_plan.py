@@ -142,6 +142,8 @@ def test_plan_csv_has_a_row_per_printed_file() -> None:
         "file": "schools/lincoln-high/stalls-2f-en.pdf",
         "landing_url": "https://report.riverside.example/s/lincoln-high/",
     }
+    assert rows[1]["language"] == "es"
+    assert rows[1]["landing_url"] == "https://report.riverside.example/s/lincoln-high/es/"
 
 
 def test_readiness_files_per_deployment_and_district(tmp_path: Path) -> None:

@@ -8,15 +8,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import zxingcpp
-from PIL import Image
 
 from builder.landing import LandingError, load_catalogs
 from builder.qr import make_code
 from builder.signs import PRINT_CATALOGS, render_pdf, sign_text
 from quietdoor.config import Deployment, Placement, load_config
 
-from .helpers import EXAMPLE
+from .helpers import EXAMPLE, decoded, pdf_text
 
 PAGE_SIZES = {"letter": "612 x 792 pts (letter)", "a4": "595.276 x 841.89 pts (A4)"}
 EXAMPLE_DEPLOYMENT = load_config(EXAMPLE)
@@ -25,27 +23,11 @@ EXAMPLE_DEPLOYMENT = load_config(EXAMPLE)
 def render(deployment: Deployment, placement: Placement, lang: str, paper: str, tmp: Path) -> Path:
     school = deployment.school(placement.school)
     assert school is not None
-    code = make_code(deployment.landing_url(school.slug))
     text = sign_text(deployment, school, placement, lang)
+    code = make_code(text.url)
     path = tmp / f"{placement.id}-{lang}-{paper}.pdf"
     path.write_bytes(render_pdf(text, code, paper, placement.kind, deployment.organisation))
     return path
-
-
-def pdf_text(path: Path) -> str:
-    return subprocess.run(
-        ["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True, check=True
-    ).stdout
-
-
-def decoded(path: Path, tmp: Path) -> list[str]:
-    """The text of every QR code on the page, rasterised at 150 dpi as a printer would."""
-    prefix = tmp / path.stem
-    subprocess.run(
-        ["pdftoppm", "-r", "150", "-png", "-singlefile", str(path), str(prefix)], check=True
-    )
-    with Image.open(prefix.with_suffix(".png")) as image:
-        return [b.text for b in zxingcpp.read_barcodes(image)]
 
 
 @pytest.mark.parametrize("paper", ["letter", "a4"])
@@ -56,7 +38,8 @@ def test_every_code_decodes_to_the_printed_url(
 ) -> None:
     d = dataclasses.replace(EXAMPLE_DEPLOYMENT, paper=paper)
     pdf = render(d, placement, lang, paper, tmp_path)
-    url = d.landing_url(placement.school)
+    url = d.landing_url(placement.school, lang)
+    assert url.endswith("/es/") == (lang == "es")  # a Spanish sign opens the Spanish page
     copies = 4 if placement.kind == "sticker" else 1
     assert decoded(pdf, tmp_path) == [url] * copies
     text = pdf_text(pdf)
