@@ -153,7 +153,8 @@ def test_one_notice_per_recipient_per_window_with_no_content(
             store.close()
     finally:
         stop_relay(relay)
-    assert len(box.messages) == len(hook.posts) == len(windows) <= 2
+    # One per window, and so fewer than the four messages (a slow machine may see a third).
+    assert len(box.messages) == len(hook.posts) == len(windows) < 4
     assert {(tuple(to), subject, body) for to, subject, body in box.texts()} == {
         ((DANA_EMAIL,), "Something new in Quiet Door", SENTENCE)
     }
