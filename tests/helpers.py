@@ -107,12 +107,17 @@ def run_on_own_loop(coroutine: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, coroutine).result()
 
 
-def wait_until(condition: Callable[[], object], timeout: float = 30.0) -> None:
-    """Poll a condition until it holds; fail the test if it does not within the timeout."""
+def wait_until(
+    condition: Callable[[], object], timeout: float = 30.0, why: Callable[[], str] = str
+) -> None:
+    """Poll a condition until it holds; fail the test if it does not within the timeout.
+
+    why: what to say when it fails (a server's log, say), read only then.
+    """
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"still not true after {timeout} s")
+            raise AssertionError(f"still not true after {timeout} s. {why()}")
         time.sleep(0.05)
 
 

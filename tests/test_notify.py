@@ -145,10 +145,19 @@ def test_one_notice_per_recipient_per_window_with_no_content(
         assert added.status_code == 201
         windows.add(notifier.due_time(datetime.now(UTC)))
         # Four messages, one window (rarely two, when a window ends mid-way): a notice per window.
-        wait_until(lambda: len(box.messages) >= len(windows) and len(hook.posts) >= len(windows))
+        wait_until(
+            lambda: len(box.messages) >= len(windows) and len(hook.posts) >= len(windows),
+            why=lambda: (
+                f"{len(box.messages)} emails, {len(hook.posts)} posts, {len(windows)} "
+                f"windows; the relay's log:\n{relay.log()}"
+            ),
+        )
         store = open_store(store_url)
         try:
-            wait_until(lambda: store.pending_notices() == 0)  # nothing left that could still go
+            wait_until(  # nothing left that could still go
+                lambda: store.pending_notices() == 0,
+                why=lambda: f"{store.pending_notices()} notices wait; the log:\n{relay.log()}",
+            )
         finally:
             store.close()
     finally:
