@@ -12,7 +12,7 @@ import dataclasses
 import json
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -130,31 +130,28 @@ def test_one_notice_per_recipient_per_window_with_no_content(
     monkeypatch.setenv("QUIETDOOR_SMTP_PASSWORD", SMTP_PASSWORD)
     relay = start_relay(td.path, store_url, tmp_path)
     notifier = Notifier(td.deployment, env=PASSWORD)
-    windows = set()
+    spans: list[set[int]] = []  # each message's window: the one before its post, or after
+
+    def post(send: Callable[[], httpx.Response]) -> None:
+        before = notifier.due_time(datetime.now(UTC))
+        assert send().status_code == 201
+        spans.append({before, notifier.due_time(datetime.now(UTC))})
+
     try:
         cases = [new_case(td.deployment, "lincoln-high", f"secret words {i}") for i in range(3)]
         for case in cases:
-            windows.add(notifier.due_time(datetime.now(UTC)))
-            assert httpx.post(relay.url + "/api/v1/cases", json=case.body).status_code == 201
-            windows.add(notifier.due_time(datetime.now(UTC)))
-        added = httpx.post(
-            relay.url + "/api/v1/case/messages",
-            json=update(td.deployment, cases[0], "more secret words"),
-            headers=cases[0].headers,
+            post(lambda case=case: httpx.post(relay.url + "/api/v1/cases", json=case.body))
+        post(
+            lambda: httpx.post(
+                relay.url + "/api/v1/case/messages",
+                json=update(td.deployment, cases[0], "more secret words"),
+                headers=cases[0].headers,
+            )
         )
-        assert added.status_code == 201
-        windows.add(notifier.due_time(datetime.now(UTC)))
-        # Four messages, one window (rarely two, when a window ends mid-way): a notice per window.
-        wait_until(
-            lambda: len(box.messages) >= len(windows) and len(hook.posts) >= len(windows),
-            why=lambda: (
-                f"{len(box.messages)} emails, {len(hook.posts)} posts, {len(windows)} "
-                f"windows; the relay's log:\n{relay.log()}"
-            ),
-        )
+        # Every notice is written with its message, so once none waits, all went.
         store = open_store(store_url)
         try:
-            wait_until(  # nothing left that could still go
+            wait_until(
                 lambda: store.pending_notices() == 0,
                 why=lambda: f"{store.pending_notices()} notices wait; the log:\n{relay.log()}",
             )
@@ -162,8 +159,12 @@ def test_one_notice_per_recipient_per_window_with_no_content(
             store.close()
     finally:
         stop_relay(relay)
-    # One per window, and so fewer than the four messages (a slow machine may see a third).
-    assert len(box.messages) == len(hook.posts) == len(windows) < 4
+    # Four messages, one window (sometimes two, when a window ends mid-way): one notice a
+    # window, by each channel: at least one for each window that surely had a message, at
+    # most one for each it may have had.
+    surely = {w for span in spans if len(span) == 1 for w in span}
+    maybe = set().union(*spans)
+    assert max(len(surely), 1) <= len(box.messages) == len(hook.posts) <= len(maybe) < 4
     assert {(tuple(to), subject, body) for to, subject, body in box.texts()} == {
         ((DANA_EMAIL,), "Something new in Quiet Door", SENTENCE)
     }
