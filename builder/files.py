@@ -29,7 +29,7 @@ def write_if_changed(path: Path, data: bytes) -> bool:
 
 
 def publish_shared(
-    out_dir: Path, path: str, data: bytes, quality: int = compress.BULK_QUALITY
+    out_dir: Path, path: str, data: bytes, effort: compress.Effort = compress.FILES
 ) -> str:
     """Write a shared file (and its precompressed copies) when it changed; its SHA-256."""
     target = out_dir / path
@@ -38,7 +38,7 @@ def publish_shared(
         written = target.stat().st_mtime_ns
         copies = [target.with_name(target.name + s) for s in compress.ENCODINGS.values()]
         if not all(c.is_file() and c.stat().st_mtime_ns >= written for c in copies):
-            for suffix, packed in compress.variants(data, quality).items():
+            for suffix, packed in compress.variants(data, effort).items():
                 target.with_name(target.name + suffix).write_bytes(packed)
     return hashlib.sha256(data).hexdigest()
 

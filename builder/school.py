@@ -58,7 +58,7 @@ def build_school(
         target.write_bytes(data)
         files[path] = hashlib.sha256(data).hexdigest()
         if compress.compressible(path):
-            for suffix, packed in compress.variants(data, compress.PAGE_QUALITY).items():
+            for suffix, packed in compress.variants(data, compress.FILES).items():
                 (ctx.out_dir / (path + suffix)).write_bytes(packed)
 
     pages = landing_paths(deployment, school)

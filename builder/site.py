@@ -162,7 +162,7 @@ def build(
         assets = build_assets(out_dir)
         asset_files = {
             a.path: publish_shared(
-                out_dir, a.path, (out_dir / a.path).read_bytes(), compress.ASSET_QUALITY
+                out_dir, a.path, (out_dir / a.path).read_bytes(), compress.ASSETS
             )
             for a in assets.values()
         }

@@ -112,6 +112,21 @@ def test_text_files_have_precompressed_copies_the_manifest_describes(
     assert (out / "s/lincoln-high/index.html.br").stat().st_size < page / 2
 
 
+def test_pages_are_compressed_almost_as_small_as_can_be_and_shared_assets_fully(
+    deployment: KeyedDeployment, training: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "dist"
+    build_site(deployment.deployment, out, training_source=training)
+    for page in ("s/lincoln-high/index.html", "s/lincoln-high/es/case/index.html"):
+        html = (out / page).read_bytes()
+        best_gzip = len(gzip.compress(html, compresslevel=9))
+        best_brotli = len(brotli.compress(html, quality=9))  # 11 takes 40 times as long
+        assert len((out / f"{page}.gz").read_bytes()) <= best_gzip * 1.02
+        assert len((out / f"{page}.br").read_bytes()) <= best_brotli * 1.02
+    css = (out / "assets/landing.css").read_bytes()
+    assert (out / "assets/landing.css.br").read_bytes() == brotli.compress(css, quality=11)
+
+
 def test_rebuild_is_identical_and_replaces_stale_files(
     deployment: KeyedDeployment, training: Path, tmp_path: Path
 ) -> None:
