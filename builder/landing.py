@@ -207,11 +207,11 @@ class _StudentPage:
 
     def href_to(self, path: str) -> str:
         """A relative link to a page's folder (``case/``), so the site works under any base."""
-        return posixpath.relpath(posixpath.dirname(path), self.here) + "/"
+        return relative(posixpath.dirname(path), self.here) + "/"
 
     def asset_url(self, name: str) -> str:
         asset = self.assets[name]
-        return f"{posixpath.relpath(asset.path, self.here)}?v={asset.version}"
+        return f"{relative(asset.path, self.here)}?v={asset.version}"
 
     def render(self, template: str, script: str, paths: Mapping[str, str], **context: Any) -> str:
         inline = inline_code(tuple(self.assets[n].integrity for n in INLINE_NAMES))
@@ -219,7 +219,7 @@ class _StudentPage:
             {
                 "lang": other,
                 "name": self.catalogs[other]["language_name"],
-                "href": posixpath.relpath(path, self.here),
+                "href": relative(path, self.here),
             }
             for other, path in paths.items()
             if other != self.lang
@@ -267,6 +267,18 @@ def inline_code(integrities: tuple[str, ...]) -> InlineCode:
 @functools.cache
 def _policy(relay_url: str, inline: InlineCode) -> str:
     return content_security_policy(relay_url, inline)
+
+
+def relative(path: str, start: str) -> str:
+    """posixpath.relpath for two paths of the site (relative, normalised, from its root),
+    in a tenth of the time: that one resolves both against the working directory."""
+    to, here = path.split("/"), start.split("/") if start else []
+    common = 0
+    for a, b in zip(to, here, strict=False):
+        if a != b:
+            break
+        common += 1
+    return "/".join([".."] * (len(here) - common) + to[common:]) or "."
 
 
 def _source_path(name: str) -> Path:
@@ -387,6 +399,7 @@ def _environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(SITE_DIR / "templates"),
         autoescape=True,
+        auto_reload=False,  # a build renders each template thousands of times: no stat each
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

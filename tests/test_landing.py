@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from playwright.sync_api import Browser, BrowserContext, Page, Route
 
 from builder.assets import SITE_DIR, Asset, build_assets
@@ -37,6 +39,7 @@ from builder.landing import (
     landing_paths,
     load_catalogs,
     read_hours_text,
+    relative,
     render_case,
     render_landing,
 )
@@ -150,6 +153,15 @@ class Document(HTMLParser):
 
 def page_of(site: Site, path: str) -> Document:
     return Document((site.root / path).read_text(encoding="utf-8"))
+
+
+SEGMENTS = st.sampled_from(["s", "lincoln-high", "es", "case", "assets", "index.html"])
+
+
+@given(st.lists(SEGMENTS, min_size=1, max_size=5), st.lists(SEGMENTS, max_size=5))
+def test_relative_links_are_those_of_relpath(to: list[str], start: list[str]) -> None:
+    path, here = "/".join(to), "/".join(start)
+    assert relative(path, here) == posixpath.relpath(path, here)
 
 
 def test_landing_paths_put_the_first_language_at_the_school_folder(keyed: KeyedDeployment) -> None:
