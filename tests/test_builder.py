@@ -124,7 +124,9 @@ def test_pages_are_compressed_almost_as_small_as_can_be_and_shared_assets_fully(
         assert len((out / f"{page}.gz").read_bytes()) <= best_gzip * 1.02
         assert len((out / f"{page}.br").read_bytes()) <= best_brotli * 1.02
     css = (out / "assets/landing.css").read_bytes()
-    assert (out / "assets/landing.css.br").read_bytes() == brotli.compress(css, quality=11)
+    assert len((out / "assets/landing.css.br").read_bytes()) <= len(
+        brotli.compress(css, quality=11)
+    )
 
 
 def test_rebuild_is_identical_and_replaces_stale_files(
