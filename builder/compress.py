@@ -36,9 +36,9 @@ class Effort:
 ASSETS = Effort(gzip=9, brotli=11)
 # Everything else: each school's pages (four a school, tens of thousands for a state)
 # and the large files staff and tools read (the course, the manifest). On a 30 KB
-# page gzip 6 costs 0.2% more bytes than gzip 9 and brotli 5 0.7% more than brotli 8,
-# for about two thirds of the time; brotli 4 would cost 7% more bytes.
-FILES = Effort(gzip=6, brotli=5)
+# page gzip 5 costs 0.6% more bytes than gzip 9 and brotli 5 0.7% more than brotli 8,
+# in about half their time; gzip 4 and brotli 4 would cost 3% and 7% more bytes.
+FILES = Effort(gzip=5, brotli=5)
 
 
 def compressible(path: str) -> bool:
