@@ -294,9 +294,9 @@ def store_messages(tx: Tx, writes: list[Write]) -> list[Added | Refused]:
     spent once (428); a student's message counts towards the school's day (429 at the
     quota). Notices are written in the same transaction, so a relay that dies after
     answering still sends them when it starts again. Writes that meet one another in
-    the batch (the same nonce, case or proof twice) and days a batch would take past
-    the quota are kept for a next round, which sees what this one wrote: so the
-    answers are exactly those of the writes run one by one.
+    the batch (the same nonce, case or proof twice) go to a next round, which sees
+    what this one wrote, and the writes of a day the batch would take past its quota
+    are counted one at a time: so the answers are those of the writes run one by one.
     """
     answers: dict[int, Added | Refused] = {}
     later: list[int] = []
