@@ -80,22 +80,7 @@ class Inbox:
         added = 0
         with self.db:
             for row in rows:
-                cur = self.db.execute(
-                    "INSERT INTO messages (id, school, cursor, case_id, author, received, body) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (id) DO UPDATE SET cursor = excluded.cursor "
-                    "WHERE messages.cursor IS NULL",
-                    (
-                        row.id,
-                        school,
-                        row.cursor,
-                        None if row.case_id is None else b64u_encode(row.case_id),
-                        row.author,
-                        row.received,
-                        row.envelope.canonical(),
-                    ),
-                )
-                added += cur.rowcount
+                added += self._keep(school, row)
             if rows:
                 self.db.execute(
                     "INSERT INTO cursors (relay, school, after) VALUES (?, ?, ?) "
@@ -103,6 +88,25 @@ class Inbox:
                     (relay, school, rows[-1].cursor),
                 )
         return added
+
+    def _keep(self, school: str, row: Row) -> int:
+        """Store a listed message (1), or give a sent one its cursor (1), or nothing new (0)."""
+        cur = self.db.execute(
+            "INSERT INTO messages (id, school, cursor, case_id, author, received, body) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET cursor = excluded.cursor "
+            "WHERE messages.cursor IS NULL",
+            (
+                row.id,
+                school,
+                row.cursor or None,
+                None if row.case_id is None else b64u_encode(row.case_id),
+                row.author,
+                row.received,
+                row.envelope.canonical(),
+            ),
+        )
+        return cur.rowcount
 
     def add_sent(self, message_id: str, row: Row) -> None:
         """A message this tool just posted, shown at once; the next fetch fills in its cursor."""
@@ -142,22 +146,7 @@ class Inbox:
         added = 0
         with self.db:
             for school, row in messages:
-                cur = self.db.execute(
-                    "INSERT INTO messages (id, school, cursor, case_id, author, received, body) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (id) DO UPDATE SET cursor = excluded.cursor "
-                    "WHERE messages.cursor IS NULL",
-                    (
-                        row.id,
-                        school,
-                        row.cursor or None,
-                        None if row.case_id is None else b64u_encode(row.case_id),
-                        row.author,
-                        row.received,
-                        row.envelope.canonical(),
-                    ),
-                )
-                added += cur.rowcount
+                added += self._keep(school, row)
             for relay, school, after in cursors:
                 self.db.execute(
                     "INSERT INTO cursors (relay, school, after) VALUES (?, ?, ?) "

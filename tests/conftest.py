@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from quietdoor.config import dump_config, load_config
+from relay.store import SQLStore, open_store
 
 from .helpers import (
     CHROMIUM,
@@ -53,6 +54,14 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'relay.db'}"
     return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[SQLStore]:
+    """The relay's store on SQLite and on PostgreSQL, opened (migrated) and closed after."""
+    s = open_store(store_url)
+    yield s
+    s.close()
 
 
 @pytest.fixture(scope="session")

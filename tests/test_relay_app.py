@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,13 +40,6 @@ from .helpers import (
 CASES = "/api/v1/cases"
 CASE = "/api/v1/case"
 ADD = "/api/v1/case/messages"
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[SQLStore]:
-    s = open_store(store_url)
-    yield s
-    s.close()
 
 
 def client_for(td: KeyedDeployment, store: SQLStore, static: Path | None = None) -> TestClient:

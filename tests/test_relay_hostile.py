@@ -10,7 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from relay.app import create_app
-from relay.store import SQLStore, open_store
+from relay.store import SQLStore
 from relay.throttle import FailedCodes
 
 from .helpers import (
@@ -50,13 +50,6 @@ BODIES: list[tuple[str, bytes]] = [
     ("empty", b""),
     ("truncated", b'{"case_id":"AAAA'),
 ]
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[SQLStore]:
-    s = open_store(store_url)
-    yield s
-    s.close()
 
 
 @pytest.fixture

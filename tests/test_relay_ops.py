@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,13 +14,6 @@ from relay.store import SQLStore, open_store
 from .helpers import KeyedDeployment, make_deployment, new_case, update
 
 CASES = "/api/v1/cases"
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[SQLStore]:
-    s = open_store(store_url)
-    yield s
-    s.close()
 
 
 @pytest.fixture

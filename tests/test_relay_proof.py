@@ -7,7 +7,6 @@ import json
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from starlette.testclient import TestClient
 from relay.addresses import AddressLimits
 from relay.app import create_app
 from relay.proof import ProofError, Proofs, tries_for
-from relay.store import SQLStore, open_store
+from relay.store import SQLStore
 
 from .helpers import (
     ROOT,
@@ -184,13 +183,6 @@ def test_no_address_is_kept_in_the_clear() -> None:
 
 
 # --- the relay with friction on -----------------------------------------------------
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[SQLStore]:
-    s = open_store(store_url)
-    yield s
-    s.close()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,13 +31,6 @@ from .helpers import (
 
 CASE = "/api/v1/case"
 TODAY = datetime.now(UTC).date()
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[SQLStore]:
-    s = open_store(store_url)
-    yield s
-    s.close()
 
 
 @pytest.fixture

@@ -166,12 +166,10 @@ class _Desk:
     # --- a case ----------------------------------------------------------------------
 
     async def case(self, request: Request) -> Response:
-        session = self.state.session
-        if session is None:
-            return RedirectResponse("/", status_code=303)
-        case = await self.find(session, request.path_params["ref"])
-        if case is None:
-            return self.page(request, "missing.html.j2", {}, status=404)
+        found = await self.opened(request)
+        if isinstance(found, Response):
+            return found
+        session, case = found
         notice = ""
         if case.needs_receipt() and session.colleagues.deployment is not None:
             try:
@@ -182,13 +180,11 @@ class _Desk:
         return self.case_page(request, session, case, notice=notice)
 
     async def reply(self, request: Request) -> Response:
-        session = self.state.session
         form = await self.form(request)
-        if session is None:
-            return RedirectResponse("/", status_code=303)
-        case = await self.find(session, request.path_params["ref"])
-        if case is None:
-            return self.page(request, "missing.html.j2", {}, status=404)
+        found = await self.opened(request)
+        if isinstance(found, Response):
+            return found
+        session, case = found
         text = str(form.get("text", ""))
         try:
             await asyncio.to_thread(self.send_reply, session, case, text)
@@ -197,13 +193,11 @@ class _Desk:
         return RedirectResponse(f"/case/{case.ref}?done=reply#thread-end", status_code=303)
 
     async def set_status(self, request: Request) -> Response:
-        session = self.state.session
         form = await self.form(request)
-        if session is None:
-            return RedirectResponse("/", status_code=303)
-        case = await self.find(session, request.path_params["ref"])
-        if case is None:
-            return self.page(request, "missing.html.j2", {}, status=404)
+        found = await self.opened(request)
+        if isinstance(found, Response):
+            return found
+        session, case = found
         values = {k: str(form.get(k, "")) for k in ("status", "disposition", "note")}
         try:
             await asyncio.to_thread(self.send_note, session, case, values)
@@ -276,6 +270,16 @@ class _Desk:
         if not size.isdigit() or int(size) > MAX_FORM_BYTES:
             raise HTTPException(413, "This is too long for the desk to take.")
         return await request.form(max_files=0, max_fields=8, max_part_size=MAX_FORM_BYTES)
+
+    async def opened(self, request: Request) -> tuple[Session, Case] | Response:
+        """The session and the case the path names; else where to go (unlock, or not found)."""
+        session = self.state.session
+        if session is None:
+            return RedirectResponse("/", status_code=303)
+        case = await self.find(session, request.path_params["ref"])
+        if case is None:
+            return self.page(request, "missing.html.j2", {}, status=404)
+        return session, case
 
     async def find(self, session: Session, ref: str) -> Case | None:
         inbox = await asyncio.to_thread(session.read)
