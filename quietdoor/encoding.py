@@ -14,9 +14,13 @@ import binascii
 # standard alphabet has but base64url has not ("+", "/", "=") becomes "*", which the
 # strict decoder refuses, as it refuses white space and every other byte.
 _TO_STANDARD = bytes.maketrans(b"-_+/=", b"+/***")
-_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-# The bits the last character carries beyond the last whole byte, by length mod 4.
-_STRAY_BITS = {0: 0, 2: 0x0F, 3: 0x03}
+# Per length mod 4: the padding the standard decoder wants, and the bits the last
+# character carries beyond the last whole byte (which must be zero). A length of 1
+# mod 4 is never base64.
+_PADDING = {0: (b"", 0), 2: (b"==", 0x0F), 3: (b"=", 0x03)}
+_VALUE = {
+    c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+}
 
 
 def b64u_encode(data: bytes) -> str:
@@ -27,14 +31,16 @@ def b64u_decode(text: str) -> bytes:
     """Decode strictly: only the base64url alphabet, no padding, no whitespace."""
     if not isinstance(text, str):
         raise ValueError("not base64url")
-    stray = _STRAY_BITS.get(len(text) % 4)
-    if stray is None:
+    padding = _PADDING.get(len(text) % 4)
+    if padding is None:
         raise ValueError("not base64url")
+    pad, stray = padding
     try:
-        standard = text.encode("ascii").translate(_TO_STANDARD)
-        raw = binascii.a2b_base64(standard + b"=" * (-len(text) % 4), strict_mode=True)
+        raw = binascii.a2b_base64(
+            text.encode("ascii").translate(_TO_STANDARD) + pad, strict_mode=True
+        )
     except (UnicodeEncodeError, binascii.Error):
         raise ValueError("not base64url") from None
-    if stray and _ALPHABET.index(text[-1]) & stray:
+    if stray and _VALUE[text[-1]] & stray:
         raise ValueError("not canonical base64url")
     return raw

@@ -38,19 +38,16 @@ def loads(data: bytes | str, *, max_bytes: int, max_depth: int = MAX_DEPTH) -> A
         if len(text) > max_bytes:
             raise JSONError(f"longer than {max_bytes} characters")
     try:
-        value = json.loads(
-            text,
-            parse_int=_parse_int,
-            parse_float=_parse_float,
-            parse_constant=_refuse_constant,
-            object_pairs_hook=_unique_keys,
-        )
+        value = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise JSONError(f"not JSON ({exc.msg} at character {exc.pos})") from None
     except RecursionError:
         # The C parser counts its own nesting and stops cleanly at the interpreter's limit.
         raise JSONError(f"nested deeper than {max_depth} levels") from None
-    _check_shape(value, max_depth, "\\u" in text)
+    escapes = "\\u" in text
+    # Fewer brackets than the depth limit cannot nest past it: most texts skip the walk.
+    if escapes or text.count("{") + text.count("[") > max_depth:
+        _check_shape(value, max_depth, escapes)
     return value
 
 
@@ -78,6 +75,14 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     if len(result) != len(pairs):
         raise JSONError("an object names the same key twice")
     return result
+
+
+_DECODER = json.JSONDecoder(
+    parse_int=_parse_int,
+    parse_float=_parse_float,
+    parse_constant=_refuse_constant,
+    object_pairs_hook=_unique_keys,
+)
 
 
 def _check_shape(value: Any, max_depth: int, escapes: bool) -> None:

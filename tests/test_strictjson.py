@@ -12,6 +12,8 @@ from quietdoor.strictjson import JSONError, loads
     [
         (b"[" * 17 + b"]" * 17, "nested deeper than 16"),
         (b"[" * 100_000 + b"]" * 100_000, "nested deeper"),
+        (b'{"a":' * 17 + b"1" + b"}" * 17, "nested deeper than 16"),
+        (b'[{"a":' * 9 + b"1" + b"}]" * 9, "nested deeper than 16"),
         (b"1" * 19, "more than 18 digits"),
         (b"-" + b"1" * 19, "more than 18 digits"),
         (b"1e400", "too large"),
@@ -38,3 +40,5 @@ def test_within_the_limits_parses_as_json() -> None:
         "b": {"c": "🙂"},
     }
     assert loads(b"[" * 16 + b"]" * 16, max_bytes=100) == [[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]
+    # Brackets inside strings are not nesting.
+    assert loads('[["{[{[{[{[{[{[{[{["]]', max_bytes=100) == [["{[{[{[{[{[{[{[{["]]
