@@ -1,19 +1,29 @@
 """Precompressed copies of the site's text files, for hosts that serve them as they are.
 
 Beside every ``.html``, ``.css``, ``.js``, ``.json`` and ``.xml`` file the
-builder writes ``<name>.gz`` (gzip) and ``<name>.br`` (brotli), which nginx's
-``gzip_static``/``brotli_static``, Caddy's ``precompressed`` and most static hosts
-send to a browser that accepts them, with no compression work per request. Both
-are deterministic: the same file always gives the same bytes.
+builder writes ``<name>.gz`` (gzip) and, except for each school's own files,
+``<name>.br`` (brotli), which nginx's ``gzip_static``/``brotli_static``, Caddy's
+``precompressed`` and most static hosts send to a browser that accepts them, with
+no compression work per request. Both are deterministic: the same file always
+gives the same bytes.
 
-The manifest lists only the originals; ``PRECOMPRESSED`` (written into it) says
-which names have copies, so a checker can find them and compare their content.
+Each school's files get gzip only. A school's page is about 30 KB and gzip makes
+it 9 to 11 KB, which arrives within TCP's first flight (an initial window of ten
+segments, about 14.6 KB: RFC 6928) with room for the headers; brotli would make
+it about 6% smaller still, which saves a student no round trip, and would take a
+third of a state build's time (four pages a school, tens of thousands of schools).
+
+The manifest lists only the originals; ``manifest_entry()`` (written into it)
+says which names have which copies, so a checker can find them and compare their
+content.
 """
 
 from __future__ import annotations
 
 import gzip
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import brotli
 
@@ -21,6 +31,8 @@ import brotli
 # files per school cost more build time than they would ever save.
 SUFFIXES = (".css", ".html", ".js", ".json", ".xml")
 ENCODINGS = {"br": ".br", "gzip": ".gz"}  # Content-Encoding -> file suffix
+# Where each school's own files are published: these get the gzip copy only.
+SCHOOL_FOLDERS = ("s/", "training/schools/")
 
 
 @dataclass(frozen=True)
@@ -34,30 +46,54 @@ class Effort:
 # The student page's scripts and styles are few and shared by every page: take the
 # smallest output.
 ASSETS = Effort(gzip=9, brotli=11)
-# Everything else: each school's pages (four a school, tens of thousands for a state)
-# and the large files staff and tools read (the course, the manifest). On a 30 KB
-# page gzip 5 costs 0.6% more bytes than gzip 9 and brotli 5 0.7% more than brotli 8,
+# Everything else: each school's pages (four a school, tens of thousands for a state:
+# gzip only) and the large files staff and tools read (the course, the manifest). On a
+# 30 KB page gzip 5 costs 0.6% more bytes than gzip 9 and brotli 5 0.7% more than brotli 8,
 # in about half their time; gzip 4 and brotli 4 would cost 3% and 7% more bytes.
 FILES = Effort(gzip=5, brotli=5)
 
 
-def compressible(path: str) -> bool:
-    return path.endswith(SUFFIXES)
-
-
-def variants(data: bytes, effort: Effort) -> dict[str, bytes]:
-    """Suffix -> compressed bytes, e.g. {".gz": ..., ".br": ...}."""
+def manifest_entry() -> dict[str, object]:
+    """The rule for which published files have which copies, as the manifest states it."""
     return {
-        ".gz": gzip.compress(data, compresslevel=effort.gzip, mtime=0),
-        ".br": brotli.compress(data, quality=effort.brotli, lgwin=_window(len(data))),
+        "suffixes": list(SUFFIXES),
+        "encodings": dict(ENCODINGS),
+        "gzip_only": list(SCHOOL_FOLDERS),
     }
+
+
+RULE = manifest_entry()
+
+
+def copies(path: str, rule: Mapping[str, Any] = RULE) -> dict[str, str]:
+    """The precompressed copies a published file has under a manifest's rule: encoding -> suffix.
+
+    A manifest written before the rule had ``gzip_only`` gave every file both copies.
+    """
+    if not path.endswith(tuple(rule.get("suffixes", ()))):
+        return {}
+    encodings: dict[str, str] = dict(rule.get("encodings", {}))
+    if path.startswith(tuple(rule.get("gzip_only", ()))):
+        return {e: s for e, s in encodings.items() if e == "gzip"}
+    return encodings
+
+
+def variants(path: str, data: bytes, effort: Effort) -> dict[str, bytes]:
+    """The copies this build writes beside a published file: suffix -> compressed bytes."""
+    made = {}
+    for encoding, suffix in copies(path).items():
+        if encoding == "gzip":
+            made[suffix] = gzip.compress(data, compresslevel=effort.gzip, mtime=0)
+        else:
+            made[suffix] = brotli.compress(data, quality=effort.brotli, lgwin=_window(len(data)))
+    return made
 
 
 def _window(size: int) -> int:
     """The smallest brotli window (lgwin, 16 to brotli's default 22) that holds the file.
 
     Brotli picks its hash tables by the window and clears them for every file; for a
-    school's 30 KB page a 64 KB window takes about a tenth less time than the default
+    30 KB page a 64 KB window takes about a tenth less time than the default
     4 MB one (at quality 8, 40% less), for the same bytes within a few in ten thousand.
     """
     lgwin = 16
@@ -74,7 +110,3 @@ def decode(data: bytes, encoding: str) -> bytes:
         result: bytes = brotli.decompress(data)
         return result
     return data
-
-
-def manifest_entry() -> dict[str, object]:
-    return {"suffixes": list(SUFFIXES), "encodings": dict(ENCODINGS)}

@@ -34,11 +34,11 @@ def publish_shared(
     """Write a shared file (and its precompressed copies) when it changed; its SHA-256."""
     target = out_dir / path
     write_if_changed(target, data)
-    if compress.compressible(path):
+    copies = [target.with_name(target.name + s) for s in compress.copies(path).values()]
+    if copies:
         written = target.stat().st_mtime_ns
-        copies = [target.with_name(target.name + s) for s in compress.ENCODINGS.values()]
         if not all(c.is_file() and c.stat().st_mtime_ns >= written for c in copies):
-            for suffix, packed in compress.variants(data, effort).items():
+            for suffix, packed in compress.variants(path, data, effort).items():
                 target.with_name(target.name + suffix).write_bytes(packed)
     return hashlib.sha256(data).hexdigest()
 
@@ -48,8 +48,7 @@ def expected_with_copies(paths: Iterable[str]) -> set[str]:
     expected = set()
     for path in paths:
         expected.add(path)
-        if compress.compressible(path):
-            expected.update(path + suffix for suffix in compress.ENCODINGS.values())
+        expected.update(path + suffix for suffix in compress.copies(path).values())
     return expected
 
 

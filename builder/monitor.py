@@ -123,14 +123,14 @@ def check(
     relay = (relay or manifest["relay_url"]).rstrip("/")
     base = manifest["base_url"].rstrip("/")
     files: dict[str, str] = manifest["files"]
-    suffixes = tuple(manifest.get("precompressed", {}).get("suffixes", ()))
-    encodings: dict[str, str] = manifest.get("precompressed", {}).get("encodings", {})
+    rule: dict[str, Any] = manifest.get("precompressed", {})
     client = client or Client()
 
     probes = []
     for path, digest in files.items():
         probes.append(Probe("file", path, _url(site, path), digest))
-        if encodings and path.endswith(suffixes):
+        encodings = compress.copies(path, rule)
+        if encodings:
             accept = ", ".join(encodings)
             probes.append(Probe("encoded", path, _url(site, path), digest, accept))
     for school in manifest["schools"]:
@@ -165,7 +165,7 @@ def check(
                 p for p, _ in pool.map(lambda p: _judge(client, p, manifest), stale) if p
             )
     if root is not None:
-        problems.extend(check_root(root, files, suffixes, encodings))
+        problems.extend(check_root(root, files, rule))
     return sorted(problems), requests
 
 
@@ -215,14 +215,10 @@ def _judge(client: Client, probe: Probe, manifest: dict[str, Any]) -> tuple[str,
     return "", None
 
 
-def check_root(
-    root: Path, files: dict[str, str], suffixes: tuple[str, ...], encodings: dict[str, str]
-) -> Iterable[str]:
+def check_root(root: Path, files: dict[str, str], rule: dict[str, Any]) -> Iterable[str]:
     """Problems in the served folder itself: extra files, and copies that do not match."""
-    copies = {
-        f"{p}{s}": (p, e) for p in files if p.endswith(suffixes) for e, s in encodings.items()
-    }
-    manifest_copies = {f"manifest.json{s}" for s in encodings.values()}
+    copies = {f"{p}{s}": (p, e) for p in files for e, s in compress.copies(p, rule).items()}
+    manifest_copies = {f"manifest.json{s}" for s in compress.copies("manifest.json", rule).values()}
     for dirpath, _dirs, names in os.walk(root):
         for name in names:
             path = (Path(dirpath) / name).relative_to(root).as_posix()

@@ -57,9 +57,8 @@ def build_school(
         target = ctx.out_dir / path
         target.write_bytes(data)
         files[path] = hashlib.sha256(data).hexdigest()
-        if compress.compressible(path):
-            for suffix, packed in compress.variants(data, compress.FILES).items():
-                (ctx.out_dir / (path + suffix)).write_bytes(packed)
+        for suffix, packed in compress.variants(path, data, compress.FILES).items():
+            (ctx.out_dir / (path + suffix)).write_bytes(packed)
 
     pages = landing_paths(deployment, school)
     cases = case_paths(deployment, school)

@@ -1,7 +1,8 @@
 """The built site, served as it is; a precompressed copy when the browser takes one.
 
-The builder writes `page.html.br` and `page.html.gz` beside `page.html`; a
-student on one bar of signal gets the smallest the browser accepts.
+The builder writes `page.html.gz` (and, but for a school's own pages,
+`page.html.br`) beside `page.html`; a student on one bar of signal gets the
+smallest copy there is that the browser accepts.
 """
 
 from __future__ import annotations
