@@ -1,6 +1,6 @@
 """The builder at state scale, beside the naive floor measured in the same run.
 
-    python bench/build_scale.py [--schools 1000,10000] [--jobs N]
+    python bench/build_scale.py [--schools 1000,10000] [--jobs N] [--config-only]
 
 For each size: a synthetic state (schools in a CSV file, 100 per district, one
 district recipient each, one sign and one sticker sheet per school) is loaded,
@@ -8,7 +8,8 @@ then built four ways: pages and codes only (no placements), the full build with
 signs, a rebuild with nothing changed, and a rebuild after one school changed.
 The naive floor is a plain loop in one process that renders one Jinja2 page per
 language and one segno SVG and PNG per school (automatic mask), written to files.
-Then: loading the config against parsing its files, and 130,000 schools from CSV.
+Then: loading the config against parsing its files, and 130,000 schools from CSV
+(``--config-only`` measures just that).
 Every full build includes the staff course (mkdocs, in a thread beside the
 schools): a fixed cost of a few seconds of CPU whatever the number of schools.
 """
@@ -177,6 +178,36 @@ def line(
     return text
 
 
+def builds(tmp: Path, sizes: list[int], jobs: int) -> None:
+    """The builds of each size beside the naive floor, then signs drawn in one process."""
+    training = TRAINING_SOURCE
+    for n in sizes:
+        print(f"\n{n:,} schools")
+        pages_only = write_state(tmp / f"pages-{n}", n, placements=False)
+        before = cpu()
+        floor = naive(pages_only, tmp / f"naive-{n}")
+        floor_cpu = cpu() - before
+        print(line("naive floor (one process)", floor, n, used=floor_cpu))
+        before = cpu()
+        t, _ = timed_build(pages_only, tmp / f"pages-out-{n}", training, jobs)
+        print(line("build: pages and codes", t, n, floor, cpu() - before, floor_cpu))
+        with_signs = write_state(tmp / f"signs-{n}", n, placements=True)
+        before = cpu()
+        t2, _ = timed_build(with_signs, tmp / f"signs-out-{n}", training, jobs)
+        label = f"build with signs ({n * 4:,} PDFs)"
+        print(line(label, t2, n, floor, cpu() - before, floor_cpu))
+        t3, built = timed_build(with_signs, tmp / f"signs-out-{n}", training, jobs)
+        print(f"  rebuild, nothing changed          {t3:8.2f} s ({built} schools built)")
+        one_school_changed(with_signs)
+        t4, built = timed_build(with_signs, tmp / f"signs-out-{n}", training, jobs)
+        print(f"  rebuild, one school changed       {t4:8.2f} s ({built} school built)")
+    times = sign_times(with_signs, 200)
+    print(
+        f"\nsigns, drawn in one process: {times['sign']:.1f} ms per sign, "
+        f"{times['sticker']:.1f} ms per sheet of four stickers"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--schools", default="1000,10000")
@@ -184,38 +215,17 @@ def main() -> None:
     parser.add_argument(
         "--tmp", type=Path, default=ROOT / "var", help="where to build (default: var/)"
     )
+    parser.add_argument(
+        "--config-only", action="store_true", help="only load the config against parsing it"
+    )
     args = parser.parse_args()
     jobs = args.jobs or os.cpu_count() or 1
     print(f"cores: {os.cpu_count()}, jobs: {jobs}")
     args.tmp.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.tmp, prefix="bench-") as tmp_name:
         tmp = Path(tmp_name)
-        training = TRAINING_SOURCE
-        for n in (int(x) for x in args.schools.split(",")):
-            print(f"\n{n:,} schools")
-            pages_only = write_state(tmp / f"pages-{n}", n, placements=False)
-            before = cpu()
-            floor = naive(pages_only, tmp / f"naive-{n}")
-            floor_cpu = cpu() - before
-            print(line("naive floor (one process)", floor, n, used=floor_cpu))
-            before = cpu()
-            t, _ = timed_build(pages_only, tmp / f"pages-out-{n}", training, jobs)
-            print(line("build: pages and codes", t, n, floor, cpu() - before, floor_cpu))
-            with_signs = write_state(tmp / f"signs-{n}", n, placements=True)
-            before = cpu()
-            t2, _ = timed_build(with_signs, tmp / f"signs-out-{n}", training, jobs)
-            label = f"build with signs ({n * 4:,} PDFs)"
-            print(line(label, t2, n, floor, cpu() - before, floor_cpu))
-            t3, built = timed_build(with_signs, tmp / f"signs-out-{n}", training, jobs)
-            print(f"  rebuild, nothing changed          {t3:8.2f} s ({built} schools built)")
-            one_school_changed(with_signs)
-            t4, built = timed_build(with_signs, tmp / f"signs-out-{n}", training, jobs)
-            print(f"  rebuild, one school changed       {t4:8.2f} s ({built} school built)")
-        times = sign_times(with_signs, 200)
-        print(
-            f"\nsigns, drawn in one process: {times['sign']:.1f} ms per sign, "
-            f"{times['sticker']:.1f} ms per sheet of four stickers"
-        )
+        if not args.config_only:
+            builds(tmp, [int(x) for x in args.schools.split(",")], jobs)
         for n in (10_000, 130_000):
             parse, load, per = config_load(n, tmp)
             print(
