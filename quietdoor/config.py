@@ -290,19 +290,25 @@ class Deployment:
 
     @functools.cached_property
     def _recipients_by_school(self) -> dict[str, tuple[Recipient, ...]]:
-        """One pass over schools and recipients, so a lookup never scans the deployment."""
-        by_school: dict[str, list[Recipient]] = {s.slug: [] for s in self.schools}
-        by_district: dict[str, list[str]] = {}
+        """One pass over schools and recipients, so a lookup never scans the deployment.
+
+        Recipients come in config order. A school no one names directly shares its
+        district's tuple, so a state of schools costs one dict entry per school.
+        """
+        by_district: dict[str, list[int]] = {}
+        by_name: dict[str, list[int]] = {}
+        for i, r in enumerate(self.recipients):
+            for district in dict.fromkeys(r.districts):
+                by_district.setdefault(district, []).append(i)
+            for slug in dict.fromkeys(r.schools):
+                by_name.setdefault(slug, []).append(i)
+        shared = {d: tuple(self.recipients[i] for i in ix) for d, ix in by_district.items()}
+        index = {s.slug: shared.get(s.district, ()) for s in self.schools}
         for s in self.schools:
-            by_district.setdefault(s.district, []).append(s.slug)
-        for r in self.recipients:
-            slugs = dict.fromkeys(r.schools)
-            for district in r.districts:
-                slugs.update(dict.fromkeys(by_district.get(district, ())))
-            for slug in slugs:
-                if slug in by_school:
-                    by_school[slug].append(r)
-        return {slug: tuple(rs) for slug, rs in by_school.items()}
+            if s.slug in by_name:
+                ix = sorted({*by_name[s.slug], *by_district.get(s.district, ())})
+                index[s.slug] = tuple(self.recipients[i] for i in ix)
+        return index
 
     def landing_url(self, slug: str, lang: str = "") -> str:
         """A school's landing page: the first language's at s/<slug>/, another's below it."""

@@ -185,6 +185,26 @@ def test_lookups_use_an_index_built_once() -> None:
     )
 
 
+def test_recipients_of_a_school_come_in_config_order_once_each(tmp_path: Path) -> None:
+    text = example_text().replace(
+        'districts = ["riverside-unified"]',
+        'districts = ["riverside-unified", "riverside-unified"]\nschools = ["riverside-middle"]',
+    )
+    text = text.replace(
+        'districts = ["cedar-valley"]', 'districts = ["cedar-valley"]\nschools = ["lincoln-high"]'
+    )
+    path = tmp_path / "order.toml"
+    path.write_text(text, encoding="utf-8")
+    d = load_config(path)
+    assert [r.id for r in d.recipients_for("lincoln-high")] == [
+        "dana-ortiz",
+        "marcus-lee",
+        "ruth-nakamura",
+    ]
+    assert [r.id for r in d.recipients_for("riverside-middle")] == ["marcus-lee"]
+    assert [r.id for r in d.recipients_for("cedar-valley-high")] == ["ruth-nakamura"]
+
+
 def with_training(text: str) -> str:
     """The example with a state and a full [training] table."""
     old = '# state = "CA"\n'
