@@ -11,6 +11,7 @@ import datetime
 import difflib
 import functools
 import ipaddress
+import operator
 import re
 import tomllib
 import zoneinfo
@@ -101,6 +102,8 @@ PLACEMENT_KEYS = frozenset({"school", "id", "location", "kind", "private"})
 # district_name, which declares a district that no [[districts]] table lists.
 SCHOOL_COLUMNS = SCHOOL_KEYS | {"district_name"}
 PLACEMENT_COLUMNS = PLACEMENT_KEYS
+SCHOOL_REQUIRED = ("slug", "name", "district", "read_hours")
+PLACEMENT_REQUIRED = ("school", "id", "location")
 
 
 class ConfigError(QuietDoorError):
@@ -361,41 +364,12 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
         districts[district.slug] = district
 
     schools: dict[str, School] = {}
-    school_rows = [
-        (r, f"schools[{i}]", s) for i, s in enumerate(r.tables(raw, "schools", SCHOOL_KEYS))
-    ]
-    school_rows += _csv_rows(
-        r, raw, "schools_csv", SCHOOL_COLUMNS, ("slug", "name", "district", "read_hours")
-    )
-    for reader, where, s in school_rows:
-        school = School(
-            slug=reader.slug(s, _join(where, "slug")),
-            name=reader.text(s, "name", where),
-            district=reader.text(s, "district", where),
-            read_hours=reader.hours(s, where),
-        )
-        if school.district not in districts:
-            if "district_name" not in s:
-                raise ConfigError(
-                    reader.path,
-                    _join(where, "district"),
-                    f"no district has slug {school.district!r} "
-                    "(add a [[districts]] table, or a district_name column)",
-                )
-            districts[school.district] = District(
-                slug=reader.slug(s, _join(where, "district")),
-                name=reader.text(s, "district_name", where),
-            )
-        elif "district_name" in s and s["district_name"] != districts[school.district].name:
-            raise ConfigError(
-                reader.path,
-                _join(where, "district_name"),
-                f"{s['district_name']!r} differs from the name given before "
-                f"({districts[school.district].name!r})",
-            )
-        if school.slug in schools:
-            raise ConfigError(reader.path, _join(where, "slug"), f"{school.slug!r} is used twice")
-        schools[school.slug] = school
+    school_tables = r.tables(raw, "schools", SCHOOL_KEYS)
+    for i, s in enumerate(school_tables):
+        _add_school(r, f"schools[{i}]", s, schools, districts)
+    school_csv = _csv_table(r, raw, "schools_csv", SCHOOL_COLUMNS, SCHOOL_REQUIRED)
+    if school_csv is not None:
+        _add_csv_schools(school_csv, schools, districts)
     if not schools:
         raise ConfigError(path, "schools", "list at least one school")
 
@@ -426,32 +400,18 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
     r.unique_keys(recipients)
 
     placements: dict[tuple[str, str], Placement] = {}
-    placement_rows = [
-        (r, f"placements[{i}]", p)
-        for i, p in enumerate(r.tables(raw, "placements", PLACEMENT_KEYS))
-    ]
-    placement_rows += _csv_rows(
-        r, raw, "placements_csv", PLACEMENT_COLUMNS, ("school", "id", "location")
-    )
-    for reader, where, p in placement_rows:
-        placement = Placement(
-            school=reader.text(p, "school", where),
-            id=reader.placement_id(p, where),
-            location=reader.text(p, "location", where),
-            kind=reader.choice(p, "kind", PLACEMENT_KINDS, where, default="sign"),
-            private=reader.boolean(p, "private", where, default=False),
-        )
-        if placement.school not in schools:
-            raise ConfigError(
-                reader.path, _join(where, "school"), f"no school has slug {placement.school!r}"
+    for i, p in enumerate(r.tables(raw, "placements", PLACEMENT_KEYS)):
+        _add_placement(r, f"placements[{i}]", p, schools, placements)
+    placement_csv = _csv_table(r, raw, "placements_csv", PLACEMENT_COLUMNS, PLACEMENT_REQUIRED)
+    if placement_csv is not None:
+        for k in range(len(placement_csv.rows)):
+            _add_placement(
+                placement_csv.reader,
+                placement_csv.where(k),
+                placement_csv.table(k),
+                schools,
+                placements,
             )
-        if (placement.school, placement.id) in placements:
-            raise ConfigError(
-                reader.path,
-                _join(where, "id"),
-                f"{placement.id!r} is used twice at {placement.school!r}",
-            )
-        placements[placement.school, placement.id] = placement
 
     limits = r.relay_limits(r.table(raw, "relay"))
 
@@ -489,26 +449,145 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
         training=training,
         paper=paper,
     )
-    for (reader, where, _), school in zip(school_rows, deployment.schools, strict=True):
-        if not deployment.recipients_for(school.slug):
+    # Only a school in a district that no recipient reads as a whole can lack a reader.
+    unread = districts.keys() - {d for rec in recipients for d in rec.districts}
+    for k, school in enumerate(deployment.schools if unread else ()):
+        if school.district in unread and not deployment.recipients_for(school.slug):
+            if k < len(school_tables) or school_csv is None:
+                reader, where = r, f"schools[{k}]"
+            else:
+                reader, where = school_csv.reader, school_csv.where(k - len(school_tables))
             raise ConfigError(reader.path, where, f"no recipient reads reports for {school.slug!r}")
     return deployment
 
 
-def _csv_rows(
+def _add_school(
+    r: _Reader,
+    where: str,
+    s: Mapping[str, Any],
+    schools: dict[str, School],
+    districts: dict[str, District],
+) -> None:
+    """Check a [[schools]] table or CSV row and add its school, and the district a row declares."""
+    school = School(
+        slug=r.slug(s, _join(where, "slug")),
+        name=r.text(s, "name", where),
+        district=r.text(s, "district", where),
+        read_hours=r.hours(s, where),
+    )
+    if school.district not in districts:
+        if "district_name" not in s:
+            raise ConfigError(
+                r.path,
+                _join(where, "district"),
+                f"no district has slug {school.district!r} "
+                "(add a [[districts]] table, or a district_name column)",
+            )
+        districts[school.district] = District(
+            slug=r.slug(s, _join(where, "district")),
+            name=r.text(s, "district_name", where),
+        )
+    elif "district_name" in s and s["district_name"] != districts[school.district].name:
+        raise ConfigError(
+            r.path,
+            _join(where, "district_name"),
+            f"{s['district_name']!r} differs from the name given before "
+            f"({districts[school.district].name!r})",
+        )
+    if school.slug in schools:
+        raise ConfigError(r.path, _join(where, "slug"), f"{school.slug!r} is used twice")
+    schools[school.slug] = school
+
+
+def _add_csv_schools(
+    table: _CsvTable, schools: dict[str, School], districts: dict[str, District]
+) -> None:
+    """Add the schools of a CSV file's rows, a state's worth, in time close to reading them.
+
+    A row that is plainly good (every cell valid, its district already known, its
+    slug new) is added here directly. Any other row, the first of each district
+    included, goes through _add_school like a [[schools]] table, which adds it or
+    names its problem; so this path never decides what is an error.
+    """
+    column = table.header.index
+    cells = operator.itemgetter(*map(column, ("slug", "name", "district", "read_hours")))
+    named = column("district_name") if "district_name" in table.header else None
+    for k, values in enumerate(table.rows):
+        slug, name, district, hours = cells(values)
+        slug, name = slug.strip(), name.strip()
+        known = districts.get(district.strip())
+        read_hours = _parse_hours(hours.strip())
+        if (
+            known is not None
+            and name
+            and slug not in schools
+            and SLUG_RE.fullmatch(slug)
+            and isinstance(read_hours, ReadHours)
+            and (named is None or not values[named].strip() or values[named] == known.name)
+        ):
+            schools[slug] = School(slug, name, known.slug, read_hours)
+        else:
+            _add_school(table.reader, table.where(k), table.table(k), schools, districts)
+
+
+def _add_placement(
+    r: _Reader,
+    where: str,
+    p: Mapping[str, Any],
+    schools: Mapping[str, School],
+    placements: dict[tuple[str, str], Placement],
+) -> None:
+    """Check a [[placements]] table or CSV row and add its placement."""
+    placement = Placement(
+        school=r.text(p, "school", where),
+        id=r.placement_id(p, where),
+        location=r.text(p, "location", where),
+        kind=r.choice(p, "kind", PLACEMENT_KINDS, where, default="sign"),
+        private=r.boolean(p, "private", where, default=False),
+    )
+    if placement.school not in schools:
+        raise ConfigError(
+            r.path, _join(where, "school"), f"no school has slug {placement.school!r}"
+        )
+    if (placement.school, placement.id) in placements:
+        raise ConfigError(
+            r.path, _join(where, "id"), f"{placement.id!r} is used twice at {placement.school!r}"
+        )
+    placements[placement.school, placement.id] = placement
+
+
+@dataclass(frozen=True)
+class _CsvTable:
+    """The rows of a CSV file named in the config, as read, each with its line number."""
+
+    reader: _Reader
+    header: list[str]
+    rows: list[list[str]]
+    lines: list[int]
+
+    def where(self, k: int) -> str:
+        return f"line {self.lines[k]}"
+
+    def table(self, k: int) -> dict[str, str]:
+        """Row k as a table of its cells, empty cells left out: what a TOML table would hold."""
+        return {h: v for h, v in zip(self.header, self.rows[k], strict=True) if v.strip()}
+
+
+def _csv_table(
     r: _Reader,
     raw: Mapping[str, Any],
     key: str,
     columns: frozenset[str],
     required: Sequence[str],
-) -> list[tuple[_Reader, str, dict[str, str]]]:
-    """The rows of the CSV file that ``key`` names (relative to the config), empty cells left out.
+) -> _CsvTable | None:
+    """The CSV file that ``key`` names (relative to the config), or None if it names none.
 
     The first line names the columns, in any order; a column we do not know is an
     error, like an unknown key. Each row is reported as ``line N`` of its file.
+    Blank lines are skipped.
     """
     if key not in raw:
-        return []
+        return None
     name = r.text(raw, key)
     csv_path = Path(r.path).parent / name if not Path(name).is_absolute() else Path(name)
     reader = _Reader(csv_path, cells=True)
@@ -522,18 +601,19 @@ def _csv_rows(
             for column in required:
                 if column not in header:
                     raise ConfigError(csv_path, "line 1", f"missing the column {column!r}")
-            out = []
+            table = _CsvTable(reader, header, [], [])
             for values in rows:
-                where = f"line {rows.line_num}"
                 if len(values) != len(header):
                     if not any(v.strip() for v in values):
                         continue
                     raise ConfigError(
-                        csv_path, where, f"{len(values)} cells, but the header names {len(header)}"
+                        csv_path,
+                        f"line {rows.line_num}",
+                        f"{len(values)} cells, but the header names {len(header)}",
                     )
-                row = {h: v for h, v in zip(header, values, strict=True) if v.strip()}
-                out.append((reader, where, row))
-            return out
+                table.rows.append(values)
+                table.lines.append(rows.line_num)
+            return table
     except FileNotFoundError:
         raise ConfigError(r.path, key, f"{str(csv_path)!r}: file not found") from None
     except (OSError, UnicodeDecodeError, csv.Error) as exc:

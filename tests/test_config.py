@@ -3,13 +3,18 @@ from __future__ import annotations
 import datetime
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from quietdoor import config
 from quietdoor.config import (
     RELAY_KEYS,
     ConfigError,
+    Deployment,
+    District,
     RelayLimits,
+    School,
     TrainingSettings,
     dump_config,
     known_states,
@@ -370,6 +375,92 @@ def test_bad_csv_rows_name_file_line_and_column(
     assert err.value.path == str(tmp_path / "schools.csv")
     assert err.value.field_name == field
     assert words in err.value.problem
+
+
+HEADER = "slug,name,district,district_name,read_hours\n"
+OAK = "oak-elementary,Oak Elementary,oak-district,Oak District,mon-fri 08:00-15:00\n"
+ODD_SCHOOL_CSVS = {
+    "plain": SCHOOLS_CSV,
+    "padded cells": HEADER + " oak-elementary , Oak Elementary , oak-district , Oak District ,"
+    " mon-fri 08:00-15:00 \npine-k8,Pine,oak-district,Oak District,always\n",
+    "a padded name given again": SCHOOLS_CSV.replace(
+        ",Oak District,always", ", Oak District,always"
+    ),
+    "a name given once": SCHOOLS_CSV.replace(",Oak District,always", ",,always"),
+    "a name given again, differently": SCHOOLS_CSV.replace("Oak District,always", "Oak,always"),
+    "a table's district named": HEADER + OAK + "elm,Elm,riverside-unified,"
+    "Riverside Unified School District,always\n",
+    "a table's district named differently": HEADER + OAK + "elm,Elm,riverside-unified,R,always\n",
+    "capitals in a slug": SCHOOLS_CSV.replace("elm-high,", "Elm-High,"),
+    "a letter beyond ASCII in a slug": SCHOOLS_CSV.replace("elm-high,", "\u00e9lm-high,"),
+    "a slug ending in a hyphen": SCHOOLS_CSV.replace("elm-high,", "elm-,"),
+    "a slug too long": SCHOOLS_CSV.replace("elm-high,", "e" * 65 + ","),
+    "a blank slug": SCHOOLS_CSV.replace("elm-high,", " ,"),
+    "a blank name": SCHOOLS_CSV.replace("Elm High", " "),
+    "a name on two lines": SCHOOLS_CSV.replace("Elm High", '"Elm\nHigh"'),
+    "blank read hours": SCHOOLS_CSV.replace("mon-fri 08:00-16:00", " "),
+    "read hours backwards": SCHOOLS_CSV.replace("08:00-16:00", "16:00-08:00"),
+    "read hours not understood": SCHOOLS_CSV.replace("always", "weekdays"),
+    "a slug twice": SCHOOLS_CSV.replace("elm-high,", "pine-k8,"),
+    "a table's slug again": SCHOOLS_CSV.replace("elm-high,", "lincoln-high,"),
+    "a district no one declares": SCHOOLS_CSV.replace("riverside-unified,,", "maple,,"),
+    "a district slug with capitals": SCHOOLS_CSV.replace("oak-district", "Oak-District"),
+    "a district no one reads": SCHOOLS_CSV.replace("riverside-unified,,", "maple,Maple,"),
+    "a blank row": SCHOOLS_CSV.replace("\n\n", "\n,,,,\n"),
+    "columns in another order": "district_name,read_hours,district,name,slug\n"
+    "Oak,always,oak-district,Oak,oak\n,always,riverside-unified,Elm High,elm-high\n",
+    "no district_name column": "read_hours,district,name,slug\n"
+    "always,riverside-unified,Elm High,elm-high\nalways,cedar-valley,Fir,fir\n",
+}
+
+
+def _row_by_row(
+    table: config._CsvTable, schools: dict[str, School], districts: dict[str, District]
+) -> None:
+    """Every CSV row through the checks a [[schools]] table goes through."""
+    for k in range(len(table.rows)):
+        config._add_school(table.reader, table.where(k), table.table(k), schools, districts)
+
+
+@pytest.mark.parametrize("schools", ODD_SCHOOL_CSVS.values(), ids=ODD_SCHOOL_CSVS)
+def test_csv_schools_load_as_tables_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, schools: str
+) -> None:
+    """The short path for plain CSV rows accepts and refuses exactly what the table checks do."""
+
+    def outcome() -> Deployment | str:
+        try:
+            return load_config(with_csv(tmp_path, schools))
+        except ConfigError as exc:
+            return str(exc)
+
+    short = outcome()
+    monkeypatch.setattr(config, "_add_csv_schools", _row_by_row)
+    assert outcome() == short
+
+
+def test_plain_csv_rows_take_the_short_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked: list[str] = []
+    add_school = config._add_school
+
+    def counted(*args: Any) -> None:
+        checked.append(args[1])
+        add_school(*args)
+
+    monkeypatch.setattr(config, "_add_school", counted)
+    load_config(with_csv(tmp_path, SCHOOLS_CSV))
+    assert [where for where in checked if where.startswith("line")] == ["line 2"]  # declares oak
+
+
+def test_a_csv_school_without_recipient_names_its_line(tmp_path: Path) -> None:
+    schools = ODD_SCHOOL_CSVS["a district no one reads"]
+    with pytest.raises(ConfigError) as err:
+        load_config(with_csv(tmp_path, schools.replace("\n\n", "\n")))
+    assert str(err.value) == (
+        f"{tmp_path / 'schools.csv'}: line 4: no recipient reads reports for 'elm-high'"
+    )
 
 
 def test_bad_placements_csv(tmp_path: Path) -> None:
