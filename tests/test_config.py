@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+import gc
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -179,6 +180,20 @@ def test_unknown_keys_are_named_with_the_closest_known_one(
     assert err.value.field_name == field
     assert err.value.problem.startswith("unknown key")
     assert hint in err.value.problem
+
+
+def test_loading_leaves_the_garbage_collector_as_it_was(tmp_path: Path) -> None:
+    load_config(EXAMPLE)
+    assert gc.isenabled()
+    with pytest.raises(ConfigError):
+        load_text(tmp_path, "organisation = [")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        load_config(EXAMPLE)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_lookups_use_an_index_built_once() -> None:
