@@ -244,6 +244,7 @@ class TrainingSettings:
 
 
 DEFAULT_REFRESHER_MONTHS = 12
+_RecipientsOf = dict[str, tuple[Recipient, ...]]  # by district or school slug
 
 
 @dataclass(frozen=True)
@@ -269,7 +270,12 @@ class Deployment:
 
     def recipients_for(self, slug: str) -> tuple[Recipient, ...]:
         """The recipients of a school: named directly, or through the school's district."""
-        return self._recipients_by_school.get(slug, ())
+        school = self.school(slug)
+        if school is None:
+            return ()
+        by_district, by_school = self._recipients_index
+        named = by_school.get(slug)
+        return named if named is not None else by_district.get(school.district, ())
 
     def placements_for(self, slug: str) -> tuple[Placement, ...]:
         """A school's placements, in config order."""
@@ -294,11 +300,11 @@ class Deployment:
         return {s.slug: s for s in self.schools}
 
     @functools.cached_property
-    def _recipients_by_school(self) -> dict[str, tuple[Recipient, ...]]:
-        """One pass over schools and recipients, so a lookup never scans the deployment.
+    def _recipients_index(self) -> tuple[_RecipientsOf, _RecipientsOf]:
+        """Recipients by district, and of each school someone names (with its district's).
 
-        Recipients come in config order. A school no one names directly shares its
-        district's tuple, so a state of schools costs one dict entry per school.
+        Made from the recipients alone, so it does not grow with the schools; each
+        tuple is in config order.
         """
         by_district: dict[str, list[int]] = {}
         by_name: dict[str, list[int]] = {}
@@ -307,13 +313,15 @@ class Deployment:
                 by_district.setdefault(district, []).append(i)
             for slug in dict.fromkeys(r.schools):
                 by_name.setdefault(slug, []).append(i)
-        shared = {d: tuple(self.recipients[i] for i in ix) for d, ix in by_district.items()}
-        index = {s.slug: shared.get(s.district, ()) for s in self.schools}
-        for s in self.schools:
-            if s.slug in by_name:
-                ix = sorted({*by_name[s.slug], *by_district.get(s.district, ())})
-                index[s.slug] = tuple(self.recipients[i] for i in ix)
-        return index
+        for slug, ix in by_name.items():
+            school = self.school(slug)
+            if school is not None:
+                ix[:] = sorted({*ix, *by_district.get(school.district, ())})
+
+        def recipients(index: dict[str, list[int]]) -> _RecipientsOf:
+            return {key: tuple(self.recipients[i] for i in ix) for key, ix in index.items()}
+
+        return recipients(by_district), recipients(by_name)
 
     def landing_url(self, slug: str, lang: str = "") -> str:
         """A school's landing page: the first language's at s/<slug>/, another's below it."""
