@@ -316,7 +316,7 @@ class Deployment:
         for slug, ix in by_name.items():
             school = self.school(slug)
             if school is not None:
-                ix[:] = sorted({*ix, *by_district.get(school.district, ())})
+                by_name[slug] = sorted({*ix, *by_district.get(school.district, ())})
 
         def recipients(index: dict[str, list[int]]) -> _RecipientsOf:
             return {key: tuple(self.recipients[i] for i in ix) for key, ix in index.items()}
@@ -530,7 +530,7 @@ def _add_school(
 def _add_csv_schools(
     table: _CsvTable, schools: dict[str, School], districts: dict[str, District]
 ) -> None:
-    """Add the schools of a CSV file's rows, a state's worth, in time close to reading them.
+    """Add the schools of a CSV file's rows: a state's worth, so each row is kept cheap.
 
     A row that is plainly good (every cell valid, its district already known, its
     slug new) is added here directly. Any other row, the first of each district
