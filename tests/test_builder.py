@@ -123,7 +123,7 @@ def test_text_files_have_precompressed_copies_the_manifest_describes(
 
 # TCP's first flight from a new connection: ten segments of 1,460 bytes (RFC 6928).
 FIRST_FLIGHT = 10 * 1460
-HEADERS_ALLOWANCE = 2048  # the relay's answer headers, its CSP included, are about 1.2 KB
+HEADERS_ALLOWANCE = 2048  # the relay's answer headers for a page, its CSP included: 0.9 KB
 
 
 def test_every_school_page_arrives_in_the_first_flight_as_gzip(
