@@ -538,7 +538,7 @@ def _add_csv_schools(
     names its problem; so this path never decides what is an error.
     """
     column = table.header.index
-    cells = operator.itemgetter(*map(column, ("slug", "name", "district", "read_hours")))
+    cells = operator.itemgetter(*map(column, SCHOOL_REQUIRED))
     named = column("district_name") if "district_name" in table.header else None
     for k, values in enumerate(table.rows):
         slug, name, district, hours = cells(values)
@@ -626,6 +626,10 @@ def _csv_table(
             if not any(header):
                 raise ConfigError(csv_path, "line 1", "expected a header line naming the columns")
             reader.known_keys(dict.fromkeys(header), "line 1", columns)
+            for column in header:
+                if header.count(column) > 1:
+                    # Which of the two cells would count? Neither guess is safe.
+                    raise ConfigError(csv_path, f"line 1: {column}", "this column is named twice")
             for column in required:
                 if column not in header:
                     raise ConfigError(csv_path, "line 1", f"missing the column {column!r}")

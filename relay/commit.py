@@ -79,7 +79,8 @@ class _Job(Generic[T]):
     loop: asyncio.AbstractEventLoop | None = None  # an asyncio future's loop
 
 
-def _settle(future: Future[Any] | asyncio.Future[Any], answer: Any) -> None:
+def settle(future: Future[Any] | asyncio.Future[Any], answer: Any) -> None:
+    """Give a future its answer: a value, or an exception (a refusal too) to raise."""
     if future.done():  # the request that waited for it is gone
         return
     if isinstance(answer, BaseException):
@@ -90,7 +91,7 @@ def _settle(future: Future[Any] | asyncio.Future[Any], answer: Any) -> None:
 
 def _settle_all(answered: list[tuple[Future[Any] | asyncio.Future[Any], Any]]) -> None:
     for future, answer in answered:
-        _settle(future, answer)
+        settle(future, answer)
 
 
 def _answer(batch: list[_Job[Any]], answers: list[Any]) -> None:
@@ -98,7 +99,7 @@ def _answer(batch: list[_Job[Any]], answers: list[Any]) -> None:
     loops: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any]]] = {}
     for job, answer in zip(batch, answers, strict=True):
         if job.loop is None:
-            _settle(job.future, answer)
+            settle(job.future, answer)
         else:
             loops.setdefault(job.loop, []).append((job.future, answer))
     for loop, answered in loops.items():

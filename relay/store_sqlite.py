@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from relay.commit import LoopCommit, Many
+from relay.commit import LoopCommit, Many, settle
 from relay.store import SQLStore, StoreError, migrate
 
 
@@ -77,13 +77,10 @@ class SQLiteStore(SQLStore):
                 self._commit()
             except BaseException as exc:
                 self._rollback()
-                future.set_exception(exc)
+                settle(future, exc)
                 return future
         self._batch(1)
-        if isinstance(answer, BaseException):
-            future.set_exception(answer)
-        else:
-            future.set_result(answer)
+        settle(future, answer)
         return future
 
     async def asubmit(self, key: str, many: Many, item: Any) -> Any:

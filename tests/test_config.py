@@ -370,6 +370,13 @@ def test_schools_and_placements_from_csv(tmp_path: Path) -> None:
             "unknown column",
         ),
         (SCHOOLS_CSV.replace(",read_hours\n", "\n", 1), "line 1", "missing the column"),
+        (
+            SCHOOLS_CSV.replace("read_hours\n", "read_hours,name\n", 1).replace(
+                ",always\n", ",always,Other\n"
+            ),
+            "line 1: name",
+            "named twice",
+        ),
         (SCHOOLS_CSV.replace("always", "weekdays"), "line 3: read_hours", "not understood"),
         (SCHOOLS_CSV.replace("elm-high,", "pine-k8,"), "line 5: slug", "used twice"),
         (SCHOOLS_CSV.replace("riverside-unified,,", "maple,,"), "line 5: district", "no district"),
