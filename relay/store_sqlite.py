@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -21,6 +22,8 @@ from typing import Any
 
 from relay.commit import LoopCommit, Many, settle
 from relay.store import SQLStore, StoreError, migrate
+
+BUSY_TIMEOUT_MS = 10_000  # how long a connection waits for another's lock
 
 
 class _SQLiteTx:
@@ -99,8 +102,8 @@ class SQLiteStore(SQLStore):
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA busy_timeout=10000")
-        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        _write_ahead_log(db)
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA foreign_keys=ON")
         db.execute("PRAGMA secure_delete=ON")
@@ -132,7 +135,7 @@ class SQLiteStore(SQLStore):
 
     def purge(self) -> None:
         with sqlite3.connect(self.path, isolation_level=None) as db:
-            db.execute("PRAGMA busy_timeout=10000")
+            db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         # sqlite3's context manager does not close the connection.
         db.close()
@@ -146,3 +149,23 @@ class SQLiteStore(SQLStore):
             for db in self._connections:
                 db.close()
             self._connections.clear()
+
+
+def _write_ahead_log(db: sqlite3.Connection) -> None:
+    """Put the database in WAL mode, waiting for other connections as a busy timeout would.
+
+    While another connection creates the file or switches it to WAL (several relays
+    starting on a new database), SQLite answers this pragma "database is locked" at
+    once, without waiting for the busy timeout; so wait here, up to the same time.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.002
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
