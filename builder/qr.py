@@ -19,6 +19,7 @@ from reportlab.pdfgen.canvas import Canvas
 QUIET_ZONE = 4  # modules; ISO/IEC 18004 asks for four
 PNG_SCALE = 12  # pixels per module: about 4 cm across at 300 dpi for a short URL
 MASK = 2
+_GREY = bytes.maketrans(b"\x00\x01", b"\xff\x00")  # a module: light -> white, dark -> black
 
 
 def make_code(url: str) -> segno.QRCode:
@@ -44,17 +45,18 @@ def svg_bytes(code: segno.QRCode, title: str) -> bytes:
 def png_bytes(code: segno.QRCode) -> bytes:
     """The code as a black-and-white PNG, PNG_SCALE pixels per module, quiet zone included.
 
-    segno writes the one-pixel-per-module image; Pillow scales it, which is about
-    ten times faster than segno's own scaling in pure Python.
+    Pillow draws it from the matrix (one byte a module) and scales it, which is about
+    ten times faster than segno's own PNG writer, in pure Python, at this scale.
     """
-    small = io.BytesIO()
-    code.save(small, kind="png", border=QUIET_ZONE, scale=1)
-    small.seek(0)
-    with Image.open(small) as image:
-        size = image.width * PNG_SCALE
-        big = image.convert("1").resize((size, size), Image.Resampling.NEAREST)
+    across = modules_across(code)
+    white = b"\xff" * across
+    margin = b"\xff" * QUIET_ZONE
+    rows = [margin + bytes(row).translate(_GREY) + margin for row in code.matrix]
+    pixels = b"".join([white] * QUIET_ZONE + rows + [white] * QUIET_ZONE)
+    size = across * PNG_SCALE
+    image = Image.frombytes("L", (across, across), pixels).convert("1")
     out = io.BytesIO()
-    big.save(out, format="PNG")
+    image.resize((size, size), Image.Resampling.NEAREST).save(out, format="PNG")
     return out.getvalue()
 
 
