@@ -148,7 +148,8 @@ def test_files_are_compressed_almost_as_small_as_can_be_and_shared_assets_fully(
     for page in ("s/lincoln-high/index.html", "s/lincoln-high/es/case/index.html"):
         html = (out / page).read_bytes()
         best_gzip = len(gzip.compress(html, compresslevel=9))
-        assert len((out / f"{page}.gz").read_bytes()) <= best_gzip * 1.02
+        # ISA-L's fast gzip: about 8% over zlib's best (compress.FILES says why).
+        assert len((out / f"{page}.gz").read_bytes()) <= best_gzip * 1.1
     course = (out / "training/index.html").read_bytes()
     best_brotli = len(brotli.compress(course, quality=9))  # 11 takes 40 times as long
     assert len((out / "training/index.html.br").read_bytes()) <= best_brotli * 1.02
