@@ -53,8 +53,9 @@ ASSETS = Effort(gzip=functools.partial(gzip.compress, compresslevel=9, mtime=0),
 # gzip only) and the large files staff and tools read (the course, the manifest).
 # gzip comes from ISA-L (python-isal) at its level 3: on a 30 KB page it takes a sixth
 # of the time of zlib at level 5, for about 8% more bytes than zlib at level 9 (zlib 5:
-# 0.6% more). The page still fits the first flight (above), and zlib 5 took a quarter
-# of a state build's time.
+# 0.6% more). zlib 5 took a quarter of a state build's time; the page still fits the
+# first flight (above), and on one bar of signal (bench/page_weight.py) its text box is
+# ready 0.01-0.03 s later (0.59-0.61 s), for 0.7-0.8 KB more on the wire.
 # Brotli 5 costs 0.7% more bytes than brotli 8 in about half the time.
 FILES = Effort(gzip=functools.partial(igzip.compress, compresslevel=3, mtime=0), brotli=5)
 
