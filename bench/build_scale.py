@@ -124,7 +124,7 @@ def config_load(n: int, tmp: Path) -> tuple[float, float, float]:
     """Seconds to parse the files (TOML + CSV rows) and to load and validate them, and per row."""
     config = write_state(tmp / f"load-{n}", n, placements=False)
     parse = load = float("inf")
-    for _ in range(3):  # the best of three: this machine is shared
+    for _ in range(5):  # the best of five: this machine is shared, and its speed varies
         started = time.perf_counter()
         tomllib.loads(config.read_text())
         with (config.parent / "schools.csv").open(newline="") as f:

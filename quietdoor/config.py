@@ -13,6 +13,7 @@ import difflib
 import functools
 import gc
 import ipaddress
+import itertools
 import operator
 import re
 import tomllib
@@ -20,7 +21,7 @@ import zoneinfo
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from quietdoor.encoding import b64u_decode, b64u_encode
@@ -140,8 +141,13 @@ class District:
     name: str
 
 
-@dataclass(frozen=True)
-class School:
+class School(NamedTuple):
+    """A school; a named tuple, not a frozen dataclass, as a state's CSV makes one per row.
+
+    Immutable all the same, and made in a third of the time: a frozen dataclass's
+    field-by-field set-up was the largest single cost of a CSV row.
+    """
+
     slug: str
     name: str
     district: str
@@ -432,11 +438,11 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
         _add_placement(r, f"placements[{i}]", p, schools, placements)
     placement_csv = _csv_table(r, raw, "placements_csv", PLACEMENT_COLUMNS, PLACEMENT_REQUIRED)
     if placement_csv is not None:
-        for k in range(len(placement_csv.rows)):
+        for values in placement_csv.rows:
             _add_placement(
                 placement_csv.reader,
-                placement_csv.where(k),
-                placement_csv.table(k),
+                placement_csv.here(),
+                placement_csv.table(values),
                 schools,
                 placements,
             )
@@ -477,6 +483,8 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
         training=training,
         paper=paper,
     )
+    # The loader's own dict is the school index, already made: the same schools, in order.
+    vars(deployment)["_schools_by_slug"] = schools
     # Only a school in a district that no recipient reads as a whole can lack a reader.
     unread = districts.keys() - {d for rec in recipients for d in rec.districts}
     for k, school in enumerate(deployment.schools if unread else ()):
@@ -532,30 +540,32 @@ def _add_csv_schools(
 ) -> None:
     """Add the schools of a CSV file's rows: a state's worth, so each row is kept cheap.
 
-    A row that is plainly good (every cell valid, its district already known, its
-    slug new) is added here directly. Any other row, the first of each district
-    included, goes through _add_school like a [[schools]] table, which adds it or
-    names its problem; so this path never decides what is an error.
+    A row that is plainly good (every cell valid as it stands, its district already
+    known, its slug new) is added here directly. Any other row, the first of each
+    district and any with a cell padded by spaces included, goes through _add_school
+    like a [[schools]] table, which adds it or names its problem; so this path never
+    decides what is an error.
     """
     column = table.header.index
     cells = operator.itemgetter(*map(column, SCHOOL_REQUIRED))
     named = column("district_name") if "district_name" in table.header else None
-    for k, values in enumerate(table.rows):
+    new_school = functools.partial(tuple.__new__, School)  # what School() does, less a call
+    for values in table.rows:
         slug, name, district, hours = cells(values)
-        slug, name = slug.strip(), name.strip()
-        known = districts.get(district.strip())
-        read_hours = _parse_hours(hours.strip())
+        name = name.strip()
+        known = districts.get(district)
+        read_hours = _parse_hours(hours)
         if (
             known is not None
             and name
             and slug not in schools
             and SLUG_RE.fullmatch(slug)
             and isinstance(read_hours, ReadHours)
-            and (named is None or not values[named].strip() or values[named] == known.name)
+            and (named is None or not values[named] or values[named] == known.name)
         ):
-            schools[slug] = School(slug, name, known.slug, read_hours)
+            schools[slug] = new_school((slug, name, known.slug, read_hours))
         else:
-            _add_school(table.reader, table.where(k), table.table(k), schools, districts)
+            _add_school(table.reader, table.here(), table.table(values), schools, districts)
 
 
 def _add_placement(
@@ -586,19 +596,66 @@ def _add_placement(
 
 @dataclass(frozen=True)
 class _CsvTable:
-    """The rows of a CSV file named in the config, as read, each with its line number."""
+    """A CSV file named in the config: its header, then its rows as they are read."""
 
     reader: _Reader
     header: list[str]
-    rows: list[list[str]]
-    lines: list[int]
+    rows: _CsvRows
+
+    def table(self, values: list[str]) -> dict[str, str]:
+        """A row as a table of its cells, empty cells left out: what a TOML table would hold."""
+        return {h: v for h, v in zip(self.header, values, strict=True) if v.strip()}
+
+    def here(self) -> str:
+        """Where the row last read is, for a message about it."""
+        return f"line {self.rows.line}"
 
     def where(self, k: int) -> str:
-        return f"line {self.lines[k]}"
+        """Where row k (from 0) is: the file read again, as this is asked only to report."""
+        rows = _CsvRows(self.reader.path)
+        next(itertools.islice(rows, k + 1, None))
+        return f"line {rows.line}"
 
-    def table(self, k: int) -> dict[str, str]:
-        """Row k as a table of its cells, empty cells left out: what a TOML table would hold."""
-        return {h: v for h, v in zip(self.header, self.rows[k], strict=True) if v.strip()}
+
+class _CsvRows:
+    """A CSV file's rows, read once as they are wanted and let go: never a state's file whole.
+
+    The first row is the header as it stands ([] for an empty file). Blank lines are
+    skipped; a later row of another width than the header's is an error. ``line`` is
+    the line the row last handed out ends on, for messages.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = path
+        self._lines: Any = None  # the csv reader, once the file is open
+        self._rows = self._read()
+
+    def __iter__(self) -> Iterator[list[str]]:
+        return self._rows
+
+    @property
+    def line(self) -> int:
+        return int(self._lines.line_num)
+
+    def _read(self) -> Iterator[list[str]]:
+        try:
+            with open(self.path, encoding="utf-8-sig", newline="") as f:
+                self._lines = lines = csv.reader(f)
+                header = next(lines, [])
+                yield header
+                width = len(header)
+                for values in lines:
+                    if len(values) != width:
+                        if not any(v.strip() for v in values):
+                            continue
+                        raise ConfigError(
+                            self.path,
+                            f"line {lines.line_num}",
+                            f"{len(values)} cells, but the header names {width}",
+                        )
+                    yield values
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise ConfigError(self.path, "", f"cannot read the file ({exc})") from None
 
 
 def _csv_table(
@@ -612,44 +669,27 @@ def _csv_table(
 
     The first line names the columns, in any order; a column we do not know is an
     error, like an unknown key. Each row is reported as ``line N`` of its file.
-    Blank lines are skipped.
     """
     if key not in raw:
         return None
     name = r.text(raw, key)
     csv_path = Path(r.path).parent / name if not Path(name).is_absolute() else Path(name)
+    if not csv_path.is_file():
+        raise ConfigError(r.path, key, f"{str(csv_path)!r}: file not found")
+    rows = _CsvRows(csv_path)
+    header = [h.strip() for h in next(iter(rows))]
+    if not any(header):
+        raise ConfigError(csv_path, "line 1", "expected a header line naming the columns")
     reader = _Reader(csv_path, cells=True)
-    try:
-        with csv_path.open(encoding="utf-8-sig", newline="") as f:
-            rows = csv.reader(f)
-            header = [h.strip() for h in next(rows, [])]
-            if not any(header):
-                raise ConfigError(csv_path, "line 1", "expected a header line naming the columns")
-            reader.known_keys(dict.fromkeys(header), "line 1", columns)
-            for column in header:
-                if header.count(column) > 1:
-                    # Which of the two cells would count? Neither guess is safe.
-                    raise ConfigError(csv_path, f"line 1: {column}", "this column is named twice")
-            for column in required:
-                if column not in header:
-                    raise ConfigError(csv_path, "line 1", f"missing the column {column!r}")
-            table = _CsvTable(reader, header, [], [])
-            for values in rows:
-                if len(values) != len(header):
-                    if not any(v.strip() for v in values):
-                        continue
-                    raise ConfigError(
-                        csv_path,
-                        f"line {rows.line_num}",
-                        f"{len(values)} cells, but the header names {len(header)}",
-                    )
-                table.rows.append(values)
-                table.lines.append(rows.line_num)
-            return table
-    except FileNotFoundError:
-        raise ConfigError(r.path, key, f"{str(csv_path)!r}: file not found") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ConfigError(csv_path, "", f"cannot read the file ({exc})") from None
+    reader.known_keys(dict.fromkeys(header), "line 1", columns)
+    for column in header:
+        if header.count(column) > 1:
+            # Which of the two cells would count? Neither guess is safe.
+            raise ConfigError(csv_path, f"line 1: {column}", "this column is named twice")
+    for column in required:
+        if column not in header:
+            raise ConfigError(csv_path, "line 1", f"missing the column {column!r}")
+    return _CsvTable(reader, header, rows)
 
 
 class _Reader:

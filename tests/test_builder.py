@@ -192,7 +192,7 @@ def test_editing_one_school_rebuilds_only_its_files(
     d = deployment.deployment
     build(d, out, training_source=training)
     before = files_under(out), files_under(printed)
-    renamed = dataclasses.replace(d.schools[1], name="Riverside Middle School North")
+    renamed = d.schools[1]._replace(name="Riverside Middle School North")
     report = build(
         dataclasses.replace(d, schools=(d.schools[0], renamed, d.schools[2])),
         out,
@@ -301,9 +301,7 @@ def test_a_removed_school_is_deleted_and_listed_as_retired(
 
 def many_schools(base: Deployment, n: int) -> Deployment:
     template = base.schools[0]
-    schools = tuple(
-        dataclasses.replace(template, slug=f"school-{i:03d}", name=f"School {i}") for i in range(n)
-    )
+    schools = tuple(template._replace(slug=f"school-{i:03d}", name=f"School {i}") for i in range(n))
     recipients = tuple(
         dataclasses.replace(r, schools=(), districts=(template.district,)) for r in base.recipients
     )

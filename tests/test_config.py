@@ -440,8 +440,8 @@ def _row_by_row(
     table: config._CsvTable, schools: dict[str, School], districts: dict[str, District]
 ) -> None:
     """Every CSV row through the checks a [[schools]] table goes through."""
-    for k in range(len(table.rows)):
-        config._add_school(table.reader, table.where(k), table.table(k), schools, districts)
+    for values in table.rows:
+        config._add_school(table.reader, table.here(), table.table(values), schools, districts)
 
 
 @pytest.mark.parametrize("schools", ODD_SCHOOL_CSVS.values(), ids=ODD_SCHOOL_CSVS)
@@ -502,6 +502,17 @@ def test_missing_csv_is_named_in_the_config(tmp_path: Path) -> None:
     assert err.value.path == str(path)
     assert err.value.field_name == "schools_csv"
     assert "file not found" in err.value.problem
+
+
+def test_csv_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    """A bad byte far down the file (read as the rows are checked) names the file."""
+    path = with_csv(tmp_path, SCHOOLS_CSV)
+    csv_path = tmp_path / "schools.csv"
+    csv_path.write_bytes(csv_path.read_bytes().replace(b"Elm High", b"Elm H\xe9gh"))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert err.value.path == str(csv_path)
+    assert "cannot read the file" in err.value.problem
 
 
 OLD_X = "A" * 42 + "E"  # 32 bytes of base64url, distinct from every example key

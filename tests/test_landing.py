@@ -485,7 +485,7 @@ def test_the_only_absolute_urls_are_the_exit_and_the_relay(site: Site) -> None:
 
 
 def test_school_names_are_escaped(keyed: KeyedDeployment, site: Site) -> None:
-    evil = dataclasses.replace(school(keyed), name='<script>alert("x")</script> & Co')
+    evil = school(keyed)._replace(name='<script>alert("x")</script> & Co')
     html = render_landing(keyed.deployment, evil, "en", site.assets, "s/lincoln-high/index.html")
     assert "<script>alert" not in html
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Co" in html

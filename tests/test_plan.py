@@ -65,7 +65,7 @@ def test_planted_problems_are_each_found() -> None:
         schools=(
             lincoln,
             middle,
-            dataclasses.replace(cedar, read_hours=ReadHours(False, (0,), "08:00", "09:00")),
+            cedar._replace(read_hours=ReadHours(False, (0,), "08:00", "09:00")),
         ),
         recipients=tuple(r for r in d.recipients if r.id != "ruth-nakamura"),
         # Lincoln: only a public sign; Riverside Middle: none at all.

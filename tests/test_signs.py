@@ -69,7 +69,7 @@ def test_sign_says_what_a_student_needs_and_nothing_alarming(
 
 def test_a_long_url_breaks_after_a_slash_and_still_decodes(tmp_path: Path) -> None:
     slug = "a-very-long-school-name-that-a-state-directory-might-well-use-x"
-    school = dataclasses.replace(EXAMPLE_DEPLOYMENT.schools[0], slug=slug)
+    school = EXAMPLE_DEPLOYMENT.schools[0]._replace(slug=slug)
     d = dataclasses.replace(
         EXAMPLE_DEPLOYMENT,
         schools=(school,),
@@ -92,7 +92,7 @@ def test_same_input_same_bytes(tmp_path: Path) -> None:
 
 
 def test_a_school_name_outside_the_print_fonts_keeps_its_letters(tmp_path: Path) -> None:
-    school = dataclasses.replace(EXAMPLE_DEPLOYMENT.schools[1], name="Trường Nguyễn")
+    school = EXAMPLE_DEPLOYMENT.schools[1]._replace(name="Trường Nguyễn")
     d = dataclasses.replace(EXAMPLE_DEPLOYMENT, schools=(school, *EXAMPLE_DEPLOYMENT.schools[:1]))
     pdf = render(d, d.placements_for(school.slug)[0], "en", "letter", tmp_path)
     assert "Truong Nguyen · nurse" in pdf_text(pdf)

@@ -31,8 +31,7 @@ def with_schools(d: Deployment, extra: int) -> Deployment:
     """The example plus `extra` schools in the Riverside district (read by its district lead)."""
     template = d.schools[0]
     added = tuple(
-        dataclasses.replace(template, slug=f"extra-{i}", name=f"Extra School {i}")
-        for i in range(extra)
+        template._replace(slug=f"extra-{i}", name=f"Extra School {i}") for i in range(extra)
     )
     return dataclasses.replace(d, schools=d.schools + added)
 
