@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from quietdoor import payloads, protocol
 from quietdoor.config import Deployment, PreviousKeys, RelayLimits, dump_config, load_config
 from quietdoor.encoding import b64u_decode, b64u_encode
 from quietdoor.signing import sign_request
+from relay.store import SQLStore, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
@@ -736,3 +738,30 @@ def decoded(path: Path, tmp: Path) -> list[str]:
     )
     with Image.open(prefix.with_suffix(".png")) as image:
         return [b.text for b in zxingcpp.read_barcodes(image)]
+
+
+def open_at_once(store_url: str, relays: int) -> list[SQLStore]:
+    """Open the store from several threads released together, as relays starting at once."""
+    barrier = threading.Barrier(relays)
+    stores: list[SQLStore] = []
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            s = open_store(store_url)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        else:
+            stores.append(s)
+
+    threads = [threading.Thread(target=start) for _ in range(relays)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        for s in stores:
+            s.close()
+        raise errors[0]
+    return stores

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from relay.store import (
     secret,
 )
 
-from .helpers import run_on_own_loop
+from .helpers import open_at_once, run_on_own_loop
 
 
 def a_case(
@@ -155,33 +154,6 @@ def test_writes_that_meet_in_a_batch_get_the_answers_they_would_get_one_by_one(
     assert stored == MAX_CASE_MESSAGES - 1 + 1 + 1 + 1 + 1 + 40
     seqs = store.read(lambda tx: tx.all("SELECT seq FROM messages ORDER BY seq"))
     assert [s[0] for s in seqs] == list(range(1, stored + 1))  # no gap, none twice
-
-
-def open_at_once(store_url: str, relays: int) -> list[SQLStore]:
-    """Open the store from several threads released together, as relays starting at once."""
-    barrier = threading.Barrier(relays)
-    stores: list[SQLStore] = []
-    errors: list[BaseException] = []
-
-    def start() -> None:
-        barrier.wait()
-        try:
-            s = open_store(store_url)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        else:
-            stores.append(s)
-
-    threads = [threading.Thread(target=start) for _ in range(relays)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        for s in stores:
-            s.close()
-        raise errors[0]
-    return stores
 
 
 def test_relays_starting_at_once_migrate_once(store_url: str) -> None:
