@@ -10,13 +10,13 @@ code the builder draws with a real decoder (zxing-cpp), from PNG and from print.
 
 from __future__ import annotations
 
-import io
 import re
+import struct
+import zlib
 from collections.abc import Iterator
 from xml.sax.saxutils import escape
 
 import segno
-from PIL import Image
 from reportlab.pdfgen.canvas import Canvas
 
 QUIET_ZONE = 4  # modules; ISO/IEC 18004 asks for four
@@ -24,7 +24,17 @@ SVG_SCALE = 8  # pixels per module
 PNG_SCALE = 12  # pixels per module: about 4 cm across at 300 dpi for a short URL
 MASK = 2
 _DARK_RUN = re.compile(b"\x01+")
-_GREY = bytes.maketrans(b"\x00\x01", b"\xff\x00")  # a module: light -> white, dark -> black
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Two modules side by side, by first << 1 | second (1: dark), as their PNG_SCALE pixels
+# each, one bit a pixel and 1 white. PNG_SCALE is a multiple of 4, so they fill whole bytes.
+_WHITE = (1 << PNG_SCALE) - 1
+_PAIRS = [
+    ((0 if first else _WHITE) << PNG_SCALE | (0 if second else _WHITE)).to_bytes(
+        PNG_SCALE // 4, "big"
+    )
+    for first in (0, 1)
+    for second in (0, 1)
+]
 
 
 def make_code(url: str) -> segno.QRCode:
@@ -66,21 +76,48 @@ def svg_bytes(code: segno.QRCode, title: str) -> bytes:
 
 
 def png_bytes(code: segno.QRCode) -> bytes:
-    """The code as a black-and-white PNG, PNG_SCALE pixels per module, quiet zone included.
+    """The code as a black-and-white PNG (one bit a pixel), PNG_SCALE pixels per module,
+    quiet zone included.
 
-    Pillow draws it from the matrix (one byte a module) and scales it, which is about
-    ten times faster than segno's own PNG writer, in pure Python, at this scale.
+    Written here from the matrix, each row unfiltered and the whole compressed with
+    zlib: Pillow's encoder tries a filter on every row, which on an image of two tones
+    costs more than it saves (with its scaling it took about 0.8 ms and 810 bytes a
+    code, against about 0.3 ms and 510 bytes this way).
     """
     across = modules_across(code)
-    white = b"\xff" * across
-    margin = b"\xff" * QUIET_ZONE
-    rows = [margin + bytes(row).translate(_GREY) + margin for row in code.matrix]
-    pixels = b"".join([white] * QUIET_ZONE + rows + [white] * QUIET_ZONE)
     size = across * PNG_SCALE
-    image = Image.frombytes("L", (across, across), pixels).convert("1")
-    out = io.BytesIO()
-    image.resize((size, size), Image.Resampling.NEAREST).save(out, format="PNG")
-    return out.getvalue()
+    stride = (size + 7) // 8  # bytes a row; the last one's spare bits are ignored
+    quiet = bytes(QUIET_ZONE)
+    # Two modules make 2 * PNG_SCALE bits, a whole number of bytes; a light module pads
+    # an odd row.
+    padded = [quiet + bytes(row) + quiet + b"\0" for row in code.matrix]
+    lines = [
+        b"\0" + b"".join([_PAIRS[m[i] << 1 | m[i + 1]] for i in range(0, across, 2)])[:stride]
+        for m in padded
+    ]
+    light = b"\0" + b"\xff" * stride
+    # Each row starts with its filter type, 0 (none); a row of modules is PNG_SCALE rows.
+    scanlines = b"".join(
+        [light * (QUIET_ZONE * PNG_SCALE)]
+        + [line * PNG_SCALE for line in lines]
+        + [light * (QUIET_ZONE * PNG_SCALE)]
+    )
+    # Width, height, bit depth 1, colour type 0 (grey: 0 black, 1 white), compression,
+    # filter and interlace methods 0 (PNG specification, section 11.2.2).
+    header = struct.pack(">IIBBBBB", size, size, 1, 0, 0, 0, 0)
+    return b"".join(
+        [
+            PNG_SIGNATURE,
+            _png_chunk(b"IHDR", header),
+            _png_chunk(b"IDAT", zlib.compress(scanlines)),
+            _png_chunk(b"IEND", b""),
+        ]
+    )
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    """A PNG chunk: its length, type, data, and the CRC-32 of type and data."""
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def modules_across(code: segno.QRCode) -> int:

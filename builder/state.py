@@ -29,7 +29,7 @@ STATE_FILE = "build-state.json"
 STATE_VERSION = 1
 # Code and data whose change can change any output.
 CODE_FOLDERS = ("builder", "quietdoor", "site/templates", "site/i18n")
-LIBRARIES = ("jinja2", "segno", "reportlab", "pillow", "brotli")
+LIBRARIES = ("jinja2", "segno", "reportlab", "brotli", "isal")
 PER_SCHOOL_LISTS = ("schools", "districts", "recipients", "placements")
 
 
