@@ -550,17 +550,23 @@ def _add_csv_schools(
     cells = operator.itemgetter(*map(column, SCHOOL_REQUIRED))
     named = column("district_name") if "district_name" in table.header else None
     new_school = functools.partial(tuple.__new__, School)  # what School() does, less a call
+    is_slug = SLUG_RE.fullmatch
+    hours_of: dict[str, ReadHours] = {}  # read-hours texts already found good
     for values in table.rows:
         slug, name, district, hours = cells(values)
         name = name.strip()
         known = districts.get(district)
-        read_hours = _parse_hours(hours)
+        read_hours = hours_of.get(hours)
+        if read_hours is None:
+            parsed = _parse_hours(hours)
+            if isinstance(parsed, ReadHours):
+                hours_of[hours] = read_hours = parsed
         if (
             known is not None
+            and read_hours is not None
             and name
             and slug not in schools
-            and SLUG_RE.fullmatch(slug)
-            and isinstance(read_hours, ReadHours)
+            and is_slug(slug)
             and (named is None or not values[named] or values[named] == known.name)
         ):
             schools[slug] = new_school((slug, name, known.slug, read_hours))
