@@ -629,39 +629,46 @@ class _CsvRows:
     The first row is the header as it stands ([] for an empty file). Blank lines are
     skipped; a later row of another width than the header's is an error. ``line`` is
     the line the row last handed out ends on, for messages.
+
+    The reading generator does not hold this object (no reference cycle), so the file
+    is closed as soon as the rows are dropped, also when a row's error stops the load
+    while the cyclic collector is paused.
     """
 
     def __init__(self, path: Path | str) -> None:
         self.path = path
-        self._lines: Any = None  # the csv reader, once the file is open
-        self._rows = self._read()
+        self._reader: list[Any] = []  # the csv reader, once the file is open
+        self._rows = _read_csv(path, self._reader)
 
     def __iter__(self) -> Iterator[list[str]]:
         return self._rows
 
     @property
     def line(self) -> int:
-        return int(self._lines.line_num)
+        return int(self._reader[0].line_num)
 
-    def _read(self) -> Iterator[list[str]]:
-        try:
-            with open(self.path, encoding="utf-8-sig", newline="") as f:
-                self._lines = lines = csv.reader(f)
-                header = next(lines, [])
-                yield header
-                width = len(header)
-                for values in lines:
-                    if len(values) != width:
-                        if not any(v.strip() for v in values):
-                            continue
-                        raise ConfigError(
-                            self.path,
-                            f"line {lines.line_num}",
-                            f"{len(values)} cells, but the header names {width}",
-                        )
-                    yield values
-        except (OSError, UnicodeDecodeError, csv.Error) as exc:
-            raise ConfigError(self.path, "", f"cannot read the file ({exc})") from None
+
+def _read_csv(path: Path | str, opened: list[Any]) -> Iterator[list[str]]:
+    """The rows of _CsvRows; the csv reader is put in ``opened`` for its line numbers."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            lines = csv.reader(f)
+            opened.append(lines)
+            header = next(lines, [])
+            yield header
+            width = len(header)
+            for values in lines:
+                if len(values) != width:
+                    if not any(v.strip() for v in values):
+                        continue
+                    raise ConfigError(
+                        path,
+                        f"line {lines.line_num}",
+                        f"{len(values)} cells, but the header names {width}",
+                    )
+                yield values
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ConfigError(path, "", f"cannot read the file ({exc})") from None
 
 
 def _csv_table(

@@ -23,7 +23,7 @@ from quietdoor.config import (
     parse_config,
 )
 
-from .helpers import EXAMPLE
+from .helpers import EXAMPLE, open_files
 
 
 def example_text() -> str:
@@ -513,6 +513,33 @@ def test_csv_that_is_not_utf8_is_named(tmp_path: Path) -> None:
         load_config(path)
     assert err.value.path == str(csv_path)
     assert "cannot read the file" in err.value.problem
+
+
+@pytest.mark.parametrize(
+    ("row", "problem"),
+    [
+        ("oak-elementary,Oak Elementary,oak-district,,mon-fry 08:00-15:00", "not understood"),
+        ("lone-high,Lone High,lone-district,Lone District,always", "no recipient reads"),
+    ],
+    ids=["a bad row, with rows after it", "a school no recipient reads, found by reading again"],
+)
+def test_a_csv_error_leaves_the_file_closed(tmp_path: Path, row: str, problem: str) -> None:
+    """Closed when the error is raised, not when the cyclic collector next runs."""
+    path = with_csv(tmp_path, SCHOOLS_CSV.replace("\n\n", f"\n{row}\n"))
+    csv_path = tmp_path / "schools.csv"
+    gc.disable()
+    try:
+        # Not pytest.raises: its traceback would hold the reading frames, as a CLI's does not.
+        try:
+            load_config(path)
+        except ConfigError as exc:
+            message = exc.problem
+        else:
+            pytest.fail("the config loaded")
+        assert problem in message
+        assert str(csv_path) not in open_files()
+    finally:
+        gc.enable()
 
 
 OLD_X = "A" * 42 + "E"  # 32 bytes of base64url, distinct from every example key
