@@ -6,7 +6,7 @@
 wrk (Debian's package) posts distinct, valid envelopes in the 1 KiB bucket,
 prebuilt into a file and read by a Lua script (each request its own envelope,
 never one twice), on loopback, to three servers run alike (one worker, the same
-event loop and HTTP parser, the same slow-client guard):
+event loop and HTTP parser, the same slow-client guard and collector settings):
 
 - a bare Starlette endpoint that reads the body and answers 201 without storing
   it: the ceiling of this stack on this machine;

@@ -3,14 +3,22 @@
 Aggregates only: requests by endpoint (the route's template, never the path a
 request used, which may hold a school or a case) and status; write latency;
 group-commit batch sizes; notices waiting; the proof-of-work difficulty as the
-highest number of tries asked of any school and how many schools are busy.
+highest number of tries asked of any school and how many schools are busy;
+and the garbage collector's passes by generation (see relay.server.tune_collector).
 No label names a school (that would publish each school's volume), a case, an
 address or anything a student sent.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    generate_latest,
+)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -52,6 +60,7 @@ class Metrics:
             "Schools whose volume today is above normal, so their challenges are harder.",
             registry=self.registry,
         )
+        GCCollector(registry=self.registry)
 
     def text(self) -> bytes:
         return generate_latest(self.registry)

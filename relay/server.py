@@ -12,11 +12,15 @@ relay's sockets for hours. Each connection here gets two deadlines:
 
 A connection past its deadline is closed. The same guard wraps both of
 uvicorn's HTTP parsers (h11 and httptools).
+
+The process's cyclic garbage collector is set for a server before it starts
+serving (`tune_collector`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib.util
 from dataclasses import dataclass
 from typing import Any
@@ -158,6 +162,28 @@ def choose(parser: str, loop: str) -> tuple[str, str]:
     return parser, loop
 
 
+YOUNG_THRESHOLD = 10_000  # objects allocated and not freed before a young-generation pass
+
+
+def tune_collector() -> None:
+    """Freeze what start-up made, and let the young generation grow past the requests in flight.
+
+    A busy relay holds a few thousand objects for the requests it is working on, so
+    at Python's default threshold (700) the collector ran a young pass every few
+    requests, and a pass over every object (modules, config, requests) about
+    twice a second, each about 14 ms during which no request moved. A request's
+    objects are freed by reference counting when it ends; very few form cycles.
+    Measured under the benchmark's load (bench/relay_load.py: SQLite, httptools
+    and uvloop, 64 connections): 3,769 young and 31 full passes in a run became 7
+    and 1; in three runs against the default, 1-6% more requests a second, and a
+    p99 of 22-24 ms instead of 26-32 ms. Frozen objects are never looked at for
+    cycles, so start-up's own garbage is collected first.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(YOUNG_THRESHOLD, 10, 10)
+
+
 def serve(
     app: ASGIApp,
     *,
@@ -171,6 +197,7 @@ def serve(
     """Run the app until stopped, with one worker; see `choose` for parser and loop."""
     parser, loop = choose(parser, loop)
     protocol = guarded_httptools(deadlines) if parser == "httptools" else guarded_h11(deadlines)
+    tune_collector()
     uvicorn.run(
         app,
         host=host,
