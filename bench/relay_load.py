@@ -270,6 +270,7 @@ def measure(
         command = [sys.executable, "-c", server]
     else:
         if name == "sqlite":
+            _remove_database(tmp)  # a run stopped half-way, with --workdir, left one
             store = f"sqlite:///{tmp / 'relay.db'}"
         else:
             schema = "qd_bench_" + secrets.token_hex(4)
@@ -309,11 +310,15 @@ def measure(
         server.terminate()
         server.wait(timeout=30)
         if name == "sqlite":
-            for f in tmp.glob("relay.db*"):
-                f.unlink()
+            _remove_database(tmp)
         if schema:
             with psycopg.connect(POSTGRES, autocommit=True) as db:
                 db.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def _remove_database(tmp: Path) -> None:
+    for f in tmp.glob("relay.db*"):
+        f.unlink()
 
 
 _BARE_SERVER = """
