@@ -16,6 +16,7 @@ import pytest
 import build
 from builder import monitor
 from demo import __main__ as demo_cli
+from keytool.__main__ import build_parser
 from quietdoor.config import (
     DISTRICT_KEYS,
     NOTIFY_KEYS,
@@ -222,6 +223,14 @@ def test_every_flag_is_documented(
     assert options, "the command's help shows no option"
     doc = section(page, heading)
     assert [o for o in options if not re.search(rf"(?<![\w-]){o}(?![\w-])", doc)] == []
+
+
+def test_the_key_tools_own_options_are_documented() -> None:
+    """The options before the command; test_keytool_docs checks each command's own."""
+    doc = text(DOCS / "KEYTOOL.md")
+    options = [o for a in build_parser()._actions for o in a.option_strings if o != "--help"]
+    assert "--home" in options
+    assert [o for o in options if o.startswith("--") and f"`{o}`" not in doc] == []
 
 
 def test_every_relay_endpoint_is_in_the_relay_reference() -> None:
