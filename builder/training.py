@@ -11,17 +11,16 @@ completion page loads only what the staff member picks:
 
 A school's file depends only on that school and its recipients, so the builder writes
 it with the school's other files (`school_entry`), and only when the school changed.
+The files the key tool reads again are defined in `quietdoor.course`.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from builder.assets import Asset
 from builder.course import Course, CourseError, load_course
@@ -30,12 +29,25 @@ from builder.errors import BuildError
 from builder.files import write_if_changed
 from builder.state_rules import StateRules, load_state_rules
 from quietdoor.config import DEFAULT_REFRESHER_MONTHS, Deployment, School
-from quietdoor.encoding import b64u_encode
+from quietdoor.course import COURSE_JSON as COURSE_JSON
+from quietdoor.course import DISTRICTS_DIR as DISTRICTS_DIR
+from quietdoor.course import DISTRICTS_JSON as DISTRICTS_JSON
+from quietdoor.course import SCHOOLS_DIR as SCHOOLS_DIR
+from quietdoor.course import (
+    CourseFile,
+    CourseModule,
+    CourseScript,
+    CourseState,
+    CourseTest,
+    DistrictEntry,
+    SchoolEntry,
+    SchoolName,
+    course_bytes,
+    district_entry_bytes,
+    json_bytes,
+    school_entry_bytes,
+)
 
-COURSE_JSON = "course.json"
-DISTRICTS_JSON = "districts.json"
-DISTRICTS_DIR = "districts"
-SCHOOLS_DIR = "schools"
 COURSE_SCRIPTS = ("nacl-fast.min.js", "blake2b.js", "envelope.js", "proof.js")
 
 
@@ -106,40 +118,35 @@ def write_course_json(
     path: Path,
 ) -> None:
     """What every course page needs, and nothing per school."""
-    data = {
-        "state": {"code": rules.code, "name": rules.name, "version": rules.version},
-        "refresher_months": refresher_months(deployment, rules),
-        "new_hire_days": deployment.training.new_hire_days,
-        "modules": [
-            {
-                "id": m.id,
-                "title": m.title,
-                "version": m.version,
-                "path": m.path,
-                "minutes": m.minutes,
-                "questions": len(m.questions),
-            }
+    published = CourseFile(
+        state=CourseState(code=rules.code, name=rules.name, version=rules.version),
+        refresher_months=refresher_months(deployment, rules),
+        new_hire_days=deployment.training.new_hire_days,
+        modules=tuple(
+            CourseModule(
+                id=m.id,
+                title=m.title,
+                version=m.version,
+                path=m.path,
+                minutes=m.minutes,
+                questions=len(m.questions),
+            )
             for m in course.modules
-        ],
-        "tests": {
-            t.id: {"title": t.title, "path": t.path, "questions": len(t.questions)}
+        ),
+        tests={
+            t.id: CourseTest(title=t.title, path=t.path, questions=len(t.questions))
             for t in (course.pretest, course.posttest)
         },
-        "relay_url": deployment.relay_url,
-        "schools": {
-            "districts": DISTRICTS_JSON,
-            "district": f"{DISTRICTS_DIR}/",
-            "school": f"{SCHOOLS_DIR}/",
-        },
-        "scripts": [
-            {
-                "src": f"../{assets[name].path}?v={assets[name].version}",
-                "integrity": assets[name].integrity,
-            }
+        relay_url=deployment.relay_url,
+        scripts=tuple(
+            CourseScript(
+                src=f"../{assets[name].path}?v={assets[name].version}",
+                integrity=assets[name].integrity,
+            )
             for name in COURSE_SCRIPTS
-        ],
-    }
-    _write_json(path, data)
+        ),
+    )
+    write_if_changed(path, course_bytes(published))
 
 
 def write_school_index(deployment: Deployment, training_dir: Path) -> None:
@@ -148,32 +155,30 @@ def write_school_index(deployment: Deployment, training_dir: Path) -> None:
     for school in deployment.schools:
         by_district[school.district].append(school)
     districts = sorted(deployment.districts, key=lambda d: d.name.casefold())
-    _write_json(
+    write_if_changed(
         training_dir / DISTRICTS_JSON,
-        {
-            "districts": [
-                {"slug": d.slug, "name": d.name, "schools": len(by_district[d.slug])}
-                for d in districts
-                if by_district[d.slug]
-            ]
-        },
+        json_bytes(
+            {
+                "districts": [
+                    {"slug": d.slug, "name": d.name, "schools": len(by_district[d.slug])}
+                    for d in districts
+                    if by_district[d.slug]
+                ]
+            }
+        ),
     )
     for district in districts:
         schools = sorted(by_district[district.slug], key=lambda s: s.name.casefold())
         if schools:
-            _write_json(
-                training_dir / DISTRICTS_DIR / f"{district.slug}.json",
-                {
-                    "slug": district.slug,
-                    "name": district.name,
-                    "schools": [{"slug": s.slug, "name": s.name} for s in schools],
-                },
+            entry = DistrictEntry(
+                slug=district.slug,
+                name=district.name,
+                schools=tuple(SchoolName(slug=s.slug, name=s.name) for s in schools),
             )
-
-
-def write_school_entry(deployment: Deployment, school: School, training_dir: Path) -> None:
-    """One school's name and its recipients' public keys, to seal completion records to."""
-    write_if_changed(training_dir / school_entry_path(school), school_entry(deployment, school))
+            write_if_changed(
+                training_dir / DISTRICTS_DIR / f"{district.slug}.json",
+                district_entry_bytes(entry),
+            )
 
 
 def school_entry_path(school: School) -> str:
@@ -183,20 +188,11 @@ def school_entry_path(school: School) -> str:
 
 def school_entry(deployment: Deployment, school: School) -> bytes:
     """The bytes of a school's entry (the builder writes it with the school's other files)."""
-    return _json_bytes(
-        {
-            "slug": school.slug,
-            "name": school.name,
-            "district": school.district,
-            "recipients": [b64u_encode(r.x25519) for r in deployment.recipients_for(school.slug)],
-        }
+    return school_entry_bytes(
+        SchoolEntry(
+            slug=school.slug,
+            name=school.name,
+            district=school.district,
+            recipients=tuple(r.x25519 for r in deployment.recipients_for(school.slug)),
+        )
     )
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    """Written only when the bytes change, so a rebuild with nothing new touches nothing."""
-    write_if_changed(path, _json_bytes(data))
-
-
-def _json_bytes(data: dict[str, Any]) -> bytes:
-    return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")

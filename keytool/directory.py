@@ -15,6 +15,7 @@ from keytool.errors import KeyToolError
 from quietdoor.config import Deployment, Recipient, load_config
 from quietdoor.errors import QuietDoorError
 from quietdoor.payloads import Signer
+from quietdoor.rotation import still_counts
 
 
 class Colleagues:
@@ -88,5 +89,5 @@ class Colleagues:
 def _holds(recipient: Recipient, ed25519: bytes, day: datetime.date) -> bool:
     """The key is the recipient's signing key, or a previous one still valid on that day."""
     return recipient.ed25519 == ed25519 or any(
-        p.ed25519 == ed25519 and day <= p.until for p in recipient.previous
+        p.ed25519 == ed25519 and still_counts(p.until, day) for p in recipient.previous
     )

@@ -4,7 +4,8 @@ A record (payload kind ``training``, see docs/PROTOCOL.md) arrives already check
 by quietdoor.payloads (anyone can seal a record to a school, so it is opened with
 limits and refused when malformed); `completion` turns it into the roster's view.
 
-The course publishes what the roster needs in ``training/course.json``: every
+The course publishes what the roster needs in ``training/course.json`` (its format
+is defined in quietdoor.course, which the builder writes with): every
 module's current version (set by its author, and by the state rules it shows), the
 refresher interval (the state's rule, or the deployment's) and the window for new
 hires. A person's training counts from the oldest of their current module
@@ -29,12 +30,21 @@ from pathlib import Path
 from typing import Any
 
 from keytool.errors import KeyToolError
-from quietdoor import strictjson
+from quietdoor.course import (
+    COURSE_JSON,
+    DISTRICTS_DIR,
+    MAX_FILE_BYTES,
+    SCHOOLS_DIR,
+    CourseFileError,
+    CourseModule,
+    parse_course,
+    parse_district_entry,
+    parse_school_entry,
+)
 from quietdoor.payloads import CheckResult, Training
 from quietdoor.protocol import SLUG_RE
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-MAX_COURSE_BYTES = 8 * 1024 * 1024
 DUE_SOON_DAYS = 30  # a refresher due within this many days shows as "refresher due"
 MAX_TEXT = 120  # names, roles, ids
 MAX_ACK = 2000
@@ -49,17 +59,10 @@ IN_PROGRESS = "in progress"
 
 
 @dataclass(frozen=True)
-class Module:
-    id: str
-    title: str
-    version: str
-
-
-@dataclass(frozen=True)
 class CourseInfo:
     """What the roster needs from training/course.json, and where the course lives."""
 
-    modules: dict[str, Module]
+    modules: dict[str, CourseModule]
     refresher_months: int
     new_hire_days: int
     state: str
@@ -143,31 +146,26 @@ class Standing:
 
 def load_course_info(source: str) -> CourseInfo:
     """Read training/course.json from a built site folder, a file, or a URL."""
+    if source.startswith(("http://", "https://")):
+        where, base = source, source.rsplit("/", 1)[0] + "/"
+    else:
+        path = Path(source)
+        if path.is_dir():
+            path = path / "training" / COURSE_JSON
+        where, base = str(path), str(path.parent) + "/"
     try:
-        if source.startswith(("http://", "https://")):
-            data = _read_json(source)
-            base = source.rsplit("/", 1)[0] + "/"
-        else:
-            path = Path(source)
-            if path.is_dir():
-                path = path / "training" / "course.json"
-            data = _read_json(str(path))
-            base = str(path.parent) + "/"
-        modules = {
-            str(m["id"]): Module(id=str(m["id"]), title=str(m["title"]), version=str(m["version"]))
-            for m in data["modules"]
-        }
-        return CourseInfo(
-            modules=modules,
-            refresher_months=_positive(data.get("refresher_months", 12)),
-            new_hire_days=_positive(data.get("new_hire_days", 30)),
-            state=str(data.get("state", {}).get("name", "")),
-            base=base,
-        )
+        course = parse_course(_read(where), where)
     except (OSError, urllib.error.URLError) as exc:
         raise KeyToolError(f"cannot read the course's module list from {source} ({exc})") from None
-    except (ValueError, KeyError, TypeError, AttributeError):  # strictjson.JSONError too
-        raise KeyToolError(f"{source} is not a Quiet Door training/course.json") from None
+    except CourseFileError as exc:
+        raise KeyToolError(f"{source} is not a Quiet Door training/course.json ({exc})") from None
+    return CourseInfo(
+        modules={m.id: m for m in course.modules},
+        refresher_months=course.refresher_months,
+        new_hire_days=course.new_hire_days,
+        state=course.state.name if course.state else "",
+        base=base,
+    )
 
 
 def school_names(
@@ -181,35 +179,37 @@ def school_names(
     names: dict[str, str] = {}
     for district in districts:
         if SLUG_RE.fullmatch(district):
-            data = _course_file(course, f"districts/{district}.json")
-            for s in data.get("schools", []) if isinstance(data, dict) else []:
-                if isinstance(s, dict) and SLUG_RE.fullmatch(str(s.get("slug", ""))):
-                    names[str(s["slug"])] = _clean(s.get("name"), MAX_TEXT) or str(s["slug"])
+            where = _course_file(course, f"{DISTRICTS_DIR}/{district}.json")
+            try:
+                entry = parse_district_entry(_read(where), where)
+            except (OSError, urllib.error.URLError, CourseFileError):
+                continue
+            for s in entry.schools:
+                names[s.slug] = _clean(s.name, MAX_TEXT) or s.slug
     for slug in slugs:
         if slug not in names and SLUG_RE.fullmatch(slug):
-            data = _course_file(course, f"schools/{slug}.json")
-            names[slug] = _clean(data.get("name"), MAX_TEXT) if isinstance(data, dict) else ""
-            names[slug] = names[slug] or slug
+            where = _course_file(course, f"{SCHOOLS_DIR}/{slug}.json")
+            try:
+                name = parse_school_entry(_read(where), where).name
+            except (OSError, urllib.error.URLError, CourseFileError):
+                name = ""
+            names[slug] = _clean(name, MAX_TEXT) or slug
     return names
 
 
-def _course_file(course: CourseInfo, relative: str) -> Any:
-    try:
-        if course.base.startswith(("http://", "https://")):
-            return _read_json(urllib.parse.urljoin(course.base, relative))
-        return _read_json(str(Path(course.base, relative)))
-    except (OSError, urllib.error.URLError, ValueError):
-        return None
+def _course_file(course: CourseInfo, relative: str) -> str:
+    if course.base.startswith(("http://", "https://")):
+        return urllib.parse.urljoin(course.base, relative)
+    return str(Path(course.base, relative))
 
 
-def _read_json(source: str) -> Any:
-    """A course file, from a URL or a path, read within limits: the static host is outside."""
+def _read(source: str) -> bytes:
+    """A course file's bytes from a URL or a path, at most one byte past the format's limit."""
     if source.startswith(("http://", "https://")):
         with urllib.request.urlopen(source, timeout=30) as answer:  # noqa: S310 - scheme checked
-            raw = answer.read(MAX_COURSE_BYTES + 1)
-    else:
-        raw = Path(source).read_bytes()
-    return strictjson.loads(raw, max_bytes=MAX_COURSE_BYTES)
+            return bytes(answer.read(MAX_FILE_BYTES + 1))
+    with open(source, "rb") as file:
+        return file.read(MAX_FILE_BYTES + 1)
 
 
 # ---------------------------------------------------------------- records
@@ -272,12 +272,6 @@ def _date(value: Any) -> str:
         datetime.date.fromisoformat(value)
     except ValueError:
         return ""
-    return value
-
-
-def _positive(value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(value)
     return value
 
 

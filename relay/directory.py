@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from quietdoor import protocol
 from quietdoor.config import Deployment
+from quietdoor.rotation import still_counts
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,9 @@ class RecipientKeys:
     previous: tuple[tuple[bytes, datetime.date], ...]  # (key id, last UTC day accepted)
 
     def accepted(self, day: datetime.date) -> frozenset[bytes]:
-        return frozenset([self.current, *(k for k, until in self.previous if day <= until)])
+        return frozenset(
+            [self.current, *(k for k, until in self.previous if still_counts(until, day))]
+        )
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ from keytool.roster import (
     REFRESHER_DUE,
     Completion,
     CourseInfo,
-    Module,
     StaffMember,
     completion,
     load_course_info,
@@ -40,13 +39,14 @@ from keytool.roster_report import (
     to_html,
 )
 from quietdoor import payloads, protocol
+from quietdoor.course import CourseModule
 
 from .helpers import training_record
 
 COURSE = CourseInfo(
     modules={
-        "m01": Module(id="m01", title="What exploitation is", version="2"),
-        "m02": Module(id="m02", title="School life", version="2+TX.1"),
+        "m01": CourseModule(id="m01", title="What exploitation is", version="2"),
+        "m02": CourseModule(id="m02", title="School life", version="2+TX.1"),
     },
     refresher_months=12,
     new_hire_days=30,
@@ -184,7 +184,7 @@ def test_a_complete_person_is_due_again_after_the_refresher_interval(
 
 def test_a_changed_module_asks_for_a_refresher_of_that_module() -> None:
     changed = CourseInfo(
-        {**COURSE.modules, "m02": Module(id="m02", title="School life", version="2+TX.2")},
+        {**COURSE.modules, "m02": CourseModule(id="m02", title="School life", version="2+TX.2")},
         12,
         30,
         "Texas",
@@ -330,18 +330,32 @@ def test_course_info_and_school_names_from_a_built_site(tmp_path: Path) -> None:
             }
         )
     )
-    (training / "schools" / "lincoln-high.json").write_text(json.dumps({"name": "Lincoln High"}))
+    (training / "schools" / "lincoln-high.json").write_text(
+        json.dumps({"slug": "lincoln-high", "name": "Lincoln High"})
+    )
     (training / "districts" / "cedar.json").write_text(
-        json.dumps({"schools": [{"slug": "cedar-high", "name": "Cedar High"}]})
+        json.dumps(
+            {
+                "slug": "cedar",
+                "name": "Cedar",
+                "schools": [{"slug": "cedar-high", "name": "Cedar High"}],
+            }
+        )
     )
     course = load_course_info(str(tmp_path))
-    assert course.modules == {"m01": Module(id="m01", title="T", version="2")}
+    assert course.modules == {
+        "m01": CourseModule(id="m01", title="T", version="2", path="modules/01/")
+    }
     assert (course.refresher_months, course.new_hire_days, course.state) == (60, 14, "Ohio")
-    names = school_names(course, ["lincoln-high", "gone-high"], ["cedar"])
+    (training / "schools" / "odd-high.json").write_text(
+        json.dumps({"slug": "odd-high", "name": "Odd High", "secret": 1})
+    )
+    names = school_names(course, ["lincoln-high", "gone-high", "odd-high"], ["cedar"])
     assert names == {
         "cedar-high": "Cedar High",
         "lincoln-high": "Lincoln High",
         "gone-high": "gone-high",
+        "odd-high": "odd-high",  # a file outside the format names no school
     }
     with pytest.raises(KeyToolError, match="cannot read"):
         load_course_info(str(tmp_path / "nowhere"))

@@ -15,6 +15,7 @@ import pytest
 from keytool.identity import load_identity
 from quietdoor.config import PreviousKeys, Recipient
 from quietdoor.encoding import b64u_decode
+from quietdoor.rotation import still_counts
 
 from .helpers import PASS, Leads, case_ref, listed_cases, new_case, run_keytool
 
@@ -139,3 +140,28 @@ def test_rotate_refuses_a_bad_overlap(
         run_keytool(capsys, "--home", home, "rotate", "--overlap-days", days)
     assert "days from 0 to 366" in capsys.readouterr().err
     assert (home / "identity.json").read_text() == before
+
+
+@pytest.mark.parametrize(
+    ("when", "counts"),
+    [
+        (datetime.date(2026, 12, 6), True),
+        (datetime.date(2026, 12, 7), False),
+        (datetime.datetime(2026, 12, 6, 23, 59, 59, 999999, tzinfo=datetime.UTC), True),
+        (datetime.datetime(2026, 12, 7, 0, 0, tzinfo=datetime.UTC), False),
+        # The day is UTC's: 19:00 at UTC-5 on the 6th is already the 7th.
+        (
+            datetime.datetime(
+                2026, 12, 6, 19, 0, tzinfo=datetime.timezone(datetime.timedelta(hours=-5))
+            ),
+            False,
+        ),
+    ],
+)
+def test_a_rotated_key_counts_to_the_end_of_its_last_day(when: datetime.date, counts: bool) -> None:
+    assert still_counts(datetime.date(2026, 12, 6), when) is counts
+
+
+def test_a_moment_without_a_timezone_is_refused() -> None:
+    with pytest.raises(ValueError, match="timezone"):
+        still_counts(datetime.date(2026, 12, 6), datetime.datetime(2026, 12, 6, 12, 0))

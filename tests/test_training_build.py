@@ -16,11 +16,13 @@ from builder.site import build_site
 from builder.state_rules import load_state_rules
 from builder.training import (
     refresher_months,
+    school_entry,
+    school_entry_path,
     write_course_json,
-    write_school_entry,
     write_school_index,
 )
 from quietdoor.config import Deployment, TrainingSettings
+from quietdoor.course import parse_course, parse_school_entry
 
 from .helpers import ROOT, KeyedDeployment
 
@@ -56,6 +58,11 @@ def test_course_json_names_no_school_and_does_not_grow_with_schools(
     assert course["state"] == {"code": "general", "name": "your state", "version": 1}
     assert (course["refresher_months"], course["new_hire_days"]) == (12, 30)
     assert "lincoln-high" not in small.decode() and len(small) < 4096
+    parsed = parse_course(small, "course.json")  # what the key tool's roster reads
+    assert [(m.id, m.questions) for m in parsed.modules] == [
+        (m["id"], m["questions"]) for m in course["modules"]
+    ]
+    assert parsed.state is not None and parsed.state.code == "general"
 
 
 def test_schools_are_split_per_district_and_per_school(
@@ -63,8 +70,11 @@ def test_schools_are_split_per_district_and_per_school(
 ) -> None:
     d = deployment.deployment
     write_school_index(d, tmp_path)
+    # Each school's entry as build_school publishes it.
     for school in d.schools:
-        write_school_entry(d, school, tmp_path)
+        path = tmp_path / school_entry_path(school)
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(school_entry(d, school))
     districts = json.loads((tmp_path / "districts.json").read_text())
     assert districts == {
         "districts": [
@@ -82,6 +92,8 @@ def test_schools_are_split_per_district_and_per_school(
     lincoln = json.loads((tmp_path / "schools" / "lincoln-high.json").read_text())
     assert lincoln["name"] == "Lincoln High School" and lincoln["district"] == "riverside-unified"
     assert len(lincoln["recipients"]) == 2  # the school's lead and the district lead
+    entry = parse_school_entry((tmp_path / "schools" / "lincoln-high.json").read_bytes(), "x")
+    assert entry.recipients == tuple(r.x25519 for r in d.recipients_for("lincoln-high"))
 
 
 @pytest.mark.parametrize(

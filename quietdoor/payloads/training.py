@@ -1,0 +1,170 @@
+"""A staff member's training record: modules read, the two checks, the acknowledgment.
+
+Anyone can seal a record to a school (the completion page is public), so it is
+validated like every other payload before the roster counts it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from quietdoor.payloads.header import Header
+from quietdoor.payloads.reader import DAY_FORMAT, MAX_SHORT, Reader
+
+MAX_MODULES = 64
+MAX_SKILLS = 50
+MAX_ACKNOWLEDGMENT = 2_000
+STATE_RE = re.compile(r"[A-Z]{2}|general")
+DAY = "a day such as 2026-11-28"
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    role: str
+    school: str
+
+
+@dataclass(frozen=True)
+class ModuleRecord:
+    id: str
+    version: str
+    score: int
+    questions: int
+    completed_on: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "version": self.version,
+            "score": self.score,
+            "questions": self.questions,
+            "completed_on": self.completed_on,
+        }
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The check before the course or the final check: first complete attempt of the cycle."""
+
+    score: int
+    questions: int
+    taken_on: str
+    skills_right: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "score": self.score,
+            "questions": self.questions,
+            "taken_on": self.taken_on,
+            "skills_right": list(self.skills_right),
+        }
+
+
+@dataclass(frozen=True)
+class Acknowledgment:
+    """The staff member's own words: they completed the course and know how to report."""
+
+    text: str
+    on: str
+
+
+@dataclass(frozen=True)
+class Training:
+    header: Header
+    person: Person
+    modules: tuple[ModuleRecord, ...]
+    state: str = ""  # the state rules the course showed: a postal code, "general", or ""
+    pre: CheckResult | None = None
+    post: CheckResult | None = None
+    acknowledgment: Acknowledgment | None = None
+
+    def body(self) -> dict[str, Any]:
+        p = self.person
+        body: dict[str, Any] = {
+            "person": {"name": p.name, "role": p.role, "school": p.school},
+            "modules": [m.to_json() for m in self.modules],
+        }
+        if self.state:
+            body["state"] = self.state
+        if self.pre is not None:
+            body["pre"] = self.pre.to_json()
+        if self.post is not None:
+            body["post"] = self.post.to_json()
+        if self.acknowledgment is not None:
+            body["acknowledgment"] = {
+                "text": self.acknowledgment.text,
+                "on": self.acknowledgment.on,
+            }
+        return body
+
+
+def read_training(r: Reader, header: Header) -> tuple[Training, tuple[str, ...]]:
+    p = r.table("person")
+    person = Person(
+        name=p.text("name", MAX_SHORT, empty=False),
+        role=p.text("role", MAX_SHORT),
+        school=p.slug("school"),
+    )
+    p.only(("name", "role", "school"))
+    if person.school != header.school:
+        raise p.fail("school", "must be the school the record is sealed for")
+    modules = []
+    for m in r.tables("modules", MAX_MODULES):
+        modules.append(
+            ModuleRecord(
+                id=m.text("id", MAX_SHORT, empty=False),
+                version=m.text("version", MAX_SHORT),
+                score=m.count("score", 1000),
+                questions=m.count("questions", 1000),
+                completed_on=m.moment("completed_on", DAY_FORMAT, DAY),
+            )
+        )
+        m.only(("id", "version", "score", "questions", "completed_on"))
+    # Optional fields: absent is fine; present, they must be right.
+    present = r.obj.keys()
+    training = Training(
+        header=header,
+        person=person,
+        modules=tuple(modules),
+        state=r.pattern("state", STATE_RE, "a state's postal code or general")
+        if "state" in present
+        else "",
+        pre=_check_result(r.table("pre")) if "pre" in present else None,
+        post=_check_result(r.table("post")) if "post" in present else None,
+        acknowledgment=_acknowledgment(r.table("acknowledgment"))
+        if "acknowledgment" in present
+        else None,
+    )
+    return training, ("person", "modules", "state", "pre", "post", "acknowledgment")
+
+
+def _check_result(r: Reader) -> CheckResult:
+    skills = r.field("skills_right")
+    if (
+        not isinstance(skills, list)
+        or len(skills) > MAX_SKILLS
+        or not all(isinstance(s, str) and 0 < len(s) <= 40 for s in skills)
+    ):
+        raise r.fail("skills_right", f"must list at most {MAX_SKILLS} skill ids")
+    result = CheckResult(
+        score=r.count("score", 1000),
+        questions=r.count("questions", 1000),
+        taken_on=r.moment("taken_on", DAY_FORMAT, DAY),
+        skills_right=tuple(skills),
+    )
+    r.only(("score", "questions", "taken_on", "skills_right"))
+    if result.score > result.questions:
+        raise r.fail("score", "must not be more than the questions")
+    return result
+
+
+def _acknowledgment(r: Reader) -> Acknowledgment:
+    ack = Acknowledgment(
+        text=r.text("text", MAX_ACKNOWLEDGMENT, empty=False),
+        on=r.moment("on", DAY_FORMAT, DAY),
+    )
+    r.only(("text", "on"))
+    return ack
