@@ -27,7 +27,7 @@ from pathlib import Path
 from keytool.cli_cases import cmd_desk, cmd_fetch, cmd_list, cmd_note, cmd_reply, cmd_show
 from keytool.cli_keys import cmd_backup, cmd_init, cmd_restore, cmd_rotate
 from keytool.cli_reports import cmd_roster, cmd_stats
-from keytool.desk.state import DEFAULT_EVERY
+from keytool.desk.runtime import DEFAULT_EVERY
 from keytool.errors import KeyToolError
 from keytool.present import clean
 from quietdoor.payloads import DISPOSITIONS, STATUSES
