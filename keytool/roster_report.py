@@ -13,8 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jinja2
-
+from keytool.page_templates import PAGES
 from keytool.roster import (
     COMPLETE,
     IN_PROGRESS,
@@ -171,7 +170,7 @@ def to_html(roster: Roster, title: str) -> str:
         _school_view(roster, slug, school_people)
         for slug, school_people in sorted(by_school.items(), key=lambda kv: roster.school(kv[0]))
     ]
-    return _ENV.get_template("roster.html.j2").render(
+    return PAGES.get_template("roster.html.j2").render(
         title=title,
         today=roster.today,
         state=roster.course.state or "no state set",
@@ -222,15 +221,6 @@ def _module_cell(person: Person, module_id: str, version: str) -> str:
         return ""
     text = f"{_num(taken.score)}/{_num(taken.questions)} {taken.completed_on}"
     return text if taken.version == version else f"{text} (older version)"
-
-
-_ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("keytool", "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 
 
 def _test_cells(prefix: str, t: TestResult | None) -> dict[str, str]:
