@@ -38,16 +38,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playwright.sync_api import Browser, sync_playwright  # noqa: E402
 
+from bench.processes import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, relay  # noqa: E402
 from builder.site import build_site  # noqa: E402
 from quietdoor.config import dump_config, load_config  # noqa: E402
-from tests.helpers import (  # noqa: E402
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    EXAMPLE,
-    free_port,
-    start_relay,
-    stop_relay,
-)
+
+EXAMPLE = ROOT / "examples" / "demo.toml"
 
 LATENCY_MS = 400
 BYTES_PER_SECOND = 51_200
@@ -198,8 +193,8 @@ def main() -> None:
         tmp = Path(name)
         port = free_port()
         config, dist = build(tmp, port)
-        relay = start_relay(config, f"sqlite:///{tmp / 'relay.db'}", tmp, static=dist, port=port)
-        try:
+        store = f"sqlite:///{tmp / 'relay.db'}"
+        with relay(config, store, tmp / "relay.log", port, dist) as url:
             with sync_playwright() as p:
                 browser = p.chromium.launch(
                     executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
@@ -209,11 +204,9 @@ def main() -> None:
                 for n in range(1, args.runs + 1):
                     print(f"run {n} of {args.runs}", file=sys.stderr)
                     for t in targets:
-                        runs[t.label].append(measure(browser, relay.url, t))
+                        runs[t.label].append(measure(browser, url, t))
                 browser.close()
                 results = {label: median_run(r) for label, r in runs.items()}
-        finally:
-            stop_relay(relay)
         compressed = [suffix for suffix in COMPRESSORS if (dist / f"{LANDING}{suffix}").is_file()]
 
     print(

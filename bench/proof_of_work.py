@@ -26,11 +26,10 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
+from bench.processes import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from quietdoor.config import RelayLimits  # noqa: E402
 from relay.proof import COST, Proofs  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 SOLVE = """async ([challenges]) => {
   const times = [];
   for (const c of challenges) {
@@ -59,7 +58,7 @@ def main() -> int:
     print(f"Proof of work: PBKDF2-SHA-256, {COST} iterations a try; normal = {base} tries at most")
     print(f"{'CPU':<12}{'tries':>8}{'median s':>10}{'p95 s':>8}{'worst s':>9}")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         for throttle in (1, 4):
             page = browser.new_page()
             cdp = page.context.new_cdp_session(page)

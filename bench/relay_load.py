@@ -53,6 +53,7 @@ import psycopg  # noqa: E402
 from nacl.public import PrivateKey  # noqa: E402
 from nacl.signing import SigningKey  # noqa: E402
 
+from bench.processes import free_port, wait_ready  # noqa: E402
 from quietdoor import payloads, protocol  # noqa: E402
 from quietdoor.config import (  # noqa: E402
     Deployment,
@@ -261,7 +262,7 @@ def measure(
     http: str,
     loop: str,
 ) -> Run:
-    port = _free_port()
+    port = free_port()
     log = tmp / f"{name}.log"
     store = ""
     schema = ""
@@ -285,7 +286,7 @@ def measure(
     with log.open("wb") as out:
         server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
     try:
-        _wait_ready(port, server)
+        wait_ready(port, server)
         url = f"http://127.0.0.1:{port}"
         # A short warm-up on envelopes of its own, then the measured run.
         _wrk(url, tmp / "warm.txt", 2, args, bare=True)  # it may run out: repeats are fine
@@ -443,7 +444,7 @@ def schools_lookup(tmp: Path) -> None:
     for count in (3, 20_000):
         key = SigningKey.generate()
         config = _many_schools(tmp, count, key)
-        port = _free_port()
+        port = free_port()
         log = tmp / f"schools-{count}.log"
         with log.open("wb") as out:
             server = subprocess.Popen(
@@ -452,7 +453,7 @@ def schools_lookup(tmp: Path) -> None:
                 stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
             )  # fmt: skip
         try:
-            _wait_ready(port, server, timeout=120)
+            wait_ready(port, server, timeout=120)
             times = []
             with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
                 for _ in range(200):
@@ -518,29 +519,6 @@ def _cpu_seconds(pid: int) -> float:
     """User and system CPU time of a process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_ready(port: int, server: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    import socket
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"the server on port {port} exited; see its log")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"the server on port {port} did not start in {timeout} s")
 
 
 if __name__ == "__main__":

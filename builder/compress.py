@@ -51,12 +51,9 @@ class Effort:
 ASSETS = Effort(gzip=functools.partial(gzip.compress, compresslevel=9, mtime=0), brotli=11)
 # Everything else: each school's pages (four a school, tens of thousands for a state:
 # gzip only) and the large files staff and tools read (the course, the manifest).
-# gzip comes from ISA-L (python-isal) at its level 3: on a 30 KB page it takes a sixth
-# of the time of zlib at level 5, for about 8% more bytes than zlib at level 9 (zlib 5:
-# 0.6% more). zlib 5 took a quarter of a state build's time; the page still fits the
-# first flight (above), and on one bar of signal (bench/page_weight.py) its text box is
-# ready 0.01-0.03 s later (0.59-0.61 s), for 0.7-0.8 KB more on the wire.
-# Brotli 5 costs 0.7% more bytes than brotli 8 in about half the time.
+# gzip comes from ISA-L (python-isal) at its level 3 and brotli runs at quality 5: far
+# less time than zlib 5 or brotli 8 for a few percent more bytes, and the page still fits
+# the first flight (above). The figures are in bench/README.md.
 FILES = Effort(gzip=functools.partial(igzip.compress, compresslevel=3, mtime=0), brotli=5)
 
 
@@ -99,9 +96,8 @@ def variants(path: str, data: bytes, effort: Effort) -> dict[str, bytes]:
 def _window(size: int) -> int:
     """The smallest brotli window (lgwin, 16 to brotli's default 22) that holds the file.
 
-    Brotli picks its hash tables by the window and clears them for every file; for a
-    30 KB page a 64 KB window takes about a tenth less time than the default
-    4 MB one (at quality 8, 40% less), for the same bytes within a few in ten thousand.
+    Brotli picks its hash tables by the window and clears them for every file, so a
+    small window saves time on a page for the same bytes (figures in bench/README.md).
     """
     lgwin = 16
     while lgwin < 22 and (1 << lgwin) - 16 < size:

@@ -22,16 +22,23 @@ def write_if_changed(path: Path, data: bytes) -> bool:
             return False
     except FileNotFoundError:
         path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    _replace(path, data)
     return True
 
 
-def publish_shared(
-    out_dir: Path, path: str, data: bytes, effort: compress.Effort = compress.FILES
-) -> str:
-    """Write a shared file (and its precompressed copies) when it changed; its SHA-256."""
+def _replace(path: Path, data: bytes) -> None:
+    """Put data at path in one step: a reader sees the old bytes or the new, never half."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def publish(out_dir: Path, path: str, data: bytes, effort: compress.Effort = compress.FILES) -> str:
+    """Write a file (and its precompressed copies) when it changed; its SHA-256.
+
+    Shared files and each school's pages alike: a rebuilt school whose page came
+    out the same keeps the file, its time stamp and its copies.
+    """
     target = out_dir / path
     write_if_changed(target, data)
     copies = [target.with_name(target.name + s) for s in compress.copies(path).values()]
@@ -39,7 +46,7 @@ def publish_shared(
         written = target.stat().st_mtime_ns
         if not all(c.is_file() and c.stat().st_mtime_ns >= written for c in copies):
             for suffix, packed in compress.variants(path, data, effort).items():
-                target.with_name(target.name + suffix).write_bytes(packed)
+                _replace(target.with_name(target.name + suffix), packed)
     return hashlib.sha256(data).hexdigest()
 
 

@@ -81,8 +81,7 @@ def png_bytes(code: segno.QRCode) -> bytes:
 
     Written here from the matrix, each row unfiltered and the whole compressed with
     zlib: Pillow's encoder tries a filter on every row, which on an image of two tones
-    costs more than it saves (with its scaling it took about 0.8 ms and 810 bytes a
-    code, against about 0.3 ms and 570 bytes this way).
+    costs more time and bytes than it saves (figures in bench/README.md).
     """
     across = modules_across(code)
     size = across * PNG_SCALE

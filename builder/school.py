@@ -11,18 +11,18 @@ order, in parallel, and skipped when their fingerprint has not changed.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from builder import compress
 from builder.assets import Asset
+from builder.build_record import SchoolRecord, sign_fingerprint
+from builder.files import publish, write_if_changed
 from builder.landing import case_paths, landing_paths, render_case, render_landing
 from builder.plan import render_school_plan, school_problems
 from builder.qr import make_code, png_bytes, svg_bytes
 from builder.signs import render_pdf, sign_files, sign_text
-from builder.state import SchoolState, sign_fingerprint
 from builder.training import school_entry, school_entry_path
 from quietdoor.config import Deployment, School
 
@@ -48,17 +48,13 @@ def print_folder(slug: str) -> str:
 
 def build_school(
     ctx: BuildContext, school: School, fingerprint: str, old_signs: Mapping[str, str]
-) -> SchoolState:
+) -> SchoolRecord:
     """Write one school's files; reuse a printed PDF whose inputs have not changed."""
     deployment = ctx.deployment
     files: dict[str, str] = {}
 
-    def publish(path: str, data: bytes) -> None:
-        target = ctx.out_dir / path
-        target.write_bytes(data)
-        files[path] = hashlib.sha256(data).hexdigest()
-        for suffix, packed in compress.variants(path, data, compress.FILES).items():
-            (ctx.out_dir / (path + suffix)).write_bytes(packed)
+    def add(path: str, data: bytes) -> None:
+        files[path] = publish(ctx.out_dir, path, data, compress.FILES)
 
     pages = landing_paths(deployment, school)
     cases = case_paths(deployment, school)
@@ -66,17 +62,17 @@ def build_school(
         (ctx.out_dir / page_path).parent.mkdir(parents=True, exist_ok=True)
     for lang, page_path in pages.items():
         html = render_landing(deployment, school, lang, ctx.assets, page_path)
-        publish(page_path, html.encode("utf-8"))
+        add(page_path, html.encode("utf-8"))
     for lang, page_path in cases.items():
         html = render_case(deployment, school, lang, ctx.assets, page_path)
-        publish(page_path, html.encode("utf-8"))
+        add(page_path, html.encode("utf-8"))
     folder = school_folder(school.slug)
     url = deployment.landing_url(school.slug)
     code = make_code(url)
-    publish(f"{folder}/qr.svg", svg_bytes(code, title=school.name))
-    publish(f"{folder}/qr.png", png_bytes(code))
+    add(f"{folder}/qr.svg", svg_bytes(code, title=school.name))
+    add(f"{folder}/qr.png", png_bytes(code))
     # What the course's completion page loads for this school: its recipients' keys.
-    publish(f"training/{school_entry_path(school)}", school_entry(deployment, school))
+    add(f"training/{school_entry_path(school)}", school_entry(deployment, school))
 
     printed = print_folder(school.slug)
     (ctx.print_dir / printed).mkdir(parents=True, exist_ok=True)
@@ -94,10 +90,10 @@ def build_school(
                 pdf = render_pdf(
                     text, codes[text.url], deployment.paper, placement.kind, deployment.organisation
                 )
-                (ctx.print_dir / path).write_bytes(pdf)
+                write_if_changed(ctx.print_dir / path, pdf)
             signs[path] = inputs
     plan = render_school_plan(deployment, school, school_problems(deployment, school))
-    (ctx.print_dir / printed / "plan.html").write_text(plan, encoding="utf-8")
+    write_if_changed(ctx.print_dir / printed / "plan.html", plan.encode("utf-8"))
     signs[f"{printed}/plan.html"] = fingerprint
 
     entry = {
@@ -109,4 +105,4 @@ def build_school(
         "qr_svg": f"{folder}/qr.svg",
         "qr_png": f"{folder}/qr.png",
     }
-    return SchoolState(fingerprint=fingerprint, entry=entry, files=files, print_files=signs)
+    return SchoolRecord(fingerprint=fingerprint, entry=entry, files=files, print_files=signs)

@@ -4,10 +4,10 @@
 language, QR codes, the shared assets, precompressed copies of text files, and
 ``manifest.json``. ``print`` (not published; by default ``<out>-print``): signs
 and sticker sheets, each school's placement plan, ``plan.csv``, the readiness
-report, and the build's state.
+report, and the build record.
 
 Schools are built in parallel worker processes, and only when their inputs
-changed (see builder.state); a rebuild with nothing changed rewrites nothing.
+changed (see builder.build_record); a rebuild with nothing changed rewrites nothing.
 """
 
 from __future__ import annotations
@@ -26,11 +26,22 @@ from typing import Any
 
 from builder import compress
 from builder.assets import Asset, build_assets
+from builder.build_record import (
+    RECORD_FILE,
+    BuildRecord,
+    SchoolRecord,
+    code_version,
+    load_record,
+    save_record,
+    school_fingerprint,
+    settings_fingerprint,
+    tree_version,
+)
 from builder.course import Course
 from builder.errors import BuildError
 from builder.files import (
     expected_with_copies,
-    publish_shared,
+    publish,
     remove_tree,
     remove_unexpected,
     write_if_changed,
@@ -47,17 +58,6 @@ from builder.plan import (
     school_problems,
 )
 from builder.school import BuildContext, build_school, print_folder, school_folder
-from builder.state import (
-    STATE_FILE,
-    BuildState,
-    SchoolState,
-    code_version,
-    load_state,
-    save_state,
-    school_fingerprint,
-    settings_fingerprint,
-    tree_version,
-)
 from builder.state_rules import StateRules
 from builder.training import (
     COURSE_JSON,
@@ -131,17 +131,8 @@ def build(
 ) -> BuildReport:
     """Build, or bring an earlier build up to date; what was done."""
     print_dir = print_dir or default_print_dir(out_dir)
-    jobs = jobs or os.cpu_count() or 1
-    _prepare(out_dir, MANIFEST, full)
-    _prepare(print_dir, STATE_FILE, full)
     code = code_version()
-    state = load_state(print_dir, code)
-    # Without a manifest the folder is empty (_prepare refuses anything else): nothing in
-    # it can be stale, and the state of the print folder says nothing about it.
-    fresh = not (out_dir / MANIFEST).is_file()
-    if fresh:
-        state = BuildState(retired=state.retired)
-        remove_tree(print_dir / "schools")  # all of it is made again
+    record, fresh = _open_folders(out_dir, print_dir, code, full)
     course, rules = check_course(deployment, training_source)
     # The course depends on its source, mkdocs and the deployment's settings (its state).
     training_version = tree_version(
@@ -153,62 +144,24 @@ def build(
     rendering = None
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
     site_dir = Path(tempfile.mkdtemp(prefix="quietdoor-training-"))
-    if training_version != state.training or not (out_dir / "training").is_dir():
+    if training_version != record.training or not (out_dir / "training").is_dir():
         # mkdocs runs in its own process: a thread waits for it while the schools build.
         rendering = pool.submit(render_training, training_source, rules, site_dir / "training")
     (out_dir / "training" / SCHOOLS_DIR).mkdir(parents=True, exist_ok=True)
 
     try:
-        assets = build_assets(out_dir)
-        asset_files = {
-            a.path: publish_shared(
-                out_dir, a.path, (out_dir / a.path).read_bytes(), compress.ASSETS
-            )
-            for a in assets.values()
-        }
-        shared = hashlib.sha256(
-            repr(
-                (
-                    code,
-                    sorted((n, a.integrity) for n, a in assets.items()),
-                    settings_fingerprint(deployment),
-                )
-            ).encode()
-        ).hexdigest()
+        assets, asset_files = _publish_assets(out_dir)
+        shared = _shared_fingerprint(deployment, code, assets)
         ctx = BuildContext(deployment, out_dir, print_dir, assets, shared)
-
-        todo: list[tuple[School, str, dict[str, str]]] = []
-        kept: dict[str, SchoolState] = {}
-        for school in deployment.schools:
-            fingerprint = school_fingerprint(deployment, school, shared)
-            old = state.schools.get(school.slug)
-            if (
-                old is not None
-                and old.fingerprint == fingerprint
-                and (out_dir / school_folder(school.slug)).is_dir()
-            ):
-                kept[school.slug] = old
-            else:
-                todo.append((school, fingerprint, old.print_files if old else {}))
-        built = _build_schools(ctx, todo, jobs, progress)
-
-        retired = set(state.retired)
-        for slug, new in built.items() if not fresh else ():
-            old = state.schools.get(slug)
-            # Its own folder only: the course's entries of other schools share a folder.
-            swept = remove_unexpected(out_dir, school_folder(slug), expected_with_copies(new.files))
-            retired.update(p for p in swept if p in (old.files if old else {}))
-            remove_unexpected(print_dir, print_folder(slug), set(new.print_files))
+        todo, kept = _schools_to_build(deployment, record, shared, out_dir)
+        built = _build_schools(ctx, todo, jobs or os.cpu_count() or 1, progress)
         schools = {s.slug: kept.get(s.slug) or built[s.slug] for s in deployment.schools}
-        removed = [slug for slug in state.schools if slug not in schools]
-        for slug in removed:
-            retired.update(state.schools[slug].files)
-            for name in expected_with_copies(state.schools[slug].files):
-                (out_dir / name).unlink(missing_ok=True)  # its course entry, for one
-            remove_tree(out_dir / school_folder(slug))
-            remove_tree(print_dir / print_folder(slug))
-
-        rendered = state.training_files  # the course's pages, as mkdocs made them
+        retired = set(record.retired)
+        if not fresh:
+            retired |= _sweep_built(out_dir, print_dir, record, built)
+        removed = [slug for slug in record.schools if slug not in schools]
+        retired |= _remove_schools(out_dir, print_dir, record, removed)
+        rendered = record.training_files  # the course's pages, as mkdocs made them
         if rendering is not None:
             rendering.result()
             rendered = _publish_training(site_dir / "training", out_dir)
@@ -221,27 +174,11 @@ def build(
     for school in deployment.schools:
         files.update(schools[school.slug].files)
     retired -= set(files)
-    manifest = {
-        "organisation": deployment.organisation,
-        "base_url": deployment.base_url,
-        "relay_url": deployment.relay_url,
-        "training_url": f"{deployment.base_url}/training/",
-        "schools": [schools[s.slug].entry for s in deployment.schools],
-        "files": dict(sorted(files.items())),
-        "precompressed": compress.manifest_entry(),
-        "retired": sorted(retired),
-    }
-    # Indented for a district, where a person may read it; compact for a state, where
-    # indenting would take Python's slow JSON encoder seconds.
-    indent = 1 if len(deployment.schools) <= READABLE_MANIFEST else None
-    manifest_bytes = (json.dumps(manifest, indent=indent, ensure_ascii=False) + "\n").encode()
-    publish_shared(out_dir, MANIFEST, manifest_bytes)
-    _sweep(out_dir, {*expected_with_copies(files), *expected_with_copies([MANIFEST])}, schools)
-
+    manifest = _publish_manifest(deployment, out_dir, files, schools, retired)
     findings = write_rollout(deployment, print_dir)
-    save_state(
+    save_record(
         print_dir,
-        BuildState(
+        BuildRecord(
             code=code,
             training=training_version,
             training_files=rendered,
@@ -257,6 +194,120 @@ def build(
         findings=findings,
         print_dir=print_dir,
     )
+
+
+def _open_folders(
+    out_dir: Path, print_dir: Path, code: str, full: bool
+) -> tuple[BuildRecord, bool]:
+    """Check both folders and read the earlier build's record; also whether out_dir is new."""
+    _prepare(out_dir, MANIFEST, full)
+    _prepare(print_dir, RECORD_FILE, full)
+    record = load_record(print_dir, code)
+    # Without a manifest the folder is empty (_prepare refuses anything else): nothing in
+    # it can be stale, and the record in the print folder says nothing about it.
+    fresh = not (out_dir / MANIFEST).is_file()
+    if fresh:
+        record = BuildRecord(retired=record.retired)
+        remove_tree(print_dir / "schools")  # all of it is made again
+    return record, fresh
+
+
+def _publish_assets(out_dir: Path) -> tuple[dict[str, Asset], dict[str, str]]:
+    """The shared assets, and their published files: path -> SHA-256."""
+    assets = build_assets(out_dir)
+    files = {
+        a.path: publish(out_dir, a.path, (out_dir / a.path).read_bytes(), compress.ASSETS)
+        for a in assets.values()
+    }
+    return assets, files
+
+
+def _shared_fingerprint(deployment: Deployment, code: str, assets: dict[str, Asset]) -> str:
+    """What every school's files depend on: the code, the assets and the settings."""
+    return hashlib.sha256(
+        repr(
+            (
+                code,
+                sorted((n, a.integrity) for n, a in assets.items()),
+                settings_fingerprint(deployment),
+            )
+        ).encode()
+    ).hexdigest()
+
+
+def _schools_to_build(
+    deployment: Deployment, record: BuildRecord, shared: str, out_dir: Path
+) -> tuple[list[tuple[School, str, dict[str, str]]], dict[str, SchoolRecord]]:
+    """The schools whose inputs changed (with their fingerprints and old signs), and the rest."""
+    todo: list[tuple[School, str, dict[str, str]]] = []
+    kept: dict[str, SchoolRecord] = {}
+    for school in deployment.schools:
+        fingerprint = school_fingerprint(deployment, school, shared)
+        old = record.schools.get(school.slug)
+        if (
+            old is not None
+            and old.fingerprint == fingerprint
+            and (out_dir / school_folder(school.slug)).is_dir()
+        ):
+            kept[school.slug] = old
+        else:
+            todo.append((school, fingerprint, old.print_files if old else {}))
+    return todo, kept
+
+
+def _sweep_built(
+    out_dir: Path, print_dir: Path, record: BuildRecord, built: dict[str, SchoolRecord]
+) -> set[str]:
+    """Delete what the rebuilt schools no longer make; the published paths that were retired."""
+    retired: set[str] = set()
+    for slug, new in built.items():
+        old = record.schools.get(slug)
+        # Its own folder only: the course's entries of other schools share a folder.
+        swept = remove_unexpected(out_dir, school_folder(slug), expected_with_copies(new.files))
+        retired.update(p for p in swept if p in (old.files if old else {}))
+        remove_unexpected(print_dir, print_folder(slug), set(new.print_files))
+    return retired
+
+
+def _remove_schools(
+    out_dir: Path, print_dir: Path, record: BuildRecord, removed: list[str]
+) -> set[str]:
+    """Delete the files of schools no longer in the config; the published paths retired."""
+    retired: set[str] = set()
+    for slug in removed:
+        retired.update(record.schools[slug].files)
+        for name in expected_with_copies(record.schools[slug].files):
+            (out_dir / name).unlink(missing_ok=True)  # its course entry, for one
+        remove_tree(out_dir / school_folder(slug))
+        remove_tree(print_dir / print_folder(slug))
+    return retired
+
+
+def _publish_manifest(
+    deployment: Deployment,
+    out_dir: Path,
+    files: dict[str, str],
+    schools: dict[str, SchoolRecord],
+    retired: set[str],
+) -> dict[str, Any]:
+    """Write manifest.json, then delete whatever it does not list; the manifest."""
+    manifest = {
+        "organisation": deployment.organisation,
+        "base_url": deployment.base_url,
+        "relay_url": deployment.relay_url,
+        "training_url": f"{deployment.base_url}/training/",
+        "schools": [schools[s.slug].entry for s in deployment.schools],
+        "files": dict(sorted(files.items())),
+        "precompressed": compress.manifest_entry(),
+        "retired": sorted(retired),
+    }
+    # Indented for a district, where a person may read it; compact for a state, where
+    # indenting would take Python's slow JSON encoder seconds.
+    indent = 1 if len(deployment.schools) <= READABLE_MANIFEST else None
+    manifest_bytes = (json.dumps(manifest, indent=indent, ensure_ascii=False) + "\n").encode()
+    publish(out_dir, MANIFEST, manifest_bytes)
+    _sweep(out_dir, {*expected_with_copies(files), *expected_with_copies([MANIFEST])}, schools)
+    return manifest
 
 
 def write_rollout(deployment: Deployment, print_dir: Path) -> list[Finding]:
@@ -287,9 +338,9 @@ def _build_schools(
     todo: Sequence[tuple[School, str, dict[str, str]]],
     jobs: int,
     progress: Progress | None,
-) -> dict[str, SchoolState]:
-    """Build the schools, in worker processes when there are enough; slug -> state."""
-    results: dict[str, SchoolState] = {}
+) -> dict[str, SchoolRecord]:
+    """Build the schools, in worker processes when there are enough; slug -> record."""
+    results: dict[str, SchoolRecord] = {}
     total = len(todo)
     if jobs <= 1 or total < PARALLEL_FROM:
         for school, fingerprint, old_signs in todo:
@@ -306,8 +357,8 @@ def _build_schools(
         futures = [pool.submit(_build_chunk, chunk) for chunk in chunks]
         try:
             for future in concurrent.futures.as_completed(futures):
-                for state in future.result():
-                    results[state.entry["slug"]] = state
+                for record in future.result():
+                    results[record.entry["slug"]] = record
                 if progress is not None:
                     progress(len(results), total)
         except BaseException:
@@ -325,13 +376,13 @@ def _start_worker(ctx: BuildContext) -> None:
     _worker_context = ctx
 
 
-def _build_chunk(chunk: Sequence[tuple[School, str, dict[str, str]]]) -> list[SchoolState]:
+def _build_chunk(chunk: Sequence[tuple[School, str, dict[str, str]]]) -> list[SchoolRecord]:
     if _worker_context is None:
         raise BuildError("a build worker started without its context")
     return [build_school(_worker_context, s, fp, old) for s, fp, old in chunk]
 
 
-def _sweep(out_dir: Path, expected: set[str], schools: dict[str, SchoolState]) -> None:
+def _sweep(out_dir: Path, expected: set[str], schools: dict[str, SchoolRecord]) -> None:
     """Delete what no build wrote: unknown top-level entries, unknown folders under s/.
 
     A school's own folder is swept when that school is built; a file dropped by
@@ -358,7 +409,7 @@ def _publish_training(site: Path, out_dir: Path) -> dict[str, str]:
     for path in sorted(site.rglob("*")):
         if path.is_file():
             rel = f"training/{path.relative_to(site).as_posix()}"
-            files[rel] = publish_shared(out_dir, rel, path.read_bytes())
+            files[rel] = publish(out_dir, rel, path.read_bytes())
     ours = (
         f"training/{COURSE_JSON}",
         f"training/{DISTRICTS_JSON}",
@@ -395,7 +446,7 @@ def _publish_course_files(
     ]
     for path in paths:
         rel = path.relative_to(out_dir).as_posix()
-        files[rel] = publish_shared(out_dir, rel, path.read_bytes())
+        files[rel] = publish(out_dir, rel, path.read_bytes())
     # A district that has gone, or whose last school has gone, keeps no list.
     remove_unexpected(out_dir, f"training/{DISTRICTS_DIR}", expected_with_copies(files))
     return files

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from keytool.cli_args import AddCommand, Subparsers
+from keytool.desk.runtime import DEFAULT_EVERY
 from keytool.errors import KeyToolError
 from keytool.inbox import Inbox
 from keytool.present import (
@@ -17,6 +19,7 @@ from keytool.present import (
 )
 from keytool.prompt import find_case, open_session, read_cases
 from keytool.send import send_note, send_receipt, send_reply
+from quietdoor.payloads import DISPOSITIONS, STATUSES
 
 
 def cmd_desk(args: argparse.Namespace) -> int:
@@ -112,3 +115,74 @@ def cmd_note(args: argparse.Namespace) -> int:
         "Your colleagues see it after their next fetch; the student never does."
     )
     return 0
+
+
+def add_desk(sub: Subparsers) -> None:
+    desk = sub.add_parser("desk", help="the inbox in your browser, on this computer only")
+    desk.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    desk.add_argument("--relay", help="the relay URL (remembered from init or fetch)")
+    desk.add_argument(
+        "--every",
+        type=int,
+        default=DEFAULT_EVERY,
+        help=f"seconds between checks for new messages (default {DEFAULT_EVERY})",
+    )
+    desk.add_argument("--open", action="store_true", help="open the link in your browser")
+    desk.set_defaults(run=cmd_desk)
+
+
+def add_fetch(sub: Subparsers) -> None:
+    fetch = sub.add_parser("fetch", help="download new messages")
+    fetch.add_argument("--relay", help="the relay URL (remembered from init)")
+    fetch.add_argument(
+        "--school",
+        action="append",
+        default=[],
+        help="only this school (repeat); default: every school the relay says you read",
+    )
+    fetch.set_defaults(run=cmd_fetch)
+
+
+def add_list(sub: Subparsers) -> None:
+    lst = sub.add_parser("list", help="the cases in the inbox")
+    lst.add_argument("--school", help="only this school")
+    lst.add_argument("--json", action="store_true", help="one JSON document, for machines")
+    lst.set_defaults(run=cmd_list)
+
+
+def add_show(sub: Subparsers) -> None:
+    show = sub.add_parser("show", help="one case's conversation")
+    show.add_argument("case", help="the case id shown by `list` (or its first characters)")
+    show.add_argument("--json", action="store_true", help="JSON, for machines")
+    show.set_defaults(run=cmd_show)
+
+
+def add_reply(sub: Subparsers) -> None:
+    reply = sub.add_parser("reply", help="answer the student on a case")
+    reply.add_argument("case", help="the case id shown by `list`")
+    reply.add_argument("--message", help="the reply; without it, read from standard input")
+    reply.set_defaults(run=cmd_reply)
+
+
+def add_note(sub: Subparsers) -> None:
+    note = sub.add_parser("note", help="set a case's status, for colleagues only")
+    note.add_argument("case", help="the case id shown by `list`")
+    note.add_argument("--status", required=True, choices=STATUSES, help="where the case stands")
+    note.add_argument(
+        "--disposition",
+        default="",
+        choices=[d for d in DISPOSITIONS if d],
+        help="what was done: cps, police, school, no_action or junk",
+    )
+    note.add_argument("--message", default="", help="a private note for colleagues (optional)")
+    note.set_defaults(run=cmd_note)
+
+
+COMMANDS: dict[str, AddCommand] = {
+    "desk": add_desk,
+    "fetch": add_fetch,
+    "list": add_list,
+    "show": add_show,
+    "reply": add_reply,
+    "note": add_note,
+}

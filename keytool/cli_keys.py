@@ -16,6 +16,7 @@ from keytool.backup import (
     write_identity_backup,
     write_inbox_backup,
 )
+from keytool.cli_args import AddCommand, Subparsers
 from keytool.errors import KeyToolError
 from keytool.home import write_private
 from keytool.identity import (
@@ -192,3 +193,67 @@ def _remember_after_restore(args: argparse.Namespace, identity: Identity) -> Non
     print(f"Keys restored for {clean(r.name)} ({clean(r.id)}) in {args.home}.")
     print(f"Key fingerprint: {fingerprint(r.x25519)} (the recovery sheet shows the same).")
     print("Next: fetch, to download your reports again from the relay.")
+
+
+DEFAULT_OVERLAP_DAYS = 30
+
+
+def add_init(sub: Subparsers) -> None:
+    init = sub.add_parser("init", help="create your keys")
+    init.add_argument("--id", required=True, help="short id for you, e.g. dana-ortiz")
+    init.add_argument("--name", required=True, help="your name as colleagues know it")
+    init.add_argument("--school", action="append", default=[], help="a school you read (repeat)")
+    init.add_argument(
+        "--district", action="append", default=[], help="a district you read (repeat)"
+    )
+    init.add_argument("--relay", help="the relay URL, e.g. https://relay.example.org")
+    init.set_defaults(run=cmd_init)
+
+
+def add_rotate(sub: Subparsers) -> None:
+    rotate = sub.add_parser("rotate", help="make new keys; print the config lines to publish")
+    rotate.add_argument(
+        "--overlap-days",
+        type=_overlap_days,
+        default=DEFAULT_OVERLAP_DAYS,
+        help="days the relay still accepts reports sealed to the old key "
+        f"(default {DEFAULT_OVERLAP_DAYS}; 0 after a loss or a leak)",
+    )
+    rotate.set_defaults(run=cmd_rotate)
+
+
+def add_backup(sub: Subparsers) -> None:
+    backup = sub.add_parser("backup", help="encrypted backups and a printable recovery sheet")
+    backup.add_argument("--to", type=Path, help="write a backup of your keys to this file")
+    backup.add_argument(
+        "--inbox-to", type=Path, help="write a backup of the inbox to this file (no passphrase)"
+    )
+    backup.add_argument(
+        "--sheet", type=Path, help="write a printable recovery sheet (HTML) to this file"
+    )
+    backup.set_defaults(run=cmd_backup)
+
+
+def add_restore(sub: Subparsers) -> None:
+    restore = sub.add_parser("restore", help="bring back your keys or inbox")
+    source = restore.add_mutually_exclusive_group(required=True)
+    source.add_argument("--from", dest="source", type=Path, help="a file `backup` wrote")
+    source.add_argument(
+        "--sheet", action="store_true", help="type the lines of your recovery sheet"
+    )
+    restore.add_argument("--relay", help="the relay URL (remembered)")
+    restore.set_defaults(run=cmd_restore)
+
+
+def _overlap_days(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 366:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of days from 0 to 366")
+    return int(text)
+
+
+COMMANDS: dict[str, AddCommand] = {
+    "init": add_init,
+    "rotate": add_rotate,
+    "backup": add_backup,
+    "restore": add_restore,
+}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import datetime
+from pathlib import Path
 
+from keytool.cli_args import AddCommand, Subparsers
 from keytool.errors import KeyToolError
 from keytool.home import write_private
 from keytool.present import clean
@@ -97,3 +99,46 @@ def cmd_stats(args: argparse.Namespace) -> int:
             f"{numbers.start.isoformat()} to {numbers.end.isoformat()}"
         )
     return 0
+
+
+def add_roster(sub: Subparsers) -> None:
+    roster = sub.add_parser("roster", help="export the staff training roster")
+    roster.add_argument(
+        "--modules",
+        help="the course's training/course.json: its URL or the built site folder (remembered)",
+    )
+    roster.add_argument("--school", help="only this school")
+    roster.add_argument(
+        "--staff",
+        type=Path,
+        help="a staff list (CSV: name, role, school, start_date) of who should have trained",
+    )
+    roster.add_argument(
+        "--on", type=_date_arg, help="the roster as of this date, YYYY-MM-DD (default: today)"
+    )
+    roster.add_argument("--csv", type=Path, help="write a row per person as CSV to this file")
+    roster.add_argument(
+        "--detail-csv", type=Path, help="write a row per person and module as CSV to this file"
+    )
+    roster.add_argument("--html", type=Path, help="write a printable roster page to this file")
+    roster.set_defaults(run=cmd_roster)
+
+
+def add_stats(sub: Subparsers) -> None:
+    stats = sub.add_parser("stats", help="reports per school and month, without any content")
+    stats.add_argument("--from", dest="start", type=_date_arg, help="first day counted, YYYY-MM-DD")
+    stats.add_argument("--to", dest="end", type=_date_arg, help="last day counted (default: today)")
+    stats.add_argument("--school", help="only this school")
+    stats.add_argument("--csv", type=Path, help="write a row per school and month to this file")
+    stats.add_argument("--html", type=Path, help="write a printable page with charts to this file")
+    stats.set_defaults(run=cmd_stats)
+
+
+def _date_arg(text: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date such as 2026-06-30") from None
+
+
+COMMANDS: dict[str, AddCommand] = {"roster": add_roster, "stats": add_stats}

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import csv
 import datetime
-import html
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from keytool.page_templates import PAGES
 from keytool.roster import (
     COMPLETE,
     IN_PROGRESS,
@@ -165,112 +166,61 @@ def to_html(roster: Roster, title: str) -> str:
     for p in roster.people:
         by_school.setdefault(p.school, []).append(p)
     modules = list(roster.course.modules.values())
-    state = roster.course.state or "no state set"
-    parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{_e(title)}</title><style>{STYLE}</style></head><body>",
-        f"<h1>{_e(title)}</h1>",
-        f"<p>As of {_e(roster.today.isoformat())}, from encrypted completion records. "
-        f"State rules in the course: {_e(state)}. A refresher is due "
-        f"{roster.course.refresher_months} months after the oldest current module "
-        f"completion; new hires are expected to train within {roster.course.new_hire_days} "
-        "days of their start date.</p>",
-        "<p><b>Due</b> is the date the next refresher is due or, for a new hire, the date by "
-        "which they should have trained. A blank module cell means the module was not taken; "
-        "“older version” means the module changed after the person read it. “Before” and "
-        "“after” are the scores in the check before the course and the final check.</p>",
+    schools = [
+        _school_view(roster, slug, school_people)
+        for slug, school_people in sorted(by_school.items(), key=lambda kv: roster.school(kv[0]))
     ]
-    for slug, school_people in sorted(by_school.items(), key=lambda kv: roster.school(kv[0])):
-        counts = {s: 0 for s in STATUS_ORDER}
-        for p in school_people:
-            counts[roster.standing(p).status] += 1
-        summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-        parts.append(f"<section><h2>{_e(roster.school(slug))}</h2>")
-        parts.append(f"<p>{len(school_people)} people: {_e(summary)}.</p>")
-        parts.append(
-            "<table><thead><tr>"
-            + "".join(
-                f"<th scope='col'>{h}</th>"
-                for h in (
-                    "Name",
-                    "Role",
-                    "Status",
-                    "Note",
-                    "Trained",
-                    "Due",
-                    "Before",
-                    "After",
-                    "Records",
-                )
-            )
-            + "</tr></thead><tbody>"
-        )
-        for p in school_people:
-            s = roster.standing(p)
-            flag = "" if s.status == COMPLETE else " class='flag'"
-            cells = [
-                p.name,
-                p.role,
-                s.status,
-                s.note,
-                s.trained_on,
-                s.due_on,
-                _score(p.pre),
-                _score(p.post),
-                " ".join(p.records),
-            ]
-            parts.append(
-                "<tr>"
-                + "".join(f"<td{flag if i == 2 else ''}>{_e(c)}</td>" for i, c in enumerate(cells))
-                + "</tr>"
-            )
-        parts.append("</tbody></table>")
-        parts.append(
-            "<table class='grid'><caption>Modules: score on the first try and date</caption>"
-            "<thead><tr><th scope='col'>Name</th>"
-            + "".join(f"<th scope='col' title='{_e(m.title)}'>{_e(m.id)}</th>" for m in modules)
-            + "</tr></thead><tbody>"
-        )
-        for p in school_people:
-            cells = []
-            for m in modules:
-                t = p.modules.get(m.id)
-                if t is None:
-                    cells.append("")
-                    continue
-                text = f"{_num(t.score)}/{_num(t.questions)} {t.completed_on}"
-                cells.append(text if t.version == m.version else f"{text} (older version)")
-            parts.append(
-                f"<tr><th scope='row'>{_e(p.name)}</th>"
-                + "".join(f"<td>{_e(c)}</td>" for c in cells)
-                + "</tr>"
-            )
-        parts.append("</tbody></table>")
-        acks = [(p, p.acknowledgment) for p in school_people if p.acknowledgment]
-        if acks:
-            parts.append(
-                "<table><caption>Acknowledgments, in each person's own words</caption><thead><tr>"
-                "<th scope='col'>Name</th><th scope='col'>Date</th>"
-                "<th scope='col'>Acknowledgment</th></tr></thead><tbody>"
-            )
-            for p, a in acks:
-                parts.append(
-                    f"<tr><td>{_e(p.name)}</td><td>{_e(a.on)}</td><td>{_e(a.text)}</td></tr>"
-                )
-            parts.append("</tbody></table>")
-        parts.append("</section>")
-    parts.append("</body></html>\n")
-    return "".join(parts)
+    return PAGES.get_template("roster.html.j2").render(
+        title=title,
+        today=roster.today,
+        state=roster.course.state or "no state set",
+        refresher_months=roster.course.refresher_months,
+        new_hire_days=roster.course.new_hire_days,
+        modules=modules,
+        schools=schools,
+    )
 
 
-STYLE = (
-    "body{font:11pt system-ui,sans-serif;margin:2em}table{border-collapse:collapse;"
-    "width:100%;margin-bottom:1.5em}th,td{border:1px solid #999;padding:4px 6px;"
-    "text-align:left;vertical-align:top}th{background:#eee}caption{text-align:left;"
-    "font-weight:bold;padding:4px 0}.grid td{font-size:9pt;white-space:nowrap}"
-    ".flag{font-weight:bold}@media print{body{margin:0}section{break-before:page}"
-    "section:first-of-type{break-before:auto}tr{break-inside:avoid}}"
-)
+def _school_view(roster: Roster, slug: str, people: list[Person]) -> dict[str, Any]:
+    """What the template shows of one school, every cell already a plain string."""
+    counts = {s: 0 for s in STATUS_ORDER}
+    rows = []
+    for p in people:
+        s = roster.standing(p)
+        counts[s.status] += 1
+        rows.append(
+            {
+                "name": p.name,
+                "role": p.role,
+                "status": s.status,
+                "flag": s.status != COMPLETE,
+                "note": s.note,
+                "trained_on": s.trained_on,
+                "due_on": s.due_on,
+                "pre": _score(p.pre),
+                "post": _score(p.post),
+                "records": " ".join(p.records),
+                "modules": [
+                    _module_cell(p, m.id, m.version) for m in roster.course.modules.values()
+                ],
+            }
+        )
+    return {
+        "name": roster.school(slug),
+        "people": rows,
+        "summary": ", ".join(f"{n} {s}" for s, n in counts.items() if n),
+        "acknowledgments": [
+            (p.name, p.acknowledgment.on, p.acknowledgment.text) for p in people if p.acknowledgment
+        ],
+    }
+
+
+def _module_cell(person: Person, module_id: str, version: str) -> str:
+    taken = person.modules.get(module_id)
+    if taken is None:
+        return ""
+    text = f"{_num(taken.score)}/{_num(taken.questions)} {taken.completed_on}"
+    return text if taken.version == version else f"{text} (older version)"
 
 
 def _test_cells(prefix: str, t: TestResult | None) -> dict[str, str]:
@@ -287,10 +237,6 @@ def _score(t: TestResult | None) -> str:
 
 def _num(value: int | None) -> str:
     return "" if value is None else str(value)
-
-
-def _e(text: str) -> str:
-    return html.escape(text, quote=True)
 
 
 def _csv_safe(value: str) -> str:

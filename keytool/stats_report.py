@@ -14,8 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jinja2
-
+from keytool.page_templates import PAGES
 from keytool.stats import DISPOSITION_ORDER, MonthStats, Stats, median
 
 DISPOSITION_LABELS = {
@@ -197,7 +196,7 @@ def to_html(
                 "total": _row(name(slug), slug, "all", stats.total(slug)),
             }
         )
-    return _ENV.get_template("stats.html.j2").render(
+    return PAGES.get_template("stats.html.j2").render(
         organisation=organisation,
         start=stats.start,
         end=stats.end,
@@ -206,15 +205,6 @@ def to_html(
         month_name=_month_name,
         dispositions=[(DISPOSITION_COLUMNS[d], DISPOSITION_LABELS[d]) for d in DISPOSITION_ORDER],
     )
-
-
-_ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("keytool", "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 
 
 def _month_name(month: str) -> str:

@@ -14,7 +14,8 @@ from relay.app import create_app
 from relay.errors import RelayError
 from relay.logs import LOG_CONFIG
 from relay.server import Deadlines, choose, serve
-from relay.store import StoreError, open_store
+from relay.store import StoreError
+from relay.stores import open_store
 
 log = logging.getLogger("relay")
 

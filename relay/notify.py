@@ -25,7 +25,7 @@ import smtplib
 import ssl
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -52,15 +52,25 @@ class NotifyError(RelayError):
 @dataclass(frozen=True)
 class Target:
     recipient: str
-    channel: str  # "email" or "webhook"
+    channel: str  # a key of the notifier's senders: "email" or "webhook"
     address: str
+
+
+Sender = Callable[["Notifier", str, str], None]
+"""Sends one notice's text to one address; raises OSError, SMTPException or NotifyError."""
 
 
 class Notifier:
     """Which notices a new message makes, and how they are worded and delivered."""
 
-    def __init__(self, deployment: Deployment, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        deployment: Deployment,
+        env: dict[str, str] | None = None,
+        senders: Mapping[str, Sender] | None = None,
+    ) -> None:
         self.deployment = deployment
+        self.senders: Mapping[str, Sender] = SENDERS if senders is None else senders
         self.settings: NotifySettings = deployment.notify
         self.zone = ZoneInfo(deployment.timezone)
         environment = dict(os.environ) if env is None else env
@@ -69,6 +79,13 @@ class Notifier:
         self._recipients = {r.id: r for r in deployment.recipients}
         for r in deployment.recipients:
             self._targets[r.id] = tuple(self._targets_of(r, environment))
+            for t in self._targets[r.id]:
+                if t.channel not in self.senders:
+                    known = ", ".join(sorted(self.senders)) or "none"
+                    raise NotifyError(
+                        f"recipient {r.id}: no sender for the channel {t.channel!r} "
+                        f"(known: {known})"
+                    )
         if self.settings.smtp and urlsplit(self.settings.smtp).username and not self.password:
             raise NotifyError(f"[notify] smtp names a user: set {PASSWORD_ENV} to its password")
 
@@ -127,15 +144,13 @@ class Notifier:
 
     def deliver(self, target: Target, text: str) -> None:
         """Send one notice; NotifyError (with a reason fit for a log) if it did not go."""
+        send = self.senders[target.channel]
         try:
-            if target.channel == "email":
-                self._email(target.address, text)
-            else:
-                self._webhook(target.address, text)
+            send(self, target.address, text)
         except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:
             raise NotifyError(f"{type(exc).__name__}: {str(exc)[:120]}") from None
 
-    def _email(self, address: str, text: str) -> None:
+    def send_email(self, address: str, text: str) -> None:
         parts = urlsplit(self.settings.smtp)
         host = parts.hostname or ""
         message = EmailMessage()
@@ -157,7 +172,7 @@ class Notifier:
                 client.login(unquote(parts.username), self.password)
             client.send_message(message)
 
-    def _webhook(self, url: str, text: str) -> None:
+    def send_webhook(self, url: str, text: str) -> None:
         request = urllib.request.Request(  # noqa: S310 - https, or http on loopback (config)
             url,
             data=json.dumps({"text": text}).encode(),
@@ -169,6 +184,9 @@ class Notifier:
                 answer.read(4096)
         except urllib.error.HTTPError as exc:
             raise NotifyError(f"the webhook answered HTTP {exc.code}") from None
+
+
+SENDERS: Mapping[str, Sender] = {"email": Notifier.send_email, "webhook": Notifier.send_webhook}
 
 
 def retry_delay(attempts: int) -> int:

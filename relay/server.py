@@ -169,15 +169,12 @@ def tune_collector() -> None:
     """Freeze what start-up made, and let the young generation grow past the requests in flight.
 
     A busy relay holds a few thousand objects for the requests it is working on, so
-    at Python's default threshold (700) the collector ran a young pass every few
-    requests, and a pass over every object (modules, config, requests) about
-    twice a second, each about 14 ms during which no request moved. A request's
-    objects are freed by reference counting when it ends; very few form cycles.
-    Measured under the benchmark's load (bench/relay_load.py: SQLite, httptools
-    and uvloop, 64 connections): 3,769 young and 31 full passes in a run became 7
-    and 1; in three runs against the default, 1-6% more requests a second, and a
-    p99 of 22-24 ms instead of 26-32 ms. Frozen objects are never looked at for
-    cycles, so start-up's own garbage is collected first.
+    at Python's default threshold (700) the collector ran young passes every few
+    requests and full passes, during which no request moved, several times a
+    second. A request's objects are freed by reference counting when it ends; very
+    few form cycles. Frozen objects are never looked at for cycles, so start-up's
+    own garbage is collected first. The passes and timings before and after, under
+    bench/relay_load.py, are in bench/README.md.
     """
     gc.collect()
     gc.freeze()

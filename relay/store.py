@@ -22,7 +22,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Concatenate, Literal, ParamSpec, Protocol, TypeVar
-from urllib.parse import urlsplit
 
 from relay.commit import Many, Refused, each
 from relay.errors import RelayError
@@ -693,20 +692,3 @@ def migration_scripts(blob: str, big_int: str) -> Iterator[tuple[int, str]]:
 def new_id() -> str:
     """A message id: 24 hex digits, so it never starts with '-' or needs quoting anywhere."""
     return secrets.token_hex(12)
-
-
-def open_store(url: str) -> SQLStore:
-    """sqlite:///relative/path.db, sqlite:////absolute/path.db or postgresql://..."""
-    scheme = urlsplit(url).scheme
-    if scheme == "sqlite":
-        from relay.store_sqlite import SQLiteStore
-
-        path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else ""
-        if not path:
-            raise StoreError(f"{url!r}: write sqlite:///path/to/relay.db")
-        return SQLiteStore(path)
-    if scheme in ("postgresql", "postgres"):
-        from relay.store_postgres import PostgresStore
-
-        return PostgresStore(url)
-    raise StoreError(f"{url!r}: the store URL must start with sqlite:/// or postgresql://")

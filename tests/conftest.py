@@ -11,7 +11,8 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from quietdoor.config import dump_config, load_config
-from relay.store import SQLStore, open_store
+from relay.store import SQLStore
+from relay.stores import open_store
 
 from .helpers import (
     CHROMIUM,

@@ -43,7 +43,8 @@ from quietdoor import payloads, protocol
 from quietdoor.config import Deployment, PreviousKeys, RelayLimits, dump_config, load_config
 from quietdoor.encoding import b64u_decode, b64u_encode
 from quietdoor.signing import sign_request
-from relay.store import SQLStore, open_store
+from relay.store import SQLStore
+from relay.stores import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")

@@ -225,6 +225,29 @@ def test_editing_one_school_rebuilds_only_its_files(
     }
 
 
+def test_a_rebuilt_school_replaces_changed_files_whole_and_keeps_the_same_ones(
+    deployment: KeyedDeployment, training: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "dist"
+    d = deployment.deployment
+    build(d, out, training_source=training)
+    page, code = out / "s/riverside-middle/index.html", out / "s/riverside-middle/qr.png"
+    old_page, old_code = page.read_bytes(), code.stat()
+    renamed = d.schools[1]._replace(name="Riverside Middle School North")
+    with page.open("rb") as serving:  # a web server half-way through sending the page
+        head = serving.read(100)
+        report = build(
+            dataclasses.replace(d, schools=(d.schools[0], renamed, d.schools[2])),
+            out,
+            training_source=training,
+        )
+        assert head + serving.read() == old_page
+    assert report.built == 1 and page.read_bytes() != old_page
+    # The code encodes the address, which did not change: the file is the one written before.
+    assert (code.stat().st_ino, code.stat().st_mtime_ns) == (old_code.st_ino, old_code.st_mtime_ns)
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+
+
 def test_signs_are_redrawn_only_when_their_inputs_change(
     deployment: KeyedDeployment, training: Path, tmp_path: Path
 ) -> None:

@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 from keytool.cases import case_ref
 from keytool.desk.app import create_desk
 from keytool.desk.guard import COOKIE, POLICY
-from keytool.desk.state import DeskState
+from keytool.desk.runtime import DeskRuntime
 
 from .helpers import PASS, ROOT, Leads, free_port
 
@@ -25,40 +25,40 @@ ORIGIN = {"origin": BASE}
 
 
 @pytest.fixture
-def state(home: Path) -> DeskState:
-    return DeskState(home, config=None, relay=None)
+def runtime(home: Path) -> DeskRuntime:
+    return DeskRuntime(home, config=None, relay=None)
 
 
 @pytest.fixture
-def client(state: DeskState) -> Iterator[TestClient]:
-    with TestClient(create_desk(state, PORT), base_url=BASE, follow_redirects=False) as c:
+def client(runtime: DeskRuntime) -> Iterator[TestClient]:
+    with TestClient(create_desk(runtime, PORT), base_url=BASE, follow_redirects=False) as c:
         yield c
 
 
-def let_in(client: TestClient, state: DeskState) -> None:
-    assert state.link_secret is not None
-    answer = client.get(f"/open?key={state.link_secret}")
+def let_in(client: TestClient, runtime: DeskRuntime) -> None:
+    assert runtime.link_secret is not None
+    answer = client.get(f"/open?key={runtime.link_secret}")
     assert answer.status_code == 303 and answer.headers["location"] == "/"
     cookie = answer.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
-    assert client.cookies.get(COOKIE) == state.cookie_secret
+    assert client.cookies.get(COOKIE) == runtime.cookie_secret
 
 
-def test_without_the_link_nothing_is_served(client: TestClient, state: DeskState) -> None:
+def test_without_the_link_nothing_is_served(client: TestClient, runtime: DeskRuntime) -> None:
     for path in ("/", "/status", "/static/desk.css", "/case/0123456789", "/favicon.ico"):
         answer = client.get(path)
         assert answer.status_code == 403, path
         assert "Open the link printed in the terminal" in answer.text
     assert client.post("/unlock", data={"passphrase": PASS}, headers=ORIGIN).status_code == 403
-    assert state.session is None
+    assert runtime.session is None
     client.cookies.set(COOKIE, "a guess")
     assert client.get("/").status_code == 403
 
 
-def test_the_link_works_once(client: TestClient, state: DeskState) -> None:
-    secret = state.link_secret
+def test_the_link_works_once(client: TestClient, runtime: DeskRuntime) -> None:
+    secret = runtime.link_secret
     assert client.get("/open?key=not-the-secret").status_code == 403
-    let_in(client, state)
+    let_in(client, runtime)
     assert client.get("/").status_code == 200
     other = TestClient(client.app, base_url=BASE, follow_redirects=False)
     answer = other.get(f"/open?key={secret}")
@@ -72,8 +72,8 @@ def test_the_link_works_once(client: TestClient, state: DeskState) -> None:
     "host",
     ["evil.example", f"evil.example:{PORT}", "127.0.0.1", f"localhost:{PORT}", "127.0.0.1:1"],
 )
-def test_another_host_name_is_refused(client: TestClient, state: DeskState, host: str) -> None:
-    let_in(client, state)
+def test_another_host_name_is_refused(client: TestClient, runtime: DeskRuntime, host: str) -> None:
+    let_in(client, runtime)
     answer = client.get("/", headers={"host": host})
     assert answer.status_code == 403 and "not the desk's" in answer.text
 
@@ -90,36 +90,36 @@ def test_another_host_name_is_refused(client: TestClient, state: DeskState, host
     ],
 )
 def test_a_change_from_anywhere_else_is_refused(
-    client: TestClient, state: DeskState, headers: dict[str, str]
+    client: TestClient, runtime: DeskRuntime, headers: dict[str, str]
 ) -> None:
-    let_in(client, state)
+    let_in(client, runtime)
     answer = client.post("/unlock", data={"passphrase": PASS}, headers=headers)
     assert answer.status_code == 403 and "did not come from the desk" in answer.text
-    assert state.session is None
+    assert runtime.session is None
 
 
 def test_unlock_with_the_right_passphrase_only_and_lock_forgets(
-    client: TestClient, state: DeskState
+    client: TestClient, runtime: DeskRuntime
 ) -> None:
-    let_in(client, state)
+    let_in(client, runtime)
     page = client.get("/")
     assert 'type="password"' in page.text and "Unlock your keys" in page.text
     wrong = client.post("/unlock", data={"passphrase": "not the passphrase"}, headers=ORIGIN)
     assert wrong.status_code == 401 and "does not open these keys" in wrong.text
-    assert "not the passphrase" not in wrong.text and state.session is None
+    assert "not the passphrase" not in wrong.text and runtime.session is None
     right = client.post(
         "/unlock", data={"passphrase": PASS}, headers={**ORIGIN, "sec-fetch-site": "same-origin"}
     )
-    assert right.status_code == 303 and state.session is not None
+    assert right.status_code == 303 and runtime.session is not None
     assert "Unlocked for Dana Ortiz" in client.get("/").text
     assert client.post("/lock", headers=ORIGIN).status_code == 303
-    assert state.session is None
+    assert runtime.session is None
     assert "keys are no longer in memory" in client.get("/?done=locked").text
 
 
-def test_every_answer_carries_the_policy(client: TestClient, state: DeskState) -> None:
+def test_every_answer_carries_the_policy(client: TestClient, runtime: DeskRuntime) -> None:
     answers = [client.get("/"), client.get("/", headers={"host": "evil.example"})]
-    let_in(client, state)
+    let_in(client, runtime)
     answers += [client.get(p) for p in ("/", "/static/desk.css", "/static/desk.js", "/status")]
     answers.append(client.post("/lock", headers={"origin": "http://evil.example"}))
     for answer in answers:
@@ -131,11 +131,11 @@ def test_every_answer_carries_the_policy(client: TestClient, state: DeskState) -
     assert "'unsafe-inline'" not in POLICY and "default-src 'none'" in POLICY
 
 
-def test_a_form_too_large_is_refused(client: TestClient, state: DeskState) -> None:
-    let_in(client, state)
+def test_a_form_too_large_is_refused(client: TestClient, runtime: DeskRuntime) -> None:
+    let_in(client, runtime)
     answer = client.post("/unlock", data={"passphrase": "x" * 300_000}, headers=ORIGIN)
     assert answer.status_code == 413
-    assert state.session is None
+    assert runtime.session is None
 
 
 def wait_for_fetch(client: TestClient, deadline: float = 30.0) -> dict[str, object]:
@@ -152,9 +152,9 @@ def wait_for_fetch(client: TestClient, deadline: float = 30.0) -> dict[str, obje
 def test_hostile_text_is_shown_as_text(leads: Leads) -> None:
     hostile = "<script>alert(1)</script> \u202eevil\u202c \x1b[31m <img src=x onerror=alert(2)>"
     case = leads.post(hostile, safe_now="no")
-    state = DeskState(leads.home, config=str(leads.config), relay=leads.relay.url)
-    with TestClient(create_desk(state, PORT), base_url=BASE, follow_redirects=False) as client:
-        let_in(client, state)
+    runtime = DeskRuntime(leads.home, config=str(leads.config), relay=leads.relay.url)
+    with TestClient(create_desk(runtime, PORT), base_url=BASE, follow_redirects=False) as client:
+        let_in(client, runtime)
         assert client.post("/unlock", data={"passphrase": PASS}, headers=ORIGIN).status_code == 303
         assert wait_for_fetch(client)["error"] == ""
         ref = case_ref(case.keys.case_id)
@@ -180,17 +180,17 @@ def test_the_desk_imports_nothing_from_the_relay_or_the_builder() -> None:
     assert result.stdout.strip() == "[]"
 
 
-def unlocked(client: TestClient, state: DeskState) -> None:
-    let_in(client, state)
+def unlocked(client: TestClient, runtime: DeskRuntime) -> None:
+    let_in(client, runtime)
     assert client.post("/unlock", data={"passphrase": PASS}, headers=ORIGIN).status_code == 303
 
 
 def test_what_cannot_be_sent_says_why_and_keeps_the_draft(leads: Leads) -> None:
     case = leads.post("a report", safe_now="yes")
     ref = case_ref(case.keys.case_id)
-    state = DeskState(leads.home, config=str(leads.config), relay=leads.relay.url)
-    with TestClient(create_desk(state, PORT), base_url=BASE, follow_redirects=False) as client:
-        unlocked(client, state)
+    runtime = DeskRuntime(leads.home, config=str(leads.config), relay=leads.relay.url)
+    with TestClient(create_desk(runtime, PORT), base_url=BASE, follow_redirects=False) as client:
+        unlocked(client, runtime)
         wait_for_fetch(client)
         empty = client.post(f"/case/{ref}/reply", data={"text": "   "}, headers=ORIGIN)
         assert empty.status_code == 400 and "Not sent: the reply is empty" in empty.text
@@ -214,9 +214,9 @@ def test_what_cannot_be_sent_says_why_and_keeps_the_draft(leads: Leads) -> None:
 def test_a_relay_out_of_reach_is_shown_and_the_inbox_still_opens(
     home: Path, tmp_path: Path
 ) -> None:
-    state = DeskState(home, config=None, relay=f"http://127.0.0.1:{free_port()}")
-    with TestClient(create_desk(state, PORT), base_url=BASE, follow_redirects=False) as client:
-        unlocked(client, state)
+    runtime = DeskRuntime(home, config=None, relay=f"http://127.0.0.1:{free_port()}")
+    with TestClient(create_desk(runtime, PORT), base_url=BASE, follow_redirects=False) as client:
+        unlocked(client, runtime)
         status = wait_for_fetch(client)
         assert "cannot reach the relay" in str(status["error"])
         page = client.get("/").text

@@ -22,9 +22,17 @@ import httpx2 as httpx
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from quietdoor.config import ConfigError, NotifySettings, dump_config, load_config, parse_config
-from relay.notify import Notifier, retry_delay, send_due
-from relay.store import NewMessage, Write, open_store
+from quietdoor.config import (
+    ConfigError,
+    Deployment,
+    NotifySettings,
+    dump_config,
+    load_config,
+    parse_config,
+)
+from relay.notify import SENDERS, Notifier, NotifyError, retry_delay, send_due
+from relay.store import NewMessage, Write
+from relay.stores import open_store
 
 from .helpers import (
     DANA_EMAIL,
@@ -322,3 +330,31 @@ def test_a_webhook_can_live_in_the_environment(hook: Hook, tmp_path: Path) -> No
     assert hook.posts == [{"text": SENTENCE}]
     with pytest.raises(Exception, match="holds no webhook URL"):
         Notifier(d, env={})
+
+
+def webhook_deployment() -> Deployment:
+    import tomllib
+
+    raw = tomllib.loads(EXAMPLE.read_text())
+    raw["recipients"][0]["webhook"] = "https://chat.example/h"
+    return parse_config(raw)
+
+
+def test_a_channel_without_a_sender_is_refused_at_start_naming_it() -> None:
+    with pytest.raises(NotifyError) as err:
+        Notifier(webhook_deployment(), env={}, senders={"email": SENDERS["email"]})
+    assert "dana-ortiz" in str(err.value) and "'webhook'" in str(err.value)
+    assert "known: email" in str(err.value)
+
+
+def test_a_notice_goes_through_the_sender_its_channel_names() -> None:
+    sent: list[tuple[str, str]] = []
+
+    def record(_notifier: Notifier, address: str, text: str) -> None:
+        sent.append((address, text))
+
+    notifier = Notifier(webhook_deployment(), env={}, senders={**SENDERS, "webhook": record})
+    target = notifier.target("dana-ortiz", "webhook")
+    assert target is not None
+    notifier.deliver(target, SENTENCE)
+    assert sent == [("https://chat.example/h", SENTENCE)]

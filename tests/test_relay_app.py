@@ -17,7 +17,8 @@ from quietdoor import protocol
 from quietdoor.csp import source_hash
 from quietdoor.encoding import b64u_encode
 from relay.app import create_app
-from relay.store import SQLStore, open_store
+from relay.store import SQLStore
+from relay.stores import open_store
 from relay.throttle import FailedCodes
 
 from .helpers import (

@@ -9,7 +9,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from relay.app import create_app
-from relay.store import SQLStore, open_store
+from relay.store import SQLStore
+from relay.stores import open_store
 
 from .helpers import KeyedDeployment, make_deployment, new_case, update
 

@@ -13,7 +13,8 @@ from starlette.testclient import TestClient
 
 from relay.app import create_app
 from relay.retention import sweep
-from relay.store import SQLStore, open_store
+from relay.store import SQLStore
+from relay.stores import open_store
 
 from .helpers import (
     KeyedDeployment,

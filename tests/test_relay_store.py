@@ -21,10 +21,10 @@ from relay.store import (
     StoreError,
     Tx,
     Write,
-    open_store,
     schema_version,
     secret,
 )
+from relay.stores import open_store
 
 from .helpers import open_at_once, run_on_own_loop
 

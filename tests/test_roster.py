@@ -274,6 +274,23 @@ def test_printable_page_escapes_names_and_flags_in_words() -> None:
     assert "5 of 11" in page and "10 of 11" in page and "@media print" in page
 
 
+HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+
+
+@pytest.mark.parametrize("field", ["name", "role", "school"])
+def test_printable_page_escapes_hostile_text_from_the_staff_list(field: str) -> None:
+    member = StaffMember("Cara Diaz", "Counselor", "lincoln-high", "2026-05-20")
+    if field == "school":
+        names = {**NAMES, "lincoln-high": HOSTILE}
+    else:
+        member = dataclasses.replace(member, **{field: HOSTILE})
+        names = NAMES
+    roster = dataclasses.replace(roster_of(FULL, staff=[member]), names=names)
+    page = to_html(roster, "Staff training roster")
+    assert "<script>" not in page and "<img" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&gt;&lt;img src=x" in page
+
+
 def write_staff(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "staff.csv"
     path.write_text(text, encoding="utf-8")

@@ -26,7 +26,7 @@ from starlette.templating import Jinja2Templates
 
 from keytool.cases import Case
 from keytool.desk.guard import COOKIE, OPEN_PATH, Guard, session_cookie
-from keytool.desk.state import DeskState
+from keytool.desk.runtime import DeskRuntime
 from keytool.desk.views import (
     DISPOSITION_LABELS,
     STATUS_LABELS,
@@ -48,8 +48,8 @@ DONE = {
 }
 
 
-def create_desk(state: DeskState, port: int) -> Starlette:
-    desk = _Desk(state)
+def create_desk(runtime: DeskRuntime, port: int) -> Starlette:
+    desk = _Desk(runtime)
     routes: list[Route | Mount] = [
         Route(OPEN_PATH, desk.open_link, methods=["GET"]),
         Route("/", desk.home, methods=["GET"]),
@@ -66,23 +66,23 @@ def create_desk(state: DeskState, port: int) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        task = asyncio.create_task(state.fetch_forever())
+        task = asyncio.create_task(runtime.fetch_forever())
         try:
             yield
         finally:
             task.cancel()
-            state.lock()
+            runtime.lock()
 
     return Starlette(
         routes=routes,
-        middleware=[Middleware(Guard, state=state, port=port)],
+        middleware=[Middleware(Guard, runtime=runtime, port=port)],
         lifespan=lifespan,
     )
 
 
 class _Desk:
-    def __init__(self, state: DeskState) -> None:
-        self.state = state
+    def __init__(self, runtime: DeskRuntime) -> None:
+        self.runtime = runtime
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
             autoescape=True,
@@ -95,19 +95,19 @@ class _Desk:
     # --- coming in and leaving -------------------------------------------------------
 
     async def open_link(self, request: Request) -> Response:
-        if self.state.cookie_ok(request.cookies.get(COOKIE)):
+        if self.runtime.cookie_ok(request.cookies.get(COOKIE)):
             return RedirectResponse("/", status_code=303)
-        if not self.state.spend_link(request.query_params.get("key", "")):
+        if not self.runtime.spend_link(request.query_params.get("key", "")):
             return self.page(request, "refused.html.j2", {}, status=403)
         answer = RedirectResponse("/", status_code=303)
-        answer.headers["set-cookie"] = session_cookie(self.state)
+        answer.headers["set-cookie"] = session_cookie(self.runtime)
         return answer
 
     async def icon(self, request: Request) -> Response:
         return FileResponse(HERE / "static" / "icon.svg", media_type="image/svg+xml")
 
     async def home(self, request: Request) -> Response:
-        session = self.state.session
+        session = self.runtime.session
         if session is None:
             done = DONE.get(request.query_params.get("done", ""), "")
             return self.page(request, "unlock.html.j2", {"error": "", "done": done})
@@ -131,7 +131,7 @@ class _Desk:
         form = await self.form(request)
         passphrase = str(form.get("passphrase", ""))
         try:
-            await asyncio.to_thread(self.state.unlock, passphrase)
+            await asyncio.to_thread(self.runtime.unlock, passphrase)
         except KeyToolError as exc:
             error = (
                 "That passphrase does not open these keys. Try again."
@@ -139,24 +139,24 @@ class _Desk:
                 else str(exc)
             )
             return self.page(request, "unlock.html.j2", {"error": error, "done": ""}, status=401)
-        self.state.wake()
+        self.runtime.wake()
         return RedirectResponse("/", status_code=303)
 
     async def lock(self, request: Request) -> Response:
-        self.state.lock()
+        self.runtime.lock()
         return RedirectResponse("/?done=locked", status_code=303)
 
     async def check(self, request: Request) -> Response:
-        self.state.wake()
+        self.runtime.wake()
         return RedirectResponse("/", status_code=303)
 
     async def status(self, request: Request) -> Response:
-        checked = self.state.checked
+        checked = self.runtime.checked
         return JSONResponse(
             {
-                "unlocked": self.state.session is not None,
-                "checking": self.state.checking,
-                "fetches": self.state.fetches,
+                "unlocked": self.runtime.session is not None,
+                "checking": self.runtime.checking,
+                "fetches": self.runtime.fetches,
                 "last_checked": self.checked_at(),
                 "new": checked.new if checked else 0,
                 "error": checked.error if checked else "",
@@ -246,21 +246,21 @@ class _Desk:
     def page(
         self, request: Request, name: str, context: dict[str, Any], status: int = 200
     ) -> Response:
-        session = self.state.session
-        checked = self.state.checked
+        session = self.runtime.session
+        checked = self.runtime.checked
         context |= {
             "me": session.identity.recipient.name if session else "",
             "unlocked": session is not None,
             "checked": checked,
             "checked_at": self.checked_at(),
-            "checking": self.state.checking,
-            "fetches": self.state.fetches,
+            "checking": self.runtime.checking,
+            "fetches": self.runtime.fetches,
             "no_config": session is not None and session.colleagues.deployment is None,
         }
         return self.templates.TemplateResponse(request, name, context, status_code=status)
 
     def checked_at(self) -> str:
-        session, checked = self.state.session, self.state.checked
+        session, checked = self.runtime.session, self.runtime.checked
         if session is None or checked is None:
             return ""
         return Clock(session.colleagues).time(checked.at)
@@ -273,7 +273,7 @@ class _Desk:
 
     async def opened(self, request: Request) -> tuple[Session, Case] | Response:
         """The session and the case the path names; else where to go (unlock, or not found)."""
-        session = self.state.session
+        session = self.runtime.session
         if session is None:
             return RedirectResponse("/", status_code=303)
         case = await self.find(session, request.path_params["ref"])

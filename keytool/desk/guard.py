@@ -24,7 +24,7 @@ from typing import Any
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from keytool.desk.state import DeskState
+from keytool.desk.runtime import DeskRuntime
 
 COOKIE = "qd_desk"
 OPEN_PATH = "/open"
@@ -53,9 +53,9 @@ NO_SESSION = (
 
 
 class Guard:
-    def __init__(self, app: ASGIApp, state: DeskState, port: int) -> None:
+    def __init__(self, app: ASGIApp, runtime: DeskRuntime, port: int) -> None:
         self.app = app
-        self.state = state
+        self.runtime = runtime
         self.host = f"127.0.0.1:{port}"
         self.origin = f"http://{self.host}"
 
@@ -84,14 +84,14 @@ class Guard:
             return REFUSED_ORIGIN
         if scope["path"] == OPEN_PATH and scope["method"] == "GET":
             return None  # the link: checked by its own page, which sets the cookie
-        if not self.state.cookie_ok(_cookie(headers.get("cookie", ""))):
+        if not self.runtime.cookie_ok(_cookie(headers.get("cookie", ""))):
             return NO_SESSION
         return None
 
 
-def session_cookie(state: DeskState) -> str:
+def session_cookie(runtime: DeskRuntime) -> str:
     """The Set-Cookie value that lets this browser in until the desk stops."""
-    return f"{COOKIE}={state.cookie_secret}; Path=/; HttpOnly; SameSite=Strict"
+    return f"{COOKIE}={runtime.cookie_secret}; Path=/; HttpOnly; SameSite=Strict"
 
 
 def _headers(scope: Scope) -> dict[str, str]:

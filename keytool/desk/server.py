@@ -11,7 +11,7 @@ import uvicorn
 
 from keytool.desk.app import create_desk
 from keytool.desk.guard import OPEN_PATH
-from keytool.desk.state import DeskState
+from keytool.desk.runtime import DeskRuntime
 from keytool.errors import KeyToolError
 from keytool.identity import load_public
 
@@ -27,8 +27,8 @@ def run_desk(
     me = load_public(home)  # fail here, in the terminal, if there are no keys
     sock = _listen(port)
     actual = int(sock.getsockname()[1])
-    state = DeskState(home, config, relay, every)
-    url = f"http://127.0.0.1:{actual}{OPEN_PATH}?key={state.link_secret}"
+    runtime = DeskRuntime(home, config, relay, every)
+    url = f"http://127.0.0.1:{actual}{OPEN_PATH}?key={runtime.link_secret}"
     print(f"The desk for {me.name} is ready. Open this link in your browser:\n")
     print(f"  {url}\n")
     print("The link works once, for one browser; keep it to yourself.")
@@ -37,7 +37,7 @@ def run_desk(
         webbrowser.open(url)
     server = uvicorn.Server(
         uvicorn.Config(
-            create_desk(state, actual),
+            create_desk(runtime, actual),
             log_level="warning",
             access_log=False,
             server_header=False,
@@ -50,7 +50,7 @@ def run_desk(
     except KeyboardInterrupt:
         pass  # uvicorn shut down cleanly, then passed Ctrl-C on: closing is what was asked
     finally:
-        state.lock()
+        runtime.lock()
         sock.close()
         print("The desk is closed.", file=sys.stderr)
 

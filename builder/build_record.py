@@ -7,7 +7,7 @@ and the slice of the config that concerns it. Fingerprints are taken generically
 from the config's dataclasses, so a new config key or a new page needs no change
 here: it is part of some dataclass, and so of some fingerprint.
 
-The state is kept in the print folder (never published), as JSON.
+The build record is kept in the print folder (never published), as JSON.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from builder.files import write_if_changed
 from quietdoor.config import Deployment, Placement, School
 
 ROOT = Path(__file__).resolve().parent.parent
-STATE_FILE = "build-state.json"
-STATE_VERSION = 1
+# The name earlier builds wrote: _prepare recognises a print folder by it.
+RECORD_FILE = "build-state.json"
+RECORD_VERSION = 1
 # Code and data whose change can change any output.
 CODE_FOLDERS = ("builder", "quietdoor", "site/templates", "site/i18n")
 LIBRARIES = ("jinja2", "segno", "reportlab", "brotli", "isal")
@@ -34,7 +35,7 @@ PER_SCHOOL_LISTS = ("schools", "districts", "recipients", "placements")
 
 
 @dataclass
-class SchoolState:
+class SchoolRecord:
     """One school's last build: its fingerprint, manifest entry, files and signs."""
 
     fingerprint: str
@@ -44,11 +45,13 @@ class SchoolState:
 
 
 @dataclass
-class BuildState:
+class BuildRecord:
+    """What the last build was made from and wrote: code, course, schools, retired files."""
+
     code: str = ""
     training: str = ""
     training_files: dict[str, str] = field(default_factory=dict)
-    schools: dict[str, SchoolState] = field(default_factory=dict)
+    schools: dict[str, SchoolRecord] = field(default_factory=dict)
     retired: list[str] = field(default_factory=list)
 
 
@@ -105,43 +108,43 @@ def sign_fingerprint(school: School, placement: Placement, lang: str, shared: st
     return _hash(repr((shared, school, placement, lang)))
 
 
-def load_state(print_dir: Path, code: str) -> BuildState:
-    """The earlier build's state, or an empty one when there is none or the code changed."""
-    path = print_dir / STATE_FILE
+def load_record(print_dir: Path, code: str) -> BuildRecord:
+    """The earlier build's record, or an empty one when there is none or the code changed."""
+    path = print_dir / RECORD_FILE
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return BuildState()
+        return BuildRecord()
     except (OSError, ValueError) as exc:
         raise BuildError(
-            f"{path}: cannot read the earlier build's state ({exc}); "
+            f"{path}: cannot read the earlier build's record ({exc}); "
             "delete it, or build with --full"
         ) from None
-    if not isinstance(raw, dict) or raw.get("version") != STATE_VERSION:
-        return BuildState()
-    state = BuildState(
+    if not isinstance(raw, dict) or raw.get("version") != RECORD_VERSION:
+        return BuildRecord()
+    record = BuildRecord(
         code=raw["code"],
         training=raw["training"],
         training_files=raw["training_files"],
-        schools={slug: SchoolState(**s) for slug, s in raw["schools"].items()},
+        schools={slug: SchoolRecord(**s) for slug, s in raw["schools"].items()},
         retired=raw["retired"],
     )
-    if state.code != code:  # new code: every output may differ; keep only what was retired
-        return BuildState(retired=state.retired)
-    return state
+    if record.code != code:  # new code: every output may differ; keep only what was retired
+        return BuildRecord(retired=record.retired)
+    return record
 
 
-def save_state(print_dir: Path, state: BuildState) -> None:
+def save_record(print_dir: Path, record: BuildRecord) -> None:
     data = {
-        "version": STATE_VERSION,
-        "code": state.code,
-        "training": state.training,
-        "training_files": state.training_files,
-        # Not dataclasses.asdict: it deep-copies every file list, seconds for a state.
-        "schools": {slug: vars(s) for slug, s in state.schools.items()},
-        "retired": state.retired,
+        "version": RECORD_VERSION,
+        "code": record.code,
+        "training": record.training,
+        "training_files": record.training_files,
+        # Not dataclasses.asdict: it deep-copies every file list, seconds for a whole state.
+        "schools": {slug: vars(s) for slug, s in record.schools.items()},
+        "retired": record.retired,
     }
-    write_if_changed(print_dir / STATE_FILE, json.dumps(data, separators=(",", ":")).encode())
+    write_if_changed(print_dir / RECORD_FILE, json.dumps(data, separators=(",", ":")).encode())
 
 
 def _hash(text: str) -> str:

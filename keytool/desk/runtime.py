@@ -31,7 +31,9 @@ class Checked:
     error: str = ""
 
 
-class DeskState:
+class DeskRuntime:
+    """The running desk: who may come in, the unlocked keys, the background fetch."""
+
     def __init__(
         self, home: Path, config: str | None, relay: str | None, every: int = DEFAULT_EVERY
     ) -> None:
