@@ -33,22 +33,7 @@ TOP_KEYS = frozenset(
         "placements_csv",
     }
 )
-RELAY_KEYS = frozenset(
-    {
-        "max_body_bytes",
-        "daily_quota_per_school",
-        "normal_daily_per_school",
-        "header_timeout_seconds",
-        "min_upload_bytes_per_second",
-        "retention_days",
-        "proof_of_work",
-        "proof_of_work_tries",
-        "address_burst",
-        "address_per_minute",
-        "trusted_proxies",
-    }
-)
-# [relay] keys that are whole numbers; 0 is allowed where it turns something off.
+# [relay] keys that are positive whole numbers, and those where 0 turns something off.
 RELAY_COUNTS = (
     "max_body_bytes",
     "daily_quota_per_school",
@@ -60,6 +45,7 @@ RELAY_COUNTS = (
     "address_burst",
 )
 RELAY_ZERO_TURNS_OFF = ("address_per_minute",)
+RELAY_KEYS = frozenset({*RELAY_COUNTS, *RELAY_ZERO_TURNS_OFF, "proof_of_work", "trusted_proxies"})
 TRAINING_KEYS = frozenset({"refresher_months", "new_hire_days"})
 DISTRICT_KEYS = frozenset({"slug", "name"})
 SCHOOL_KEYS = frozenset({"slug", "name", "district", "read_hours"})

@@ -59,17 +59,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
     relay_url = r.url(raw, "relay_url")
     quick_exit_url = r.url(raw, "quick_exit_url", default="https://www.google.com/")
     timezone = r.timezone(raw, "timezone")
-    languages = tuple(r.strings(raw, "languages"))
-    if not languages:
-        raise ConfigError(path, "languages", "list at least one language")
-    for i, lang in enumerate(languages):
-        if lang not in SUPPORTED_LANGUAGES:
-            raise ConfigError(
-                path,
-                f"languages[{i}]",
-                f"{lang!r} is not translated yet (supported: {', '.join(SUPPORTED_LANGUAGES)})",
-            )
-
+    languages = _languages(r, raw)
     paper = r.choice(raw, "paper", PAPER_SIZES, default="letter")
 
     districts = {}
@@ -91,29 +81,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
     if not schools:
         raise ConfigError(path, "schools", "list at least one school")
 
-    recipients = []
-    for i, t in enumerate(r.tables(raw, "recipients", RECIPIENT_KEYS)):
-        where = f"recipients[{i}]"
-        rec = Recipient(
-            id=r.slug(t, f"{where}.id"),
-            name=r.text(t, "name", where),
-            x25519=r.key(t, "x25519", where),
-            ed25519=r.key(t, "ed25519", where),
-            schools=tuple(r.strings(t, "schools", where, default=[])),
-            districts=tuple(r.strings(t, "districts", where, default=[])),
-            email=r.email(t, "email", where) if "email" in t else "",
-            webhook=r.webhook(t, "webhook", where) if "webhook" in t else "",
-            previous=r.previous_keys(t, where),
-        )
-        for j, slug in enumerate(rec.schools):
-            if slug not in schools:
-                raise ConfigError(path, f"{where}.schools[{j}]", f"no school has slug {slug!r}")
-        for j, slug in enumerate(rec.districts):
-            if slug not in districts:
-                raise ConfigError(path, f"{where}.districts[{j}]", f"no district has slug {slug!r}")
-        if not rec.schools and not rec.districts:
-            raise ConfigError(path, where, "name the schools or districts this person reads")
-        recipients.append(rec)
+    recipients = _recipients(r, raw, schools, districts)
     r.unique([x.id for x in recipients], "recipients", "id")
     r.unique_keys(recipients)
 
@@ -133,15 +101,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
 
     limits = r.relay_limits(r.table(raw, "relay"))
 
-    training_raw = r.table(raw, "training")
-    r.known_keys(training_raw, "training", TRAINING_KEYS)
-    refresher = training_raw.get("refresher_months")
-    training = TrainingSettings(
-        refresher_months=None
-        if refresher is None
-        else r.positive_int(training_raw, "refresher_months", "training", 12),
-        new_hire_days=r.positive_int(training_raw, "new_hire_days", "training", 30),
-    )
+    training = _training(r, raw)
 
     notify = r.notify(r.table(raw, "notify"))
     for i, rec in enumerate(recipients):
@@ -178,3 +138,65 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
                 reader, where = school_csv.reader, school_csv.where(k - len(school_tables))
             raise ConfigError(reader.path, where, f"no recipient reads reports for {school.slug!r}")
     return deployment
+
+
+def _languages(r: Reader, raw: Mapping[str, Any]) -> tuple[str, ...]:
+    """The languages students are offered, first the default; each must be translated."""
+    languages = tuple(r.strings(raw, "languages"))
+    if not languages:
+        raise ConfigError(r.path, "languages", "list at least one language")
+    for i, lang in enumerate(languages):
+        if lang not in SUPPORTED_LANGUAGES:
+            raise ConfigError(
+                r.path,
+                f"languages[{i}]",
+                f"{lang!r} is not translated yet (supported: {', '.join(SUPPORTED_LANGUAGES)})",
+            )
+    return languages
+
+
+def _recipients(
+    r: Reader,
+    raw: Mapping[str, Any],
+    schools: Mapping[str, School],
+    districts: Mapping[str, District],
+) -> list[Recipient]:
+    """The [[recipients]] tables, each naming schools and districts that exist."""
+    recipients = []
+    for i, t in enumerate(r.tables(raw, "recipients", RECIPIENT_KEYS)):
+        where = f"recipients[{i}]"
+        rec = Recipient(
+            id=r.slug(t, f"{where}.id"),
+            name=r.text(t, "name", where),
+            x25519=r.key(t, "x25519", where),
+            ed25519=r.key(t, "ed25519", where),
+            schools=tuple(r.strings(t, "schools", where, default=[])),
+            districts=tuple(r.strings(t, "districts", where, default=[])),
+            email=r.email(t, "email", where) if "email" in t else "",
+            webhook=r.webhook(t, "webhook", where) if "webhook" in t else "",
+            previous=r.previous_keys(t, where),
+        )
+        for j, slug in enumerate(rec.schools):
+            if slug not in schools:
+                raise ConfigError(r.path, f"{where}.schools[{j}]", f"no school has slug {slug!r}")
+        for j, slug in enumerate(rec.districts):
+            if slug not in districts:
+                raise ConfigError(
+                    r.path, f"{where}.districts[{j}]", f"no district has slug {slug!r}"
+                )
+        if not rec.schools and not rec.districts:
+            raise ConfigError(r.path, where, "name the schools or districts this person reads")
+        recipients.append(rec)
+    return recipients
+
+
+def _training(r: Reader, raw: Mapping[str, Any]) -> TrainingSettings:
+    table = r.table(raw, "training")
+    r.known_keys(table, "training", TRAINING_KEYS)
+    refresher = table.get("refresher_months")
+    return TrainingSettings(
+        refresher_months=None
+        if refresher is None
+        else r.positive_int(table, "refresher_months", "training", 12),
+        new_hire_days=r.positive_int(table, "new_hire_days", "training", 30),
+    )
