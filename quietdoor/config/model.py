@@ -182,6 +182,7 @@ class Deployment:
 
     @functools.cached_property
     def _schools_by_slug(self) -> dict[str, School]:
+        """Made here for a Deployment built by hand; the loader hands in its own dict."""
         return {s.slug: s for s in self.schools}
 
     @functools.cached_property
