@@ -17,8 +17,7 @@ from pathlib import Path
 import jinja2
 
 from builder.course import STATE_BLOCK, CourseError
-from builder.state_rules import StateRules
-from quietdoor.config import STATE_RULES_DIR
+from builder.state_rules import STATE_RULES_DIR, StateRules
 
 TEMPLATES = STATE_RULES_DIR / "templates"
 

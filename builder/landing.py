@@ -23,9 +23,10 @@ from markupsafe import Markup
 
 from builder.assets import SITE_DIR, Asset, sri
 from builder.errors import BuildError
-from quietdoor.config import SUPPORTED_LANGUAGES, Deployment, ReadHours, School
+from quietdoor.config import Deployment, ReadHours, School
 from quietdoor.csp import INLINE_SCRIPTS, INLINE_STYLES, InlineCode, content_security_policy
 from quietdoor.encoding import b64u_encode
+from quietdoor.languages import LANGUAGES, SUPPORTED_LANGUAGES
 
 TEMPLATE = "landing.html.j2"
 CASE_TEMPLATE = "case.html.j2"
@@ -218,7 +219,7 @@ class _StudentPage:
         languages = [
             {
                 "lang": other,
-                "name": self.catalogs[other]["language_name"],
+                "name": LANGUAGES[other].native,
                 "href": relative(path, self.here),
             }
             for other, path in paths.items()
@@ -230,6 +231,7 @@ class _StudentPage:
             .get_template(template)
             .render(
                 lang=self.lang,
+                dir=LANGUAGES[self.lang].direction,
                 t=self.strings,
                 school=self.school,
                 organisation=d.organisation,

@@ -23,11 +23,11 @@ import jinja2
 from builder.assets import SITE_DIR
 from builder.landing import load_catalogs, read_hours_text
 from builder.signs import sign_files
-from quietdoor.config import SUPPORTED_LANGUAGES, Deployment, ReadHours, School
+from quietdoor.config import Deployment, ReadHours, School
+from quietdoor.languages import SUPPORTED_LANGUAGES, english_name
 
 LONGEST_WAIT_HOURS = 72  # a report may wait a weekend, never longer
 WEEK_MINUTES = 7 * 24 * 60
-LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def deployment_problems(deployment: Deployment) -> list[Finding]:
             "language-missing",
             "",
             "",
-            f"{LANGUAGE_NAMES.get(lang, lang)} ({lang}) is translated but not offered: "
+            f"{english_name(lang)} ({lang}) is translated but not offered: "
             "students who read it get no page or sign in their language. "
             "Add it to `languages`.",
         )
@@ -179,7 +179,7 @@ def render_school_plan(deployment: Deployment, school: School, findings: Sequenc
             school=school,
             district=district.name if district else school.district,
             urls={
-                LANGUAGE_NAMES.get(lang, lang): deployment.landing_url(school.slug, lang)
+                english_name(lang): deployment.landing_url(school.slug, lang)
                 for lang in deployment.languages
             },
             hours=read_hours_text(school.read_hours, strings),
@@ -188,7 +188,7 @@ def render_school_plan(deployment: Deployment, school: School, findings: Sequenc
             problems=[f for f in findings if f.level == "problem"],
             notes=[f for f in findings if f.level == "note"],
             paper="Letter" if deployment.paper == "letter" else "A4",
-            languages=[LANGUAGE_NAMES.get(lang, lang) for lang in deployment.languages],
+            languages=[english_name(lang) for lang in deployment.languages],
         )
     )
 

@@ -33,6 +33,7 @@ from builder.errors import BuildError
 from builder.landing import load_catalogs, read_hours_text
 from builder.qr import define_code_form, draw_code_form
 from quietdoor.config import Deployment, Placement, School
+from quietdoor.languages import LANGUAGES
 
 PRINT_CATALOGS = SITE_DIR / "i18n" / "print"
 PAGE_SIZES = {"letter": letter, "a4": A4}
@@ -72,6 +73,15 @@ class SignText:
     label: str
     leave: str
     title: str
+
+    @property
+    def font(self) -> str:
+        """The language's font family for signs, e.g. "Helvetica"."""
+        return LANGUAGES[self.lang].sign_font
+
+    @property
+    def bold(self) -> str:
+        return f"{self.font}-Bold"
 
 
 def sign_text(deployment: Deployment, school: School, placement: Placement, lang: str) -> SignText:
@@ -191,7 +201,7 @@ def _panel(
         draw(top)
         top -= height
 
-    canvas.setFont("Helvetica", footer_size)
+    canvas.setFont(t.font, footer_size)
     canvas.setFillColorRGB(*MUTED)
     for i, (left, right) in enumerate(reversed(footer)):
         canvas.drawString(x, y + i * footer_size * 1.3, left)
@@ -201,7 +211,7 @@ def _panel(
 def _footer_lines(canvas: Canvas, t: SignText, w: float, size: float) -> list[tuple[str, str]]:
     """The label left and the request to leave the sign right; on two lines when narrow."""
     label, leave = _printable(t.label), _printable(t.leave)
-    needed = canvas.stringWidth(f"{label}    {leave}", "Helvetica", size)
+    needed = canvas.stringWidth(f"{label}    {leave}", t.font, size)
     return [(label, leave)] if needed <= w else [(label, ""), (leave, "")]
 
 
@@ -241,18 +251,18 @@ def _blocks(
     def gap(points: float) -> None:
         blocks.append((points * ts, lambda top: None))
 
-    lines(t.headline, "Helvetica-Bold", 46 * ts, ACCENT, leading=1.1)
+    lines(t.headline, t.bold, 46 * ts, ACCENT, leading=1.1)
     gap(8)
-    lines(t.lead, "Helvetica", 20 * ts)
+    lines(t.lead, t.font, 20 * ts)
     gap(16)
     qr = QR_SIZE * s
     blocks.append((qr, lambda top: draw_code_form(canvas, code, centre - qr / 2, top - qr, qr)))
     blocks.append(_url_block(canvas, t.url, centre, w, s))
-    lines(t.scan, "Helvetica", 13 * ts, MUTED)
+    lines(t.scan, t.font, 13 * ts, MUTED)
     gap(14)
-    lines(t.no_name, "Helvetica-Bold", 19 * ts)
+    lines(t.no_name, t.bold, 19 * ts)
     gap(3)
-    lines(t.hours, "Helvetica", 14 * ts)
+    lines(t.hours, t.font, 14 * ts)
     gap(16)
     blocks.append(_emergency_box(canvas, t, x, w, ts))
     return blocks
@@ -289,17 +299,17 @@ def _emergency_box(canvas: Canvas, t: SignText, x: float, w: float, s: float) ->
     inner = w - 2 * pad
     danger_size = max(21 * s, 9.0)
     help_size = max(14 * s, 6.5)
-    help_lines = _balanced(_printable(t.helpline), "Helvetica", help_size, inner)
+    help_lines = _balanced(_printable(t.helpline), t.font, help_size, inner)
     height = pad * 2 + danger_size * 1.4 + help_size * 1.25 * len(help_lines)
 
     def draw(top: float) -> None:
         canvas.setFillColorRGB(*PANEL)
         canvas.roundRect(x, top - height, w, height, 8 * s, stroke=0, fill=1)
         canvas.setFillColorRGB(*INK)
-        canvas.setFont("Helvetica-Bold", danger_size)
+        canvas.setFont(t.bold, danger_size)
         baseline = top - pad - danger_size
         canvas.drawCentredString(x + w / 2, baseline, _printable(t.danger))
-        canvas.setFont("Helvetica", help_size)
+        canvas.setFont(t.font, help_size)
         for i, line in enumerate(help_lines):
             baseline = top - pad - danger_size * 1.4 - help_size * (1 + 1.25 * i)
             canvas.drawCentredString(x + w / 2, baseline, line)

@@ -5,7 +5,8 @@ who must report and whether it can be left to someone else, to whom, how
 fast, what training the state requires and what records the school keeps,
 what the state requires that the course does not give, and the statutes and
 sources behind all of it. ``general.toml`` is the text shown when a deployment
-names no state. Adding a state means adding a file; nothing here lists states.
+names no state. Adding a state means adding a file, and its code to
+``quietdoor.states.COURSE_STATES`` (the config checks ``state`` against that).
 
 The file's ``version`` is raised by its author for a change in substance, and
 every module that shows the rules carries it in its own version, so that staff
@@ -22,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from builder.errors import BuildError
-from quietdoor.config import STATE_CODE_RE, STATE_RULES_DIR
+from quietdoor.states import STATE_CODE_RE
 
+# One rules file per state the course covers, named by its postal code (TX.toml).
+STATE_RULES_DIR = Path(__file__).resolve().parent.parent / "content" / "training" / "states"
 GENERAL = "general"
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TOP_KEYS = frozenset(

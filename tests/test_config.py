@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from quietdoor import config
 from quietdoor.config import (
     RELAY_KEYS,
     ConfigError,
@@ -17,11 +16,14 @@ from quietdoor.config import (
     RelayLimits,
     School,
     TrainingSettings,
+    csv_schools,
     dump_config,
+    entries,
     known_states,
     load_config,
     parse_config,
 )
+from quietdoor.config.csv_files import CsvTable
 
 from .helpers import EXAMPLE, open_files
 
@@ -437,11 +439,11 @@ ODD_SCHOOL_CSVS = {
 
 
 def _row_by_row(
-    table: config._CsvTable, schools: dict[str, School], districts: dict[str, District]
+    table: CsvTable, schools: dict[str, School], districts: dict[str, District]
 ) -> None:
     """Every CSV row through the checks a [[schools]] table goes through."""
     for values in table.rows:
-        config._add_school(table.reader, table.here(), table.table(values), schools, districts)
+        entries.add_school(table.reader, table.here(), table.table(values), schools, districts)
 
 
 @pytest.mark.parametrize("schools", ODD_SCHOOL_CSVS.values(), ids=ODD_SCHOOL_CSVS)
@@ -457,7 +459,7 @@ def test_csv_schools_load_as_tables_would(
             return str(exc)
 
     short = outcome()
-    monkeypatch.setattr(config, "_add_csv_schools", _row_by_row)
+    monkeypatch.setattr(csv_schools, "add_csv_schools", _row_by_row)
     assert outcome() == short
 
 
@@ -465,13 +467,13 @@ def test_plain_csv_rows_take_the_short_path(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     checked: list[str] = []
-    add_school = config._add_school
+    add_school = entries.add_school
 
     def counted(*args: Any) -> None:
         checked.append(args[1])
         add_school(*args)
 
-    monkeypatch.setattr(config, "_add_school", counted)
+    monkeypatch.setattr(entries, "add_school", counted)
     load_config(with_csv(tmp_path, SCHOOLS_CSV))
     assert [where for where in checked if where.startswith("line")] == ["line 2"]  # declares oak
 

@@ -12,9 +12,14 @@ import pytest
 
 from builder.course import load_course
 from builder.course_source import write_course_source
-from builder.state_rules import StateRulesError, load_state_rules, parse_state_rules
+from builder.state_rules import (
+    STATE_RULES_DIR,
+    StateRulesError,
+    load_state_rules,
+    parse_state_rules,
+)
 from builder.training import build_training
-from quietdoor.config import STATE_RULES_DIR, known_states
+from quietdoor.config import known_states
 
 from .helpers import ROOT
 

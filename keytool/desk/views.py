@@ -16,6 +16,7 @@ from keytool.cases import Case, Entry, Inbox
 from keytool.directory import Colleagues
 from keytool.present import clean
 from quietdoor import payloads
+from quietdoor.languages import english_name
 
 STATUS_LABELS = {
     "new": "New",
@@ -37,7 +38,6 @@ SAFETY = {
     "yes": ("Says they are safe", "calm"),
     "": ("Did not say", "calm"),
 }
-LANGUAGES = {"en": "English", "es": "Spanish"}
 SAFE_ANSWERS = {"yes": "Yes", "no": "No: not safe now", "unsure": "Not sure", "": "(no answer)"}
 
 
@@ -213,14 +213,14 @@ def _item(entry: Entry, colleagues: Colleagues, clock: Clock) -> Item:
     title, lang, text = "", "", ""
     fields: tuple[tuple[str, str], ...] = ()
     if isinstance(p, payloads.Report):
-        title, lang = "Report from the student", LANGUAGES.get(p.lang, p.lang)
+        title, lang = "Report from the student", english_name(p.lang)
         fields = (
             ("What is happening", clean(p.answers.what, lines=True)),
             ("Are you safe right now?", SAFE_ANSWERS[p.answers.safe_now]),
             ("Anything else", clean(p.answers.more, lines=True) or "(nothing)"),
         )
     elif isinstance(p, payloads.Update):
-        title, lang = "The student added", LANGUAGES.get(p.lang, p.lang)
+        title, lang = "The student added", english_name(p.lang)
         text = clean(p.text, lines=True)
     elif isinstance(p, payloads.Reply):
         title, text = f"Reply from {_who(entry, colleagues)}", clean(p.text, lines=True)
