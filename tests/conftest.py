@@ -13,21 +13,12 @@ from playwright.sync_api import Browser, sync_playwright
 from quietdoor.config import dump_config, load_config
 from relay.store import SQLStore, open_store
 
-from .helpers import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    PASS,
-    POSTGRES,
-    KeyedDeployment,
-    Leads,
-    Site,
-    init_keytool,
-    make_deployment,
-    serve_example,
-    start_relay,
-    stop_relay,
-    with_keys_of,
-)
+from .support.browser import CHROMIUM, CHROMIUM_ARGS
+from .support.deployments import KeyedDeployment, make_deployment, with_keys_of
+from .support.keytool import PASS, Leads, init_keytool
+from .support.processes import start_relay, stop_relay
+from .support.site import Site, serve_example
+from .support.stores import POSTGRES
 
 
 @pytest.fixture

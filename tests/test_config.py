@@ -23,7 +23,8 @@ from quietdoor.config import (
     parse_config,
 )
 
-from .helpers import EXAMPLE, open_files
+from .support.paths import EXAMPLE
+from .support.processes import open_files
 
 
 def example_text() -> str:

@@ -12,7 +12,7 @@ import pytest
 from demo.__main__ import ROOT, default_folders
 from demo.lock import FolderInUse, claim
 
-from .helpers import free_port
+from .support.processes import free_port
 
 
 @pytest.mark.parametrize(

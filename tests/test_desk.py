@@ -17,7 +17,9 @@ from keytool.desk.app import create_desk
 from keytool.desk.guard import COOKIE, POLICY
 from keytool.desk.state import DeskState
 
-from .helpers import PASS, ROOT, Leads, free_port
+from .support.keytool import PASS, Leads
+from .support.paths import ROOT
+from .support.processes import free_port
 
 PORT = 47123
 BASE = f"http://127.0.0.1:{PORT}"

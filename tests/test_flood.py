@@ -23,18 +23,10 @@ from builder.landing import landing_paths, render_landing
 from quietdoor import payloads, protocol
 from quietdoor.config import RelayLimits
 
-from .helpers import (
-    KeyedDeployment,
-    RelayProcess,
-    free_port,
-    make_deployment,
-    messages_path,
-    new_case,
-    signed_headers,
-    solve_proof,
-    start_relay,
-    stop_relay,
-)
+from .support.deployments import KeyedDeployment, make_deployment
+from .support.envelopes import new_case
+from .support.processes import RelayProcess, free_port, start_relay, stop_relay
+from .support.relay_api import messages_path, signed_headers, solve_proof
 
 pytestmark = pytest.mark.browser
 FLOOD_SECONDS = 30

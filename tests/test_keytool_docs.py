@@ -9,7 +9,7 @@ import pytest
 
 from keytool.__main__ import build_parser
 
-from .helpers import ROOT
+from .support.paths import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 SECTION = README[README.index("### Key tool") : README.index("## Development")]

@@ -11,7 +11,8 @@ from starlette.testclient import TestClient
 from relay.app import create_app
 from relay.store import SQLStore, open_store
 
-from .helpers import KeyedDeployment, make_deployment, new_case, update
+from .support.deployments import KeyedDeployment, make_deployment
+from .support.envelopes import new_case, update
 
 CASES = "/api/v1/cases"
 

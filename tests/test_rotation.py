@@ -16,7 +16,8 @@ from keytool.identity import load_identity
 from quietdoor.config import PreviousKeys, Recipient
 from quietdoor.encoding import b64u_decode
 
-from .helpers import PASS, Leads, case_ref, listed_cases, new_case, run_keytool
+from .support.envelopes import new_case
+from .support.keytool import PASS, Leads, case_ref, listed_cases, run_keytool
 
 pytestmark = pytest.mark.usefixtures("keytool_passphrase")
 

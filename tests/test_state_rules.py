@@ -16,7 +16,7 @@ from builder.state_rules import StateRulesError, load_state_rules, parse_state_r
 from builder.training import build_training
 from quietdoor.config import STATE_RULES_DIR, known_states
 
-from .helpers import ROOT
+from .support.paths import ROOT
 
 TRAINING = ROOT / "content" / "training"
 STATES = known_states()

@@ -22,7 +22,8 @@ from builder.training import (
 )
 from quietdoor.config import Deployment, TrainingSettings
 
-from .helpers import ROOT, KeyedDeployment
+from .support.deployments import KeyedDeployment
+from .support.paths import ROOT
 
 TRAINING = ROOT / "content" / "training"
 
