@@ -12,4 +12,5 @@ keytool      the key tool in this process or as a lead runs it; two leads with a
 stores       PostgreSQL, several relays opening one store, a loop of its own
 browser      Debian's Chromium for Playwright
 prints       the text and QR codes of a printed PDF
+course       one rendering of the course per source, shared by the builds of a session
 """
