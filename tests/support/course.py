@@ -19,14 +19,12 @@ class RenderedCourses:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.renders = 0  # how many times mkdocs really ran
         self._build = training.build_training
 
     def build_training(self, source: Path, target: Path) -> None:
         kept = self.folder / tree_version(source)
         if not kept.is_dir():
             self._build(source, target)
-            self.renders += 1
             shutil.copytree(target, kept.with_suffix(".partial"))
             kept.with_suffix(".partial").rename(kept)
             return
