@@ -31,11 +31,18 @@ def wait_until(
 
     why: what to say when it fails (a server's log, say), read only then.
     """
+    if not holds_within(condition, timeout):
+        raise AssertionError(f"still not true after {timeout} s. {why()}")
+
+
+def holds_within(condition: Callable[[], object], timeout: float) -> bool:
+    """Check a condition every 50 ms until it holds (True) or the timeout has passed (False)."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"still not true after {timeout} s. {why()}")
+            return False
         time.sleep(0.05)
+    return True
 
 
 @dataclass
@@ -97,13 +104,11 @@ def _spawn_relay(
         process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     ready = f"Uvicorn running on {url}".encode()
-    deadline = time.monotonic() + 20
-    while ready not in log_path.read_bytes():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            process.wait()
-            return None
-        time.sleep(0.05)
+    holds_within(lambda: ready in log_path.read_bytes() or process.poll() is not None, 20)
+    if ready not in log_path.read_bytes():
+        process.kill()
+        process.wait()
+        return None
     db_path = Path(store.removeprefix("sqlite:///")) if store.startswith("sqlite") else Path()
     return RelayProcess(url=url, db_path=db_path, log_path=log_path, process=process)
 
@@ -138,16 +143,14 @@ def start_desk(home: Path, config: Path, relay_url: str, tmp: Path) -> DeskProce
     env = {k: v for k, v in os.environ.items() if k != "QUIETDOOR_PASSPHRASE"}  # asked in the page
     with out_path.open("ab") as out:
         process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
-    deadline = time.monotonic() + 20
-    while True:
-        found = re.search(r"(http://127\.0\.0\.1:\d+)/open\?key=\S+", out_path.read_text())
-        if found:
-            return DeskProcess(found.group(0), found.group(1), out_path, process)
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            process.wait()
-            raise RuntimeError("the desk did not start:\n" + out_path.read_text())
-        time.sleep(0.05)
+    link = re.compile(r"(http://127\.0\.0\.1:\d+)/open\?key=\S+")
+    holds_within(lambda: link.search(out_path.read_text()) or process.poll() is not None, 20)
+    found = link.search(out_path.read_text())
+    if found:
+        return DeskProcess(found.group(0), found.group(1), out_path, process)
+    process.kill()
+    process.wait()
+    raise RuntimeError("the desk did not start:\n" + out_path.read_text())
 
 
 def stop_desk(desk: DeskProcess) -> int:
