@@ -9,6 +9,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import settings
 from playwright.sync_api import Browser, sync_playwright
 
 from builder import training
@@ -22,6 +23,10 @@ from .support.keytool import PASS, Leads, init_keytool
 from .support.processes import start_relay, stop_relay
 from .support.site import Site, serve_example
 from .support.stores import POSTGRES
+
+# Workers share the cores, so one example's time says nothing: no per-example deadline.
+settings.register_profile("workers", deadline=None)
+settings.load_profile("workers")
 
 
 @pytest.fixture
