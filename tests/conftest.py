@@ -1,4 +1,5 @@
-"""Fixtures: deployments with fresh keys, stores on SQLite and PostgreSQL, a browser, a site."""
+"""Fixtures: deployments with fresh keys, stores on SQLite and PostgreSQL, a browser, a site,
+the course rendered once per source."""
 
 from __future__ import annotations
 
@@ -8,27 +9,25 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import settings
 from playwright.sync_api import Browser, sync_playwright
 
+from builder import training
 from quietdoor.config import dump_config, load_config
 from relay.store import SQLStore
 from relay.stores import open_store
 
-from .helpers import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    PASS,
-    POSTGRES,
-    KeyedDeployment,
-    Leads,
-    Site,
-    init_keytool,
-    make_deployment,
-    serve_example,
-    start_relay,
-    stop_relay,
-    with_keys_of,
-)
+from .support.browser import CHROMIUM, CHROMIUM_ARGS
+from .support.course import RenderedCourses
+from .support.deployments import KeyedDeployment, make_deployment, with_keys_of
+from .support.keytool import PASS, Leads, init_keytool
+from .support.processes import start_relay, stop_relay
+from .support.site import Site, serve_example
+from .support.stores import POSTGRES
+
+# Workers share the cores, so one example's time says nothing: no per-example deadline.
+settings.register_profile("workers", deadline=None)
+settings.load_profile("workers")
 
 
 @pytest.fixture
@@ -114,3 +113,15 @@ def leads(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Ite
         yield leads
     finally:
         stop_relay(leads.relay)  # a test may have restarted it
+
+
+@pytest.fixture(scope="session")
+def rendered_courses(tmp_path_factory: pytest.TempPathFactory) -> RenderedCourses:
+    return RenderedCourses(tmp_path_factory.mktemp("courses"))
+
+
+@pytest.fixture(autouse=True)
+def shared_course(rendered_courses: RenderedCourses, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Builds in this process render each course source once a session (see support.course);
+    a test that calls build_training itself, and the CLIs in their own processes, run mkdocs."""
+    monkeypatch.setattr(training, "build_training", rendered_courses.build_training)

@@ -17,7 +17,10 @@ from playwright.sync_api import Browser, Page
 
 from quietdoor import protocol
 
-from .helpers import PASS, ROOT, Leads, Site, post_conversation, start_desk, stop_desk
+from .support.keytool import PASS, Leads
+from .support.paths import ROOT
+from .support.processes import start_desk, stop_desk
+from .support.site import Site, post_conversation
 
 pytestmark = pytest.mark.browser
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"

@@ -18,7 +18,7 @@ from keytool.identity import load_identity
 from keytool.recovery import ALPHABET, check_symbol, read_line
 from quietdoor.encoding import b64u_encode
 
-from .helpers import PASS, Leads, listed_cases, run_keytool
+from .support.keytool import PASS, Leads, listed_cases, run_keytool
 
 pytestmark = pytest.mark.usefixtures("keytool_passphrase")
 

@@ -20,7 +20,9 @@ from builder.site import BuildError, build, build_site
 from builder.training import build_training
 from quietdoor.config import Deployment, Placement, load_config
 
-from .helpers import ROOT, KeyedDeployment, decoded, make_deployment, pdf_text
+from .support.deployments import KeyedDeployment, make_deployment
+from .support.paths import ROOT
+from .support.prints import decoded, pdf_text
 
 
 @pytest.fixture

@@ -22,19 +22,11 @@ from playwright.sync_api import Browser, BrowserContext, Page, Request, Route
 from quietdoor import payloads, protocol
 from quietdoor.encoding import b64u_encode
 
-from .helpers import (
-    DANA_EMAIL,
-    Mailbox,
-    Site,
-    StudentCase,
-    keytool_cli,
-    new_case,
-    post_conversation,
-    school_keys,
-    serve_example,
-    stop_relay,
-    wait_until,
-)
+from .support.envelopes import StudentCase, new_case, school_keys
+from .support.keytool import keytool_cli
+from .support.mail import DANA_EMAIL, Mailbox
+from .support.processes import stop_relay, wait_until
+from .support.site import Site, post_conversation, serve_example
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}

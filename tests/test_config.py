@@ -25,7 +25,8 @@ from quietdoor.config import (
 )
 from quietdoor.config.csv_files import CsvTable
 
-from .helpers import EXAMPLE, open_files
+from .support.paths import EXAMPLE
+from .support.processes import open_files
 
 
 def example_text() -> str:

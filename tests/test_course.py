@@ -22,7 +22,7 @@ from builder.course_source import write_course_source
 from builder.state_rules import load_state_rules
 from builder.training import build_training
 
-from .helpers import ROOT
+from .support.paths import ROOT
 
 DOCS = ROOT / "content" / "training" / "docs"
 TOPICS = [f"m{n:02d}" for n in range(1, 11)]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from demo.__main__ import ROOT, default_folders
 from demo.lock import FolderInUse, claim
 
-from .helpers import free_port
+from .support.processes import free_port, wait_until
 
 
 @pytest.mark.parametrize(
@@ -44,10 +43,12 @@ def test_a_second_demo_cannot_take_the_first_one_s_folders(tmp_path: Path) -> No
     first = demo(tmp_path, port, var, out)
     try:
         log = tmp_path / f"demo-{port}.log"
-        deadline = time.monotonic() + 240
-        while b"Uvicorn running on" not in log.read_bytes():
-            assert first.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+        wait_until(
+            lambda: b"Uvicorn running on" in log.read_bytes() or first.poll() is not None,
+            timeout=240,
+            why=log.read_text,
+        )
+        assert first.poll() is None, log.read_text()
         manifest = (out / "manifest.json").read_bytes()
         settings = (var / "keys" / "dana-ortiz" / "settings.json").read_bytes()
         for other_var, other_out in [(var, tmp_path / "o1"), (tmp_path / "o2", out)]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import ROOT
+from .support.paths import ROOT
 
 GUIDE = ROOT / "docs" / "DEPLOYMENT.md"
 FENCE = re.compile(r"^```(\w+)\n(.*?)^```$", re.MULTILINE | re.DOTALL)

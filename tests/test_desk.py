@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,9 @@ from keytool.desk.app import create_desk
 from keytool.desk.guard import COOKIE, POLICY
 from keytool.desk.runtime import DeskRuntime
 
-from .helpers import PASS, ROOT, Leads, free_port
+from .support.keytool import PASS, Leads
+from .support.paths import ROOT
+from .support.processes import free_port, wait_until
 
 PORT = 47123
 BASE = f"http://127.0.0.1:{PORT}"
@@ -140,13 +141,14 @@ def test_a_form_too_large_is_refused(client: TestClient, runtime: DeskRuntime) -
 
 def wait_for_fetch(client: TestClient, deadline: float = 30.0) -> dict[str, object]:
     """Poll /status, as the page does, until the background check has run."""
-    start = time.monotonic()
-    while time.monotonic() - start < deadline:
-        status: dict[str, object] = client.get("/status").json()
-        if status["fetches"]:
-            return status
-        time.sleep(0.1)
-    raise AssertionError("the desk never checked the relay")
+    seen: list[dict[str, object]] = []
+
+    def fetched() -> object:
+        seen.append(client.get("/status").json())
+        return seen[-1]["fetches"]
+
+    wait_until(fetched, timeout=deadline, why=lambda: "the desk never checked the relay")
+    return seen[-1]
 
 
 def test_hostile_text_is_shown_as_text(leads: Leads) -> None:

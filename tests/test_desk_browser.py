@@ -14,18 +14,9 @@ from playwright.sync_api import Browser, BrowserContext, Page
 from keytool.cases import case_ref
 from quietdoor import payloads
 
-from .helpers import (
-    PASS,
-    DeskProcess,
-    Leads,
-    StudentCase,
-    listed_cases,
-    run_keytool,
-    sealed_training,
-    start_desk,
-    stop_desk,
-    training_record,
-)
+from .support.envelopes import StudentCase, sealed_training, training_record
+from .support.keytool import PASS, Leads, listed_cases, run_keytool
+from .support.processes import DeskProcess, start_desk, stop_desk
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("keytool_passphrase")]
 

@@ -17,7 +17,9 @@ from playwright.sync_api import Browser, Page, Request
 
 from builder.course import Question, load_course
 
-from .helpers import ROOT, Site, keytool_cli
+from .support.keytool import keytool_cli
+from .support.paths import ROOT
+from .support.site import Site
 
 pytestmark = pytest.mark.browser
 TRAINING_DOCS = ROOT / "content" / "training" / "docs"

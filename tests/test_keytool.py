@@ -21,17 +21,9 @@ from quietdoor import payloads
 from quietdoor.config import recipient_snippet
 from quietdoor.encoding import b64u_encode
 
-from .helpers import (
-    PASS,
-    ROOT,
-    Leads,
-    case_ref,
-    listed_cases,
-    run_keytool,
-    sealed_training,
-    training_record,
-    update,
-)
+from .support.envelopes import sealed_training, training_record, update
+from .support.keytool import PASS, Leads, case_ref, listed_cases, run_keytool
+from .support.paths import ROOT
 
 pytestmark = pytest.mark.usefixtures("keytool_passphrase")
 

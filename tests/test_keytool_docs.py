@@ -9,7 +9,7 @@ import pytest
 
 from keytool.__main__ import build_parser
 
-from .helpers import ROOT
+from .support.paths import ROOT
 
 DOC = (ROOT / "docs" / "KEYTOOL.md").read_text(encoding="utf-8")
 

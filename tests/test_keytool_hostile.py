@@ -28,17 +28,10 @@ import httpx2 as httpx
 import pytest
 from nacl.signing import SigningKey
 
-from .helpers import (
-    HOSTILE_PAYLOADS,
-    PASS,
-    ROOT,
-    Leads,
-    StudentCase,
-    listed_cases,
-    new_case,
-    run_keytool,
-    staff_message,
-)
+from .support.envelopes import StudentCase, new_case, staff_message
+from .support.hostile import HOSTILE_PAYLOADS
+from .support.keytool import PASS, Leads, listed_cases, run_keytool
+from .support.paths import ROOT
 
 pytestmark = pytest.mark.usefixtures("keytool_passphrase")
 

@@ -48,7 +48,8 @@ from quietdoor.config import ReadHours, School, parse_config
 from quietdoor.encoding import b64u_encode
 from relay.proof import Proofs
 
-from .helpers import KeyedDeployment, free_port, make_deployment
+from .support.deployments import KeyedDeployment, make_deployment
+from .support.processes import free_port
 
 RELAY = "http://127.0.0.1:9"  # never reached: a Playwright route answers for it
 EXIT = "https://exit.example"

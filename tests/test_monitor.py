@@ -16,7 +16,9 @@ import pytest
 from builder.site import build_site
 from quietdoor.config import load_config
 
-from .helpers import ROOT, RelayProcess, free_port, make_deployment, start_relay, stop_relay
+from .support.deployments import make_deployment
+from .support.paths import ROOT
+from .support.processes import RelayProcess, free_port, start_relay, stop_relay
 
 
 @dataclass

@@ -34,19 +34,11 @@ from relay.notify import SENDERS, Notifier, NotifyError, retry_delay, send_due
 from relay.store import NewMessage, Write
 from relay.stores import open_store
 
-from .helpers import (
-    DANA_EMAIL,
-    EXAMPLE,
-    KeyedDeployment,
-    Mailbox,
-    free_port,
-    make_deployment,
-    new_case,
-    start_relay,
-    stop_relay,
-    update,
-    wait_until,
-)
+from .support.deployments import KeyedDeployment, make_deployment
+from .support.envelopes import new_case, update
+from .support.mail import DANA_EMAIL, Mailbox
+from .support.paths import EXAMPLE
+from .support.processes import free_port, start_relay, stop_relay, wait_until
 
 SMTP_USER, SMTP_PASSWORD = "relay", "mail server password"
 PASSWORD = {"QUIETDOOR_SMTP_PASSWORD": SMTP_PASSWORD}

@@ -10,7 +10,8 @@ from nacl.signing import SigningKey
 
 from quietdoor import payloads, protocol
 
-from .helpers import HOSTILE_PAYLOADS, report_payload
+from .support.envelopes import report_payload
+from .support.hostile import HOSTILE_PAYLOADS
 
 SCHOOL = "lincoln-high"
 CASE = protocol.CaseKeys.derive(protocol.new_case_code())

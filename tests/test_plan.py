@@ -20,7 +20,7 @@ from builder.plan import (
 from builder.site import write_rollout
 from quietdoor.config import Deployment, Placement, ReadHours, Recipient, load_config
 
-from .helpers import EXAMPLE
+from .support.paths import EXAMPLE
 
 BASE = load_config(EXAMPLE)
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,8 @@ from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 from starlette.testclient import TestClient
 
-from quietdoor import protocol
+from quietdoor import payloads, protocol
+from quietdoor.config import Deployment, PreviousKeys
 from quietdoor.csp import source_hash
 from quietdoor.encoding import b64u_encode
 from relay.app import create_app
@@ -21,26 +23,42 @@ from relay.store import SQLStore
 from relay.stores import open_store
 from relay.throttle import FailedCodes
 
-from .helpers import (
-    KeyedDeployment,
-    Keys,
-    StudentCase,
-    as_body,
-    lenient_limits,
-    make_deployment,
-    messages_path,
-    new_case,
-    reply_path,
-    rotate_in_config,
-    signed_headers,
-    staff_message,
-    staff_note,
-    update,
-)
+from .support.deployments import KeyedDeployment, Keys, lenient_limits, make_deployment
+from .support.envelopes import StudentCase, new_case, school_keys, staff_message, update
+from .support.relay_api import as_body, messages_path, reply_path, signed_headers
 
 CASES = "/api/v1/cases"
 CASE = "/api/v1/case"
 ADD = "/api/v1/case/messages"
+
+
+def rotate_in_config(deployment: Deployment, who: str, new: Keys, until: date) -> Deployment:
+    """The deployment after `who` rotated to new keys, their old ones accepted until a day."""
+    return dataclasses.replace(
+        deployment,
+        recipients=tuple(
+            dataclasses.replace(
+                r,
+                x25519=bytes(new.box.public_key),
+                ed25519=bytes(new.signing.verify_key),
+                previous=(PreviousKeys(r.x25519, r.ed25519, until), *r.previous),
+            )
+            if r.id == who
+            else r
+            for r in deployment.recipients
+        ),
+    )
+
+
+def staff_note(
+    deployment: Deployment, case: StudentCase, who: str, signing: SigningKey
+) -> dict[str, Any]:
+    header = payloads.Header.new("note", case.school, case.keys.case_id)
+    draft = payloads.Note(
+        header, "in_progress", "", "Called the family.", payloads.Signer(who, b"")
+    )
+    signed = payloads.sign(draft, signing, who)
+    return payloads.seal_payload(signed, school_keys(deployment, case.school)).to_json()
 
 
 def client_for(td: KeyedDeployment, store: SQLStore, static: Path | None = None) -> TestClient:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import ROOT, KeyedDeployment
+from .support.deployments import KeyedDeployment
+from .support.paths import ROOT
 
 
 def relay(*args: str) -> subprocess.CompletedProcess[str]:

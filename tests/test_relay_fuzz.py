@@ -20,7 +20,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .helpers import ROOT, lenient_limits, make_deployment, start_relay, stop_relay
+from .support.deployments import lenient_limits, make_deployment
+from .support.paths import ROOT
+from .support.processes import start_relay, stop_relay
 
 CONFIG = ROOT / "tests" / "data" / "schemathesis.toml"
 CHECKS = (

@@ -13,16 +13,9 @@ from relay.app import create_app
 from relay.store import SQLStore
 from relay.throttle import FailedCodes
 
-from .helpers import (
-    KeyedDeployment,
-    as_body,
-    make_deployment,
-    messages_path,
-    new_case,
-    reply_path,
-    signed_headers,
-    update,
-)
+from .support.deployments import KeyedDeployment, make_deployment
+from .support.envelopes import new_case, update
+from .support.relay_api import as_body, messages_path, reply_path, signed_headers
 
 ODD = [
     b"\xc2\xb2",  # "²": str.isdigit() says yes, int() says no

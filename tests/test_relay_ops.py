@@ -12,7 +12,8 @@ from relay.app import create_app
 from relay.store import SQLStore
 from relay.stores import open_store
 
-from .helpers import KeyedDeployment, make_deployment, new_case, update
+from .support.deployments import KeyedDeployment, make_deployment
+from .support.envelopes import new_case, update
 
 CASES = "/api/v1/cases"
 

@@ -20,15 +20,10 @@ from relay.app import create_app
 from relay.proof import ProofError, Proofs, tries_for
 from relay.store import SQLStore
 
-from .helpers import (
-    ROOT,
-    KeyedDeployment,
-    lenient_limits,
-    make_deployment,
-    new_case,
-    solve_proof,
-    update,
-)
+from .support.deployments import KeyedDeployment, lenient_limits, make_deployment
+from .support.envelopes import new_case, update
+from .support.paths import ROOT
+from .support.relay_api import solve_proof
 
 SECRET = bytes(range(32))
 CASES = "/api/v1/cases"

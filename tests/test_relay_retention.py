@@ -16,19 +16,11 @@ from relay.retention import sweep
 from relay.store import SQLStore
 from relay.stores import open_store
 
-from .helpers import (
-    KeyedDeployment,
-    Leads,
-    StudentCase,
-    listed_cases,
-    make_deployment,
-    messages_path,
-    new_case,
-    run_keytool,
-    run_on_own_loop,
-    signed_headers,
-    update,
-)
+from .support.deployments import KeyedDeployment, make_deployment
+from .support.envelopes import StudentCase, new_case, update
+from .support.keytool import Leads, listed_cases, run_keytool
+from .support.relay_api import messages_path, signed_headers
+from .support.stores import run_on_own_loop
 
 CASE = "/api/v1/case"
 TODAY = datetime.now(UTC).date()

@@ -17,20 +17,10 @@ import httpx2 as httpx
 import pytest
 from nacl.signing import SigningKey
 
-from .helpers import (
-    KeyedDeployment,
-    RelayProcess,
-    StudentCase,
-    lenient_limits,
-    make_deployment,
-    messages_path,
-    new_case,
-    signed_headers,
-    solve_proof,
-    start_relay,
-    stop_relay,
-    update,
-)
+from .support.deployments import KeyedDeployment, lenient_limits, make_deployment
+from .support.envelopes import StudentCase, new_case, update
+from .support.processes import RelayProcess, start_relay, stop_relay
+from .support.relay_api import messages_path, signed_headers, solve_proof
 
 POST = "/api/v1/cases"
 

@@ -11,18 +11,10 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
-from .helpers import (
-    KeyedDeployment,
-    RelayProcess,
-    lenient_limits,
-    make_deployment,
-    messages_path,
-    new_case,
-    signed_headers,
-    solve_proof,
-    start_relay,
-    stop_relay,
-)
+from .support.deployments import KeyedDeployment, lenient_limits, make_deployment
+from .support.envelopes import new_case
+from .support.processes import RelayProcess, start_relay, stop_relay
+from .support.relay_api import messages_path, signed_headers, solve_proof
 
 pytestmark = pytest.mark.postgres
 POST = "/api/v1/cases"

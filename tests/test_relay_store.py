@@ -26,7 +26,7 @@ from relay.store import (
 )
 from relay.stores import open_store
 
-from .helpers import open_at_once, run_on_own_loop
+from .support.stores import open_at_once, run_on_own_loop
 
 
 def a_case(

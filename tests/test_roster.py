@@ -41,7 +41,7 @@ from keytool.roster_report import (
 from quietdoor import payloads, protocol
 from quietdoor.course import CourseModule
 
-from .helpers import training_record
+from .support.envelopes import training_record
 
 COURSE = CourseInfo(
     modules={

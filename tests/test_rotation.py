@@ -17,7 +17,8 @@ from quietdoor.config import PreviousKeys, Recipient
 from quietdoor.encoding import b64u_decode
 from quietdoor.rotation import still_counts
 
-from .helpers import PASS, Leads, case_ref, listed_cases, new_case, run_keytool
+from .support.envelopes import new_case
+from .support.keytool import PASS, Leads, case_ref, listed_cases, run_keytool
 
 pytestmark = pytest.mark.usefixtures("keytool_passphrase")
 

@@ -14,7 +14,8 @@ from builder.qr import make_code
 from builder.signs import PRINT_CATALOGS, render_pdf, sign_text
 from quietdoor.config import Deployment, Placement, load_config
 
-from .helpers import EXAMPLE, decoded, pdf_text
+from .support.paths import EXAMPLE
+from .support.prints import decoded, pdf_text
 
 PAGE_SIZES = {"letter": "612 x 792 pts (letter)", "a4": "595.276 x 841.89 pts (A4)"}
 EXAMPLE_DEPLOYMENT = load_config(EXAMPLE)

@@ -21,7 +21,7 @@ from builder.state_rules import (
 from builder.training import build_training
 from quietdoor.config import known_states
 
-from .helpers import ROOT
+from .support.paths import ROOT
 
 TRAINING = ROOT / "content" / "training"
 STATES = known_states()

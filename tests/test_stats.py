@@ -23,7 +23,8 @@ from keytool.inbox import Inbox
 from quietdoor import payloads, protocol
 from quietdoor.encoding import b64u_encode
 
-from .helpers import PASS, report_payload, run_keytool
+from .support.envelopes import report_payload
+from .support.keytool import PASS, run_keytool
 
 pytestmark = pytest.mark.usefixtures("keytool_passphrase")
 

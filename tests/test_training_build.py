@@ -24,7 +24,8 @@ from builder.training import (
 from quietdoor.config import Deployment, TrainingSettings
 from quietdoor.course import parse_course, parse_school_entry
 
-from .helpers import ROOT, KeyedDeployment
+from .support.deployments import KeyedDeployment
+from .support.paths import ROOT
 
 TRAINING = ROOT / "content" / "training"
 

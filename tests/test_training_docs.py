@@ -7,7 +7,7 @@ import pytest
 from keytool.roster_report import STATUS_ORDER
 from quietdoor.config import TRAINING_KEYS, known_states
 
-from .helpers import ROOT
+from .support.paths import ROOT
 
 DOC = (ROOT / "docs" / "TRAINING.md").read_text(encoding="utf-8")
 
