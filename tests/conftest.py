@@ -7,12 +7,14 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
+import nacl.pwhash
 import psycopg
 import pytest
 from hypothesis import settings
 from playwright.sync_api import Browser, sync_playwright
 
 from builder import training
+from keytool import identity
 from quietdoor.config import dump_config, load_config
 from relay.store import SQLStore
 from relay.stores import open_store
@@ -125,3 +127,13 @@ def shared_course(rendered_courses: RenderedCourses, monkeypatch: pytest.MonkeyP
     """Builds in this process render each course source once a session (see support.course);
     a test that calls build_training itself, and the CLIs in their own processes, run mkdocs."""
     monkeypatch.setattr(training, "build_training", rendered_courses.build_training)
+
+
+@pytest.fixture(autouse=True)
+def quick_passphrase_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Identities made in this process hash the passphrase at Argon2id's least cost, not
+    MODERATE's (about 1.2 s and 256 MiB each time). Unlocking takes the cost from the file,
+    so every later unlock of such an identity is quick too, here or in a key tool process;
+    test_keytool checks that a key tool in its own process still writes MODERATE."""
+    monkeypatch.setattr(identity, "OPSLIMIT", nacl.pwhash.argon2id.OPSLIMIT_MIN)
+    monkeypatch.setattr(identity, "MEMLIMIT", nacl.pwhash.argon2id.MEMLIMIT_MIN)

@@ -14,6 +14,7 @@ import tomllib
 from pathlib import Path
 
 import httpx2 as httpx
+import nacl.pwhash
 import pytest
 
 from keytool.identity import load_identity
@@ -38,6 +39,26 @@ def test_init_prints_a_snippet_the_config_accepts(home: Path, tmp_path: Path) ->
     snippet.write_text(recipient_snippet(identity.recipient))
     assert (
         tomllib.loads(snippet.read_text())["recipients"][0]["x25519"] == json.loads(text)["x25519"]
+    )
+
+
+def test_a_key_tool_of_its_own_hashes_the_passphrase_at_argon2id_moderate(tmp_path: Path) -> None:
+    """The suite makes identities at the least cost (conftest); a lead's key tool must not."""
+    home = tmp_path / "lead"
+    result = subprocess.run(
+        [sys.executable, "-m", "keytool", "--home", str(home), "init", "--id", "dana-ortiz"]
+        + ["--name", "Dana Ortiz", "--school", "lincoln-high"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        env={**os.environ, "QUIETDOOR_PASSPHRASE": PASS},
+    )
+    assert result.returncode == 0, result.stderr
+    kdf = json.loads((home / "identity.json").read_text())["kdf"]
+    assert (kdf["opslimit"], kdf["memlimit"]) == (
+        nacl.pwhash.argon2id.OPSLIMIT_MODERATE,
+        nacl.pwhash.argon2id.MEMLIMIT_MODERATE,
     )
 
 

@@ -28,6 +28,8 @@ import httpx2 as httpx
 import pytest
 from nacl.signing import SigningKey
 
+from keytool import session
+
 from .support.envelopes import StudentCase, new_case, staff_message
 from .support.hostile import HOSTILE_PAYLOADS
 from .support.keytool import PASS, Leads, listed_cases, run_keytool
@@ -234,8 +236,14 @@ def broken_answers(genuine: StudentCase) -> list[tuple[str, Responder, str]]:
 
 @pytest.mark.parametrize("index", range(17))
 def test_a_broken_relay_gets_one_line_and_the_inbox_stays_as_it_was(
-    leads: Leads, capsys: pytest.CaptureFixture[str], fake_relay: FakeRelay, index: int
+    leads: Leads,
+    capsys: pytest.CaptureFixture[str],
+    fake_relay: FakeRelay,
+    index: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # "More forever" must meet the page cap; 50 pages show that as well as 5,000 and take a second.
+    monkeypatch.setattr(session, "MAX_PAGES", 50)
     genuine = new_case(leads.deployment, "lincoln-high", GENUINE)
     post(leads, genuine)
     leads.fetch(capsys)
