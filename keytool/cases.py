@@ -164,6 +164,7 @@ def read_inbox(
     unreadable: list[Unreadable] = []
     warnings: list[str] = []
     seen: dict[bytes, str] = {}
+    filed: list[tuple[bytes | None, Unreadable]] = []  # refused, with the case the relay named
     for item in stored:
         try:
             payload = payloads.open_payload(item.envelope, _key_for(item.envelope, by_id, keys))
@@ -172,6 +173,7 @@ def read_inbox(
             )
         except protocol.ProtocolError as exc:
             unreadable.append(Unreadable(item.id, item.school, str(exc)))
+            filed.append((item.case_id, unreadable[-1]))
             continue
         first = seen.setdefault(payload.header.msg_id, item.id)
         if first != item.id:
@@ -185,6 +187,7 @@ def read_inbox(
             unreadable.append(
                 Unreadable(item.id, item.school, "signed by a key that is not this school's")
             )
+            filed.append((item.case_id, unreadable[-1]))
             continue
         entry = Entry(item, payload, _warnings(item, payload, trusted), trusted is True)
         if isinstance(payload, payloads.Training):
@@ -200,10 +203,14 @@ def read_inbox(
             payload.header.case_id, Case(school=item.school, case_id=payload.header.case_id)
         )
         (case.notes if isinstance(payload, payloads.Note) else case.entries).append(entry)
+    for case_id, refused in filed:
+        if case_id in cases:
+            cases[case_id].refused.append(refused)
     late = _late_day(v2_since, colleagues)
     for c in cases.values():
+        before = len(c.refused)
         _settle(c, late)
-        unreadable += c.refused
+        unreadable += c.refused[before:]
         warnings += [f"case {c.ref}: {w}" for w in c.chain.warnings]
     readable = [c for c in cases.values() if c.entries and c.entries[0].kind == "report"]
     for c in cases.values():
