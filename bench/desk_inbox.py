@@ -50,6 +50,7 @@ def fill(home: Path, me: Identity, cases: int) -> None:
                 payloads.Answers(
                     f"report {n} " + "words " * 60, ("no", "unsure", "yes")[n % 3], ""
                 ),
+                bytes(keys.update_key.verify_key),
             )
             receipt = payloads.sign(
                 payloads.Receipt(payloads.Header.new("receipt", SCHOOL, keys.case_id), signer),
@@ -63,6 +64,7 @@ def fill(home: Path, me: Identity, cases: int) -> None:
                     "",
                     "A note.",
                     signer,
+                    b"",
                 ),
                 me.signing_key,
                 me.recipient.id,

@@ -245,6 +245,7 @@ def _envelopes(keys: dict[str, list[bytes]], count: int) -> str:
             lang="en",
             reply_pk=bytes(case.reply_key.public_key),
             answers=payloads.Answers(what="x" * 400, safe_now="unsure", more=""),
+            update_pk=bytes(case.update_key.verify_key),
         )
         sealed = payloads.seal_payload(report, [*keys[school], bytes(case.reply_key.public_key)])
         assert len(sealed.ct) == 1024 + 16  # noqa: S101 - the 1 KiB bucket

@@ -6,22 +6,32 @@ signatures) and its header is compared with the relay's listing. What fails is
 named by id and left out; what is odd but readable (the same message served
 twice, a relay date far from the writing date, a colleague's signature this
 tool cannot check) is kept with a warning. A bad message never hides the rest.
+
+From version 2 a case's messages are also checked against its code's keys
+(quietdoor.payloads.check_binding): a report that does not bind, a second report,
+an update its case did not sign, and a version-1 report first fetched long after
+this tool's upgrade (a relay downgrading a case to forge it) are refused by name.
+Cases opened before version 2 are kept, labelled "origin not provable".
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from nacl.public import PrivateKey
 
+from keytool.chain import Chain, order_notes
 from keytool.directory import Colleagues
 from keytool.inbox import Stored
 from quietdoor import payloads, protocol
 from quietdoor.encoding import b64u_encode
 
 MAX_DATE_DRIFT = timedelta(days=2)  # device clocks are often wrong, but not by days
+V1_ACCEPT_DAYS = 30  # [relay] v1_accept_days when the deployment config does not say
+SECOND_REPORT = "a case has one report; this second one is refused"
+LATE_V1_REPORT = "a version-1 report arriving after the upgrade window: the relay may have made it"
 
 
 @dataclass(frozen=True)
@@ -50,12 +60,20 @@ class Case:
     school: str
     case_id: bytes
     entries: list[Entry] = field(default_factory=list)
-    notes: list[Entry] = field(default_factory=list)  # staff-only status changes and notes
+    notes: list[Entry] = field(default_factory=list)  # staff-only, in their chain's order
+    chain: Chain = field(default_factory=lambda: Chain([], None, False, ()))
+    refused: list[Unreadable] = field(default_factory=list)  # this case's refused messages
 
     @property
     def ref(self) -> str:
         """The id `show` and `reply` take: hex, so it never starts with '-'."""
         return case_ref(self.case_id)
+
+    @property
+    def provable(self) -> bool:
+        """False for a case opened before version 2: nothing proves who wrote it."""
+        report = self.report
+        return report is not None and report.update_pk is not None
 
     @property
     def report(self) -> payloads.Report | None:
@@ -98,11 +116,14 @@ class Case:
         return last_student > last_receipt
 
     @property
+    def status_note(self) -> Entry | None:
+        """The note the status comes from: the head of the notes' chain."""
+        return self.chain.head
+
+    @property
     def status(self) -> str:
-        notes = [
-            n.payload for n in self.notes if n.trusted and isinstance(n.payload, payloads.Note)
-        ]
-        return notes[-1].status if notes else "new"
+        head = self.chain.head
+        return head.payload.status if head and isinstance(head.payload, payloads.Note) else "new"
 
 
 @dataclass
@@ -126,12 +147,16 @@ def case_ref(case_id: bytes) -> str:
 
 
 def read_inbox(
-    stored: Iterable[Stored], keys: Sequence[PrivateKey], colleagues: Colleagues
+    stored: Iterable[Stored],
+    keys: Sequence[PrivateKey],
+    colleagues: Colleagues,
+    v2_since: str = "",
 ) -> Inbox:
     """Open every message, check it, and group the readable ones into cases.
 
     keys: every X25519 key the reader has held (current first), so that envelopes
-    sealed before a rotation still open.
+    sealed before a rotation still open. v2_since: the day this tool first ran
+    version 2 ("": no downgrade guard).
     """
     by_id = {protocol.key_id(bytes(k.public_key)): k for k in keys}
     cases: dict[bytes, Case] = {}
@@ -139,6 +164,7 @@ def read_inbox(
     unreadable: list[Unreadable] = []
     warnings: list[str] = []
     seen: dict[bytes, str] = {}
+    filed: list[tuple[bytes | None, Unreadable]] = []  # refused, with the case the relay named
     for item in stored:
         try:
             payload = payloads.open_payload(item.envelope, _key_for(item.envelope, by_id, keys))
@@ -147,6 +173,7 @@ def read_inbox(
             )
         except protocol.ProtocolError as exc:
             unreadable.append(Unreadable(item.id, item.school, str(exc)))
+            filed.append((item.case_id, unreadable[-1]))
             continue
         first = seen.setdefault(payload.header.msg_id, item.id)
         if first != item.id:
@@ -160,15 +187,31 @@ def read_inbox(
             unreadable.append(
                 Unreadable(item.id, item.school, "signed by a key that is not this school's")
             )
+            filed.append((item.case_id, unreadable[-1]))
             continue
         entry = Entry(item, payload, _warnings(item, payload, trusted), trusted is True)
         if isinstance(payload, payloads.Training):
+            try:
+                if not payloads.check_binding(payload, item.envelope):
+                    entry = _labelled(entry)
+            except protocol.ProtocolError as exc:
+                unreadable.append(Unreadable(item.id, item.school, str(exc)))
+                continue
             training.append(entry)
             continue
         case = cases.setdefault(
             payload.header.case_id, Case(school=item.school, case_id=payload.header.case_id)
         )
         (case.notes if isinstance(payload, payloads.Note) else case.entries).append(entry)
+    for case_id, refused in filed:
+        if case_id in cases:
+            cases[case_id].refused.append(refused)
+    late = _late_day(v2_since, colleagues)
+    for c in cases.values():
+        before = len(c.refused)
+        _settle(c, late)
+        unreadable += c.refused[before:]
+        warnings += [f"case {c.ref}: {w}" for w in c.chain.warnings]
     readable = [c for c in cases.values() if c.entries and c.entries[0].kind == "report"]
     for c in cases.values():
         if c not in readable:
@@ -178,6 +221,72 @@ def read_inbox(
             )
     readable.sort(key=lambda c: c.recency, reverse=True)
     return Inbox(cases=readable, training=training, unreadable=unreadable, warnings=warnings)
+
+
+def _late_day(v2_since: str, colleagues: Colleagues) -> str:
+    """The first fetch day on which a version-1 report is refused ("": no guard)."""
+    if not v2_since:
+        return ""
+    deployment = colleagues.deployment
+    # [relay] v1_accept_days, when the deployment config has it (0: version 1 never).
+    days = getattr(deployment.relay, "v1_accept_days", None) if deployment else None
+    window = V1_ACCEPT_DAYS if days is None else int(days)
+    return (date.fromisoformat(v2_since) + timedelta(days=window + 1)).isoformat()
+
+
+def _settle(case: Case, late: str) -> None:
+    """Check the case's messages against its report; refused ones move to case.refused."""
+    report = _the_report(case, late)
+    kept: list[Entry] = [report] if report else []
+    for e in case.entries:
+        if isinstance(e.payload, payloads.Update):
+            try:
+                provable = payloads.check_binding(e.payload, e.stored.envelope, _report_of(report))
+            except protocol.ProtocolError as exc:
+                _refuse(case, e, str(exc))
+                continue
+            kept.append(e if provable else _labelled(e))
+        elif not isinstance(e.payload, payloads.Report):
+            kept.append(e)
+    case.entries = kept
+    case.chain = order_notes(case.notes)
+    case.notes = case.chain.notes
+
+
+def _the_report(case: Case, late: str) -> Entry | None:
+    """The case's one report: the first that binds (version 2), else the first version-1 one."""
+    bound: list[tuple[bool, Entry]] = []
+    for e in case.entries:
+        if not isinstance(e.payload, payloads.Report):
+            continue
+        try:
+            provable = payloads.check_binding(e.payload, e.stored.envelope)
+        except protocol.ProtocolError as exc:
+            _refuse(case, e, str(exc))
+            continue
+        if not provable and late and (e.stored.fetched or e.stored.received) >= late:
+            _refuse(case, e, LATE_V1_REPORT)
+            continue
+        bound.append((provable, e))
+    chosen = next((e for p, e in bound if p), None)
+    if chosen is None and bound:
+        chosen = _labelled(bound[0][1])
+    for _, e in bound:
+        if e.stored.id != (chosen.stored.id if chosen else ""):
+            _refuse(case, e, SECOND_REPORT)
+    return chosen
+
+
+def _report_of(entry: Entry | None) -> payloads.Report | None:
+    return entry.payload if entry and isinstance(entry.payload, payloads.Report) else None
+
+
+def _refuse(case: Case, entry: Entry, reason: str) -> None:
+    case.refused.append(Unreadable(entry.stored.id, case.school, reason))
+
+
+def _labelled(entry: Entry) -> Entry:
+    return replace(entry, warnings=(*entry.warnings, payloads.NOT_PROVABLE))
 
 
 def _key_for(

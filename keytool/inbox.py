@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from keytool.client import Row
@@ -30,7 +31,8 @@ CREATE TABLE IF NOT EXISTS messages (
     case_id TEXT,
     author TEXT NOT NULL,
     received TEXT NOT NULL,
-    body TEXT NOT NULL
+    body TEXT NOT NULL,
+    fetched TEXT
 );
 CREATE TABLE IF NOT EXISTS cursors (
     relay TEXT NOT NULL,
@@ -38,7 +40,10 @@ CREATE TABLE IF NOT EXISTS cursors (
     after INTEGER NOT NULL,
     PRIMARY KEY (relay, school)
 );
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+# Inboxes written before version 2 lack the day each message was fetched.
+UPGRADE = "ALTER TABLE messages ADD COLUMN fetched TEXT"
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,7 @@ class Stored:
     author: Author
     received: str
     envelope: protocol.Envelope
+    fetched: str = ""  # the local UTC day this tool stored it ("" before version 2)
 
 
 class Inbox:
@@ -60,8 +66,20 @@ class Inbox:
         try:
             self.db = sqlite3.connect(path)
             self.db.executescript(SCHEMA)
+            columns = {r[1] for r in self.db.execute("PRAGMA table_info(messages)")}
+            if "fetched" not in columns:
+                self.db.execute(UPGRADE)
         except sqlite3.Error as exc:
             raise KeyToolError(f"cannot open the inbox {path} ({exc})") from None
+
+    def v2_since(self) -> str:
+        """The UTC day this inbox was first used by a version-2 key tool (recorded then)."""
+        with self.db:
+            self.db.execute(
+                "INSERT OR IGNORE INTO meta (name, value) VALUES ('v2_since', ?)", (_today(),)
+            )
+        row = self.db.execute("SELECT value FROM meta WHERE name = 'v2_since'").fetchone()
+        return str(row[0])
 
     def __enter__(self) -> Inbox:
         return self
@@ -80,7 +98,7 @@ class Inbox:
         added = 0
         with self.db:
             for row in rows:
-                added += self._keep(school, row)
+                added += self._keep(school, row, _today())
             if rows:
                 self.db.execute(
                     "INSERT INTO cursors (relay, school, after) VALUES (?, ?, ?) "
@@ -89,11 +107,11 @@ class Inbox:
                 )
         return added
 
-    def _keep(self, school: str, row: Row) -> int:
+    def _keep(self, school: str, row: Row, fetched: str) -> int:
         """Store a listed message (1), or give a sent one its cursor (1), or nothing new (0)."""
         cur = self.db.execute(
-            "INSERT INTO messages (id, school, cursor, case_id, author, received, body) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "INSERT INTO messages (id, school, cursor, case_id, author, received, body, fetched) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (id) DO UPDATE SET cursor = excluded.cursor "
             "WHERE messages.cursor IS NULL",
             (
@@ -104,6 +122,7 @@ class Inbox:
                 row.author,
                 row.received,
                 row.envelope.canonical(),
+                fetched,
             ),
         )
         return cur.rowcount
@@ -113,8 +132,8 @@ class Inbox:
         with self.db:
             self.db.execute(
                 "INSERT OR IGNORE INTO messages "
-                "(id, school, cursor, case_id, author, received, body) "
-                "VALUES (?, ?, NULL, ?, ?, ?, ?)",
+                "(id, school, cursor, case_id, author, received, body, fetched) "
+                "VALUES (?, ?, NULL, ?, ?, ?, ?, ?)",
                 (
                     message_id,
                     row.envelope.school,
@@ -122,6 +141,7 @@ class Inbox:
                     row.author,
                     row.received,
                     row.envelope.canonical(),
+                    _today(),
                 ),
             )
 
@@ -146,7 +166,8 @@ class Inbox:
         added = 0
         with self.db:
             for school, row in messages:
-                added += self._keep(school, row)
+                # The backup does not say when it was fetched; the relay's day is the best bound.
+                added += self._keep(school, row, row.received)
             for relay, school, after in cursors:
                 self.db.execute(
                     "INSERT INTO cursors (relay, school, after) VALUES (?, ?, ?) "
@@ -157,7 +178,7 @@ class Inbox:
 
     def messages(self, school: str | None = None) -> list[Stored]:
         """Every stored message, in the order the relay listed them (sent ones last)."""
-        query = "SELECT id, school, cursor, case_id, author, received, body FROM messages"
+        query = "SELECT id, school, cursor, case_id, author, received, body, fetched FROM messages"
         args: tuple[str, ...] = ()
         if school:
             query += " WHERE school = ?"
@@ -172,6 +193,11 @@ class Inbox:
                 author=r[4],
                 received=r[5],
                 envelope=protocol.parse_envelope(json.loads(r[6])),
+                fetched=r[7] or "",
             )
             for r in rows
         ]
+
+
+def _today() -> str:
+    return datetime.now(UTC).date().isoformat()

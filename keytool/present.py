@@ -4,7 +4,9 @@ Every string that came from outside (what a student wrote, a school slug or an
 id a relay sent) passes through `clean` before it reaches a terminal. Control
 characters, escape sequences and bidirectional overrides are shown as visible
 escapes such as \\x1b or \\u202e, so a crafted message cannot move the cursor,
-recolour the screen, rewrite another line or reorder what the lead reads.
+recolour the screen, rewrite another line or reorder what the lead reads. The
+zero-width joiner is escaped too (\\u200d): it joins emoji, but it also hides
+inside words that then look like others.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ from keytool.directory import Colleagues
 from quietdoor import payloads
 from quietdoor.encoding import b64u_encode
 
-# Unicode categories shown escaped: controls, format characters (bidi and the like),
-# line and paragraph separators, surrogates.
+# Unicode categories shown escaped: controls, format characters (bidi, zero-width
+# characters including the joiner), line and paragraph separators, surrogates.
 ESCAPED = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
-KEPT = frozenset({"\u200d"})  # the zero-width joiner builds emoji; it moves nothing
+FORK = "changed by two colleagues at once"
 
 SAFE_NOW = {
     "yes": "says they are safe now",
@@ -47,7 +49,7 @@ def clean(text: str, *, lines: bool = False) -> str:
             out.append(char)
         elif char == "\t":
             out.append("    " if lines else "\\t")
-        elif unicodedata.category(char) in ESCAPED and char not in KEPT:
+        elif unicodedata.category(char) in ESCAPED:
             code = ord(char)
             out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
         else:
@@ -75,6 +77,8 @@ def case_line(case: Case) -> str:
         read,
         case.status,
         flag,
+        "" if case.provable else f"({payloads.NOT_PROVABLE})",
+        f"({FORK})" if case.chain.fork else "",
         clean(first),
     ]
     return "  ".join(p for p in parts if p)
@@ -95,11 +99,15 @@ def thread(case: Case, colleagues: Colleagues) -> str:
         f"Case      {case.ref}",
         f"School    {clean(colleagues.school_name(case.school))}",
         f"Opened    {case.opened} (last activity {case.last_activity})",
-        f"Status    {case.status}",
+        f"Status    {case.status}" + (f" ({FORK}: every note is shown)" if case.chain.fork else ""),
     ]
+    if not case.provable:
+        lines.append(f"Origin    {payloads.NOT_PROVABLE}")
     report = case.report
     if report is not None:
         lines.append(f"Safety    The student {SAFE_NOW[report.answers.safe_now]}.")
+    lines += [f"Warning   {clean(w)}" for w in case.chain.warnings]
+    lines += [f"Refused   message {clean(u.id)}: {clean(u.reason)}" for u in case.refused]
     for entry in case.entries + case.notes:
         lines += ["", *message(entry, colleagues)]
     return "\n".join(lines)
@@ -146,6 +154,11 @@ def case_json(case: Case, *, with_messages: bool) -> dict[str, Any]:
         "last_activity": case.last_activity,
         "safe_now": case.safe_now,
         "flags": [FLAGS[case.safe_now]] if case.safe_now in FLAGS else [],
+        "provable": case.provable,
+        "origin": "" if case.provable else payloads.NOT_PROVABLE,
+        "fork": case.chain.fork,
+        "note_warnings": list(case.chain.warnings),
+        "refused": [unreadable_json(u) for u in case.refused],
         "read_by_staff": case.read_by_staff,
         "status": case.status,
         "messages": len(case.entries),

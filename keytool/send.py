@@ -72,7 +72,10 @@ def send_note(
     if len(text) > payloads.MAX_TEXT:
         raise KeyToolError(f"the note is longer than {payloads.MAX_TEXT} characters")
     header = payloads.Header.new("note", case.school, case.case_id)
-    note = payloads.Note(header, status, disposition, text, _unsigned(me))
+    # The note follows the one the case's status comes from now (b"": the first note).
+    head = case.status_note
+    prev = head.payload.header.msg_id if head else b""
+    note = payloads.Note(header, status, disposition, text, _unsigned(me), prev)
     signed = payloads.sign(note, me.signing_key, me.id)
     envelope = payloads.seal_payload(signed, [r.x25519 for r in colleagues.recipients(case.school)])
     answer = relay.post(f"/api/v1/schools/{case.school}/notes", envelope.to_json())

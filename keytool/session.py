@@ -72,7 +72,8 @@ class Session:
             if school is None and cached is not None and cached[0] == version:
                 return cached[1]
             stored = inbox.messages(school)
-        result = read_inbox(stored, self.identity.box_keys, self.colleagues)
+            since = inbox.v2_since()
+        result = read_inbox(stored, self.identity.box_keys, self.colleagues, since)
         if school is None:
             self._cached = (version, result)
         return result

@@ -20,11 +20,13 @@ import nacl.exceptions
 import nacl.secret
 import nacl.utils
 from nacl.public import PrivateKey, PublicKey, SealedBox
+from nacl.signing import SigningKey
 
 from quietdoor.encoding import b64u_decode, b64u_encode
 from quietdoor.errors import QuietDoorError
 
-VERSION = 1
+VERSION = 2  # what every writer writes
+VERSIONS = (1, 2)  # what readers accept: 1 was written by code before version 2
 CASE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 CASE_CODE_CHARS = 16  # 80 bits
 MIN_BUCKET = 1024
@@ -39,6 +41,9 @@ PERSON_AUTH = b"qd1.auth"
 PERSON_AUTH_HASH = b"qd1.auth_hash"
 PERSON_REPLY_SEED = b"qd1.reply_seed"
 PERSON_KEY_ID = b"qd1.key_id"
+PERSON_UPDATE_SEED = b"qd2.update_seed"
+PERSON_CASE_ID_V2 = b"qd2.case_id"
+PERSON_RECORD_ID = b"qd2.record_id"
 
 ENVELOPE_FIELDS = frozenset({"v", "school", "nonce", "ct", "keys"})
 NEW_CASE_FIELDS = frozenset({"case_id", "auth_hash", "envelope"})
@@ -61,14 +66,25 @@ def new_case_code() -> str:
     return "".join(secrets.choice(CASE_ALPHABET) for _ in range(CASE_CODE_CHARS))
 
 
-# What a student may type between the characters: spaces of any kind, dashes, dots, underscores.
-_CODE_SEPARATORS = re.compile(r"[\s\ufeff\-\u2010-\u2015\u2212._]")
+# What a student may type between the characters (docs/PROTOCOL.md, "Case codes"): the
+# white space JavaScript's \\s matches (listed, so Python and JS agree), dashes, dots and
+# underscores.
+_CODE_SEPARATORS = re.compile(
+    "[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+    "\\-\u2010-\u2015\u2212._]"
+)
 
 
 def normalise_case_code(text: str) -> str:
-    """Accept what a student types: any case, spaces or dashes, O for 0, I or L for 1."""
-    cleaned = _CODE_SEPARATORS.sub("", text).upper()
-    cleaned = cleaned.replace("O", "0").replace("I", "1").replace("L", "1")
+    """Accept what a student types: any case, spaces or dashes, O for 0, I or L for 1.
+
+    Only ASCII letters and digits count: a non-ASCII letter is refused before upper-casing,
+    since Unicode upper-casing turns some (the dotless i, the long s) into ASCII ones.
+    """
+    cleaned = _CODE_SEPARATORS.sub("", text)
+    if not cleaned.isascii():
+        raise ProtocolError("a case code has only the letters A to Z and digits")
+    cleaned = cleaned.upper().replace("O", "0").replace("I", "1").replace("L", "1")
     if len(cleaned) != CASE_CODE_CHARS or any(c not in CASE_ALPHABET for c in cleaned):
         raise ProtocolError("a case code has 16 letters and digits, like 7K3M-Q9XD-2PWA-H4TB")
     return cleaned
@@ -81,23 +97,43 @@ def format_case_code(code: str) -> str:
 
 @dataclass(frozen=True)
 class CaseKeys:
-    """Everything derived from a case code; the relay only ever sees case_id and auth_hash."""
+    """Everything derived from a case code; the relay only ever sees case_id and auth_hash.
+
+    case_id (version 2) is derived from the case's two public keys, so a relay that knows
+    it still cannot write a report that binds to it; case_id_v1 names cases opened before.
+    """
 
     case_id: bytes
+    case_id_v1: bytes
     auth_token: bytes
     auth_hash: bytes
     reply_key: PrivateKey
+    update_key: SigningKey
 
     @classmethod
     def derive(cls, code: str) -> CaseKeys:
         secret = normalise_case_code(code).encode("ascii")
         token = blake2b(secret, 32, PERSON_AUTH)
+        reply_key = PrivateKey.from_seed(blake2b(secret, 32, PERSON_REPLY_SEED))
+        update_key = SigningKey(blake2b(secret, 32, PERSON_UPDATE_SEED))
         return cls(
-            case_id=blake2b(secret, CASE_ID_BYTES, PERSON_CASE_ID),
+            case_id=case_id_v2(bytes(reply_key.public_key), bytes(update_key.verify_key)),
+            case_id_v1=blake2b(secret, CASE_ID_BYTES, PERSON_CASE_ID),
             auth_token=token,
             auth_hash=auth_hash(token),
-            reply_key=PrivateKey.from_seed(blake2b(secret, 32, PERSON_REPLY_SEED)),
+            reply_key=reply_key,
+            update_key=update_key,
         )
+
+
+def case_id_v2(reply_pk: bytes, update_pk: bytes) -> bytes:
+    """A version-2 case id: bound to the case's public keys, which only the code yields."""
+    return blake2b(reply_pk + update_pk, CASE_ID_BYTES, PERSON_CASE_ID_V2)
+
+
+def record_id(record_pk: bytes) -> bytes:
+    """A training record's case id: bound to the throwaway key its envelope is sealed to."""
+    return blake2b(record_pk, CASE_ID_BYTES, PERSON_RECORD_ID)
 
 
 def auth_hash(token: bytes) -> bytes:
@@ -151,24 +187,29 @@ class SealedKey:
 
 @dataclass(frozen=True)
 class Envelope:
-    """Envelope version 1, checked for shape only: what the relay can verify."""
+    """An envelope (version 1 or 2: same shape), checked for shape only, as the relay can."""
 
     school: str
     nonce: bytes
     ct: bytes
     keys: tuple[SealedKey, ...]
+    version: int = VERSION
     # The canonical text, when parsed: the parsed fields were canonical already, so the
     # relay need not encode them all again.
     text: str = field(default="", compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "v": VERSION,
+            "v": self.version,
             "school": self.school,
             "nonce": b64u_encode(self.nonce),
             "ct": b64u_encode(self.ct),
             "keys": [{"to": b64u_encode(k.to), "sealed": b64u_encode(k.sealed)} for k in self.keys],
         }
+
+    def sealed_to(self, x25519_public: bytes) -> bool:
+        """Whether one of the envelope's sealed keys is for this public key."""
+        return key_id(x25519_public) in {k.to for k in self.keys}
 
     def canonical(self) -> str:
         """The one text form of an envelope: what the relay stores and compares."""
@@ -194,9 +235,9 @@ class NewCase:
 def parse_envelope(obj: Any) -> Envelope:
     """Check an envelope's shape and sizes; raise ProtocolError naming the bad field."""
     _fields(obj, ENVELOPE_FIELDS, "the envelope")
-    if type(obj["v"]) is not int or obj["v"] != VERSION:
+    if type(obj["v"]) is not int or obj["v"] not in VERSIONS:
         raise ProtocolError(
-            f"unsupported version {str(obj['v'])[:16]!r} (this code speaks version {VERSION})"
+            f"unsupported version {str(obj['v'])[:16]!r} (this code reads versions 1 and 2)"
         )
     if not isinstance(obj["school"], str) or not SLUG_RE.fullmatch(obj["school"]):
         raise ProtocolError("'school' must be a school's slug")
@@ -223,6 +264,7 @@ def parse_envelope(obj: Any) -> Envelope:
         nonce=_binary(obj, "nonce", nacl.secret.SecretBox.NONCE_SIZE),
         ct=ct,
         keys=tuple(sealed_keys),
+        version=obj["v"],
         text=_canonical_envelope(obj),
     )
 
@@ -230,14 +272,14 @@ def parse_envelope(obj: Any) -> Envelope:
 def _canonical_envelope(obj: Mapping[str, Any]) -> str:
     """The canonical text of an envelope whose fields were all just checked.
 
-    Every value is base64url, a slug or the version 1, none of which JSON escapes, so
+    Every value is base64url, a slug or the version 1 or 2, none of which JSON escapes, so
     the text is written directly, keys sorted, as _canonical_json would write it
     (a test holds the two equal); the relay does this for every message.
     """
     keys = ",".join(f'{{"sealed":"{k["sealed"]}","to":"{k["to"]}"}}' for k in obj["keys"])
     return (
         f'{{"ct":"{obj["ct"]}","keys":[{keys}],"nonce":"{obj["nonce"]}",'
-        f'"school":"{obj["school"]}","v":{VERSION}}}'
+        f'"school":"{obj["school"]}","v":{obj["v"]}}}'
     )
 
 

@@ -1,17 +1,17 @@
-"""JSON from outside, parsed with limits: size, depth, number size, no NaN, no lone surrogates.
+"""JSON from outside, parsed with limits: size, depth, whole numbers only, no lone surrogates.
 
 Everything the relay receives and everything the key tool decrypts or downloads
 comes from someone who may be hostile. Python's json module accepts input that
 later hurts: nesting deep enough to exhaust the stack, integers of thousands of
-digits, NaN and Infinity, duplicate keys (which one wins?), and strings holding
-lone surrogates that cannot be written out as UTF-8. This module refuses all of
-them with one error type, before any caller sees the value.
+digits, NaN and Infinity, floats (is 1.0 the version 1?), duplicate keys (which
+one wins?), and strings holding lone surrogates that cannot be written out as
+UTF-8. This module refuses all of them with one error type, before any caller
+sees the value. Depth counts from the top-level value, which is depth 1.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 from quietdoor.errors import QuietDoorError
@@ -57,13 +57,9 @@ def _parse_int(text: str) -> int:
     return int(text)
 
 
-def _parse_float(text: str) -> float:
-    if len(text) > 32:
-        raise JSONError("a number written with more than 32 characters")
-    value = float(text)
-    if not math.isfinite(value):
-        raise JSONError("a number too large to represent")
-    return value
+def _refuse_float(text: str) -> float:
+    """Every number this project reads is whole; 1.0 and 1e2 are refused, not rounded."""
+    raise JSONError(f"a number with a fraction or exponent ({text[:16]}): only whole numbers")
 
 
 def _refuse_constant(name: str) -> Any:
@@ -79,7 +75,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 _DECODER = json.JSONDecoder(
     parse_int=_parse_int,
-    parse_float=_parse_float,
+    parse_float=_refuse_float,
     parse_constant=_refuse_constant,
     object_pairs_hook=_unique_keys,
 )

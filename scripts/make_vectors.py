@@ -28,9 +28,11 @@ def main() -> None:
                 "code": code,
                 "normalised": protocol.normalise_case_code(code),
                 "case_id": b64u_encode(keys.case_id),
+                "case_id_v1": b64u_encode(keys.case_id_v1),
                 "auth_token": b64u_encode(keys.auth_token),
                 "auth_hash": b64u_encode(keys.auth_hash),
                 "reply_public": b64u_encode(bytes(keys.reply_key.public_key)),
+                "update_public": b64u_encode(bytes(keys.update_key.verify_key)),
             }
         )
     typed = [
@@ -58,6 +60,7 @@ def main() -> None:
         lang="es",
         reply_pk=bytes(case0.reply_key.public_key),
         answers=payloads.Answers(what="Prueba: ¿está bien? 🙂", safe_now="unsure", more=""),
+        update_pk=bytes(case0.update_key.verify_key),
     )
     payload = payloads.to_json(report)
     content_key = bytes(range(100, 132))
@@ -85,6 +88,22 @@ def main() -> None:
         "dana-ortiz",
     )
     reply_json = payloads.to_json(reply)
+    update = payloads.sign_update(
+        payloads.Update(
+            header=payloads.Header(
+                kind="update",
+                school="lincoln-high",
+                case_id=case0.case_id,
+                msg_id=bytes(range(32, 48)),
+                sent="2026-11-29T10:00Z",
+            ),
+            lang="es",
+            text="Una cosa más: fue después de clase.",
+        ),
+        case0.update_key,
+    )
+    update_json = payloads.to_json(update)
+    record_key = PrivateKey(bytes(range(150, 182)))
     reply_env = payloads.seal_payload(reply, keys)
     vectors = {
         "cases": cases,
@@ -108,6 +127,16 @@ def main() -> None:
             "public": b64u_encode(bytes(staff.verify_key)),
             "signed_text": payloads.signed_bytes(reply_json).decode("utf-8"),
             "payload_json": payloads.encode(reply_json).decode("utf-8"),
+        },
+        "student_signature": {
+            "seed": b64u_encode(bytes(case0.update_key)),
+            "payload_json": payloads.encode(update_json).decode("utf-8"),
+            "signed_text": payloads.update_signed_bytes(update_json).decode("utf-8"),
+            "signature": update_json["sig"],
+        },
+        "training_record": {
+            "record_public": b64u_encode(bytes(record_key.public_key)),
+            "case_id": b64u_encode(protocol.record_id(bytes(record_key.public_key))),
         },
         "case_message": {
             "code": codes[0],

@@ -25,9 +25,13 @@ def test_case_derivations_match_vectors(case: dict[str, str]) -> None:
     keys = protocol.CaseKeys.derive(case["code"])
     assert protocol.normalise_case_code(case["code"]) == case["normalised"]
     assert b64u_encode(keys.case_id) == case["case_id"]
+    assert b64u_encode(keys.case_id_v1) == case["case_id_v1"]
     assert b64u_encode(keys.auth_token) == case["auth_token"]
     assert b64u_encode(keys.auth_hash) == case["auth_hash"]
     assert b64u_encode(bytes(keys.reply_key.public_key)) == case["reply_public"]
+    assert b64u_encode(bytes(keys.update_key.verify_key)) == case["update_public"]
+    reply_pk, update_pk = (b64u_decode(case[k]) for k in ("reply_public", "update_public"))
+    assert protocol.case_id_v2(reply_pk, update_pk) == keys.case_id
 
 
 @pytest.mark.parametrize("typed", VECTORS["typed_codes"], ids=lambda t: t["typed"])
@@ -40,6 +44,21 @@ def test_typed_codes_normalise(typed: dict[str, str]) -> None:
 )
 def test_bad_case_codes_are_refused(bad: str) -> None:
     with pytest.raises(protocol.ProtocolError, match="16 letters and digits"):
+        protocol.normalise_case_code(bad)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "7K3M-Q9XD-2PWA-H4T\u0131",  # dotless i: Unicode upper-cases it to I
+        "7K3M-Q9XD-2PWA-H4T\u017f",  # long s: upper-cases to S
+        "7K3M-Q9XD-2PWA-H4T\uff22",  # fullwidth B
+        "7K3M-Q9XD-2PWA-H4T\u0662",  # Arabic-Indic two
+        "7K3M\u00adQ9XD-2PWA-H4TB",  # soft hyphen is not a listed separator
+    ],
+)
+def test_only_ascii_letters_and_digits_make_a_code(bad: str) -> None:
+    with pytest.raises(protocol.ProtocolError, match="A to Z"):
         protocol.normalise_case_code(bad)
 
 
@@ -118,6 +137,36 @@ def test_vector_staff_signature() -> None:
     assert bytes(SigningKey(b64u_decode(v["seed"])).verify_key) == reply.signer.key
 
 
+def test_vector_student_signature() -> None:
+    v = VECTORS["student_signature"]
+    update = payloads.parse_payload(v["payload_json"].encode("utf-8"))
+    assert isinstance(update, payloads.Update)
+    obj = json.loads(v["payload_json"])
+    assert payloads.update_signed_bytes(obj) == v["signed_text"].encode("utf-8")
+    assert v["signed_text"].startswith("QD2-STUDENT\n{")
+    key = SigningKey(b64u_decode(v["seed"]))
+    assert b64u_encode(key.sign(v["signed_text"].encode("utf-8")).signature) == v["signature"]
+    case = protocol.CaseKeys.derive(VECTORS["cases"][0]["code"])
+    assert bytes(case.update_key) == bytes(key)
+    report = payloads.open_payload(protocol.parse_envelope(VECTORS["envelope"]), case.reply_key)
+    assert isinstance(report, payloads.Report)
+    assert payloads.check_binding(report, protocol.parse_envelope(VECTORS["envelope"])) is True
+    assert payloads.check_binding(update, protocol.parse_envelope(VECTORS["envelope"]), report)
+
+
+def test_vector_training_record() -> None:
+    v = VECTORS["training_record"]
+    assert b64u_encode(protocol.record_id(b64u_decode(v["record_public"]))) == v["case_id"]
+
+
+def test_writers_write_version_2_and_readers_accept_1() -> None:
+    built = sealed_for(PrivateKey.generate())
+    assert built.to_json()["v"] == protocol.VERSION == 2
+    old = protocol.parse_envelope({**built.to_json(), "v": 1})
+    assert old.version == 1
+    assert json.loads(old.canonical())["v"] == 1
+
+
 def sealed_for(*keys: PrivateKey, plaintext: bytes = b'{"x":1}') -> protocol.Envelope:
     return protocol.seal("lincoln-high", plaintext, [bytes(k.public_key) for k in keys])
 
@@ -163,7 +212,8 @@ def good_envelope() -> dict[str, Any]:
         (lambda e: e.pop("nonce"), "missing field 'nonce'"),
         (lambda e: e.update(extra=1), "unknown field 'extra'"),
         (lambda e: e.update(case_id="AAAA"), "unknown field 'case_id'"),
-        (lambda e: e.update(v=2), "unsupported version '2'"),
+        (lambda e: e.update(v=3), "unsupported version '3'"),
+        (lambda e: e.update(v=0), "unsupported version '0'"),
         (lambda e: e.update(v=True), "unsupported version"),
         (lambda e: e.update(v=1.0), "unsupported version"),
         (lambda e: e.update(school=5), "'school' must be a school's slug"),

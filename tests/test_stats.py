@@ -4,6 +4,7 @@ generator's own records, and nothing of any report reaches its output."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime
 import io
 import random
@@ -74,7 +75,8 @@ def generate(home: Path, seed: int, count: int) -> list[Made]:
                 day = case.opened + datetime.timedelta(days=rng.randrange(0, 90))
                 case.updates.append(day)
                 header = payloads.Header.new("update", school, keys.case_id, at(day))
-                rows.append((day, payloads.Update(header, "en", f"later, marker U{n}X{i}"), True))
+                written = payloads.Update(header, "en", f"later, marker U{n}X{i}")
+                rows.append((day, payloads.sign_update(written, keys.update_key), True))
             if rng.random() < 0.8:
                 case.read = case.opened + datetime.timedelta(days=rng.randrange(0, 7))
                 rows.append((case.read, _staff(me, "receipt", school, keys, case.read), True))
@@ -83,6 +85,7 @@ def generate(home: Path, seed: int, count: int) -> list[Made]:
                 reply = _staff(me, "reply", school, keys, case.replied, f"reply marker R{n}X")
                 rows.append((case.replied, reply, True))
             note_days = [rng.randrange(1, 60) for _ in range(rng.choice((0, 1, 2)))]
+            prev = b""  # each note follows the one before it
             for day in (case.opened + datetime.timedelta(days=d) for d in sorted(note_days)):
                 case.disposition = rng.choice(payloads.DISPOSITIONS)
                 note = payloads.Note(
@@ -91,7 +94,9 @@ def generate(home: Path, seed: int, count: int) -> list[Made]:
                     case.disposition,
                     f"note marker N{n}X",
                     payloads.Signer(me.recipient.id, b""),
+                    prev,
                 )
+                prev = note.header.msg_id
                 rows.append((day, payloads.sign(note, me.signing_key, me.recipient.id), False))
             made.append(case)
             # Notes are listed in the order they were written, as a relay lists them.
@@ -105,7 +110,7 @@ def generate(home: Path, seed: int, count: int) -> list[Made]:
 
 def _dated(report: payloads.Report, day: datetime.date) -> payloads.Report:
     header = payloads.Header.new("report", report.header.school, report.header.case_id, at(day))
-    return payloads.Report(header, report.lang, report.reply_pk, report.answers)
+    return dataclasses.replace(report, header=header)
 
 
 def _staff(

@@ -60,6 +60,8 @@ class Row:
     outcome: str
     new_from_student: bool
     messages: int
+    origin: str = ""  # "" or NOT_PROVABLE: a case opened before version 2
+    fork: bool = False  # changed by two colleagues at once
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,10 @@ class CaseView:
     items: list[Item]
     notes: list[NoteView] = field(default_factory=list)  # newest first
     can_reply: bool = True
+    origin: str = ""  # "" or NOT_PROVABLE: a case opened before version 2
+    fork: bool = False  # changed by two colleagues at once: every note is shown
+    warnings: tuple[str, ...] = ()  # about the notes' order
+    refused: tuple[tuple[str, str], ...] = ()  # (message id, why) for this case's refused ones
 
 
 class Clock:
@@ -161,6 +167,8 @@ def _row(case: Case, colleagues: Colleagues, clock: Clock) -> Row:
         outcome=DISPOSITION_LABELS[_outcome(note)] if note and _outcome(note) else "",
         new_from_student=receipt is not None and case.needs_receipt(),
         messages=sum(1 for e in case.entries if e.kind != "receipt"),
+        origin="" if case.provable else payloads.NOT_PROVABLE,
+        fork=case.chain.fork,
     )
 
 
@@ -205,6 +213,10 @@ def case_view(case: Case, colleagues: Colleagues, clock: Clock) -> CaseView:
         items=[_item(e, colleagues, clock) for e in case.entries],
         notes=notes,
         can_reply=case.report is not None and colleagues.deployment is not None,
+        origin="" if case.provable else payloads.NOT_PROVABLE,
+        fork=case.chain.fork,
+        warnings=tuple(clean(w) for w in case.chain.warnings),
+        refused=tuple((clean(u.id), clean(u.reason)) for u in case.refused),
     )
 
 
@@ -240,8 +252,7 @@ def _item(entry: Entry, colleagues: Colleagues, clock: Clock) -> Item:
 
 
 def _latest_note(case: Case) -> Entry | None:
-    trusted = [n for n in case.notes if n.trusted and isinstance(n.payload, payloads.Note)]
-    return trusted[-1] if trusted else None
+    return case.status_note
 
 
 def _outcome(entry: Entry) -> str:

@@ -15,10 +15,12 @@ school's public keys can write in a colleague's name.
 
 The modules, by kind: `reader` (typed field access with limits), `header`,
 `student` (report, update), `staff` (reply, receipt, note, signatures),
-`training` (the completion record) and `sealing` (any payload to and from an
-envelope). Import the names from here.
+`training` (the completion record), `sealing` (any payload to and from an
+envelope) and `binding` (a case's messages checked against its code's keys).
+Import the names from here.
 """
 
+from quietdoor.payloads.binding import NOT_PROVABLE, check_binding
 from quietdoor.payloads.header import (
     HEADER_FIELDS,
     KINDS_BY_ROUTE,
@@ -50,7 +52,16 @@ from quietdoor.payloads.staff import (
     sign,
     signed_bytes,
 )
-from quietdoor.payloads.student import LANG_RE, SAFE_NOW, Answers, Report, Update
+from quietdoor.payloads.student import (
+    LANG_RE,
+    SAFE_NOW,
+    STUDENT_SIGNATURE_LABEL,
+    Answers,
+    Report,
+    Update,
+    sign_update,
+    update_signed_bytes,
+)
 from quietdoor.payloads.training import (
     MAX_ACKNOWLEDGMENT,
     MAX_MODULES,
@@ -75,12 +86,14 @@ __all__ = [
     "MAX_SKILLS",
     "MAX_TEXT",
     "MSG_ID_BYTES",
+    "NOT_PROVABLE",
     "SAFE_NOW",
     "SENT_FORMAT",
     "STAFF_FIELDS",
     "STAFF_SIGNATURE_LABEL",
     "STATE_RE",
     "STATUSES",
+    "STUDENT_SIGNATURE_LABEL",
     "Acknowledgment",
     "Answers",
     "Author",
@@ -98,12 +111,15 @@ __all__ = [
     "StaffPayload",
     "Training",
     "Update",
+    "check_binding",
     "check_origin",
     "encode",
     "open_payload",
     "parse_payload",
     "seal_payload",
     "sign",
+    "sign_update",
     "signed_bytes",
     "to_json",
+    "update_signed_bytes",
 ]

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from quietdoor.encoding import b64u_encode
 from quietdoor.payloads.reader import SENT_FORMAT, Reader
-from quietdoor.protocol import CASE_ID_BYTES, VERSION, ProtocolError
+from quietdoor.protocol import CASE_ID_BYTES, VERSION, VERSIONS, ProtocolError
 
 MSG_ID_BYTES = 16
 
@@ -33,6 +33,7 @@ class Header:
     case_id: bytes  # the case the message belongs to (for a note: the case it is about)
     msg_id: bytes
     sent: str  # UTC, to the minute: 2026-11-28T14:05Z
+    version: int = VERSION  # 1 for a payload written before version 2
 
     @classmethod
     def new(cls, kind: Kind, school: str, case_id: bytes, now: datetime | None = None) -> Header:
@@ -47,7 +48,7 @@ class Header:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "v": VERSION,
+            "v": self.version,
             "kind": self.kind,
             "school": self.school,
             "case_id": b64u_encode(self.case_id),
@@ -59,12 +60,14 @@ class Header:
 def read_header(r: Reader) -> Header:
     """The header of a decoded payload; the kind and version are checked first."""
     kind = r.choice("kind", KINDS)
-    if r.field("v") != VERSION or isinstance(r.field("v"), bool):
-        raise ProtocolError(f"payload.v: unsupported version (this code reads {VERSION})")
+    version = r.field("v")
+    if type(version) is not int or version not in VERSIONS:
+        raise ProtocolError("payload.v: unsupported version (this code reads 1 and 2)")
     return Header(
         kind=kind,  # type: ignore[arg-type]  # one of KINDS, checked just above
         school=r.slug("school"),
         case_id=r.binary("case_id", CASE_ID_BYTES),
         msg_id=r.binary("msg_id", MSG_ID_BYTES),
         sent=r.moment("sent", SENT_FORMAT, "a UTC time such as 2026-11-28T14:05Z"),
+        version=version,
     )

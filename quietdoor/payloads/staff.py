@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import nacl.exceptions
 from nacl.signing import SigningKey, VerifyKey
 
 from quietdoor.encoding import b64u_encode
-from quietdoor.payloads.header import Header
+from quietdoor.payloads.header import MSG_ID_BYTES, Header
 from quietdoor.payloads.reader import Reader
 from quietdoor.protocol import ProtocolError
 
@@ -67,9 +67,15 @@ class Note:
     disposition: str  # one of DISPOSITIONS
     text: str
     signer: Signer
+    # The msg_id of the note on the same case this one follows: b"" for the first, None
+    # in version 1 (which had no chain).
+    prev: bytes | None = None
 
     def body(self) -> dict[str, Any]:
-        return {"status": self.status, "disposition": self.disposition, "text": self.text}
+        body = {"status": self.status, "disposition": self.disposition, "text": self.text}
+        if self.prev is not None:
+            body["prev"] = b64u_encode(self.prev)
+        return body
 
 
 StaffPayload = Reply | Receipt | Note
@@ -91,9 +97,13 @@ def signed_bytes(obj: Mapping[str, Any]) -> bytes:
     Canonical: keys sorted, no spaces, non-ASCII as itself, no floats (RFC 8785 for
     the values this protocol uses).
     """
+    return STAFF_SIGNATURE_LABEL + canonical(obj)
+
+
+def canonical(obj: Mapping[str, Any]) -> bytes:
+    """The payload without "sig" as canonical JSON: what every signature in a payload covers."""
     rest = {k: v for k, v in obj.items() if k != "sig"}
-    text = json.dumps(rest, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return STAFF_SIGNATURE_LABEL + text.encode("utf-8")
+    return json.dumps(rest, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
 
 
 def sign(payload: StaffPayload, signing_key: SigningKey, author_id: str) -> StaffPayload:
@@ -105,17 +115,7 @@ def sign(payload: StaffPayload, signing_key: SigningKey, author_id: str) -> Staf
 
 
 def _with_signer(payload: StaffPayload, signer: Signer) -> StaffPayload:
-    if isinstance(payload, Reply):
-        return Reply(header=payload.header, text=payload.text, signer=signer)
-    if isinstance(payload, Receipt):
-        return Receipt(header=payload.header, signer=signer)
-    return Note(
-        header=payload.header,
-        status=payload.status,
-        disposition=payload.disposition,
-        text=payload.text,
-        signer=signer,
-    )
+    return replace(payload, signer=signer)
 
 
 def verify(obj: Mapping[str, Any], signer: Signer) -> None:
@@ -153,5 +153,12 @@ def read_note(r: Reader, header: Header) -> tuple[Note, tuple[str, ...]]:
         disposition=r.choice("disposition", DISPOSITIONS),
         text=r.text("text"),
         signer=_read_signer(r),
+        prev=_read_prev(r) if header.version >= 2 else None,
     )
-    return note, ("status", "disposition", "text", *STAFF_FIELDS)
+    chained = ("prev",) if header.version >= 2 else ()
+    return note, ("status", "disposition", "text", *STAFF_FIELDS, *chained)
+
+
+def _read_prev(r: Reader) -> bytes:
+    """A note's `prev`: "" for a case's first note, else the msg_id of the note it follows."""
+    return b"" if r.field("prev") == "" else r.binary("prev", MSG_ID_BYTES)

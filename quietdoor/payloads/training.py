@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from quietdoor.encoding import b64u_encode
 from quietdoor.payloads.header import Header
 from quietdoor.payloads.reader import DAY_FORMAT, MAX_SHORT, Reader
 
@@ -80,6 +81,9 @@ class Training:
     pre: CheckResult | None = None
     post: CheckResult | None = None
     acknowledgment: Acknowledgment | None = None
+    # The throwaway X25519 key the record is sealed to; its case id is record_id(record_pk).
+    # None in version 1.
+    record_pk: bytes | None = None
 
     def body(self) -> dict[str, Any]:
         p = self.person
@@ -87,6 +91,8 @@ class Training:
             "person": {"name": p.name, "role": p.role, "school": p.school},
             "modules": [m.to_json() for m in self.modules],
         }
+        if self.record_pk is not None:
+            body["record_pk"] = b64u_encode(self.record_pk)
         if self.state:
             body["state"] = self.state
         if self.pre is not None:
@@ -137,8 +143,10 @@ def read_training(r: Reader, header: Header) -> tuple[Training, tuple[str, ...]]
         acknowledgment=_acknowledgment(r.table("acknowledgment"))
         if "acknowledgment" in present
         else None,
+        record_pk=r.binary("record_pk", 32) if header.version >= 2 else None,
     )
-    return training, ("person", "modules", "state", "pre", "post", "acknowledgment")
+    bound = ("record_pk",) if header.version >= 2 else ()
+    return training, ("person", "modules", "state", "pre", "post", "acknowledgment", *bound)
 
 
 def _check_result(r: Reader) -> CheckResult:

@@ -67,8 +67,13 @@ def new_case(
 
 
 def update(deployment: Deployment, case: StudentCase, text: str = "more") -> dict[str, Any]:
-    payload = payloads.Update(
-        header=payloads.Header.new("update", case.school, case.keys.case_id), lang="en", text=text
+    payload = payloads.sign_update(
+        payloads.Update(
+            header=payloads.Header.new("update", case.school, case.keys.case_id),
+            lang="en",
+            text=text,
+        ),
+        case.keys.update_key,
     )
     keys = [*school_keys(deployment, case.school), bytes(case.keys.reply_key.public_key)]
     return payloads.seal_payload(payload, keys).to_json()
@@ -106,6 +111,7 @@ def report_payload(
         lang="en",
         reply_pk=bytes(case.reply_key.public_key),
         answers=payloads.Answers(what=what, safe_now=safe_now, more=""),
+        update_pk=bytes(case.update_key.verify_key),
     )
 
 
@@ -116,19 +122,23 @@ def training_record(
     role: str = "Teacher",
     score: int = 3,
 ) -> payloads.Training:
-    """A staff member's completion record: (module id, version, completed on) per module."""
-    case = protocol.CaseKeys.derive(protocol.new_case_code())
+    """A staff member's completion record: (module id, version, completed on) per module.
+
+    Bound to a throwaway key, as the course's completion page binds it.
+    """
+    record_pk = bytes(PrivateKey.generate().public_key)
     return payloads.Training(
-        header=payloads.Header.new("training", school, case.case_id),
+        header=payloads.Header.new("training", school, protocol.record_id(record_pk)),
         person=payloads.Person(name=name, role=role, school=school),
         modules=tuple(payloads.ModuleRecord(m, v, score, 4, d) for m, v, d in modules),
+        record_pk=record_pk,
     )
 
 
 def sealed_training(deployment: Deployment, record: payloads.Training) -> dict[str, Any]:
     """What the course's completion page posts: a new case whose code nobody keeps."""
     school = record.header.school
-    throwaway = PrivateKey.generate()
-    keys = [*school_keys(deployment, school), bytes(throwaway.public_key)]
+    assert record.record_pk is not None, "a version-2 record names its throwaway key"
+    keys = [*school_keys(deployment, school), record.record_pk]
     envelope = payloads.seal_payload(record, keys)
     return protocol.NewCase(record.header.case_id, bytes(32), envelope).to_json()
