@@ -539,7 +539,6 @@
     deriveCase: deriveCase,
     caseIdFor: caseIdFor,
     recordId: recordId,
-    wipeCase: wipeCase,
     keyId: keyId,
     canonicalJson: canonicalJson,
     signedText: signedText,
