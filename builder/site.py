@@ -213,9 +213,13 @@ def _open_folders(
     out_dir: Path, print_dir: Path, code: str, full: bool
 ) -> tuple[BuildRecord, bool]:
     """Check both folders and read the earlier build's record; also whether out_dir is new."""
+    # --full empties the print folder; the keys of removed recipients outlive it.
+    signers = _remembered_signers(print_dir, code) if full else None
     _prepare(out_dir, MANIFEST, full)
     _prepare(print_dir, RECORD_FILE, full)
     record = load_record(print_dir, code)
+    if signers is not None:
+        record.signers = signers
     # Without a manifest the folder is empty (_prepare refuses anything else): nothing in
     # it can be stale, and the record in the print folder says nothing about it.
     fresh = not (out_dir / MANIFEST).is_file()
@@ -223,6 +227,13 @@ def _open_folders(
         record = BuildRecord(retired=record.retired, signers=record.signers)
         remove_tree(print_dir / "schools")  # all of it is made again
     return record, fresh
+
+
+def _remembered_signers(print_dir: Path, code: str) -> dict[str, list[dict[str, str | None]]]:
+    try:
+        return load_record(print_dir, code).signers
+    except BuildError:  # a damaged record: --full is how one starts again
+        return {}
 
 
 def _publish_assets(out_dir: Path) -> tuple[dict[str, Asset], dict[str, str]]:
