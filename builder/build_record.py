@@ -53,6 +53,9 @@ class BuildRecord:
     training_files: dict[str, str] = field(default_factory=dict)
     schools: dict[str, SchoolRecord] = field(default_factory=dict)
     retired: list[str] = field(default_factory=list)
+    # slug -> the staff keys its case pages trust (builder/signers.py); like `retired`,
+    # kept across code changes, since it remembers recipients the config no longer names.
+    signers: dict[str, list[dict[str, str | None]]] = field(default_factory=dict)
 
 
 def code_version() -> str:
@@ -88,12 +91,14 @@ def settings_fingerprint(deployment: Deployment) -> str:
     return _hash(repr(settings))
 
 
-def school_fingerprint(deployment: Deployment, school: School, shared: str) -> str:
-    """Everything a school's pages and plan are made from (``shared``: code, assets, settings)."""
+def school_fingerprint(deployment: Deployment, school: School, shared: str, signers: str) -> str:
+    """Everything a school's pages and plan are made from (``shared``: code, assets, settings;
+    ``signers``: the staff keys its case pages trust, removed recipients' among them)."""
     return _hash(
         repr(
             (
                 shared,
+                signers,
                 school,
                 deployment.district(school.district),
                 deployment.recipients_for(school.slug),
@@ -128,9 +133,10 @@ def load_record(print_dir: Path, code: str) -> BuildRecord:
         training_files=raw["training_files"],
         schools={slug: SchoolRecord(**s) for slug, s in raw["schools"].items()},
         retired=raw["retired"],
+        signers=raw.get("signers", {}),  # absent in records written before version 2
     )
-    if record.code != code:  # new code: every output may differ; keep only what was retired
-        return BuildRecord(retired=record.retired)
+    if record.code != code:  # new code: every output may differ; keep what must be remembered
+        return BuildRecord(retired=record.retired, signers=record.signers)
     return record
 
 
@@ -143,6 +149,7 @@ def save_record(print_dir: Path, record: BuildRecord) -> None:
         # Not dataclasses.asdict: it deep-copies every file list, seconds for a whole state.
         "schools": {slug: vars(s) for slug, s in record.schools.items()},
         "retired": record.retired,
+        "signers": record.signers,
     }
     write_if_changed(print_dir / RECORD_FILE, json.dumps(data, separators=(",", ":")).encode())
 

@@ -23,6 +23,7 @@ from markupsafe import Markup
 
 from builder.assets import SITE_DIR, Asset, sri
 from builder.errors import BuildError
+from builder.signers import current_signers, signers_json
 from quietdoor.config import Deployment, ReadHours, School
 from quietdoor.csp import INLINE_SCRIPTS, INLINE_STYLES, InlineCode, content_security_policy
 from quietdoor.encoding import b64u_encode
@@ -116,10 +117,15 @@ def render_case(
     lang: str,
     assets: Mapping[str, Asset],
     page_path: str,
+    signers: str | None = None,
 ) -> str:
-    """The case page of one school in one language: open a case with its code, read, add."""
+    """The case page of one school in one language: open a case with its code, read, add.
+
+    signers: its data-signers (builder/signers.py); without the build record, the config's."""
     page = _StudentPage(deployment, school, lang, assets, page_path)
     strings = page.strings
+    if signers is None:
+        signers = signers_json(current_signers(deployment, school))
     return page.render(
         CASE_TEMPLATE,
         CASE_SCRIPT,
@@ -130,6 +136,7 @@ def render_case(
             name.replace("_", "-"): strings[key] for name, key in CASE_SCRIPT_MESSAGES.items()
         },
         conversation_ends=conversation_ends(deployment, strings),
+        signers=signers,
     )
 
 
@@ -172,6 +179,7 @@ CASE_SCRIPT_MESSAGES = {
     "added": "add_sent",
     "full": "add_full",
     "keep_open": "keep_open",
+    "sender_unknown": "case_sender_unknown",
 }
 
 

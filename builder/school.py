@@ -36,6 +36,7 @@ class BuildContext:
     print_dir: Path
     assets: Mapping[str, Asset]
     shared: str  # fingerprint of the code, assets and deployment-wide settings
+    signers: Mapping[str, str]  # slug -> data-signers of its case pages (builder/signers.py)
 
 
 def school_folder(slug: str) -> str:
@@ -64,7 +65,9 @@ def build_school(
         html = render_landing(deployment, school, lang, ctx.assets, page_path)
         add(page_path, html.encode("utf-8"))
     for lang, page_path in cases.items():
-        html = render_case(deployment, school, lang, ctx.assets, page_path)
+        html = render_case(
+            deployment, school, lang, ctx.assets, page_path, signers=ctx.signers[school.slug]
+        )
         add(page_path, html.encode("utf-8"))
     folder = school_folder(school.slug)
     url = deployment.landing_url(school.slug)

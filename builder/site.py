@@ -13,12 +13,13 @@ changed (see builder.build_record); a rebuild with nothing changed rewrites noth
 from __future__ import annotations
 
 import concurrent.futures
+import datetime
 import hashlib
 import json
 import multiprocessing
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -58,6 +59,7 @@ from builder.plan import (
     school_problems,
 )
 from builder.school import BuildContext, build_school, print_folder, school_folder
+from builder.signers import school_signers, signers_json
 from builder.state_rules import StateRules
 from builder.training import (
     COURSE_JSON,
@@ -152,8 +154,13 @@ def build(
     try:
         assets, asset_files = _publish_assets(out_dir)
         shared = _shared_fingerprint(deployment, code, assets)
-        ctx = BuildContext(deployment, out_dir, print_dir, assets, shared)
-        todo, kept = _schools_to_build(deployment, record, shared, out_dir)
+        signers = {
+            s.slug: school_signers(deployment, s, record.signers.get(s.slug, []), _today())
+            for s in deployment.schools
+        }
+        published = {slug: signers_json(keys) for slug, keys in signers.items()}
+        ctx = BuildContext(deployment, out_dir, print_dir, assets, shared, published)
+        todo, kept = _schools_to_build(deployment, record, shared, out_dir, published)
         built = _build_schools(ctx, todo, jobs or os.cpu_count() or 1, progress)
         schools = {s.slug: kept.get(s.slug) or built[s.slug] for s in deployment.schools}
         retired = set(record.retired)
@@ -184,6 +191,7 @@ def build(
             training_files=rendered,
             schools=schools,
             retired=sorted(retired),
+            signers=signers,
         ),
     )
     return BuildReport(
@@ -196,20 +204,36 @@ def build(
     )
 
 
+def _today() -> datetime.date:
+    """The UTC day: a removed recipient's key is trusted for retention_days from it."""
+    return datetime.datetime.now(datetime.UTC).date()
+
+
 def _open_folders(
     out_dir: Path, print_dir: Path, code: str, full: bool
 ) -> tuple[BuildRecord, bool]:
     """Check both folders and read the earlier build's record; also whether out_dir is new."""
+    # --full empties the print folder; the keys of removed recipients outlive it.
+    signers = _remembered_signers(print_dir, code) if full else None
     _prepare(out_dir, MANIFEST, full)
     _prepare(print_dir, RECORD_FILE, full)
     record = load_record(print_dir, code)
+    if signers is not None:
+        record.signers = signers
     # Without a manifest the folder is empty (_prepare refuses anything else): nothing in
     # it can be stale, and the record in the print folder says nothing about it.
     fresh = not (out_dir / MANIFEST).is_file()
     if fresh:
-        record = BuildRecord(retired=record.retired)
+        record = BuildRecord(retired=record.retired, signers=record.signers)
         remove_tree(print_dir / "schools")  # all of it is made again
     return record, fresh
+
+
+def _remembered_signers(print_dir: Path, code: str) -> dict[str, list[dict[str, str | None]]]:
+    try:
+        return load_record(print_dir, code).signers
+    except BuildError:  # a damaged record: --full is how one starts again
+        return {}
 
 
 def _publish_assets(out_dir: Path) -> tuple[dict[str, Asset], dict[str, str]]:
@@ -236,13 +260,17 @@ def _shared_fingerprint(deployment: Deployment, code: str, assets: dict[str, Ass
 
 
 def _schools_to_build(
-    deployment: Deployment, record: BuildRecord, shared: str, out_dir: Path
+    deployment: Deployment,
+    record: BuildRecord,
+    shared: str,
+    out_dir: Path,
+    signers: Mapping[str, str],
 ) -> tuple[list[tuple[School, str, dict[str, str]]], dict[str, SchoolRecord]]:
     """The schools whose inputs changed (with their fingerprints and old signs), and the rest."""
     todo: list[tuple[School, str, dict[str, str]]] = []
     kept: dict[str, SchoolRecord] = {}
     for school in deployment.schools:
-        fingerprint = school_fingerprint(deployment, school, shared)
+        fingerprint = school_fingerprint(deployment, school, shared, signers[school.slug])
         old = record.schools.get(school.slug)
         if (
             old is not None

@@ -6,6 +6,7 @@ globals, in a fresh vm context), so the blakejs bundle is tested too.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -13,7 +14,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from nacl.bindings import crypto_box_seed_keypair
+from nacl.exceptions import BadSignatureError
 from nacl.public import PrivateKey
+from nacl.signing import SigningKey
 
 from builder.assets import build_assets
 from quietdoor import payloads, protocol
@@ -36,11 +40,16 @@ for (const name of ['nacl-fast.min.js', 'blake2b.js', 'envelope.js']) {
   vm.runInContext(fs.readFileSync(`${assetsDir}/${name}`, 'utf8'), page, { filename: name });
 }
 page.request = request;
+// With a code: a student's update on that case; without: a new report.
 const out = vm.runInContext(`
   var qd = QuietDoorEnvelope(self.nacl, self.blakejs);
-  var report = qd.newReport(request.school, request.lang, request.recipients, request.answers,
-                            new Date(request.now));
-  JSON.stringify({ code: report.caseCode, body: report.body });
+  var keys = request.code && qd.deriveCase(request.code);
+  var report = !keys && qd.newReport(request.school, request.lang, request.recipients,
+                                     request.answers, new Date(request.now));
+  JSON.stringify(keys ? { envelope: qd.newUpdate(keys, keys.caseId, request.school, request.lang,
+                                                  request.recipients, request.text,
+                                                  new Date(request.now)) }
+                      : { code: report.caseCode, body: report.body });
 `, page);
 process.stdout.write(out);
 """
@@ -139,3 +148,43 @@ def test_javascript_vectors_pass_under_node() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "# fail 0" in result.stdout and "# pass 0" not in result.stdout
+
+
+def test_libsodium_verifies_the_update_the_browser_signs(tmp_path: Path) -> None:
+    """The update key and its signature, derived here from the code with hashlib and PyNaCl
+    alone (docs/PROTOCOL.md), not with the core's code."""
+    key = PrivateKey.generate()
+    code = protocol.format_case_code(protocol.new_case_code())
+    sealed = _seal(
+        tmp_path,
+        {
+            "code": code,
+            "school": "lincoln-high",
+            "lang": "en",
+            "recipients": [b64u_encode(bytes(key.public_key))],
+            "text": "Más: 🙂",
+            "now": "2026-11-28T14:05:42Z",
+        },
+    )
+    envelope = protocol.parse_envelope(sealed["envelope"])
+    payload = json.loads(protocol.open_envelope(envelope, key))
+    secret = protocol.normalise_case_code(code).encode()
+    update_key = SigningKey(
+        hashlib.blake2b(secret, digest_size=32, person=b"qd2.update_seed").digest()
+    )
+    reply_pk, _ = crypto_box_seed_keypair(
+        hashlib.blake2b(secret, digest_size=32, person=b"qd1.reply_seed").digest()
+    )
+    case_id = hashlib.blake2b(
+        reply_pk + bytes(update_key.verify_key), digest_size=16, person=b"qd2.case_id"
+    ).digest()
+    assert (payload["v"], payload["kind"], payload["text"]) == (2, "update", "Más: 🙂")
+    assert payload["case_id"] == b64u_encode(case_id)
+    rest = {k: v for k, v in payload.items() if k != "sig"}
+    signed = (
+        b"QD2-STUDENT\n"
+        + json.dumps(rest, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+    )
+    update_key.verify_key.verify(signed, b64u_decode(payload["sig"]))
+    with pytest.raises(BadSignatureError):
+        SigningKey.generate().verify_key.verify(signed, b64u_decode(payload["sig"]))

@@ -16,22 +16,28 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx2 as httpx
 import pytest
+from nacl.public import SealedBox
+from nacl.secret import SecretBox
+from nacl.signing import SigningKey
 from playwright.sync_api import Browser, BrowserContext, Page, Request, Route
 
 from quietdoor import payloads, protocol
-from quietdoor.encoding import b64u_encode
+from quietdoor.encoding import b64u_decode, b64u_encode
 
 from .support.envelopes import StudentCase, new_case, school_keys
 from .support.keytool import keytool_cli
 from .support.mail import DANA_EMAIL, Mailbox
 from .support.processes import stop_relay, wait_until
+from .support.relay_api import proof
 from .support.site import Site, post_conversation, serve_example
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
 CASE_CODE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$")
 NO_MATCH = "We could not open any messages with this code. Please check the code and try again."
+UNVERIFIED = "A message here could not be checked, so it is not shown."
 
 
 @pytest.fixture(scope="module")
@@ -358,13 +364,9 @@ def relabelled(rows: list[dict[str, Any]], case: StudentCase, site: Site) -> Non
 def from_another_case(rows: list[dict[str, Any]], case: StudentCase, site: Site) -> None:
     """A reply written for another case, sealed to this case's key too: its binding is wrong."""
     other = new_case(site.deployment, "lincoln-high")
-    header = payloads.Header.new("update", "lincoln-high", other.keys.case_id)
-    payload = payloads.Update(header=header, lang="en", text="REPLY-OF-ANOTHER-CASE")
-    keys = [*school_keys(site.deployment, "lincoln-high"), bytes(case.keys.reply_key.public_key)]
-    envelope = payloads.seal_payload(payload, keys).to_json()
-    rows.append(
-        {"id": "f" * 24, "received": rows[0]["received"], "author": "student", "envelope": envelope}
-    )
+    reply = opened(rows[2], case)
+    reply.update(case_id=other.case_id, text="REPLY-OF-ANOTHER-CASE", msg_id=new_msg_id())
+    rows.append(sealed_row(site, case, "staff", reply))
 
 
 def not_sealed_to_this_case(rows: list[dict[str, Any]], case: StudentCase, site: Site) -> None:
@@ -407,10 +409,203 @@ def test_a_message_that_is_damaged_or_does_not_belong_shows_nothing_of_it(
         open_case(page, case_page(site), case.code)
         text = page.inner_text("main")
         assert "SHOWN-REPORT" in text and hidden not in text
-        assert page.inner_text("#unreadable") == (
-            "Part of this conversation could not be opened, so it is not shown."
-        )
+        assert page.inner_text("#unreadable") == UNVERIFIED
         assert page.is_visible("#unreadable")
+    finally:
+        context.close()
+
+
+# --- version 2: what the page checks (a relay that forges) ------------------------------
+#
+# The relay's answer is changed on its way to the page (Playwright's route, in front of the
+# real relay and its database); the rows added are sealed here from plain JSON, so that
+# they can be anything a relay might make. These tests need the version-2 relay (it
+# answers the case id it matched) and the version-2 core (post_conversation writes a
+# version-2 case).
+
+
+def new_msg_id() -> str:
+    return b64u_encode(secrets.token_bytes(16))
+
+
+def opened(row: dict[str, Any], case: StudentCase) -> dict[str, Any]:
+    """The payload of a row sealed to the case's own key, as JSON."""
+    envelope = row["envelope"]
+    mine = b64u_encode(protocol.key_id(bytes(case.keys.reply_key.public_key)))
+    sealed = next(k["sealed"] for k in envelope["keys"] if k["to"] == mine)
+    content_key = SealedBox(case.keys.reply_key).decrypt(b64u_decode(sealed))
+    padded = SecretBox(content_key).decrypt(
+        b64u_decode(envelope["ct"]), b64u_decode(envelope["nonce"])
+    )
+    payload: dict[str, Any] = json.loads(protocol.unpad(padded))
+    return payload
+
+
+def sealed_row(
+    site: Site, case: StudentCase, author: str, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """A row as the relay lists it, holding any JSON, sealed to the school and the case."""
+    keys = [*school_keys(site.deployment, case.school), bytes(case.keys.reply_key.public_key)]
+    envelope = protocol.seal(case.school, payloads.encode(payload), keys).to_json()
+    return {
+        "id": secrets.token_hex(12),
+        "received": "2026-11-28",
+        "author": author,
+        "envelope": envelope,
+    }
+
+
+def canonical(payload: dict[str, Any]) -> bytes:
+    rest = {k: v for k, v in payload.items() if k != "sig"}
+    return json.dumps(rest, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+
+
+def signed(payload: dict[str, Any], label: bytes, key: SigningKey) -> dict[str, Any]:
+    return {**payload, "sig": b64u_encode(key.sign(label + canonical(payload)).signature)}
+
+
+def stranger_reply(rows: list[dict[str, Any]], case: StudentCase, site: Site) -> None:
+    """A reply signed, validly, by a key that is no recipient's."""
+    stranger = SigningKey.generate()
+    reply = opened(rows[2], case)
+    reply.update(msg_id=new_msg_id(), text="INJECTED", sig="")
+    reply["from"] = {"id": "dana-ortiz", "key": b64u_encode(bytes(stranger.verify_key))}
+    rows.append(sealed_row(site, case, "staff", signed(reply, b"QD1-STAFF\n", stranger)))
+
+
+def altered_reply(rows: list[dict[str, Any]], case: StudentCase, site: Site) -> None:
+    """A colleague's reply with its words changed after signing."""
+    reply = opened(rows[2], case)
+    reply.update(msg_id=new_msg_id(), text="INJECTED")
+    rows.append(sealed_row(site, case, "staff", reply))
+
+
+def student_update(case: StudentCase, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    report = opened(rows[0], case)
+    return {
+        **{k: report[k] for k in ("v", "school", "case_id", "sent", "lang")},
+        "kind": "update",
+        "msg_id": new_msg_id(),
+        "text": "INJECTED",
+    }
+
+
+def forged_update(rows: list[dict[str, Any]], case: StudentCase, site: Site) -> None:
+    """An update signed with a key of the relay's, not the code's."""
+    forged = signed(student_update(case, rows), b"QD2-STUDENT\n", SigningKey.generate())
+    rows.append(sealed_row(site, case, "student", forged))
+
+
+def unsigned_update(rows: list[dict[str, Any]], case: StudentCase, site: Site) -> None:
+    """A version-2 update without a signature."""
+    rows.append(sealed_row(site, case, "student", student_update(case, rows)))
+
+
+def second_report(rows: list[dict[str, Any]], case: StudentCase, site: Site) -> None:
+    """The case's own report again under a new message id, its words changed."""
+    report = opened(rows[0], case)
+    report.update(msg_id=new_msg_id(), answers={"what": "INJECTED", "safe_now": "yes", "more": ""})
+    rows.append(sealed_row(site, case, "public", report))
+
+
+@pytest.mark.parametrize(
+    ("tamper", "flagged"),
+    [
+        (stranger_reply, True),
+        (altered_reply, True),
+        (forged_update, False),
+        (unsigned_update, False),
+        (second_report, False),
+    ],
+)
+def test_a_forged_message_is_flagged_or_hidden_and_the_genuine_ones_shown(
+    conversation_site: Site,
+    browser: Browser,
+    tamper: Callable[[list[dict[str, Any]], StudentCase, Site], None],
+    flagged: bool,
+) -> None:
+    """A school's message whose signer the page does not know is shown, marked; a student's
+    message the code's keys do not prove is hidden, with one line saying so."""
+    site = conversation_site
+    case = post_conversation(site, "lincoln-high", "dana-ortiz", "GENUINE-REPORT", "GENUINE-REPLY")
+    context = browser.new_context(viewport=PHONE)
+
+    def hostile(route: Route) -> None:
+        if route.request.method != "GET":
+            route.continue_()
+            return
+        answer = route.fetch()
+        document = answer.json()
+        tamper(document["messages"], case, site)
+        route.fulfill(response=answer, json=document)
+
+    context.route(re.compile(r".*/api/v1/case$"), hostile)
+    page = context.new_page()
+    try:
+        open_case(page, case_page(site), case.code)
+        items = thread_items(page)
+        assert items[0].startswith("You · Today GENUINE-REPORT")
+        assert "The school · Today GENUINE-REPLY" in items
+        assert page.is_hidden("#v1-note")
+        if flagged:
+            assert items[-1] == "Sender not recognised · Today INJECTED"
+            assert page.is_hidden("#unreadable")
+        else:
+            assert "INJECTED" not in page.inner_text("main")
+            assert page.is_visible("#unreadable") and page.inner_text("#unreadable") == UNVERIFIED
+    finally:
+        context.close()
+
+
+def version_1_case(site: Site, what: str) -> StudentCase:
+    """A case as a page before version 2 opened it: the version-1 case id, a version-1
+    report (no update key) in a version-1 envelope."""
+    code = protocol.format_case_code(protocol.new_case_code())
+    keys = protocol.CaseKeys.derive(code)
+    case_id_v1 = protocol.blake2b(protocol.normalise_case_code(code).encode(), 16, b"qd1.case_id")
+    report = {
+        "v": 1,
+        "kind": "report",
+        "school": "lincoln-high",
+        "case_id": b64u_encode(case_id_v1),
+        "msg_id": new_msg_id(),
+        "sent": datetime.now(UTC).strftime("%Y-%m-%dT%H:%MZ"),
+        "lang": "en",
+        "reply_pk": b64u_encode(bytes(keys.reply_key.public_key)),
+        "answers": {"what": what, "safe_now": "", "more": ""},
+    }
+    case = StudentCase(school="lincoln-high", keys=keys, body={}, code=code)
+    envelope = sealed_row(site, case, "public", report)["envelope"]
+    body = {
+        "case_id": b64u_encode(case_id_v1),
+        "auth_hash": b64u_encode(protocol.auth_hash(keys.auth_token)),
+        "envelope": {**envelope, "v": 1},
+    }
+    answer = httpx.post(
+        site.relay.url + "/api/v1/cases", json=body, headers=proof(site.relay.url, "lincoln-high")
+    )
+    assert answer.status_code == 201, answer.text
+    return case
+
+
+def test_a_case_opened_before_version_2_opens_labelled_and_takes_an_update(
+    conversation_site: Site, browser: Browser
+) -> None:
+    """Needs the version-2 relay: it looks the X-QD-Case-V1 id up when the version-2 id is
+    not there, and accepts version-1 envelopes within [relay] v1_accept_days."""
+    site = conversation_site
+    case = version_1_case(site, "OLD-REPORT")
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    try:
+        open_case(page, case_page(site), case.code)
+        assert thread_items(page)[0].startswith("You · Today OLD-REPORT")
+        assert page.is_visible("#v1-note") and page.is_hidden("#unreadable")
+        assert "before our last safety update" in page.inner_text("#v1-note")
+        page.fill("#add-text", "NEW-WORDS")
+        page.click("#add-send")
+        page.wait_for_selector("#add-status:has-text('Sent.')")
+        assert thread_items(page)[-1] == "You · Today NEW-WORDS"
     finally:
         context.close()
 

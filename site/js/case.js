@@ -4,8 +4,10 @@
  * case's keys at once and the typed code is wiped; keys and thread live only in
  * this tab's memory and are wiped on the quick exit, on "Close", and when the
  * page is left or the tab closed. Nothing is stored: no cookie, no web storage.
- * Every message is opened and checked by envelope.js (openCaseMessage): what
- * does not open, or does not belong to this school and case, is not shown.
+ * Every message is opened and checked by envelope.js (readCase): a message of
+ * the student's that does not open, does not belong to this school and case, or
+ * that the code's keys do not prove is not shown (one line says so); a school's
+ * message whose signer is not in data-signers is shown, marked.
  * Text is only ever set with textContent. Localised text comes from data-msg-*
  * attributes of #case, the school's keys and the relay from its other data-*.
  */
@@ -24,6 +26,7 @@
   var thread = document.getElementById('thread');
   var list = document.getElementById('messages');
   var unreadable = document.getElementById('unreadable');
+  var v1Note = document.getElementById('v1-note');
   var readState = document.getElementById('read-state');
   var threadStatus = document.getElementById('thread-status');
   var refreshButton = document.getElementById('refresh');
@@ -34,9 +37,22 @@
   var addStatus = document.getElementById('add-status');
   var addButton = document.getElementById('add-send');
 
-  var open = null; // {qd, keys}: the case this tab has open
+  var open = null; // {qd, keys, caseId}: the case this tab has open, and the id it was found by
   var pending = null; // the last sealed update, resent as it is on "Try again"
   var busy = false;
+  var signers = readSigners(config.signers);
+
+  /* The school's staff keys, [{key, until}], as the builder wrote them; none if damaged. */
+  function readSigners(text) {
+    try {
+      var list = JSON.parse(text);
+      return Array.isArray(list) ? list.filter(function (s) {
+        return s && typeof s.key === 'string' && (s.until === null || typeof s.until === 'string');
+      }) : [];
+    } catch (error) {
+      return [];
+    }
+  }
 
   // --- opening a case --------------------------------------------------------
 
@@ -104,16 +120,26 @@
     codeInput.focus();
   }
 
-  /* Ask the relay for the case and show it; calls back with a message to show if it could
-   * not. A case of another school is answered exactly like a code that matches nothing. */
+  /* The case id the relay says it found: the code's version-2 id, or its version-1 id for
+   * a case opened before version 2. Anything else is no case of this code. */
+  function matchedId(qd, keys, body) {
+    if (body.case_id === qd.b64uEncode(keys.caseId)) return keys.caseId;
+    if (body.case_id === qd.b64uEncode(keys.caseIdV1)) return keys.caseIdV1;
+    return null;
+  }
+
+  /* Ask the relay for the case (by both ids, one request) and show it; calls back with a
+   * message to show if it could not. A case of another school is answered exactly like a
+   * code that matches nothing. */
   function load(qd, keys, done) {
-    page.request(config.relay + '/api/v1/case', { headers: qd.caseHeaders(keys) },
+    page.request(config.relay + '/api/v1/case', { headers: qd.lookupHeaders(keys) },
       function (statusCode, body) {
-        if (statusCode === 200 && body && body.school === config.school &&
-            Array.isArray(body.messages)) {
+        var caseId = statusCode === 200 && body && body.school === config.school &&
+          Array.isArray(body.messages) ? matchedId(qd, keys, body) : null;
+        if (caseId) {
           if (open && open.keys !== keys) wipeKeys(open.keys);
-          open = { qd: qd, keys: keys };
-          show(qd.readCase(keys, config.school, body.messages));
+          open = { qd: qd, keys: keys, caseId: caseId };
+          show(qd.readCase(keys, config.school, caseId, body.messages, signers));
           return done('');
         }
         if (statusCode === 200 || statusCode === 404) return done(config.msgNoMatch);
@@ -168,9 +194,12 @@
 
   var SAFE = { yes: 'msgSafeYes', no: 'msgSafeNo', unsure: 'msgSafeUnsure' };
 
-  function messageItem(payload) {
-    var item = element('li', payload.kind === 'reply' ? 'message from-school' : 'message from-me');
-    item.appendChild(meta(payload.kind === 'reply' ? config.msgSchool : config.msgYou, payload.sent));
+  function messageItem(payload, recognised) {
+    var mine = payload.kind !== 'reply';
+    var item = element('li', mine ? 'message from-me' :
+      recognised ? 'message from-school' : 'message from-unknown');
+    item.appendChild(meta(mine ? config.msgYou : recognised ? config.msgSchool :
+      config.msgSenderUnknown, payload.sent));
     if (payload.kind === 'report') {
       var answers = payload.answers;
       item.appendChild(element('p', 'text', answers.what));
@@ -190,34 +219,40 @@
     return item;
   }
 
-  function receiptItem(payload) {
+  function receiptItem(payload, recognised) {
     var when = day(payload.sent);
     var text = when.today ? config.msgReadToday : config.msgReadOn.replace('{day}', when.text);
+    if (!recognised) return element('li', 'receipt from-unknown', text + ' (' + config.msgSenderUnknown + ')');
     return element('li', 'receipt', text);
   }
 
+  /* read: what envelope.js readCase returns. */
   function show(read) {
     list.textContent = '';
     var unread = false;
     var lastWasReceipt = false;
-    read.messages.forEach(function (payload) {
+    read.messages.forEach(function (message) {
+      var payload = message.payload;
       if (payload.kind === 'receipt') {
-        if (!lastWasReceipt) list.appendChild(receiptItem(payload)); // colleagues: once
-        lastWasReceipt = true;
-        unread = false;
+        // Colleagues' receipts: once. One whose signer is not known is shown, and proves nothing.
+        if (!lastWasReceipt || !message.recognised) list.appendChild(receiptItem(payload, message.recognised));
+        lastWasReceipt = message.recognised;
+        unread = unread && !message.recognised;
         return;
       }
       lastWasReceipt = false;
       if (payload.kind !== 'reply') unread = true;
-      list.appendChild(messageItem(payload));
+      list.appendChild(messageItem(payload, message.recognised));
     });
     readState.textContent = unread ? config.msgNotReadYet : '';
     readState.hidden = !unread;
-    unreadable.hidden = read.unreadable === 0;
+    unreadable.hidden = read.unverified === 0;
+    v1Note.hidden = !read.v1;
   }
 
+  /* Every value of a case's keys is bytes: zero them all. */
   function wipeKeys(keys) {
-    [keys.authToken, keys.replySecretKey, keys.caseId].forEach(function (bytes) { bytes.fill(0); });
+    Object.keys(keys).forEach(function (name) { keys[name].fill(0); });
   }
 
   function closeCase() {
@@ -229,6 +264,7 @@
     readState.textContent = '';
     threadStatus.textContent = '';
     unreadable.hidden = true;
+    v1Note.hidden = true;
     addForm.reset();
     addText.value = '';
     addError.textContent = '';
@@ -287,8 +323,8 @@
     if (!pending || pending.text !== text) {
       var envelope;
       try {
-        envelope = qd.newUpdate(keys, config.school, config.lang, config.recipients.split(' '),
-          text, new Date());
+        envelope = qd.newUpdate(keys, open.caseId, config.school, config.lang,
+          config.recipients.split(' '), text, new Date());
       } catch (error) {
         addError.textContent = error.code === 'too_long' ? config.msgTooLong : config.msgNotSent;
         return;
@@ -298,7 +334,7 @@
     busy = true;
     addButton.disabled = true;
     addStatus.textContent = config.msgSending;
-    var headers = qd.caseHeaders(keys);
+    var headers = qd.caseHeaders(keys, open.caseId);
     headers['Content-Type'] = 'application/json';
     page.request(config.relay + '/api/v1/case/messages', {
       method: 'POST', headers: headers, body: pending.body

@@ -1,11 +1,11 @@
-/* Quiet Door envelope, protocol version 1 (docs/PROTOCOL.md).
+/* Quiet Door envelope, protocol version 2 (docs/PROTOCOL.md); reads version 1 too.
  *
  * Pure functions, no DOM, so the page (app.js) and the node tests run the same
  * code. The file defines one factory that takes the two vendored libraries:
  *
  *   var qd = QuietDoorEnvelope(nacl, blakejs);   // tweetnacl 1.0.3, blakejs 1.2.1
  *
- * No primitive is written here: X25519, XSalsa20-Poly1305 and SHA-512 come from
+ * No primitive is written here: X25519, Ed25519, XSalsa20-Poly1305 and SHA-512 come from
  * tweetnacl, BLAKE2b from blakejs. crypto_box_seal and crypto_box_seed_keypair
  * are composed from them exactly as libsodium defines them.
  */
@@ -18,7 +18,8 @@
 })(typeof self !== 'undefined' ? self : globalThis, function (nacl, blakejs) {
   'use strict';
 
-  var VERSION = 1;
+  var VERSION = 2;
+  var READABLE_VERSIONS = [1, 2]; // 1: written before version 2
   var CASE_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
   var CASE_CODE_CHARS = 16;
   var MIN_BUCKET = 1024;
@@ -94,11 +95,16 @@
     return out;
   }
 
-  var PERSON_CASE_ID = personal('qd1.case_id');
+  var PERSON_CASE_ID_V1 = personal('qd1.case_id');
+  var PERSON_CASE_ID = personal('qd2.case_id');
+  var PERSON_UPDATE_SEED = personal('qd2.update_seed');
+  var PERSON_RECORD_ID = personal('qd2.record_id');
   var PERSON_AUTH = personal('qd1.auth');
   var PERSON_AUTH_HASH = personal('qd1.auth_hash');
   var PERSON_REPLY_SEED = personal('qd1.reply_seed');
   var PERSON_KEY_ID = personal('qd1.key_id');
+  var STUDENT_LABEL = 'QD2-STUDENT\n';
+  var STAFF_LABEL = 'QD1-STAFF\n';
 
   function blake2b(data, size, person) {
     return blakejs.blake2b(data, undefined, size, undefined, person);
@@ -117,11 +123,13 @@
   /* What a student may type between the characters: spaces of any kind, dashes, dots, underscores. */
   var CODE_SEPARATORS = /[\s\ufeff\-\u2010-\u2015\u2212._]/g;
 
-  /* What a student types back: any case, spaces or dashes, O for 0, I or L for 1. */
+  /* What a student types back: any case, spaces or dashes, O for 0, I or L for 1. Only ASCII
+   * letters and digits count: a non-ASCII letter (an "ı" that upper-cases to "I") is refused. */
   function normaliseCaseCode(text) {
-    var cleaned = String(text).replace(CODE_SEPARATORS, '').toUpperCase()
-      .replace(/O/g, '0').replace(/[IL]/g, '1');
-    var valid = cleaned.length === CASE_CODE_CHARS;
+    var cleaned = String(text).replace(CODE_SEPARATORS, '');
+    var valid = /^[\x21-\x7e]*$/.test(cleaned);
+    cleaned = cleaned.toUpperCase().replace(/O/g, '0').replace(/[IL]/g, '1');
+    valid = valid && cleaned.length === CASE_CODE_CHARS;
     for (var i = 0; valid && i < cleaned.length; i++) {
       valid = CASE_ALPHABET.indexOf(cleaned[i]) >= 0;
     }
@@ -140,21 +148,86 @@
     return nacl.box.keyPair.fromSecretKey(nacl.hash(seed).slice(0, 32));
   }
 
+  /* A version-2 case id: bound to the case's two public keys, which only the code gives. */
+  function caseIdFor(replyPublic, updatePublic) {
+    return blake2b(concat(replyPublic, updatePublic), 16, PERSON_CASE_ID);
+  }
+
   function deriveCase(code) {
     var secret = utf8.encode(normaliseCaseCode(code));
     var token = blake2b(secret, 32, PERSON_AUTH);
     var reply = seedKeyPair(blake2b(secret, 32, PERSON_REPLY_SEED));
+    var update = nacl.sign.keyPair.fromSeed(blake2b(secret, 32, PERSON_UPDATE_SEED));
     return {
-      caseId: blake2b(secret, 16, PERSON_CASE_ID),
+      caseId: caseIdFor(reply.publicKey, update.publicKey),
+      caseIdV1: blake2b(secret, 16, PERSON_CASE_ID_V1),
       authToken: token,
       authHash: blake2b(token, 32, PERSON_AUTH_HASH),
       replyPublicKey: reply.publicKey,
-      replySecretKey: reply.secretKey
+      replySecretKey: reply.secretKey,
+      updatePublicKey: update.publicKey,
+      updateSecretKey: update.secretKey
     };
+  }
+
+  /* A training record's case id: bound to its throwaway key. */
+  function recordId(recordPublic) {
+    return blake2b(recordPublic, 16, PERSON_RECORD_ID);
   }
 
   function keyId(x25519Public) {
     return blake2b(x25519Public, 8, PERSON_KEY_ID);
+  }
+
+  // --- signatures -----------------------------------------------------------
+
+  /* Canonical JSON, as Python's json.dumps(obj, sort_keys=True, separators=(",", ":"),
+   * ensure_ascii=False): keys sorted by code point, strings as JSON.stringify writes them
+   * (the same escapes), whole numbers only (the protocol has no floats). */
+  function canonicalJson(value) {
+    if (Array.isArray(value)) return '[' + value.map(canonicalJson).join(',') + ']';
+    if (value !== null && typeof value === 'object') {
+      return '{' + Object.keys(value).sort(byCodePoint).map(function (name) {
+        return JSON.stringify(name) + ':' + canonicalJson(value[name]);
+      }).join(',') + '}';
+    }
+    if (typeof value === 'number' && !Number.isSafeInteger(value)) {
+      throw protocolError('bad_message', 'a number that is not a whole number');
+    }
+    if (value === undefined || typeof value === 'function') {
+      throw protocolError('bad_message', 'not a JSON value');
+    }
+    return JSON.stringify(value);
+  }
+
+  /* Code-point order (Python's), not UTF-16 order (JavaScript's default). */
+  function byCodePoint(a, b) {
+    var x = Array.from(a);
+    var y = Array.from(b);
+    for (var i = 0; i < x.length && i < y.length; i++) {
+      var d = x[i].codePointAt(0) - y[i].codePointAt(0);
+      if (d) return d;
+    }
+    return x.length - y.length;
+  }
+
+  /* What a signature covers: a label, then the payload without "sig" as canonical JSON. */
+  function signedText(label, payload) {
+    var rest = {};
+    Object.keys(payload).forEach(function (name) { if (name !== 'sig') rest[name] = payload[name]; });
+    return label + canonicalJson(rest);
+  }
+
+  /* publicKey: 32 bytes, or their base64url text. */
+  function verifies(label, payload, publicKey) {
+    try {
+      var key = typeof publicKey === 'string' ? b64uDecode(publicKey) : publicKey;
+      var sig = b64uDecode(payload.sig);
+      return sig.length === 64 && key.length === 32 &&
+        nacl.sign.detached.verify(utf8.encode(signedText(label, payload)), sig, key);
+    } catch (error) {
+      return false;
+    }
   }
 
   // --- padding ---------------------------------------------------------------
@@ -245,48 +318,70 @@
     return recipients.map(b64uDecode).concat([caseKeys.replyPublicKey]);
   }
 
-  /* The first message of a new case: {caseCode, body}, body being what POST /api/v1/cases takes. */
-  function openNewCase(kind, school, recipients, fields, date) {
+  function wipeCase(caseKeys) {
+    [caseKeys.authToken, caseKeys.replySecretKey, caseKeys.updateSecretKey, caseKeys.caseId,
+      caseKeys.caseIdV1].forEach(function (bytes) { bytes.fill(0); });
+  }
+
+  /* A student's first report, {caseCode, body}, body being what POST /api/v1/cases takes.
+   * answers is {what, safe_now, more}. */
+  function newReport(school, lang, recipients, answers, date) {
     var code = newCaseCode();
     var caseKeys = deriveCase(code);
-    var payload = withFields(header(kind, school, caseKeys.caseId, date), fields(caseKeys));
+    var payload = withFields(header('report', school, caseKeys.caseId, date), {
+      lang: lang,
+      reply_pk: b64uEncode(caseKeys.replyPublicKey),
+      update_pk: b64uEncode(caseKeys.updatePublicKey),
+      answers: { what: answers.what, safe_now: answers.safe_now, more: answers.more }
+    });
     var body = {
       case_id: b64uEncode(caseKeys.caseId),
       auth_hash: b64uEncode(caseKeys.authHash),
       envelope: sealEnvelope(school, payload, caseKeysFor(recipients, caseKeys))
     };
-    caseKeys.replySecretKey.fill(0);
+    wipeCase(caseKeys);
     return { caseCode: formatCaseCode(code), body: body };
   }
 
-  /* A student's first report. answers is {what, safe_now, more}. */
-  function newReport(school, lang, recipients, answers, date) {
-    return openNewCase('report', school, recipients, function (caseKeys) {
-      return {
-        lang: lang,
-        reply_pk: b64uEncode(caseKeys.replyPublicKey),
-        answers: { what: answers.what, safe_now: answers.safe_now, more: answers.more }
-      };
-    }, date);
-  }
-
-  /* A staff member's training record: sealed like a report, on a case whose code nobody keeps. */
+  /* A staff member's training record: sealed to the school and a throwaway key, whose
+   * public half it carries and whose hash is its case id; nobody keeps a code for it. */
   function newTraining(school, recipients, record, date) {
-    return openNewCase('training', school, recipients, function () { return record; }, date).body;
+    var throwaway = nacl.box.keyPair();
+    throwaway.secretKey.fill(0);
+    var token = nacl.randomBytes(32);
+    var payload = withFields(header('training', school, recordId(throwaway.publicKey), date), record);
+    payload.record_pk = b64uEncode(throwaway.publicKey);
+    return {
+      case_id: payload.case_id,
+      auth_hash: b64uEncode(blake2b(token, 32, PERSON_AUTH_HASH)),
+      envelope: sealEnvelope(school, payload, recipients.map(b64uDecode).concat([throwaway.publicKey]))
+    };
   }
 
-  /* A student's later message on their case: the envelope that POST /api/v1/case/messages takes. */
-  function newUpdate(caseKeys, school, lang, recipients, text, date) {
-    var payload = withFields(header('update', school, caseKeys.caseId, date), { lang: lang, text: text });
+  /* A student's later message on their case, signed with the case's update key: the envelope
+   * that POST /api/v1/case/messages takes. caseId: the id the relay found the case under
+   * (the version-1 id for a case opened before version 2). */
+  function newUpdate(caseKeys, caseId, school, lang, recipients, text, date) {
+    var payload = withFields(header('update', school, caseId, date), { lang: lang, text: text });
+    payload.sig = b64uEncode(nacl.sign.detached(utf8.encode(signedText(STUDENT_LABEL, payload)),
+      caseKeys.updateSecretKey));
     return sealEnvelope(school, payload, caseKeysFor(recipients, caseKeys));
   }
 
-  /* The headers that prove a student holds the case code: its case id, and the token. */
-  function caseHeaders(caseKeys) {
+  /* The headers that prove a student holds the case code: a case id, and the token. */
+  function caseHeaders(caseKeys, caseId) {
     return {
-      'X-QD-Case': b64uEncode(caseKeys.caseId),
+      'X-QD-Case': b64uEncode(caseId),
       'Authorization': 'Bearer ' + b64uEncode(caseKeys.authToken)
     };
+  }
+
+  /* Reading: the version-2 id, and the version-1 id the relay looks up when the first is not
+   * there (one request, one try for the wrong-code throttle). */
+  function lookupHeaders(caseKeys) {
+    var headers = caseHeaders(caseKeys, caseKeys.caseId);
+    headers['X-QD-Case-V1'] = b64uEncode(caseKeys.caseIdV1);
+    return headers;
   }
 
   // --- reading a case --------------------------------------------------------
@@ -313,12 +408,49 @@
     return typeof value === 'string' && value.length <= limit;
   }
 
+  function isVersion(value) {
+    return READABLE_VERSIONS.indexOf(value) >= 0;
+  }
+
+  function sameBytes(a, b) {
+    return a.length === b.length && a.every(function (byte, i) { return byte === b[i]; });
+  }
+
+  /* The report binds to this code: its keys are the code's, and (version 2) its case id is
+   * the hash of both; a version-1 report only in a case the relay found by its version-1 id. */
+  function reportBinds(caseKeys, caseId, payload) {
+    var a = payload.answers;
+    var wellFormed = !!a && isText(a.what, MAX_TEXT) && isText(a.more, MAX_TEXT) &&
+      ['yes', 'no', 'unsure', ''].indexOf(a.safe_now) >= 0 &&
+      payload.reply_pk === b64uEncode(caseKeys.replyPublicKey);
+    if (!wellFormed) return false;
+    if (payload.v === 1) return sameBytes(caseId, caseKeys.caseIdV1);
+    return payload.update_pk === b64uEncode(caseKeys.updatePublicKey) &&
+      payload.case_id === b64uEncode(caseIdFor(b64uDecode(payload.reply_pk), b64uDecode(payload.update_pk)));
+  }
+
+  /* An update is the student's: signed with the code's update key (version 2), or, written
+   * before version 2, unsigned in a case opened before version 2. */
+  function updateIsMine(caseKeys, caseId, payload) {
+    if (!isText(payload.text, MAX_TEXT)) return false;
+    if (payload.v === 1) return payload.sig === undefined && sameBytes(caseId, caseKeys.caseIdV1);
+    return verifies(STUDENT_LABEL, payload, caseKeys.updatePublicKey);
+  }
+
+  function staffWellFormed(payload) {
+    var from = payload.from;
+    return !!from && typeof from === 'object' && isText(from.id, 64) && isText(from.key, 43) &&
+      isText(payload.sig, 86) && (payload.kind === 'receipt' || isText(payload.text, MAX_TEXT));
+  }
+
   /* Decrypt and check one message of the student's own case, as the relay listed it
-   * ({id, received, author, envelope}). Throws a ProtocolError for anything that is not a
-   * well-formed message of this case, school and route; never returns half a message. */
-  function openCaseMessage(caseKeys, school, row) {
+   * ({id, received, author, envelope}); caseId is the id the relay found the case under.
+   * Throws a ProtocolError for anything that is not a well-formed message of this case,
+   * school and route, or a student's message the code's keys do not prove; never returns
+   * half a message. A staff message's signer is checked by readCase. */
+  function openCaseMessage(caseKeys, school, caseId, row) {
     var env = row && row.envelope;
-    if (!env || env.v !== VERSION || env.school !== school || !Array.isArray(env.keys)) {
+    if (!env || !isVersion(env.v) || env.school !== school || !Array.isArray(env.keys)) {
       throw protocolError('bad_message', 'not an envelope of this school');
     }
     var mine = b64uEncode(keyId(caseKeys.replyPublicKey));
@@ -335,43 +467,67 @@
       throw protocolError('bad_message', 'the payload is not JSON');
     }
     var allowed = KINDS_FROM[row.author] || [];
-    var ok = payload && typeof payload === 'object' && payload.v === VERSION &&
+    var ok = payload && typeof payload === 'object' && isVersion(payload.v) &&
       allowed.indexOf(payload.kind) >= 0 && payload.school === school &&
-      payload.case_id === b64uEncode(caseKeys.caseId) && isText(payload.msg_id, 32) &&
+      payload.case_id === b64uEncode(caseId) && isText(payload.msg_id, 32) &&
       typeof payload.sent === 'string' && SENT_RE.test(payload.sent);
-    if (ok && payload.kind === 'report') {
-      var a = payload.answers;
-      ok = !!a && isText(a.what, MAX_TEXT) && isText(a.more, MAX_TEXT) &&
-        ['yes', 'no', 'unsure', ''].indexOf(a.safe_now) >= 0;
-    } else if (ok && payload.kind !== 'receipt') {
-      ok = isText(payload.text, MAX_TEXT);
-    }
+    if (ok && payload.kind === 'report') ok = reportBinds(caseKeys, caseId, payload);
+    else if (ok && payload.kind === 'update') ok = updateIsMine(caseKeys, caseId, payload);
+    else if (ok) ok = staffWellFormed(payload);
     if (!ok) throw protocolError('bad_message', 'not a message of this case');
     return payload;
   }
 
-  /* The whole thread: messages in the order they were written, each once, and how many
-   * could not be read. */
-  function readCase(caseKeys, school, rows) {
+  /* signers: the school's staff keys as the page carries them, [{key, until}]. A staff
+   * message counts as the school's if its signature verifies with its key and the key is
+   * listed, current (until null) or on or before its last day. */
+  function signedBySchool(payload, signers) {
+    var day = payload.sent.slice(0, 10);
+    var listed = signers.some(function (s) {
+      return s.key === payload.from.key && (s.until === null || day <= s.until);
+    });
+    return listed && verifies(STAFF_LABEL, payload, payload.from.key);
+  }
+
+  /* The whole thread, the case the relay found it under (caseId) and the school's signers:
+   * {messages: [{payload, recognised}] in the order written, each once; unverified: how many
+   * were hidden; v1: the case was opened before version 2}. A staff message whose signer is
+   * not recognised is kept, with recognised false; a second report is hidden. */
+  function readCase(caseKeys, school, caseId, rows, signers) {
     var seen = {};
     var messages = [];
-    var unreadable = 0;
+    var unverified = 0;
+    var reported = false;
     rows.forEach(function (row, index) {
       var payload;
       try {
-        payload = openCaseMessage(caseKeys, school, row);
+        payload = openCaseMessage(caseKeys, school, caseId, row);
       } catch (error) {
-        unreadable++;
+        unverified++;
         return;
       }
       if (seen[payload.msg_id]) return;
       seen[payload.msg_id] = true;
-      messages.push({ payload: payload, received: row.received, index: index });
+      if (payload.kind === 'report' && reported) {
+        unverified++;
+        return;
+      }
+      reported = reported || payload.kind === 'report';
+      var staff = KINDS_FROM.staff.indexOf(payload.kind) >= 0;
+      messages.push({
+        payload: payload,
+        recognised: !staff || signedBySchool(payload, signers),
+        index: index
+      });
     });
     messages.sort(function (a, b) {
       return a.payload.sent < b.payload.sent ? -1 : a.payload.sent > b.payload.sent ? 1 : a.index - b.index;
     });
-    return { messages: messages.map(function (m) { return m.payload; }), unreadable: unreadable };
+    return {
+      messages: messages.map(function (m) { return { payload: m.payload, recognised: m.recognised }; }),
+      unverified: unverified,
+      v1: sameBytes(caseId, caseKeys.caseIdV1)
+    };
   }
 
   return {
@@ -381,7 +537,11 @@
     normaliseCaseCode: normaliseCaseCode,
     formatCaseCode: formatCaseCode,
     deriveCase: deriveCase,
+    caseIdFor: caseIdFor,
+    recordId: recordId,
     keyId: keyId,
+    canonicalJson: canonicalJson,
+    signedText: signedText,
     bucketSize: bucketSize,
     pad: pad,
     sealedBox: sealedBox,
@@ -392,6 +552,7 @@
     newTraining: newTraining,
     newUpdate: newUpdate,
     caseHeaders: caseHeaders,
+    lookupHeaders: lookupHeaders,
     openCaseMessage: openCaseMessage,
     readCase: readCase
   };

@@ -215,7 +215,8 @@
 
   /* The one place that builds a completion record's payload (see docs/PROTOCOL.md). */
   /* The training record's own fields (docs/PROTOCOL.md, kind "training"); the envelope code
-   * adds the header (kind, school, case, message id, time) and seals it. */
+   * adds the header (kind, school, case, message id, time) and the throwaway key the record
+   * is sealed to and bound by (record_pk), and seals it. */
   function completionPayload(course, person, status, acknowledgment) {
     var payload = { person: person, state: course.state.code, modules: status.modules };
     ['pre', 'post'].forEach(function (id) {
