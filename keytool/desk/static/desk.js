@@ -1,7 +1,21 @@
-// The desk without this file works the same; this only keeps "last checked" current
-// and says when a check brought new messages (it never reloads a page with a draft).
+// The desk without this file works the same; this only keeps "last checked" current,
+// says when a check brought new messages (it never reloads a page with a draft), and
+// sends the read receipt of a case as it opens (the form's own POST, as its button would).
 (function () {
   "use strict";
+  var receipt = document.getElementById("receipt");
+  if (receipt) {
+    fetch(receipt.action, { method: "POST", credentials: "same-origin", redirect: "manual" })
+      .then(function (r) {
+        if (r.type !== "opaqueredirect") return;
+        var done = document.createElement("p");
+        done.className = "done";
+        done.setAttribute("role", "status");
+        done.textContent = "The student can now see that the school read this.";
+        receipt.replaceWith(done);
+      })
+      .catch(function () { /* the button stays: the lead can press it */ });
+  }
   var body = document.body;
   var line = document.getElementById("last-checked");
   if (!line || !body.dataset.fetches) return;
