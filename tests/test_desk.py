@@ -336,13 +336,11 @@ def desk(leads: Leads, tmp_path: Path) -> Iterator[DeskProcess]:
         assert stop_desk(running) == 0, running.output()
 
 
-def let_in_over_http(desk: DeskProcess) -> httpx.Client:
+def let_in_over_http(lead: httpx.Client, desk: DeskProcess) -> None:
     """What the lead's browser does: follow the link, then unlock."""
-    lead = httpx.Client(base_url=desk.base, timeout=30)
     assert lead.get(desk.link).status_code == 303
     unlock = lead.post("/unlock", data={"passphrase": PASS}, headers={"origin": desk.base})
     assert unlock.status_code == 303
-    return lead
 
 
 def fetch_as(user: str, base: str, path: str, cookie: str) -> str:
@@ -364,18 +362,18 @@ def test_another_user_cannot_use_an_unlocked_desk(leads: Leads, desk: DeskProces
     leads.post("please help", safe_now="no")
     host = desk.base.removeprefix("http://").rsplit(":", 1)[0]
     assert host.startswith("127.") and host != "127.0.0.1"
-    lead = let_in_over_http(desk)
-    wait_until(lambda: 'data-ref="' in lead.get("/").text, why=desk.output)
-    cookie = f"{COOKIE}={lead.cookies[COOKIE]}"
-    # Even holding the lead's cookie, another user's process gets nothing.
-    me = pwd.getpwuid(os.getuid()).pw_name
-    assert "Unlocked for Dana Ortiz" in fetch_as(me, desk.base, "/", cookie)  # as the lead
-    for path in ("/", "/status", "/static/desk.js"):
-        answer = fetch_as("nobody", desk.base, path, cookie)
-        assert answer.startswith("HTTP/1.1 403") and answer.endswith("\r\n\r\nRefused."), answer
-        assert "Dana" not in answer and "unlocked" not in answer
-    assert lead.get("/status").json()["unlocked"] is True  # the lead's own still works
-    lead.close()
+    with httpx.Client(base_url=desk.base, timeout=30) as lead:
+        let_in_over_http(lead, desk)
+        wait_until(lambda: 'data-ref="' in lead.get("/").text, why=desk.output)
+        cookie = f"{COOKIE}={lead.cookies[COOKIE]}"
+        # Even holding the lead's cookie, another user's process gets nothing.
+        me = pwd.getpwuid(os.getuid()).pw_name
+        assert "Unlocked for Dana Ortiz" in fetch_as(me, desk.base, "/", cookie)  # as the lead
+        for path in ("/", "/status", "/static/desk.js"):
+            answer = fetch_as("nobody", desk.base, path, cookie)
+            assert answer.startswith("HTTP/1.1 403") and answer.endswith("\r\n\r\nRefused."), answer
+            assert "Dana" not in answer and "unlocked" not in answer
+        assert lead.get("/status").json()["unlocked"] is True  # the lead's own still works
 
 
 @pytest.mark.skipif(not peers.supported(), reason="/proc/net/tcp is Linux's")

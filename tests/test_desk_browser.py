@@ -86,6 +86,8 @@ def test_a_lead_triages_and_hands_off_and_a_colleague_sees_it(
     assert rows == [ref(unsafe), ref(unsure), ref(calm)]  # urgent first, then newest
     assert page.inner_text(f"tr[data-ref='{ref(unsafe)}'] .flag") == "Not safe now"
     assert page.inner_text(f"tr[data-ref='{ref(unsure)}'] .flag") == "Not sure"
+    # The rows can show while the check still runs (it stores, then asks once more).
+    page.wait_for_selector("#last-checked:has-text('Last checked at')", timeout=30_000)
     text = page.inner_text("main")
     assert "Lincoln High School" in text and "Last checked at" in text
     assert "Rosa Trainee" not in text and "marker" not in text  # no training, no report text
