@@ -315,7 +315,8 @@ def test_the_desk_locks_when_the_lead_stops_using_it_not_when_the_page_polls(hom
         clock.advance(5)
         assert client.get("/status").json()["unlocked"] is False
         assert runtime.session is None
-        assert 'type="password"' in client.get("/").text
+        page = client.get("/").text
+        assert 'type="password"' in page and "locked itself after 1 minute without use" in page
 
 
 def test_the_idle_watcher_locks_without_any_request(home: Path) -> None:

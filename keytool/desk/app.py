@@ -50,6 +50,7 @@ DONE = {
     "locked": "The desk is locked: your keys are no longer in memory here.",
     "receipt": "The student can now see that the school read this.",
 }
+IDLE_LOCKED = "The desk locked itself after {} without use: your keys are no longer in memory here."
 
 
 def create_desk(
@@ -125,6 +126,9 @@ class _Desk:
         session = self.runtime.session
         if session is None:
             done = DONE.get(request.query_params.get("done", ""), "")
+            if self.runtime.idle_locked:
+                minutes = round(self.runtime.idle_seconds / 60)
+                done = IDLE_LOCKED.format(f"{minutes} minute{'s' if minutes != 1 else ''}")
             return self.page(request, "unlock.html.j2", {"error": "", "done": done})
         inbox = await asyncio.to_thread(session.read)
         clock = Clock(session.colleagues)

@@ -60,6 +60,7 @@ class DeskRuntime:
         self.link_file: Path | None = None  # `--open`'s file holding the link, while it lives
         self.cookie_secret = secrets.token_urlsafe(32)
         self.session: Session | None = None
+        self.idle_locked = False  # the last lock was the idle one: the unlock page says so
         self.checked: Checked | None = None
         self.checking = False
         self.fetches = 0  # how many fetches finished since start: the page notices new ones
@@ -106,12 +107,14 @@ class DeskRuntime:
             if self.relay_url:
                 session.remember(relay_url=self.relay_url)
             self.session = session
+            self.idle_locked = False
             self.used()  # the idle minutes count from here, not from the request's start
         return session
 
     def lock(self) -> None:
         self.session = None
         self.checked = None
+        self.idle_locked = False
 
     # --- idle lock ----------------------------------------------------------------
 
@@ -122,6 +125,7 @@ class DeskRuntime:
     def lock_if_idle(self) -> None:
         if self.session is not None and self.clock() - self.last_used >= self.idle_seconds:
             self.lock()
+            self.idle_locked = True
 
     async def lock_when_idle(self) -> None:
         """Lock even when no request comes (the browser closed, the lead walked away)."""

@@ -1,21 +1,22 @@
 // The desk without this file works the same; this only keeps "last checked" current,
 // says when a check brought new messages (it never reloads a page with a draft), and
-// sends the read receipt of a case as it opens (the form's own POST, as its button would).
+// posts each form marked data-autopost as the page opens (the case's read receipt: no GET
+// changes anything, so the page sends it, as the form's button would).
 (function () {
   "use strict";
-  var receipt = document.getElementById("receipt");
-  if (receipt) {
-    fetch(receipt.action, { method: "POST", credentials: "same-origin", redirect: "manual" })
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-autopost]"), function (form) {
+    fetch(form.action, { method: "POST", credentials: "same-origin" })
       .then(function (r) {
-        if (r.type !== "opaqueredirect") return;
+        // Done: redirected to a page saying so. Locked meanwhile: redirected to "/" only.
+        if (!r.ok || !r.redirected || !new URL(r.url).searchParams.get("done")) return;
         var done = document.createElement("p");
         done.className = "done";
         done.setAttribute("role", "status");
-        done.textContent = "The student can now see that the school read this.";
-        receipt.replaceWith(done);
+        done.textContent = form.dataset.autopost;
+        form.replaceWith(done);
       })
       .catch(function () { /* the button stays: the lead can press it */ });
-  }
+  });
   var body = document.body;
   var line = document.getElementById("last-checked");
   if (!line || !body.dataset.fetches) return;
