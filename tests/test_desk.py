@@ -22,7 +22,7 @@ from keytool.desk.app import create_desk
 from keytool.desk.guard import COOKIE, POLICY
 from keytool.desk.runtime import DeskRuntime
 
-from .support.keytool import PASS, Leads
+from .support.keytool import PASS, Leads, run_keytool
 from .support.paths import ROOT
 from .support.processes import DeskProcess, free_port, start_desk, stop_desk, wait_until
 
@@ -421,3 +421,19 @@ def test_open_puts_the_link_in_a_private_file_not_on_a_command_line(
         wait_until(lambda: not Path(seen["path"]).exists(), why=lambda: "the file stayed")
     finally:
         assert stop_desk(desk) == 0, desk.output()
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--idle-minutes", "0", "--idle-minutes must be 1 to 1440"),
+        ("--idle-minutes", "1441", "--idle-minutes must be 1 to 1440"),
+        ("--every", "9", "--every must be 10 to 86400 seconds"),
+    ],
+)
+def test_a_desk_option_out_of_range_is_refused_before_it_starts(
+    home: Path, capsys: pytest.CaptureFixture[str], option: str, value: str, message: str
+) -> None:
+    code, out, err = run_keytool(capsys, "--home", home, "desk", option, value)
+    assert code != 0 and message in err and "Traceback" not in err
+    assert "The desk for" not in out
