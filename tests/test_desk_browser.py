@@ -228,3 +228,24 @@ def test_opening_a_case_in_the_page_sends_one_receipt_by_post(
     receipt = desk.base + f"/case/{ref(case)}/receipt"
     assert requests.count(("POST", receipt)) == 1
     assert all(method == "GET" for method, url in requests if url != receipt)
+
+
+def test_a_lock_while_the_lead_writes_keeps_the_text_on_the_page(
+    leads: Leads, desk: DeskProcess, context: BrowserContext
+) -> None:
+    case = leads.post("write back", safe_now="yes")
+    page = context.new_page()
+    unlock(page, desk, 1)
+    page.clock.install()  # the page's 15-second status polls run when the test says
+    page.goto(desk.base + f"/case/{ref(case)}")
+    page.fill("#reply-text", "a long answer, marker 8888")
+    other = context.new_page()  # locked elsewhere, as the idle lock would
+    other.goto(desk.base + "/")
+    other.click("form.lock button")
+    other.wait_for_selector("#passphrase")
+    page.clock.run_for(16_000)
+    page.wait_for_selector("#fresh.problem:has-text('Your text is still here')")
+    assert page.input_value("#reply-text") == "a long answer, marker 8888"
+    page.fill("#reply-text", "")  # nothing to lose: the next poll goes to the unlock page
+    page.clock.run_for(16_000)
+    page.wait_for_selector("#passphrase")

@@ -19,12 +19,28 @@
   });
   var body = document.body;
   var line = document.getElementById("last-checked");
+  var fresh = document.getElementById("fresh");
+
+  function drafting() {
+    return Array.prototype.some.call(document.querySelectorAll("textarea"), function (t) {
+      return t.value.trim() !== "";
+    });
+  }
   if (!line || !body.dataset.fetches) return;
   var seen = Number(body.dataset.fetches);
   var wasChecking = body.dataset.checking === "yes";
 
   function show(status) {
-    if (!status.unlocked) { window.location.assign("/"); return; }
+    if (!status.unlocked) {
+      // Locked (the button elsewhere, or the idle lock): go to the unlock page, unless
+      // that would throw away text the lead is writing.
+      if (!drafting()) { window.location.assign("/"); return; }
+      fresh.textContent = "The desk is locked. Your text is still here: copy it, " +
+        "then unlock again from All cases.";
+      fresh.className = "problem";
+      fresh.hidden = false;
+      return;
+    }
     if (status.checking) {
       line.textContent = "Checking for new messages…";
     } else if (status.last_checked) {
@@ -34,7 +50,7 @@
     if (status.fetches > seen && status.new > 0) {
       // On the inbox, right after unlocking, show the cases at once; elsewhere, say so.
       if (wasChecking && body.dataset.page === "inbox") { window.location.reload(); return; }
-      document.getElementById("fresh").hidden = false;
+      fresh.hidden = false;
     }
     if (status.fetches > seen) { seen = status.fetches; wasChecking = false; }
   }
