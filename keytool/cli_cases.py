@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from keytool.cli_args import AddCommand, Subparsers
-from keytool.desk.runtime import DEFAULT_EVERY
+from keytool.desk.runtime import DEFAULT_EVERY, DEFAULT_IDLE_MINUTES
 from keytool.errors import KeyToolError
 from keytool.inbox import Inbox
 from keytool.present import (
@@ -25,9 +25,13 @@ from quietdoor.payloads import DISPOSITIONS, STATUSES
 def cmd_desk(args: argparse.Namespace) -> int:
     if not 10 <= args.every <= 86_400:
         raise KeyToolError("--every must be 10 to 86400 seconds")
+    if not 1 <= args.idle_minutes <= 1440:
+        raise KeyToolError("--idle-minutes must be 1 to 1440")
     from keytool.desk.server import run_desk  # the web stack loads only for the desk
 
-    run_desk(args.home, args.config, args.relay, args.port, args.every, args.open)
+    run_desk(
+        args.home, args.config, args.relay, args.port, args.every, args.idle_minutes, args.open
+    )
     return 0
 
 
@@ -119,13 +123,19 @@ def cmd_note(args: argparse.Namespace) -> int:
 
 def add_desk(sub: Subparsers) -> None:
     desk = sub.add_parser("desk", help="the inbox in your browser, on this computer only")
-    desk.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    desk.add_argument("--port", type=int, default=0, help="port on loopback (default: a free one)")
     desk.add_argument("--relay", help="the relay URL (remembered from init or fetch)")
     desk.add_argument(
         "--every",
         type=int,
         default=DEFAULT_EVERY,
         help=f"seconds between checks for new messages (default {DEFAULT_EVERY})",
+    )
+    desk.add_argument(
+        "--idle-minutes",
+        type=int,
+        default=DEFAULT_IDLE_MINUTES,
+        help=f"lock after this many minutes without use (default {DEFAULT_IDLE_MINUTES})",
     )
     desk.add_argument("--open", action="store_true", help="open the link in your browser")
     desk.set_defaults(run=cmd_desk)

@@ -86,12 +86,15 @@ def test_a_lead_triages_and_hands_off_and_a_colleague_sees_it(
     assert rows == [ref(unsafe), ref(unsure), ref(calm)]  # urgent first, then newest
     assert page.inner_text(f"tr[data-ref='{ref(unsafe)}'] .flag") == "Not safe now"
     assert page.inner_text(f"tr[data-ref='{ref(unsure)}'] .flag") == "Not sure"
+    # The rows can show while the check still runs (it stores, then asks once more).
+    page.wait_for_selector("#last-checked:has-text('Last checked at')", timeout=30_000)
     text = page.inner_text("main")
     assert "Lincoln High School" in text and "Last checked at" in text
     assert "Rosa Trainee" not in text and "marker" not in text  # no training, no report text
 
     page.click(f"tr[data-ref='{ref(unsafe)}'] th a")
     page.wait_for_selector("#thread-h")
+    page.wait_for_selector("text=The student can now see that the school read this.")
     assert "he waits after practice, marker 2222" in page.inner_text("ol.thread")
     assert "not safe now" in page.inner_text(".alert.urgent")
     page.fill("#reply-text", "We read your message. Are you safe tonight?")
@@ -169,8 +172,8 @@ def test_everyone_but_the_lead_s_browser_is_refused(
     )
     assert rebound.status_code == 403 and "marker" not in rebound.text
 
-    # Another origin (here the relay's, another port of 127.0.0.1: same site, so the
-    # browser even sends the cookie) posts a form and a fetch to the desk.
+    # Another origin (here the relay's, on 127.0.0.1; a server on another port of the desk's
+    # own address would be the same site, and get the cookie sent) posts a form and a fetch.
     page.goto(leads.relay.url + "/api/openapi.json")
     page.evaluate(
         """([target]) => fetch(target + '/lock', {method: 'POST', mode: 'no-cors',
@@ -206,3 +209,43 @@ def test_everyone_but_the_lead_s_browser_is_refused(
     page.goto(desk.base + f"/case/{ref(case)}")
     assert page.query_selector("#passphrase") is not None
     assert "marker" not in page.content()
+
+
+def test_opening_a_case_in_the_page_sends_one_receipt_by_post(
+    leads: Leads, desk: DeskProcess, context: BrowserContext
+) -> None:
+    case = leads.post("read me once", safe_now="yes")
+    page = context.new_page()
+    unlock(page, desk, 1)
+    requests: list[tuple[str, str]] = []
+    page.on("request", lambda r: requests.append((r.method, r.url)))
+    for _ in range(3):  # opened, reloaded, opened again
+        page.goto(desk.base + f"/case/{ref(case)}")
+        page.wait_for_selector("#thread-h")
+        if page.query_selector("form#receipt") is not None:
+            page.wait_for_selector("text=The student can now see that the school read this.")
+    assert [p.header.kind for p in leads.thread(case)] == ["report", "receipt"]
+    receipt = desk.base + f"/case/{ref(case)}/receipt"
+    assert requests.count(("POST", receipt)) == 1
+    assert all(method == "GET" for method, url in requests if url != receipt)
+
+
+def test_a_lock_while_the_lead_writes_keeps_the_text_on_the_page(
+    leads: Leads, desk: DeskProcess, context: BrowserContext
+) -> None:
+    case = leads.post("write back", safe_now="yes")
+    page = context.new_page()
+    unlock(page, desk, 1)
+    page.clock.install()  # the page's 15-second status polls run when the test says
+    page.goto(desk.base + f"/case/{ref(case)}")
+    page.fill("#reply-text", "a long answer, marker 8888")
+    other = context.new_page()  # locked elsewhere, as the idle lock would
+    other.goto(desk.base + "/")
+    other.click("form.lock button")
+    other.wait_for_selector("#passphrase")
+    page.clock.run_for(16_000)
+    page.wait_for_selector("#fresh.problem:has-text('Your text is still here')")
+    assert page.input_value("#reply-text") == "a long answer, marker 8888"
+    page.fill("#reply-text", "")  # nothing to lose: the next poll goes to the unlock page
+    page.clock.run_for(16_000)
+    page.wait_for_selector("#passphrase")

@@ -1,7 +1,9 @@
 """The desk's pages: unlock, the inbox, a case (thread, reply, status and notes), lock.
 
-Every page works without JavaScript; desk.js only keeps the "last checked" line
-current and says when new messages have arrived. Each change is a form POST
+Every page works without JavaScript; desk.js keeps the "last checked" line
+current, says when new messages have arrived, and sends the read receipt when a
+case is opened. No GET changes anything: each change is a form POST (the receipt
+too: desk.js posts the case page's receipt form, or the lead presses its button)
 answered with a redirect, so a reload never sends anything twice.
 """
 
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
+from starlette.types import Scope
 
 from keytool.cases import Case
 from keytool.desk.guard import COOKIE, OPEN_PATH, Guard, session_cookie
@@ -45,10 +48,15 @@ DONE = {
     "reply": "Your reply was sent. The student reads it with their case code.",
     "status": "Saved for the team. Your colleagues see it after their next check.",
     "locked": "The desk is locked: your keys are no longer in memory here.",
+    "receipt": "The student can now see that the school read this.",
 }
+IDLE_LOCKED = "The desk locked itself after {} without use: your keys are no longer in memory here."
 
 
-def create_desk(runtime: DeskRuntime, port: int) -> Starlette:
+def create_desk(
+    runtime: DeskRuntime, host: str, port: int, *, peer_ok: Callable[[Scope], bool] | None
+) -> Starlette:
+    """The desk's app for `host:port`; `peer_ok` refuses other users' connections (Linux)."""
     desk = _Desk(runtime)
     routes: list[Route | Mount] = [
         Route(OPEN_PATH, desk.open_link, methods=["GET"]),
@@ -58,6 +66,7 @@ def create_desk(runtime: DeskRuntime, port: int) -> Starlette:
         Route("/check", desk.check, methods=["POST"]),
         Route("/status", desk.status, methods=["GET"]),
         Route("/case/{ref:str}", desk.case, methods=["GET"]),
+        Route("/case/{ref:str}/receipt", desk.receipt, methods=["POST"]),
         Route("/case/{ref:str}/reply", desk.reply, methods=["POST"]),
         Route("/case/{ref:str}/status", desk.set_status, methods=["POST"]),
         Route("/favicon.ico", desk.icon, methods=["GET"]),
@@ -66,16 +75,22 @@ def create_desk(runtime: DeskRuntime, port: int) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        task = asyncio.create_task(runtime.fetch_forever())
+        tasks = [
+            asyncio.create_task(runtime.fetch_forever()),
+            asyncio.create_task(runtime.lock_when_idle()),
+            asyncio.create_task(runtime.drop_link_file_later()),
+        ]
         try:
             yield
         finally:
-            task.cancel()
+            for task in tasks:
+                task.cancel()
             runtime.lock()
+            runtime.drop_link_file()
 
     return Starlette(
         routes=routes,
-        middleware=[Middleware(Guard, runtime=runtime, port=port)],
+        middleware=[Middleware(Guard, runtime=runtime, host=host, port=port, peer_ok=peer_ok)],
         lifespan=lifespan,
     )
 
@@ -91,6 +106,7 @@ class _Desk:
             lstrip_blocks=True,
         )
         self.templates = Jinja2Templates(env=env)
+        self.receipts = asyncio.Lock()  # two tabs opening one case send one receipt
 
     # --- coming in and leaving -------------------------------------------------------
 
@@ -98,7 +114,7 @@ class _Desk:
         if self.runtime.cookie_ok(request.cookies.get(COOKIE)):
             return RedirectResponse("/", status_code=303)
         if not self.runtime.spend_link(request.query_params.get("key", "")):
-            return self.page(request, "refused.html.j2", {}, status=403)
+            return self.refused(request)
         answer = RedirectResponse("/", status_code=303)
         answer.headers["set-cookie"] = session_cookie(self.runtime)
         return answer
@@ -110,6 +126,9 @@ class _Desk:
         session = self.runtime.session
         if session is None:
             done = DONE.get(request.query_params.get("done", ""), "")
+            if self.runtime.idle_locked:
+                minutes = round(self.runtime.idle_seconds / 60)
+                done = IDLE_LOCKED.format(f"{minutes} minute{'s' if minutes != 1 else ''}")
             return self.page(request, "unlock.html.j2", {"error": "", "done": done})
         inbox = await asyncio.to_thread(session.read)
         clock = Clock(session.colleagues)
@@ -170,14 +189,22 @@ class _Desk:
         if isinstance(found, Response):
             return found
         session, case = found
-        notice = ""
-        if case.needs_receipt() and session.colleagues.deployment is not None:
-            try:
-                await asyncio.to_thread(self.send_receipt, session, case)
-                case = await self.find(session, case.ref) or case
-            except KeyToolError as exc:
-                notice = f"The student has not been told yet that the school read this: {exc}"
-        return self.case_page(request, session, case, notice=notice)
+        return self.case_page(request, session, case)
+
+    async def receipt(self, request: Request) -> Response:
+        """Tell the student the school read the case, if no receipt follows their last message."""
+        async with self.receipts:
+            found = await self.opened(request)
+            if isinstance(found, Response):
+                return found
+            session, case = found
+            if case.needs_receipt() and session.colleagues.deployment is not None:
+                try:
+                    await asyncio.to_thread(self.send_receipt, session, case)
+                except KeyToolError as exc:
+                    notice = f"The student has not been told yet that the school read this: {exc}"
+                    return self.case_page(request, session, case, notice=notice, status=502)
+        return RedirectResponse(f"/case/{case.ref}?done=receipt", status_code=303)
 
     async def reply(self, request: Request) -> Response:
         form = await self.form(request)
@@ -222,6 +249,7 @@ class _Desk:
         status: int = 200,
     ) -> Response:
         view = case_view(case, session.colleagues, Clock(session.colleagues))
+        due = case.needs_receipt() and session.colleagues.deployment is not None
         form = note_form or {
             "status": view.status_code,
             "disposition": view.outcome_code,
@@ -232,6 +260,7 @@ class _Desk:
             "case.html.j2",
             {
                 "case": view,
+                "receipt_due": due,
                 "notice": notice,
                 "error": error,
                 "draft": draft,
@@ -258,6 +287,12 @@ class _Desk:
             "no_config": session is not None and session.colleagues.deployment is None,
         }
         return self.templates.TemplateResponse(request, name, context, status_code=status)
+
+    def refused(self, request: Request) -> Response:
+        """The spent link's page: it says nothing of the desk's state or who unlocked it."""
+        context = {"me": "", "unlocked": False, "checked": None, "checked_at": ""}
+        context |= {"checking": False, "fetches": 0, "no_config": False}
+        return self.templates.TemplateResponse(request, "refused.html.j2", context, status_code=403)
 
     def checked_at(self) -> str:
         session, checked = self.runtime.session, self.runtime.checked

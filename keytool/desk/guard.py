@@ -1,8 +1,11 @@
 """The desk's door: only the lead's browser, only from this computer, only this page.
 
-The desk listens on 127.0.0.1, where every program and every web page the lead's
-browser opens can reach it. So every request must:
+The desk listens on loopback (a random 127.x.y.z on Linux, else 127.0.0.1), where
+every program and every web page the lead's browser opens can reach it. So every
+request must:
 
+- on Linux, come over a connection whose socket belongs to the lead's own user
+  (peers.py); any other user's gets a bare 403 that says nothing;
 - name this address and port in its Host header (a web page whose name an
   attacker points at 127.0.0.1, "DNS rebinding", sends its own name);
 - carry the session cookie that the one-time link printed in the terminal set
@@ -11,6 +14,9 @@ browser opens can reach it. So every request must:
   Sec-Fetch-Site when the browser sends it): another site's form or script,
   even on another port of 127.0.0.1, is refused.
 
+Every request that passes, except the page's own status polling, counts as the
+lead using the desk; the desk locks after `--idle-minutes` without one.
+
 Every answer carries a strict Content-Security-Policy (nothing but this
 origin, no inline code), no-store caching (decrypted reports never reach the
 browser's disk cache), and headers that forbid framing and sniffing.
@@ -18,6 +24,7 @@ browser's disk cache), and headers that forbid framing and sniffing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
@@ -29,6 +36,7 @@ from keytool.desk.runtime import DeskRuntime
 COOKIE = "qd_desk"
 OPEN_PATH = "/open"
 SAFE_METHODS = frozenset({"GET", "HEAD"})
+POLLING = "/status"  # desk.js asks it every few seconds: never counts as the lead's use
 POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
@@ -44,6 +52,7 @@ HEADERS = [
     (b"cross-origin-resource-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
+REFUSED_PEER = "Refused."  # another user: told nothing, not even why
 REFUSED_HOST = "This address is not the desk's. Open the link printed in your terminal."
 REFUSED_ORIGIN = "Refused: this request did not come from the desk's own page."
 NO_SESSION = (
@@ -53,11 +62,19 @@ NO_SESSION = (
 
 
 class Guard:
-    def __init__(self, app: ASGIApp, runtime: DeskRuntime, port: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        runtime: DeskRuntime,
+        host: str,
+        port: int,
+        peer_ok: Callable[[Scope], bool] | None,
+    ) -> None:
         self.app = app
         self.runtime = runtime
-        self.host = f"127.0.0.1:{port}"
+        self.host = f"{host}:{port}"
         self.origin = f"http://{self.host}"
+        self.peer_ok = peer_ok
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -70,10 +87,15 @@ class Guard:
                 scope, receive, secured
             )
             return
+        self.runtime.lock_if_idle()
+        if scope["path"] != POLLING:
+            self.runtime.used()
         await self.app(scope, receive, secured)
 
     def refusal(self, scope: Scope) -> str | None:
         """Why this request is refused, or None."""
+        if self.peer_ok is not None and not self.peer_ok(scope):
+            return REFUSED_PEER
         headers = _headers(scope)
         if headers.get("host") != self.host:
             return REFUSED_HOST

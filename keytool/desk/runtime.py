@@ -1,5 +1,5 @@
 """What the desk holds while it runs: the secrets that let the lead's browser in, the unlocked
-keys (or none), and what the background fetch last did.
+keys (or none), when the lead last used it, and what the background fetch last did.
 
 Locking drops the session, and with it the only references to the private keys
 and the decrypted cases this process holds; Python cannot promise the memory is
@@ -9,9 +9,12 @@ wiped at once, so closing the desk (Ctrl-C) is the sure way to forget them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import secrets
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +23,9 @@ from keytool.errors import KeyToolError
 from keytool.session import Session
 
 DEFAULT_EVERY = 120  # seconds between background fetches
+DEFAULT_IDLE_MINUTES = 15  # the desk locks after this long without the lead's requests
+IDLE_TICK = 5.0  # seconds between the idle watcher's looks, when no request comes
+LINK_FILE_SECONDS = 60.0  # how long `--open`'s file, which holds the link, may live
 
 
 @dataclass(frozen=True)
@@ -35,15 +41,26 @@ class DeskRuntime:
     """The running desk: who may come in, the unlocked keys, the background fetch."""
 
     def __init__(
-        self, home: Path, config: str | None, relay: str | None, every: int = DEFAULT_EVERY
+        self,
+        home: Path,
+        config: str | None,
+        relay: str | None,
+        every: int = DEFAULT_EVERY,
+        idle_minutes: int = DEFAULT_IDLE_MINUTES,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.home = home
         self.config = config
         self.relay_url = relay
         self.every = every
+        self.idle_seconds = idle_minutes * 60.0
+        self.clock = clock
+        self.last_used = clock()
         self.link_secret: str | None = secrets.token_urlsafe(32)  # spent on first use
+        self.link_file: Path | None = None  # `--open`'s file holding the link, while it lives
         self.cookie_secret = secrets.token_urlsafe(32)
         self.session: Session | None = None
+        self.idle_locked = False  # the last lock was the idle one: the unlock page says so
         self.checked: Checked | None = None
         self.checking = False
         self.fetches = 0  # how many fetches finished since start: the page notices new ones
@@ -58,7 +75,20 @@ class DeskRuntime:
         if secret is None or not hmac.compare_digest(offered.encode(), secret.encode()):
             return False
         self.link_secret = None
+        self.drop_link_file()
         return True
+
+    def drop_link_file(self) -> None:
+        """Remove `--open`'s file (and its private folder): the link is spent or too old."""
+        path, self.link_file = self.link_file, None
+        if path is not None:
+            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                path.parent.rmdir()
+
+    async def drop_link_file_later(self) -> None:
+        await asyncio.sleep(LINK_FILE_SECONDS)
+        self.drop_link_file()
 
     def cookie_ok(self, offered: str | None) -> bool:
         return offered is not None and hmac.compare_digest(
@@ -77,11 +107,31 @@ class DeskRuntime:
             if self.relay_url:
                 session.remember(relay_url=self.relay_url)
             self.session = session
+            self.idle_locked = False
+            self.used()  # the idle minutes count from here, not from the request's start
         return session
 
     def lock(self) -> None:
         self.session = None
         self.checked = None
+        self.idle_locked = False
+
+    # --- idle lock ----------------------------------------------------------------
+
+    def used(self) -> None:
+        """The lead loaded a page or sent a form (never the page's own polling)."""
+        self.last_used = self.clock()
+
+    def lock_if_idle(self) -> None:
+        if self.session is not None and self.clock() - self.last_used >= self.idle_seconds:
+            self.lock()
+            self.idle_locked = True
+
+    async def lock_when_idle(self) -> None:
+        """Lock even when no request comes (the browser closed, the lead walked away)."""
+        while True:
+            self.lock_if_idle()
+            await asyncio.sleep(IDLE_TICK)
 
     # --- background fetching ------------------------------------------------------
 

@@ -127,7 +127,7 @@ class DeskProcess:
     """`python -m keytool desk` running: its one-time link, and its own output."""
 
     link: str
-    base: str  # http://127.0.0.1:PORT
+    base: str  # http://127.x.y.z:PORT (Linux: a random loopback address)
     out_path: Path
     process: subprocess.Popen[bytes]
 
@@ -135,15 +135,25 @@ class DeskProcess:
         return self.out_path.read_text(encoding="utf-8", errors="replace")
 
 
-def start_desk(home: Path, config: Path, relay_url: str, tmp: Path) -> DeskProcess:
-    """The desk on a free loopback port (it picks one), ready when it prints its link."""
+def start_desk(
+    home: Path,
+    config: Path,
+    relay_url: str,
+    tmp: Path,
+    extra: tuple[str, ...] = (),
+    browser: str | None = None,
+) -> DeskProcess:
+    """The desk on a free loopback port (it picks one), ready when it prints its link;
+    `extra` adds desk options, `browser` is the command `--open` runs (BROWSER)."""
     out_path = tmp / f"desk-{secrets.token_hex(3)}.log"
     args = [sys.executable, "-m", "keytool", "--home", str(home), "--config", str(config)]
-    args += ["desk", "--relay", relay_url]
+    args += ["desk", "--relay", relay_url, *extra]
     env = {k: v for k, v in os.environ.items() if k != "QUIETDOOR_PASSPHRASE"}  # asked in the page
+    if browser is not None:
+        env["BROWSER"] = browser
     with out_path.open("ab") as out:
         process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
-    link = re.compile(r"(http://127\.0\.0\.1:\d+)/open\?key=\S+")
+    link = re.compile(r"(http://127\.\d+\.\d+\.\d+:\d+)/open\?key=\S+")
     holds_within(lambda: link.search(out_path.read_text()) or process.poll() is not None, 20)
     found = link.search(out_path.read_text())
     if found:

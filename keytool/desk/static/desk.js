@@ -1,15 +1,46 @@
-// The desk without this file works the same; this only keeps "last checked" current
-// and says when a check brought new messages (it never reloads a page with a draft).
+// The desk without this file works the same; this only keeps "last checked" current,
+// says when a check brought new messages (it never reloads a page with a draft), and
+// posts each form marked data-autopost as the page opens (the case's read receipt: no GET
+// changes anything, so the page sends it, as the form's button would).
 (function () {
   "use strict";
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-autopost]"), function (form) {
+    fetch(form.action, { method: "POST", credentials: "same-origin" })
+      .then(function (r) {
+        // Done: redirected to a page saying so. Locked meanwhile: redirected to "/" only.
+        if (!r.ok || !r.redirected || !new URL(r.url).searchParams.get("done")) return;
+        var done = document.createElement("p");
+        done.className = "done";
+        done.setAttribute("role", "status");
+        done.textContent = form.dataset.autopost;
+        form.replaceWith(done);
+      })
+      .catch(function () { /* the button stays: the lead can press it */ });
+  });
   var body = document.body;
   var line = document.getElementById("last-checked");
+  var fresh = document.getElementById("fresh");
+
+  function drafting() {
+    return Array.prototype.some.call(document.querySelectorAll("textarea"), function (t) {
+      return t.value.trim() !== "";
+    });
+  }
   if (!line || !body.dataset.fetches) return;
   var seen = Number(body.dataset.fetches);
   var wasChecking = body.dataset.checking === "yes";
 
   function show(status) {
-    if (!status.unlocked) { window.location.assign("/"); return; }
+    if (!status.unlocked) {
+      // Locked (the button elsewhere, or the idle lock): go to the unlock page, unless
+      // that would throw away text the lead is writing.
+      if (!drafting()) { window.location.assign("/"); return; }
+      fresh.textContent = "The desk is locked. Your text is still here: copy it, " +
+        "then unlock again from All cases.";
+      fresh.className = "problem";
+      fresh.hidden = false;
+      return;
+    }
     if (status.checking) {
       line.textContent = "Checking for new messages…";
     } else if (status.last_checked) {
@@ -19,7 +50,7 @@
     if (status.fetches > seen && status.new > 0) {
       // On the inbox, right after unlocking, show the cases at once; elsewhere, say so.
       if (wasChecking && body.dataset.page === "inbox") { window.location.reload(); return; }
-      document.getElementById("fresh").hidden = false;
+      fresh.hidden = false;
     }
     if (status.fetches > seen) { seen = status.fetches; wasChecking = false; }
   }
