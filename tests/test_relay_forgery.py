@@ -240,7 +240,8 @@ def _desk_pages(leads: Leads, hostile: HostileRelay, ref: str) -> str:
     """The desk of the colleague, as a browser GETs its inbox and the case."""
     runtime = DeskRuntime(leads.colleague, str(leads.config), hostile.url)
     base = f"http://127.0.0.1:{PORT}"
-    with TestClient(create_desk(runtime, PORT), base_url=base, follow_redirects=False) as client:
+    app = create_desk(runtime, "127.0.0.1", PORT, peer_ok=None)  # in-process: no socket to check
+    with TestClient(app, base_url=base, follow_redirects=False) as client:
         assert client.get(f"/open?key={runtime.link_secret}").status_code == 303
         unlocked = client.post("/unlock", data={"passphrase": PASS}, headers={"origin": base})
         assert unlocked.status_code == 303
