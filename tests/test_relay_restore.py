@@ -1,0 +1,74 @@
+"""A relay restored from a backup: the key tool notices, reads everything again, loses nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from quietdoor.config import dump_config, load_config
+
+from .support.deployments import make_deployment, with_keys_of
+from .support.keytool import Leads, init_keytool, listed_cases, run_keytool
+from .support.processes import start_relay, stop_relay
+from .support.relay_backups import back_up, restore
+
+pytestmark = pytest.mark.usefixtures("keytool_passphrase")
+
+
+@pytest.fixture
+def leads_on(
+    home: Path, tmp_path: Path, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> Iterator[Leads]:
+    """Dana and Marcus's key tools, and a relay on each store."""
+    colleague = tmp_path / "marcus"
+    init_keytool(capsys, colleague, "marcus-lee", "Marcus Lee")
+    deployment = with_keys_of(
+        make_deployment(tmp_path).deployment, {"dana-ortiz": home, "marcus-lee": colleague}
+    )
+    path = tmp_path / "with-leads.toml"
+    path.write_text(dump_config(deployment))
+    leads = Leads(home, colleague, start_relay(path, store_url, tmp_path), path, load_config(path))
+    try:
+        yield leads
+    finally:
+        stop_relay(leads.relay)
+
+
+def fetch(leads: Leads, capsys: pytest.CaptureFixture[str]) -> str:
+    """What the key tool warned while fetching."""
+    code, _, err = run_keytool(
+        capsys,
+        "--home",
+        leads.home,
+        "fetch",
+        "--relay",
+        leads.relay.url,
+        "--school",
+        "lincoln-high",
+    )
+    assert code == 0, err
+    return err
+
+
+def test_every_report_after_a_restore_reaches_the_lead(
+    leads_on: Leads, store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    leads = leads_on
+    leads.post("before the backup")
+    backup = tmp_path / "relay.backup"
+    back_up(store_url, backup)
+    before = [leads.post(f"after the backup {i}") for i in range(3)]
+    assert fetch(leads, capsys) == ""
+    stop_relay(leads.relay)
+    restore(store_url, backup)
+    port = int(leads.relay.url.rsplit(":", 1)[1])  # the key tool keeps a cursor per relay URL
+    leads.relay = start_relay(leads.config, store_url, tmp_path, port=port)
+    after = [leads.post(f"after the restore {i}") for i in range(5)]
+    warned = fetch(leads, capsys)
+    listed = {c["case_id"] for c in listed_cases(capsys, leads.home)}
+    assert {c.case_id for c in before + after} <= listed
+    assert len(listed) == 9
+    assert warned.count("a restored relay?") == 1
+    assert fetch(leads, capsys) == ""  # read again once, then as usual
