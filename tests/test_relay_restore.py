@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from keytool.inbox import Inbox
 from quietdoor.config import dump_config, load_config
 
 from .support.deployments import make_deployment, with_keys_of
 from .support.keytool import Leads, init_keytool, listed_cases, run_keytool
+from .support.paths import ROOT
 from .support.processes import start_relay, stop_relay
 from .support.relay_backups import back_up, restore
 
@@ -52,19 +56,45 @@ def fetch(leads: Leads, capsys: pytest.CaptureFixture[str]) -> str:
     return err
 
 
+def new_epoch(leads: Leads, store_url: str) -> list[str]:
+    """`python -m relay --new-epoch` as the restore procedure runs it; the lines it prints."""
+    result = subprocess.run(
+        [sys.executable, "-m", "relay", "--config", str(leads.config), "--store", store_url]
+        + ["--new-epoch"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+def restored(leads: Leads, store_url: str, tmp_path: Path) -> Iterator[None]:
+    """Around a block: back up the running relay's store; after it, restore that backup."""
+    backup = tmp_path / "relay.backup"
+    back_up(store_url, backup)
+    yield
+    stop_relay(leads.relay)
+    restore(store_url, backup)
+
+
+def restart(leads: Leads, store_url: str, tmp_path: Path) -> None:
+    """The relay again, at the same URL: the key tool keeps a cursor per relay URL."""
+    port = int(leads.relay.url.rsplit(":", 1)[1])
+    leads.relay = start_relay(leads.config, store_url, tmp_path, port=port)
+
+
 def test_every_report_after_a_restore_reaches_the_lead(
     leads_on: Leads, store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     leads = leads_on
     leads.post("before the backup")
-    backup = tmp_path / "relay.backup"
-    back_up(store_url, backup)
-    before = [leads.post(f"after the backup {i}") for i in range(3)]
-    assert fetch(leads, capsys) == ""
-    stop_relay(leads.relay)
-    restore(store_url, backup)
-    port = int(leads.relay.url.rsplit(":", 1)[1])  # the key tool keeps a cursor per relay URL
-    leads.relay = start_relay(leads.config, store_url, tmp_path, port=port)
+    for _ in restored(leads, store_url, tmp_path):
+        before = [leads.post(f"after the backup {i}") for i in range(3)]
+        assert fetch(leads, capsys) == ""
+    restart(leads, store_url, tmp_path)
     after = [leads.post(f"after the restore {i}") for i in range(5)]
     warned = fetch(leads, capsys)
     listed = {c["case_id"] for c in listed_cases(capsys, leads.home)}
@@ -72,3 +102,28 @@ def test_every_report_after_a_restore_reaches_the_lead(
     assert len(listed) == 9
     assert warned.count("a restored relay?") == 1
     assert fetch(leads, capsys) == ""  # read again once, then as usual
+
+
+def test_the_restore_procedure_numbers_new_messages_above_what_was_read(
+    leads_on: Leads, store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    leads = leads_on
+    leads.post("before the backup")
+    for _ in restored(leads, store_url, tmp_path):
+        before = [leads.post(f"after the backup {i}") for i in range(3)]
+        fetch(leads, capsys)
+    first, second = new_epoch(leads, store_url), new_epoch(leads, store_url)
+    for line in (
+        "cedar-valley-high: last cursor 0, the next message gets cursor 4294967296",
+        "lincoln-high: last cursor 1, the next message gets cursor 4294967296",
+    ):
+        assert line in first
+    # Run twice (a restore procedure repeated), the next cursor stays where the first put it.
+    assert "lincoln-high: last cursor 4294967295, the next message gets cursor 4294967296" in second
+    restart(leads, store_url, tmp_path)
+    after = [leads.post(f"after the restore {i}") for i in range(5)]
+    assert fetch(leads, capsys) == ""  # nothing was numbered again below what was read
+    listed = {c["case_id"] for c in listed_cases(capsys, leads.home)}
+    assert {c.case_id for c in before + after} <= listed
+    with Inbox(leads.home) as inbox:
+        assert inbox.cursor(leads.relay.url, "lincoln-high") == 2**32 + 4
