@@ -16,7 +16,7 @@ from .support.deployments import make_deployment, with_keys_of
 from .support.keytool import Leads, init_keytool, listed_cases, run_keytool
 from .support.paths import ROOT
 from .support.processes import start_relay, stop_relay
-from .support.relay_backups import back_up, restore
+from .support.relay_backups import back_up, delete_message, restore
 
 pytestmark = pytest.mark.usefixtures("keytool_passphrase")
 
@@ -127,3 +127,19 @@ def test_the_restore_procedure_numbers_new_messages_above_what_was_read(
     assert {c.case_id for c in before + after} <= listed
     with Inbox(leads.home) as inbox:
         assert inbox.cursor(leads.relay.url, "lincoln-high") == 2**32 + 4
+
+
+def test_a_message_gone_through_retention_is_no_restore(
+    leads_on: Leads, store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    leads = leads_on
+    leads.post("first")
+    leads.post("second: the row at the key tool's cursor")
+    fetch(leads, capsys)
+    delete_message(store_url, "lincoln-high", 2)
+    assert fetch(leads, capsys) == ""
+    later = leads.post("after the sweep")
+    assert fetch(leads, capsys) == ""
+    assert later.case_id in {c["case_id"] for c in listed_cases(capsys, leads.home)}
+    with Inbox(leads.home) as inbox:
+        assert inbox.cursor(leads.relay.url, "lincoln-high") == 3

@@ -1,4 +1,5 @@
-"""A relay's database backed up while it runs and restored as an operator would."""
+"""A relay's database backed up while it runs and restored as an operator would, or a row
+deleted as retention deletes it."""
 
 from __future__ import annotations
 
@@ -48,3 +49,14 @@ def restore(store_url: str, source: Path) -> None:
         check=True,
         capture_output=True,
     )
+
+
+def delete_message(store_url: str, school: str, seq: int) -> None:
+    """Delete one message from the running relay's store, as a retention sweep would."""
+    sql = "DELETE FROM messages WHERE school = {0} AND seq = {0}"
+    if store_url.startswith("sqlite:///"):
+        with sqlite3.connect(store_url.removeprefix("sqlite:///")) as db:
+            db.execute(sql.format("?"), (school, seq))
+        return
+    with psycopg.connect(store_url, autocommit=True) as db:
+        db.execute(sql.format("%s"), (school, seq))
