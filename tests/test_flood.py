@@ -88,7 +88,8 @@ def test_a_genuine_report_lands_while_one_address_floods(
     until = started + MAX_FLOOD_SECONDS
     stop = Event()
     flooders = [
-        threading.Thread(target=flood, args=(relay, td, until, stop, seen)) for _ in range(FLOODERS)
+        threading.Thread(target=flood, args=(relay, td, until, stop, seen))
+        for _ in range(FLOODERS)
     ]
     for f in flooders:
         f.start()
