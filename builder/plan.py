@@ -24,6 +24,7 @@ from builder.assets import SITE_DIR
 from builder.landing import load_catalogs, read_hours_text
 from builder.signs import sign_files
 from quietdoor.config import Deployment, ReadHours, School
+from quietdoor.csvcells import cells
 from quietdoor.languages import SUPPORTED_LANGUAGES, english_name
 
 LONGEST_WAIT_HOURS = 72  # a report may wait a weekend, never longer
@@ -216,19 +217,21 @@ def plan_csv(deployment: Deployment) -> str:
         for p in deployment.placements_for(school.slug):
             for lang, name in sign_files(p, deployment.languages).items():
                 writer.writerow(
-                    [
-                        school.district,
-                        school.slug,
-                        school.name,
-                        p.id,
-                        p.kind,
-                        "yes" if p.private else "no",
-                        p.location,
-                        lang,
-                        deployment.paper,
-                        f"schools/{school.slug}/{name}",
-                        deployment.landing_url(school.slug, lang),
-                    ]
+                    cells(
+                        [
+                            school.district,
+                            school.slug,
+                            school.name,
+                            p.id,
+                            p.kind,
+                            "yes" if p.private else "no",
+                            p.location,
+                            lang,
+                            deployment.paper,
+                            f"schools/{school.slug}/{name}",
+                            deployment.landing_url(school.slug, lang),
+                        ]
+                    )
                 )
     return out.getvalue()
 
@@ -238,7 +241,7 @@ def readiness_csv(findings: Iterable[Finding]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["level", "check", "district", "school", "message"])
     for f in findings:
-        writer.writerow([f.level, f.check, f.district, f.school, f.message])
+        writer.writerow(cells([f.level, f.check, f.district, f.school, f.message]))
     return out.getvalue()
 
 

@@ -7,9 +7,11 @@ made; a backup is checked by unlocking it before it is written.
 The inbox backup holds every stored message and cursor, encrypted with
 libsodium's secretstream (XChaCha20-Poly1305) under a random key that is sealed
 to the lead's own X25519 public key. Writing one needs no passphrase (a
-scheduled job can make it); reading it needs the unlocked identity. Its
-contents are read back as hostile input, like a relay's answer: anyone who
-knows the lead's public key could make such a file.
+scheduled job can make it); reading it needs the unlocked identity. Its header
+carries a MAC under a key derived from the X25519 secret (inbox-mac.key, written
+at unlock), so a stranger who knows only the public key cannot make one. Its
+contents are still read back as hostile input, like a relay's answer, and its
+cursors are capped at the messages it holds.
 
 docs/PROTOCOL.md ("The key tool's files") gives both layouts.
 """
@@ -17,10 +19,12 @@ docs/PROTOCOL.md ("The key tool's files") gives both layouts.
 from __future__ import annotations
 
 import datetime
+import hashlib
+import hmac
 import io
 import json
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -33,7 +37,14 @@ from nacl.public import PrivateKey, PublicKey, SealedBox
 from keytool.client import AUTHORS, MESSAGE_ID, Row, is_day
 from keytool.errors import KeyToolError
 from keytool.home import write_private
-from keytool.identity import IDENTITY_FILE, Identity, identity_from_document, save_identity
+from keytool.identity import (
+    IDENTITY_FILE,
+    INBOX_MAC_FILE,
+    Identity,
+    identity_from_document,
+    inbox_mac_key,
+    save_identity,
+)
 from keytool.inbox import Inbox
 from quietdoor import protocol, strictjson
 from quietdoor.encoding import b64u_decode, b64u_encode
@@ -121,10 +132,12 @@ def _read_head(source: Path, limit: int) -> bytes:
 class InboxCounts:
     messages: int
     cursors: int
+    unsigned: bool = False  # a version-1 backup, which anyone with the public key could make
 
 
 def write_inbox_backup(home: Path, recipient_x25519: bytes, target: Path) -> InboxCounts:
     """Every stored message and cursor, encrypted to the lead's own public key."""
+    mac_key = _stored_mac_key(home, recipient_x25519)
     with Inbox(home) as inbox:
         stored = inbox.messages()
         cursors = inbox.cursors()
@@ -152,20 +165,16 @@ def write_inbox_backup(home: Path, recipient_x25519: bytes, target: Path) -> Inb
     key = sodium.crypto_secretstream_xchacha20poly1305_keygen()
     state = sodium.crypto_secretstream_xchacha20poly1305_state()
     stream_header = sodium.crypto_secretstream_xchacha20poly1305_init_push(state, key)
-    header = (
-        json.dumps(
-            {
-                "format": INBOX_FORMAT,
-                "version": 1,
-                "made": datetime.date.today().isoformat(),
-                "to": b64u_encode(protocol.key_id(recipient_x25519)),
-                "sealed_key": b64u_encode(SealedBox(PublicKey(recipient_x25519)).encrypt(key)),
-                "stream": b64u_encode(stream_header),
-            },
-            separators=(",", ":"),
-        ).encode()
-        + b"\n"
-    )
+    fields = {
+        "format": INBOX_FORMAT,
+        "version": 2,
+        "made": datetime.date.today().isoformat(),
+        "to": b64u_encode(protocol.key_id(recipient_x25519)),
+        "sealed_key": b64u_encode(SealedBox(PublicKey(recipient_x25519)).encrypt(key)),
+        "stream": b64u_encode(stream_header),
+    }
+    fields["mac"] = _mac(mac_key, fields)
+    header = json.dumps(fields, separators=(",", ":")).encode() + b"\n"
     out = io.BytesIO()
     out.write(header)
     plain = "".join(line + "\n" for line in lines).encode("utf-8")
@@ -181,34 +190,50 @@ def write_inbox_backup(home: Path, recipient_x25519: bytes, target: Path) -> Inb
 
 
 def restore_inbox_backup(home: Path, identity: Identity, source: Path) -> InboxCounts:
-    """Merge a backup's messages into the inbox; every line is checked before anything is kept."""
+    """Merge a backup's messages into the inbox; every line is checked before anything is kept.
+
+    Each cursor is capped at the school's last message in the backup: a cursor
+    beyond what the backup holds would make fetch skip messages nobody read.
+    """
     try:
         with source.open("rb") as f:
-            messages, cursors = _read_inbox_backup(f, identity.box_keys, source)
+            version, messages, cursors = _read_inbox_backup(f, identity.box_keys, source)
     except OSError as exc:
         raise KeyToolError(f"cannot read {source} ({exc.strerror})") from None
+    last: dict[str, int] = {}
+    for school, row in messages:
+        last[school] = max(last.get(school, 0), row.cursor)
+    capped = [(relay, school, min(after, last.get(school, 0))) for relay, school, after in cursors]
     with Inbox(home) as inbox:
-        added = inbox.restore(messages, cursors)
-    return InboxCounts(messages=added, cursors=len(cursors))
+        added = inbox.restore(messages, capped)
+    return InboxCounts(messages=added, cursors=len(cursors), unsigned=version == 1)
 
 
 def _read_inbox_backup(
     f: BinaryIO, keys: Sequence[PrivateKey], source: Path
-) -> tuple[list[tuple[str, Row]], list[tuple[str, str, int]]]:
+) -> tuple[int, list[tuple[str, Row]], list[tuple[str, str, int]]]:
     bad = KeyToolError(f"{source} is damaged or not an inbox backup; nothing was restored")
     header = f.readline(MAX_HEADER_LINE)
     try:
         head = strictjson.loads(header, max_bytes=MAX_HEADER_LINE)
         if not isinstance(head, dict) or head.get("format") != INBOX_FORMAT:
             raise bad
-        if head.get("version") != 1:
+        version = head.get("version")
+        if version not in (1, 2):
             raise KeyToolError(f"{source} is a backup this version of the tool cannot read")
         to = b64u_decode(head["to"])
         sealed_key = b64u_decode(head["sealed_key"])
         stream_header = b64u_decode(head["stream"])
     except (strictjson.JSONError, KeyError, TypeError, ValueError):
         raise bad from None
-    key = _open_key(to, sealed_key, keys, source)
+    box, key = _open_key(to, sealed_key, keys, source)
+    if version == 2 and not hmac.compare_digest(
+        str(head.get("mac", "")), _mac(inbox_mac_key(box), head)
+    ):
+        raise KeyToolError(
+            f"{source}: its mac is missing or wrong, so these keys' tool did not make it "
+            "(anyone who knows your public key can make such a file); nothing was restored"
+        )
     state = sodium.crypto_secretstream_xchacha20poly1305_state()
     try:
         sodium.crypto_secretstream_xchacha20poly1305_init_pull(state, stream_header, key)
@@ -249,14 +274,40 @@ def _read_inbox_backup(
                 raise ValueError(line[:32])
         except (strictjson.JSONError, ValueError, KeyError, TypeError, protocol.ProtocolError):
             raise bad from None
-    return messages, cursors
+    return version, messages, cursors
 
 
-def _open_key(to: bytes, sealed_key: bytes, keys: Sequence[PrivateKey], source: Path) -> bytes:
+def _mac(key: bytes, fields: Mapping[str, Any]) -> str:
+    """Keyed BLAKE2b-256 of the header's canonical JSON without "mac"."""
+    rest = {k: v for k, v in fields.items() if k != "mac"}
+    text = json.dumps(rest, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return b64u_encode(hashlib.blake2b(text.encode("utf-8"), digest_size=32, key=key).digest())
+
+
+def _stored_mac_key(home: Path, recipient_x25519: bytes) -> bytes:
+    """The MAC key written at unlock, for the key the backup is sealed to."""
+    path = home / INBOX_MAC_FILE
+    unlock = f"unlock the key tool once (`python -m keytool --home {home} list`) to write it"
+    try:
+        doc = strictjson.loads(path.read_bytes(), max_bytes=MAX_HEADER_LINE)
+        to, key = b64u_decode(doc["to"]), b64u_decode(doc["key"])
+    except FileNotFoundError:
+        raise KeyToolError(f"{path} is missing; {unlock}") from None
+    except (OSError, strictjson.JSONError, KeyError, TypeError, ValueError):
+        raise KeyToolError(f"{path} is damaged; {unlock} again") from None
+    if to != protocol.key_id(recipient_x25519) or len(key) != 32:
+        raise KeyToolError(f"{path} is for keys other than identity.json's; {unlock} again")
+    return key
+
+
+def _open_key(
+    to: bytes, sealed_key: bytes, keys: Sequence[PrivateKey], source: Path
+) -> tuple[PrivateKey, bytes]:
+    """The private key the backup is sealed to, and the stream key it opens."""
     for key in keys:
         if protocol.key_id(bytes(key.public_key)) == to:
             try:
-                return SealedBox(key).decrypt(sealed_key)
+                return key, SealedBox(key).decrypt(sealed_key)
             except nacl.exceptions.CryptoError:
                 break
     raise KeyToolError(f"{source} was not made for these keys; nothing was restored")

@@ -41,6 +41,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         session.relay(args.relay),
         args.school,
         progress=lambda school, added: print(f"{school}: {added} new", flush=True),
+        warn=lambda text: print(f"keytool: warning: {clean(text)}", file=sys.stderr),
     )
     return 0
 

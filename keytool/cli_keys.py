@@ -126,6 +126,13 @@ def cmd_restore(args: argparse.Namespace) -> int:
     if backup_kind(args.source) == INBOX_FORMAT:
         session = open_session(args)
         counts = restore_inbox_backup(args.home, session.identity, args.source)
+        if counts.unsigned:
+            print(
+                f"keytool: warning: {args.source} is a version-1 backup, which carries no mac: "
+                "anyone who knows your public key could have made it. Its cursors were capped "
+                "at the messages it holds.",
+                file=sys.stderr,
+            )
         print(f"{counts.messages} messages added to the inbox from {args.source}.")
         return 0
     identity = restore_identity_backup(args.home, ask_passphrase(confirm=False), args.source)

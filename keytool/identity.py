@@ -6,6 +6,9 @@ identity.json resists guessing far better than the passphrase alone would.
 
 After `rotate`, the file also keeps the replaced key pairs (newest first), so
 that envelopes sealed to them still open; docs/PROTOCOL.md describes the layout.
+
+Unlocking (and writing identity.json) also writes inbox-mac.key (0600): the key
+that authenticates inbox backups, so a scheduled backup (no passphrase) can sign.
 """
 
 from __future__ import annotations
@@ -27,10 +30,12 @@ from nacl.signing import SigningKey
 
 from keytool.errors import KeyToolError
 from keytool.home import private_home, write_private
+from quietdoor import protocol
 from quietdoor.config import PreviousKeys, Recipient
 from quietdoor.encoding import b64u_decode, b64u_encode
 
 IDENTITY_FILE = "identity.json"
+INBOX_MAC_FILE = "inbox-mac.key"
 MIN_PASSPHRASE = 12
 OPSLIMIT = nacl.pwhash.argon2id.OPSLIMIT_MODERATE
 MEMLIMIT = nacl.pwhash.argon2id.MEMLIMIT_MODERATE
@@ -122,7 +127,14 @@ def load_identity(home: Path, passphrase: str) -> Identity:
         ) from None
     except (OSError, ValueError):
         raise KeyToolError(f"{path} is damaged; restore it from your backup") from None
-    return identity_from_document(doc, passphrase, str(path))
+    identity = identity_from_document(doc, passphrase, str(path))
+    _write_inbox_mac_key(home, identity)
+    return identity
+
+
+def inbox_mac_key(box: PrivateKey) -> bytes:
+    """What inbox backups sealed to this X25519 key are authenticated with."""
+    return protocol.blake2b(bytes(box), 32, b"qd2.inbox_mac")
 
 
 def save_identity(home: Path, identity: Identity, passphrase: str, *, replace: bool) -> None:
@@ -132,6 +144,14 @@ def save_identity(home: Path, identity: Identity, passphrase: str, *, replace: b
         raise KeyToolError(f"{path} already exists; keys are never overwritten")
     private_home(home)
     write_private(path, json.dumps(identity_document(identity, passphrase), indent=2).encode())
+    _write_inbox_mac_key(home, identity)
+
+
+def _write_inbox_mac_key(home: Path, identity: Identity) -> None:
+    """inbox-mac.key for the current X25519 key, so a backup without the passphrase can sign."""
+    mac_file = {"to": b64u_encode(protocol.key_id(identity.keys.x25519))}
+    mac_file["key"] = b64u_encode(inbox_mac_key(identity.box_key))
+    write_private(home / INBOX_MAC_FILE, json.dumps(mac_file).encode())
 
 
 def rotate_identity(home: Path, passphrase: str, until: datetime.date) -> Identity:

@@ -93,6 +93,18 @@ class Inbox:
         ).fetchone()
         return int(row[0]) if row else 0
 
+    def id_at(self, school: str, cursor: int) -> str | None:
+        """The id of the message stored for this cursor (the latest stored, after a restore)."""
+        row = self.db.execute(
+            "SELECT id FROM messages WHERE school = ? AND cursor = ? ORDER BY rowid DESC LIMIT 1",
+            (school, cursor),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def has(self, message_id: str) -> bool:
+        row = self.db.execute("SELECT 1 FROM messages WHERE id = ?", (message_id,)).fetchone()
+        return row is not None
+
     def add_page(self, relay: str, school: str, rows: list[Row]) -> int:
         """Store one page and move the cursor, in one transaction; the number of new messages."""
         added = 0

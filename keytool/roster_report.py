@@ -26,6 +26,7 @@ from keytool.roster import (
     TestResult,
     standing,
 )
+from quietdoor.csvcells import cells
 
 SUMMARY_COLUMNS = [
     "school",
@@ -156,7 +157,7 @@ def to_csv(columns: list[str], rows: list[list[str]]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([_csv_safe(v) for v in row])
+        writer.writerow(cells(row))
     return buffer.getvalue()
 
 
@@ -237,8 +238,3 @@ def _score(t: TestResult | None) -> str:
 
 def _num(value: int | None) -> str:
     return "" if value is None else str(value)
-
-
-def _csv_safe(value: str) -> str:
-    """Stop a spreadsheet from running a name like '=HYPERLINK(...)' as a formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from keytool.cases import Inbox as CaseInbox
 from keytool.cases import read_inbox
-from keytool.client import MAX_PAGES, Relay
+from keytool.client import MAX_PAGES, Page, Relay, Row
 from keytool.directory import Colleagues
 from keytool.errors import KeyToolError
 from keytool.identity import Identity, load_identity
@@ -83,33 +83,78 @@ class Session:
         relay: Relay,
         schools: Sequence[str] = (),
         progress: Callable[[str, int], None] | None = None,
+        warn: Callable[[str], None] = lambda text: None,
     ) -> dict[str, int]:
-        """New messages of these schools (default: all the relay says I read), kept encrypted."""
+        """New messages of these schools (default: all the relay says I read), kept encrypted.
+
+        warn: told when a school's messages were read again (see _fetch_school).
+        """
         chosen = list(schools) or relay.schools()
         added: dict[str, int] = {}
         with Inbox(self.home) as inbox:
             for school in chosen:
                 if not SLUG_RE.fullmatch(school):
                     raise KeyToolError(f"{school!r} is not a school slug")
-                added[school] = _fetch_school(relay, inbox, school)
+                added[school] = _fetch_school(relay, inbox, school, warn)
                 if progress is not None:
                     progress(school, added[school])
         self.remember(relay_url=relay.url)
         return added
 
 
-def _fetch_school(relay: Relay, inbox: Inbox, school: str) -> int:
+RESTORED = (
+    "{school}: the relay's messages changed below what this tool had read "
+    "(a restored relay?); everything was read again"
+)
+
+
+def _fetch_school(relay: Relay, inbox: Inbox, school: str, warn: Callable[[str], None]) -> int:
+    """Fetch from one before the cursor, to see that the relay still has what this tool read.
+
+    A relay restored from a backup hands out cursors again that this tool has
+    already passed: if the row at the cursor is missing or another message, every
+    message is read again from the start (kept once by id).
+    """
+    held = inbox.cursor(relay.url, school)
+    if not held:
+        return _read_pages(relay, inbox, school, relay.page(school, 0))
+    page = relay.page(school, held - 1)
+    first = page.rows[0] if page.rows else None
+    if first is not None and first.cursor == held and first.id == inbox.id_at(school, held):
+        return _read_pages(relay, inbox, school, Page(rows=page.rows[1:], more=page.more))
+    changed: list[bool] = []
+    added = _read_pages(
+        relay,
+        inbox,
+        school,
+        relay.page(school, 0),
+        lambda rows: changed.extend(r.cursor <= held and not inbox.has(r.id) for r in rows),
+    )
+    if any(changed):
+        warn(RESTORED.format(school=school))
+    return added
+
+
+def _read_pages(
+    relay: Relay,
+    inbox: Inbox,
+    school: str,
+    page: Page,
+    before_keeping: Callable[[list[Row]], None] = lambda rows: None,
+) -> int:
     added = 0
     for _ in range(MAX_PAGES):
-        page = relay.page(school, inbox.cursor(relay.url, school))
+        before_keeping(page.rows)
         added += inbox.add_page(relay.url, school, page.rows)
         if not page.more:
             if page.rows:
                 # Once more from the new cursor: that tells the relay what this tool now
                 # holds, and retention counts from it. Anything new it brings is kept too.
                 last = relay.page(school, inbox.cursor(relay.url, school))
+                before_keeping(last.rows)
                 added += inbox.add_page(relay.url, school, last.rows)
             return added
+        page = relay.page(school, inbox.cursor(relay.url, school))
     raise KeyToolError(
         f"{relay.url} keeps saying there is more for {school}; stopped after "
         f"{MAX_PAGES} pages (what came so far is saved); run fetch again"

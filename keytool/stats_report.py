@@ -16,6 +16,7 @@ from typing import Any
 
 from keytool.page_templates import PAGES
 from keytool.stats import DISPOSITION_ORDER, MonthStats, Stats, median
+from quietdoor.csvcells import cell
 
 DISPOSITION_LABELS = {
     "cps": "Referred to child protective services",
@@ -89,9 +90,7 @@ def to_csv(stats: Stats, name: Callable[[str], str]) -> str:
     writer = csv.DictWriter(out, COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows(stats, name):
-        # A leading =, +, - or @ would be a formula to a spreadsheet: a school name is text.
-        row["school"] = _not_a_formula(str(row["school"]))
-        writer.writerow(row)
+        writer.writerow({column: cell(value) for column, value in row.items()})
     return out.getvalue()
 
 
@@ -215,7 +214,3 @@ def _number(value: float | None) -> str:
     if value is None:
         return ""
     return str(int(value)) if value == int(value) else f"{value:.1f}"
-
-
-def _not_a_formula(text: str) -> str:
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

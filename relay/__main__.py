@@ -1,4 +1,4 @@
-"""python -m relay --config PATH --store URL [--static DIR] [--host H] [--port N]"""
+"""python -m relay --config PATH --store URL [--static DIR] [--host H] [--port N] [--new-epoch]"""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ import logging.config
 import sys
 from pathlib import Path
 
-from quietdoor.config import load_config
+from quietdoor.config import Deployment, load_config
 from quietdoor.errors import QuietDoorError
 from relay.app import create_app
+from relay.epoch import new_epoch
 from relay.errors import RelayError
 from relay.logs import LOG_CONFIG
 from relay.server import Deadlines, choose, serve
-from relay.store import StoreError
+from relay.store import SQLStore, StoreError
 from relay.stores import open_store
 
 log = logging.getLogger("relay")
@@ -43,6 +44,12 @@ def main(argv: list[str] | None = None) -> int:
         default="auto",
         help="the event loop (default: uvloop when installed)",
     )
+    parser.add_argument(
+        "--new-epoch",
+        action="store_true",
+        help="after restoring the database from a backup: move every school's next cursor "
+        "past anything read before, then exit",
+    )
     args = parser.parse_args(argv)
     try:
         deployment = load_config(args.config)
@@ -52,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     except (QuietDoorError, RelayError) as exc:
         print(f"relay: {exc}", file=sys.stderr)
         return 2
+    if args.new_epoch:
+        return _new_epoch(store, deployment)
     logging.config.dictConfig(LOG_CONFIG)
     try:
         app = create_app(deployment, store, args.static)
@@ -86,6 +95,20 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         store.close()
         log.info("relay stopped", extra={"event": "stop"})
+    return 0
+
+
+def _new_epoch(store: SQLStore, deployment: Deployment) -> int:
+    try:
+        moved = store.call("", new_epoch, [s.slug for s in deployment.schools])
+    except RelayError as exc:
+        print(f"relay: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    for m in moved:
+        print(f"{m.school}: last cursor {m.last}, the next message gets cursor {m.next}")
+    print(f"relay: a new epoch of cursors for {len(moved)} schools; start the relays now")
     return 0
 
 

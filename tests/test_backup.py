@@ -7,6 +7,7 @@ import dataclasses
 import io
 import json
 import re
+import secrets
 from pathlib import Path
 
 import pytest
@@ -14,10 +15,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from keytool.errors import KeyToolError
-from keytool.identity import load_identity
+from keytool.identity import INBOX_MAC_FILE, load_identity, load_public
 from keytool.recovery import ALPHABET, check_symbol, read_line
 from quietdoor.encoding import b64u_encode
 
+from .support.backups import forged_inbox_backup
 from .support.keytool import PASS, Leads, listed_cases, run_keytool
 
 pytestmark = pytest.mark.usefixtures("keytool_passphrase")
@@ -195,7 +197,7 @@ def test_restore_refuses_what_it_must_not_take(
         "a flipped byte": data[:-40] + bytes([data[-40] ^ 1]) + data[-39:],
         "cut short": data[:-30],
         "something added": data + b"\x00\x00\x00\x20" + b"x" * 32,
-        "a changed header": data.replace(b'"version":1', b'"version":1 ', 1),
+        "a changed header": data.replace(b'"version":2', b'"version":2 ', 1),
         "not a backup": b"hello\n",
     }
     for what, content in damaged.items():
@@ -211,6 +213,52 @@ def test_restore_refuses_what_it_must_not_take(
     code, _, err = run_keytool(capsys, "--home", elsewhere, "restore", "--from", keys)
     assert code == 1 and "wrong passphrase" in err
     assert not (elsewhere / "identity.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("version", "mac", "refusal"),
+    [
+        (1, None, ""),
+        (2, None, "its mac is missing or wrong"),
+        (2, b64u_encode(secrets.token_bytes(32)), "its mac is missing or wrong"),
+    ],
+    ids=["version 1", "version 2 without a mac", "version 2 with a guessed mac"],
+)
+def test_a_backup_forged_from_public_values_cannot_stop_fetching(
+    leads: Leads,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    version: int,
+    mac: str | None,
+    refusal: str,
+) -> None:
+    leads.post("read before the forged backup")
+    leads.fetch(capsys)
+    far = {"cursor": {"relay": leads.relay.url, "school": "lincoln-high", "after": 10**18 - 1}}
+    forged = tmp_path / "forged.backup"
+    forged.write_bytes(forged_inbox_backup(load_public(leads.home).x25519, [far], version, mac))
+    code, _, err = run_keytool(capsys, "--home", leads.home, "restore", "--from", forged)
+    if refusal:
+        assert code == 1 and refusal in err and "nothing was restored" in err
+    else:  # an old backup still restores, its cursors capped at the messages it holds (none)
+        assert code == 0 and "a version-1 backup, which carries no mac" in err
+    later = leads.post("sent after the forged backup")
+    leads.fetch(capsys)
+    assert later.case_id in {c["case_id"] for c in listed_cases(capsys, leads.home)}
+
+
+def test_a_scheduled_backup_needs_the_mac_key_written_at_unlock(
+    home: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    mac_file = home / INBOX_MAC_FILE
+    mac_file.unlink()
+    code, _, err = run_keytool(capsys, "--home", home, "backup", "--inbox-to", tmp_path / "b")
+    assert code == 1 and f"{mac_file} is missing; unlock the key tool once" in err
+    assert not (tmp_path / "b").exists()
+    assert run_keytool(capsys, "--home", home, "list")[0] == 0  # unlocks
+    assert mac_file.stat().st_mode & 0o777 == 0o600
+    code, _, err = run_keytool(capsys, "--home", home, "backup", "--inbox-to", tmp_path / "b")
+    assert code == 0, err
 
 
 def test_backup_says_what_to_write(home: Path, capsys: pytest.CaptureFixture[str]) -> None:

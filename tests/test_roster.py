@@ -258,10 +258,13 @@ def test_modules_not_taken_are_blank_not_zero() -> None:
     ]
 
 
-def test_csv_cannot_smuggle_a_spreadsheet_formula() -> None:
-    roster = roster_of(record('=HYPERLINK("x")', ("m01", "2", "2026-02-01")))
-    row = list(csv.reader(io.StringIO(to_csv(SUMMARY_COLUMNS, summary_rows(roster)))))[1]
-    assert row[2] == '\'=HYPERLINK("x")'
+@pytest.mark.parametrize("name", ['=HYPERLINK("x")', "+1", "-1+1", "@SUM(A1)"])
+def test_csv_cannot_smuggle_a_spreadsheet_formula(name: str) -> None:
+    roster = roster_of(record(name, ("m01", "2", "2026-02-01")))
+    row = list(csv.reader(io.StringIO(to_csv(SUMMARY_COLUMNS, summary_rows(roster)), newline="")))[
+        1
+    ]
+    assert row[2] == "'" + name
 
 
 def test_printable_page_escapes_names_and_flags_in_words() -> None:
