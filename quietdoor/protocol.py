@@ -25,6 +25,7 @@ from quietdoor.encoding import b64u_decode, b64u_encode
 from quietdoor.errors import QuietDoorError
 
 VERSION = 1
+ENVELOPE_VERSIONS = (1, 2)  # the envelope versions a reader parses (the relay limits v 1)
 CASE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 CASE_CODE_CHARS = 16  # 80 bits
 MIN_BUCKET = 1024
@@ -151,19 +152,20 @@ class SealedKey:
 
 @dataclass(frozen=True)
 class Envelope:
-    """Envelope version 1, checked for shape only: what the relay can verify."""
+    """An envelope (version 1 or 2: one shape), checked for shape only: what a relay can verify."""
 
     school: str
     nonce: bytes
     ct: bytes
     keys: tuple[SealedKey, ...]
+    version: int = VERSION
     # The canonical text, when parsed: the parsed fields were canonical already, so the
     # relay need not encode them all again.
     text: str = field(default="", compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "v": VERSION,
+            "v": self.version,
             "school": self.school,
             "nonce": b64u_encode(self.nonce),
             "ct": b64u_encode(self.ct),
@@ -194,9 +196,9 @@ class NewCase:
 def parse_envelope(obj: Any) -> Envelope:
     """Check an envelope's shape and sizes; raise ProtocolError naming the bad field."""
     _fields(obj, ENVELOPE_FIELDS, "the envelope")
-    if type(obj["v"]) is not int or obj["v"] != VERSION:
+    if type(obj["v"]) is not int or obj["v"] not in ENVELOPE_VERSIONS:
         raise ProtocolError(
-            f"unsupported version {str(obj['v'])[:16]!r} (this code speaks version {VERSION})"
+            f"unsupported version {str(obj['v'])[:16]!r} (this code speaks versions 1 and 2)"
         )
     if not isinstance(obj["school"], str) or not SLUG_RE.fullmatch(obj["school"]):
         raise ProtocolError("'school' must be a school's slug")
@@ -223,6 +225,7 @@ def parse_envelope(obj: Any) -> Envelope:
         nonce=_binary(obj, "nonce", nacl.secret.SecretBox.NONCE_SIZE),
         ct=ct,
         keys=tuple(sealed_keys),
+        version=obj["v"],
         text=_canonical_envelope(obj),
     )
 
@@ -230,14 +233,14 @@ def parse_envelope(obj: Any) -> Envelope:
 def _canonical_envelope(obj: Mapping[str, Any]) -> str:
     """The canonical text of an envelope whose fields were all just checked.
 
-    Every value is base64url, a slug or the version 1, none of which JSON escapes, so
+    Every value is base64url, a slug or the version (1 or 2), none of which JSON escapes, so
     the text is written directly, keys sorted, as _canonical_json would write it
     (a test holds the two equal); the relay does this for every message.
     """
     keys = ",".join(f'{{"sealed":"{k["sealed"]}","to":"{k["to"]}"}}' for k in obj["keys"])
     return (
         f'{{"ct":"{obj["ct"]}","keys":[{keys}],"nonce":"{obj["nonce"]}",'
-        f'"school":"{obj["school"]}","v":{VERSION}}}'
+        f'"school":"{obj["school"]}","v":{obj["v"]}}}'
     )
 
 

@@ -163,7 +163,7 @@ def good_envelope() -> dict[str, Any]:
         (lambda e: e.pop("nonce"), "missing field 'nonce'"),
         (lambda e: e.update(extra=1), "unknown field 'extra'"),
         (lambda e: e.update(case_id="AAAA"), "unknown field 'case_id'"),
-        (lambda e: e.update(v=2), "unsupported version '2'"),
+        (lambda e: e.update(v=3), "unsupported version '3'"),
         (lambda e: e.update(v=True), "unsupported version"),
         (lambda e: e.update(v=1.0), "unsupported version"),
         (lambda e: e.update(school=5), "'school' must be a school's slug"),
