@@ -33,11 +33,13 @@ def cmd_desk(args: argparse.Namespace) -> int:
 
 def cmd_fetch(args: argparse.Namespace) -> int:
     session = open_session(args)
+    relay = session.relay(args.relay)
     session.fetch(
-        session.relay(args.relay),
+        relay,
         args.school,
         progress=lambda school, added: print(f"{school}: {added} new", flush=True),
     )
+    _warn(relay.warnings)
     return 0
 
 
@@ -45,6 +47,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     session = open_session(args)
     inbox = read_cases(session, args.school)
     session.remember()
+    _warn(session.acknowledge_seen())
     if args.json:
         print(
             as_json(
@@ -69,6 +72,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     else:
         print(thread(case, session.colleagues))
     session.remember()
+    _warn(session.acknowledge_seen())
     if case.needs_receipt():
         try:
             with Inbox(args.home) as store:
@@ -186,3 +190,8 @@ COMMANDS: dict[str, AddCommand] = {
     "reply": add_reply,
     "note": add_note,
 }
+
+
+def _warn(warnings: list[str]) -> None:
+    for warning in warnings:
+        print(f"keytool: {clean(warning)}", file=sys.stderr)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from keytool.cases import Inbox as CaseInbox
 from keytool.cases import read_inbox
-from keytool.client import MAX_PAGES, Relay
+from keytool.client import ACK_TIMEOUT, MAX_PAGES, Relay
 from keytool.directory import Colleagues
 from keytool.errors import KeyToolError
 from keytool.identity import Identity, load_identity
@@ -77,6 +77,25 @@ class Session:
             self._cached = (version, result)
         return result
 
+    def acknowledge_seen(self) -> list[str]:
+        """Tell the relay a person looked at everything this tool holds; what went wrong.
+
+        Called when a person views the inbox (list, show, the desk's inbox page), never
+        by a background fetch. Nothing to say without a remembered relay.
+        """
+        url = self.settings.relay_url
+        if not url:
+            return []
+        with Inbox(self.home) as inbox:
+            held = [(school, after) for at, school, after in inbox.cursors() if at == url]
+        relay = self.relay(url)
+        try:
+            for school, after in held:
+                relay.acknowledge(school, seen=after, timeout=ACK_TIMEOUT)
+        except KeyToolError as exc:
+            return [f"the relay was not told that you looked: {exc}"]
+        return relay.warnings
+
     def fetch(
         self,
         relay: Relay,
@@ -102,12 +121,10 @@ def _fetch_school(relay: Relay, inbox: Inbox, school: str) -> int:
     for _ in range(MAX_PAGES):
         page = relay.page(school, inbox.cursor(relay.url, school))
         added += inbox.add_page(relay.url, school, page.rows)
+        if page.rows:
+            # Stored (committed): now the relay may count it as held; retention waits for it.
+            relay.acknowledge(school, held=inbox.cursor(relay.url, school))
         if not page.more:
-            if page.rows:
-                # Once more from the new cursor: that tells the relay what this tool now
-                # holds, and retention counts from it. Anything new it brings is kept too.
-                last = relay.page(school, inbox.cursor(relay.url, school))
-                added += inbox.add_page(relay.url, school, last.rows)
             return added
     raise KeyToolError(
         f"{relay.url} keeps saying there is more for {school}; stopped after "

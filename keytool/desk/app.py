@@ -112,6 +112,7 @@ class _Desk:
             done = DONE.get(request.query_params.get("done", ""), "")
             return self.page(request, "unlock.html.j2", {"error": "", "done": done})
         inbox = await asyncio.to_thread(session.read)
+        await asyncio.to_thread(session.acknowledge_seen)  # a person looks: `seen`
         clock = Clock(session.colleagues)
         school = request.query_params.get("school", "")
         schools = sorted({c.school for c in inbox.cases})
