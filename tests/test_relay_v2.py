@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -178,3 +181,29 @@ def test_an_envelope_retried_as_another_new_case_is_a_conflict(
     assert answer.status_code == 409
     assert answer.json() == {"error": "this envelope was sent before, to another case"}
     assert client.post(CASES, json=case.body).status_code == 200  # the same retry still is one
+
+
+def solved_as_documented(challenge: dict[str, Any]) -> str:
+    """X-QD-Proof made from docs/PROTOCOL.md alone: nonce and salt hashed as the bytes, not hex."""
+    p = challenge["parameters"]
+    nonce, salt = bytes.fromhex(p["nonce"]), bytes.fromhex(p["salt"])
+    for n in range(p["data"]["tries"]):
+        key = hashlib.pbkdf2_hmac("sha256", nonce + n.to_bytes(4, "big"), salt, p["cost"])
+        if key[: p["keyLength"]].hex().startswith(p["keyPrefix"]):
+            solution = {"counter": n, "derivedKey": key[: p["keyLength"]].hex()}
+            document = {"challenge": challenge, "solution": solution}
+            return base64.b64encode(json.dumps(document).encode()).decode()
+    raise AssertionError("no counter below tries solves it")
+
+
+def test_a_proof_solved_from_the_docs_is_accepted_and_a_retry_without_one_gets_428(
+    tmp_path: Path, store: SQLStore
+) -> None:
+    td = deployment(tmp_path, proof_of_work=True, proof_of_work_tries=20)
+    client = relay_for(td, store)
+    challenge = client.get("/api/v1/challenge?school=lincoln-high").json()
+    case = new_case(td.deployment, "lincoln-high")
+    proof = {"x-qd-proof": solved_as_documented(challenge)}
+    assert client.post(CASES, json=case.body, headers=proof).status_code == 201
+    assert client.post(CASES, json=case.body, headers=proof).status_code == 200
+    assert client.post(CASES, json=case.body).status_code == 428
