@@ -36,6 +36,7 @@ NO_ACKS = (
     "the relay does not take acknowledgments (a relay older than version 2): "
     "it keeps every message until it is upgraded"
 )
+ACK_FAILED = "the relay was not told what this tool holds or what you looked at"
 MESSAGE_ID = re.compile(r"[0-9a-f]{24}")
 DAY = re.compile(r"\d{4}-\d\d-\d\d")
 AUTHORS: tuple[Author, ...] = ("public", "student", "staff")
@@ -108,7 +109,9 @@ class Relay:
     ) -> tuple[int, int] | None:
         """Tell the relay `held` and/or `seen` up to a cursor: (held, seen) it recorded.
 
-        None from a relay without acknowledgments (404): said once in warnings.
+        Never fails what the caller did (what was fetched is stored already): a relay
+        without acknowledgments (404), or any other failure, is said once in warnings,
+        no more are sent on this Relay, and the answer is None.
         """
         if not self._takes_acks:
             return None
@@ -118,13 +121,17 @@ class Relay:
         try:
             answer = self._request("POST", path, body, timeout=timeout)
         except _NotFound:
-            self._takes_acks = False
-            self.warnings.append(NO_ACKS)
-            return None
-        held, seen = answer.get("held"), answer.get("seen")
-        if not all(type(v) is int and 0 <= v <= MAX_ACK for v in (held, seen)):
-            raise self._odd("an acknowledgment's answer without whole numbers held and seen")
-        return cast(int, held), cast(int, seen)
+            warning = NO_ACKS
+        except KeyToolError as exc:
+            warning = f"{ACK_FAILED}: {exc}"
+        else:
+            held, seen = answer.get("held"), answer.get("seen")
+            if all(type(v) is int and 0 <= v <= MAX_ACK for v in (held, seen)):
+                return cast(int, held), cast(int, seen)
+            warning = f"{ACK_FAILED}: its answer was not two whole numbers"
+        self._takes_acks = False
+        self.warnings.append(warning)
+        return None
 
     def post(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
         return self._request("POST", path, json.dumps(body, separators=(",", ":")).encode())

@@ -78,7 +78,7 @@ class Session:
         return result
 
     def acknowledge_seen(self) -> list[str]:
-        """Tell the relay a person looked at everything this tool holds; what went wrong.
+        """Tell the relay a person looked at everything this tool holds; warnings to show.
 
         Called when a person views the inbox (list, show, the desk's inbox page), never
         by a background fetch. Nothing to say without a remembered relay.
@@ -89,11 +89,8 @@ class Session:
         with Inbox(self.home) as inbox:
             held = [(school, after) for at, school, after in inbox.cursors() if at == url]
         relay = self.relay(url)
-        try:
-            for school, after in held:
-                relay.acknowledge(school, seen=after, timeout=ACK_TIMEOUT)
-        except KeyToolError as exc:
-            return [f"the relay was not told that you looked: {exc}"]
+        for school, after in held:
+            relay.acknowledge(school, seen=after, timeout=ACK_TIMEOUT)
         return relay.warnings
 
     def fetch(
