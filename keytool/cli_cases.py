@@ -37,19 +37,23 @@ def cmd_desk(args: argparse.Namespace) -> int:
 
 def cmd_fetch(args: argparse.Namespace) -> int:
     session = open_session(args)
+    relay = session.relay(args.relay)
     session.fetch(
-        session.relay(args.relay),
+        relay,
         args.school,
         progress=lambda school, added: print(f"{school}: {added} new", flush=True),
         warn=lambda text: print(f"keytool: warning: {clean(text)}", file=sys.stderr),
     )
+    _warn(relay.warnings)
     return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     session = open_session(args)
+    held = session.held(args.school)
     inbox = read_cases(session, args.school)
     session.remember()
+    _warn(session.acknowledge_seen(held))
     if args.json:
         print(
             as_json(
@@ -68,12 +72,14 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     session = open_session(args)
+    held = session.held()
     case = find_case(read_cases(session), args.case)
     if args.json:
         print(as_json(case_json(case, with_messages=True)))
     else:
         print(thread(case, session.colleagues))
     session.remember()
+    _warn(session.acknowledge_seen({case.school: held[case.school]} if case.school in held else {}))
     if case.needs_receipt():
         try:
             with Inbox(args.home) as store:
@@ -197,3 +203,8 @@ COMMANDS: dict[str, AddCommand] = {
     "reply": add_reply,
     "note": add_note,
 }
+
+
+def _warn(warnings: list[str]) -> None:
+    for warning in warnings:
+        print(f"keytool: {clean(warning)}", file=sys.stderr)

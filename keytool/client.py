@@ -30,6 +30,13 @@ MAX_ANSWER_BYTES = 32 * 1024 * 1024  # a full page of the largest envelopes fits
 MAX_PAGES = 5_000  # per school and fetch: a relay that says "more" forever is stopped here
 MAX_SCHOOLS = 10_000
 TIMEOUT = 30
+ACK_TIMEOUT = 5  # an acknowledgment is worth a short wait only: a person is looking at a page
+MAX_ACK = 2**53
+NO_ACKS = (
+    "the relay does not take acknowledgments (a relay older than version 2): "
+    "it keeps every message until it is upgraded"
+)
+ACK_FAILED = "the relay was not told what this tool holds or what you looked at"
 MESSAGE_ID = re.compile(r"[0-9a-f]{24}")
 DAY = re.compile(r"\d{4}-\d\d-\d\d")
 AUTHORS: tuple[Author, ...] = ("public", "student", "staff")
@@ -62,6 +69,8 @@ class Relay:
         self._origin = f"{base.scheme}://{base.netloc}"
         self._prefix = base.path.rstrip("/")
         self.key = key
+        self.warnings: list[str] = []  # said once each, for the caller to show
+        self._takes_acks = True
 
     def schools(self) -> list[str]:
         """The schools whose messages this key may read, as the relay's config says today."""
@@ -89,6 +98,40 @@ class Relay:
         if more and not rows:
             raise self._odd("an empty page that says there is more")
         return Page(rows=rows, more=more)
+
+    def acknowledge(
+        self,
+        school: str,
+        *,
+        held: int | None = None,
+        seen: int | None = None,
+        timeout: float = TIMEOUT,
+    ) -> tuple[int, int] | None:
+        """Tell the relay `held` and/or `seen` up to a cursor: (held, seen) it recorded.
+
+        Never fails what the caller did (what was fetched is stored already): a relay
+        without acknowledgments (404), or any other failure, is said once in warnings,
+        no more are sent on this Relay, and the answer is None.
+        """
+        if not self._takes_acks:
+            return None
+        path = f"/api/v1/schools/{quote(school, safe='')}/acks"
+        values = {k: v for k, v in (("held", held), ("seen", seen)) if v is not None}
+        body = json.dumps(values, separators=(",", ":")).encode()
+        try:
+            answer = self._request("POST", path, body, timeout=timeout)
+        except _NotFound:
+            warning = NO_ACKS
+        except KeyToolError as exc:
+            warning = f"{ACK_FAILED}: {exc}"
+        else:
+            held, seen = answer.get("held"), answer.get("seen")
+            if all(type(v) is int and 0 <= v <= MAX_ACK for v in (held, seen)):
+                return cast(int, held), cast(int, seen)
+            warning = f"{ACK_FAILED}: its answer was not two whole numbers"
+        self._takes_acks = False
+        self.warnings.append(warning)
+        return None
 
     def post(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
         return self._request("POST", path, json.dumps(body, separators=(",", ":")).encode())
@@ -138,7 +181,9 @@ class Relay:
             envelope=envelope,
         )
 
-    def _request(self, method: str, api_path: str, body: bytes = b"") -> dict[str, Any]:
+    def _request(
+        self, method: str, api_path: str, body: bytes = b"", timeout: float = TIMEOUT
+    ) -> dict[str, Any]:
         path = self._prefix + api_path
         headers = sign_request(self.key, method, path, body)
         if body:
@@ -147,10 +192,11 @@ class Relay:
             self._origin + path, data=body or None, headers=headers, method=method
         )
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
                 data = answer.read(MAX_ANSWER_BYTES + 1)
         except urllib.error.HTTPError as exc:
-            raise KeyToolError(f"the relay refused: {_relay_message(exc)}") from None
+            refusal = _NotFound if exc.code == 404 else KeyToolError
+            raise refusal(f"the relay refused: {_relay_message(exc)}") from None
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise KeyToolError(f"cannot reach the relay at {self.url} ({reason})") from None
@@ -168,6 +214,10 @@ class Relay:
         return KeyToolError(
             f"{self.url} did not answer like a Quiet Door relay: it sent {what}; nothing was saved"
         )
+
+
+class _NotFound(KeyToolError):
+    """The relay answered 404: for an acknowledgment, a relay that has no such endpoint."""
 
 
 def is_day(value: Any) -> bool:

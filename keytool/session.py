@@ -9,13 +9,13 @@ until the new config is published.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from keytool.cases import Inbox as CaseInbox
 from keytool.cases import read_inbox
-from keytool.client import MAX_PAGES, Page, Relay, Row
+from keytool.client import ACK_TIMEOUT, MAX_PAGES, Page, Relay, Row
 from keytool.directory import Colleagues
 from keytool.errors import KeyToolError
 from keytool.identity import Identity, load_identity
@@ -77,6 +77,36 @@ class Session:
         if school is None:
             self._cached = (version, result)
         return result
+
+    def held(self, school: str | None = None) -> dict[str, int]:
+        """This tool's cursor at its remembered relay, per school (one school if named).
+
+        Taken before a person reads the inbox, so that `seen` never claims more than
+        what was on the screen, even when a background fetch adds messages meanwhile.
+        """
+        url = self.settings.relay_url
+        if not url:
+            return {}
+        with Inbox(self.home) as inbox:
+            return {
+                name: after
+                for at, name, after in inbox.cursors()
+                if at == url and school in (None, name)
+            }
+
+    def acknowledge_seen(self, held: Mapping[str, int]) -> list[str]:
+        """Tell the relay a person looked at everything up to these cursors; warnings to show.
+
+        Called when a person views the inbox (list, show, the desk's inbox page), never
+        by a background fetch.
+        """
+        url = self.settings.relay_url
+        if not url or not held:
+            return []
+        relay = self.relay(url)
+        for school, after in held.items():
+            relay.acknowledge(school, seen=after, timeout=ACK_TIMEOUT)
+        return relay.warnings
 
     def fetch(
         self,
@@ -146,13 +176,10 @@ def _read_pages(
     for _ in range(MAX_PAGES):
         before_keeping(page.rows)
         added += inbox.add_page(relay.url, school, page.rows)
+        if page.rows:
+            # Stored (committed): now the relay may count it as held; retention waits for it.
+            relay.acknowledge(school, held=inbox.cursor(relay.url, school))
         if not page.more:
-            if page.rows:
-                # Once more from the new cursor: that tells the relay what this tool now
-                # holds, and retention counts from it. Anything new it brings is kept too.
-                last = relay.page(school, inbox.cursor(relay.url, school))
-                before_keeping(last.rows)
-                added += inbox.add_page(relay.url, school, last.rows)
             return added
         page = relay.page(school, inbox.cursor(relay.url, school))
     raise KeyToolError(

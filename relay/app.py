@@ -9,7 +9,8 @@ Who may do what (docs/PROTOCOL.md, "Relay API"):
   a solved proof of work, within per-address limits;
 - whoever holds a case's code may read that case and add to it;
 - a school's recipients, with signed requests, read everything of their school,
-  and add replies and read receipts to its cases and staff-only notes beside them.
+  add replies and read receipts to its cases and staff-only notes beside them, and
+  acknowledge what they hold and what a person has seen.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ from relay.proof import ProofError, Proofs, tries_for
 from relay.retention import run_sweeper
 from relay.static import PrecompressedStaticFiles
 from relay.store import (
+    Ack,
     Added,
     Author,
     Case,
@@ -62,10 +64,12 @@ from relay.store import (
     count_today,
     find_case,
     pending_notices,
-    record_fetch,
+    record_ack,
+    record_served,
     school_messages,
     secret,
     use_nonce,
+    v2_since,
 )
 from relay.throttle import FailedCodes
 
@@ -73,6 +77,9 @@ log = logging.getLogger("relay")
 
 MAX_PAGE = 200
 CASE_HEADER = "x-qd-case"
+CASE_V1_HEADER = "x-qd-case-v1"  # a version-1 case's id, looked up when the version-2 id is not
+MAX_ACK = 2**53  # the largest whole number every JSON reader holds exactly
+RETRY_SECONDS = 60  # Retry-After on a 429, unless the refusal knows better
 NO_CASE = "no conversation matches this code"
 TOO_MANY = "too many messages from this network just now; please wait a minute and try again"
 VOLUME_FRESH = 5.0  # seconds a school's count is trusted before it is read again
@@ -102,7 +109,9 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        tasks = [asyncio.create_task(run_sweeper(store, limits.retention_days, clock, stop))]
+        readers = relay.directory.every_school_readers()
+        sweeper = run_sweeper(store, limits.retention_days, readers, clock, stop)
+        tasks = [asyncio.create_task(sweeper)]
         if notifier.active:
             tasks.append(asyncio.create_task(run_sender(notifier, store, clock, stop)))
         try:
@@ -126,6 +135,7 @@ def create_app(
             methods=["POST"],
         ),
         Route("/api/v1/schools/{slug}/notes", relay.staff_note, methods=["POST"]),
+        Route("/api/v1/schools/{slug}/acks", relay.acknowledge, methods=["POST"]),
         Route("/healthz", relay.healthz, methods=["GET"]),
         Route("/metrics", relay.metrics_text, methods=["GET"]),
     ]
@@ -177,6 +187,9 @@ class _Relay:
         # Each school's count today, as last seen: (day, count, when seen, monotonic).
         self._volumes: dict[str, tuple[str, int, float]] = {}
         self._quota_warned: set[tuple[str, str]] = set()
+        since = date.fromisoformat(store.call("", v2_since, _today(clock)))
+        days = self.limits.v1_accept_days
+        self.v1_last_day = since + timedelta(days=days - 1) if days else None
 
     async def openapi(self, request: Request) -> Response:
         return JSONResponse(self.openapi_text)
@@ -205,6 +218,7 @@ class _Relay:
             raise ApiError(400, f"malformed case: {exc}") from None
         envelope = new.envelope
         self._known(envelope.school)
+        self._check_version(envelope)
         case_key = self._check_keys(envelope, with_case_key=True)
         proof = await self._proof(request, envelope.school) if limits.proof_of_work else None
         case = Case(
@@ -222,7 +236,11 @@ class _Relay:
         case = await self._student_case(request)
         rows = await self.store.aread(case_messages, case.case_id)
         return JSONResponse(
-            {"school": case.school, "messages": [_case_row(m) for m in rows]},
+            {
+                "school": case.school,
+                "case_id": case.case_id,
+                "messages": [_case_row(m) for m in rows],
+            },
         )
 
     async def add_to_case(self, request: Request) -> Response:
@@ -246,23 +264,16 @@ class _Relay:
     async def _student_case(self, request: Request) -> Case:
         """The case whose code the request proves; one answer for every way of being wrong.
 
-        An expired conversation is gone from the store, so its code gets this answer too.
+        The version-2 id (X-QD-Case) is looked up first, then the version-1 id
+        (X-QD-Case-V1, optional), and the token is checked against whichever exists: a
+        miss is one wrong try. An expired conversation is gone from the store, so its
+        code gets this answer too. Saturation changes nothing a client sees but the wait.
         """
         case_text = request.headers.get(CASE_HEADER, "")
-        scheme, _, token_text = request.headers.get("authorization", "").partition(" ")
-        try:
-            case_id = b64u_decode(case_text)
-            token = b64u_decode(token_text)
-        except ValueError:
-            case_id = token = b""
-        case = None
-        if len(case_id) == protocol.CASE_ID_BYTES and scheme == "Bearer" and len(token) == 32:
-            case = await self.store.aread(find_case, case_text)
-        if case is not None and protocol.auth_matches(token, case.auth_hash):
+        case = await self._find_student_case(request, case_text)
+        if case is not None:
             return case
         delay = self.failed_codes.failure_delay(case_text[:32])
-        if delay is None:
-            raise ApiError(429, "too many wrong codes just now; wait a minute and try again")
         if delay:
             self.failed_codes.waiting += 1
             try:
@@ -270,6 +281,25 @@ class _Relay:
             finally:
                 self.failed_codes.waiting -= 1
         raise ApiError(404, NO_CASE)
+
+    async def _find_student_case(self, request: Request, case_text: str) -> Case | None:
+        """The case one of the request's ids names, if its token matches; else None."""
+        scheme, _, token_text = request.headers.get("authorization", "").partition(" ")
+        try:
+            token = b64u_decode(token_text)
+        except ValueError:
+            return None
+        if scheme != "Bearer" or len(token) != 32:
+            return None
+        for text in (case_text, request.headers.get(CASE_V1_HEADER, "")):
+            try:
+                well_formed = len(b64u_decode(text)) == protocol.CASE_ID_BYTES
+            except ValueError:
+                well_formed = False
+            case = await self.store.aread(find_case, text) if well_formed else None
+            if case is not None:
+                return case if protocol.auth_matches(token, case.auth_hash) else None
+        return None
 
     def _limit(self, request: Request) -> None:
         """Per-address friction, before the body is read: a flood gets a cheap 429."""
@@ -340,19 +370,8 @@ class _Relay:
         slug = await self._staff_school(request)
         after = int_param(request, "after", 0, 0, 2**62)
         limit = int_param(request, "limit", 100, 1, MAX_PAGE)
-        reader = self.directory.recipient_of(request.state.signer)
-        if after and reader is not None:
-            # Asking for what comes after a cursor says the reader holds all up to it.
-            await self.store.awrite(
-                slug,
-                record_fetch,
-                slug,
-                reader,
-                after,
-                self.directory.readers(slug),
-                _today(self.clock),
-            )
         rows = await self.store.aread(school_messages, slug, after, limit + 1)
+        await self._note_served(request, slug, [m.seq for m in rows[:limit]])
         return JSONResponse(
             {"messages": [_school_row(m) for m in rows[:limit]], "more": len(rows) > limit}
         )
@@ -377,6 +396,27 @@ class _Relay:
         note = self._message(envelope, b64u_encode(envelope.nonce), None, "staff")
         added = await self._keep(Write(note, None))
         return _stored(added)
+
+    # --- acknowledgments ---------------------------------------------------------
+
+    async def _note_served(self, request: Request, slug: str, cursors: list[int]) -> None:
+        """Remember the highest cursor served to this reader: acks are capped at it."""
+        reader = self.directory.recipient_of(request.state.signer)
+        if cursors and reader is not None:
+            await self.store.awrite(slug, record_served, slug, reader, max(cursors))
+
+    async def acknowledge(self, request: Request) -> Response:
+        """A recipient says what it holds (`held`) and what a person has seen (`seen`)."""
+        slug = await self._staff_school(request, body_limit=1024)
+        ack = _parse_ack(parse_json(request.state.body))
+        reader = self.directory.recipient_of(request.state.signer)
+        if reader is None:  # a school's signer is always a recipient; kept for the type
+            raise ApiError(403, "this key is not a recipient of this school")
+        readers = self.directory.readers(slug)
+        held, seen = await self.store.awrite(
+            slug, record_ack, slug, reader, ack, readers, _today(self.clock)
+        )
+        return JSONResponse({"held": held, "seen": seen})
 
     async def _staff_school(self, request: Request, body_limit: int = 0) -> str:
         """Check a signed request for the school in its path; the body is kept in request.state."""
@@ -413,7 +453,8 @@ class _Relay:
     # --- for operators -----------------------------------------------------------
 
     async def healthz(self, request: Request) -> Response:
-        status, answer = await health(self.store, self.limits.retention_days, self.clock())
+        readers = self.directory.every_school_readers()
+        status, answer = await health(self.store, self.limits.retention_days, self.clock(), readers)
         return JSONResponse(answer, status_code=status)
 
     async def metrics_text(self, request: Request) -> Response:
@@ -437,7 +478,18 @@ class _Relay:
         except protocol.ProtocolError as exc:
             raise ApiError(400, f"malformed envelope: {exc}") from None
         self._known(envelope.school)
+        self._check_version(envelope)
         return envelope
+
+    def _check_version(self, envelope: protocol.Envelope) -> None:
+        """Version 1 only for `[relay] v1_accept_days` from the day this relay first ran 2."""
+        if envelope.version == 1 and (
+            self.v1_last_day is None or date.fromisoformat(_today(self.clock)) > self.v1_last_day
+        ):
+            raise ApiError(
+                422,
+                "version 1 is no longer accepted: reload the page, or upgrade the key tool",
+            )
 
     def _known(self, school: str) -> None:
         if not self.directory.knows(school):
@@ -497,7 +549,8 @@ class _Relay:
         except Refused as exc:
             if exc.status == 429:
                 self._warn_quota_once(school)
-            raise ApiError(exc.status, str(exc)) from None
+            wait = _seconds_to_tomorrow(self.clock()) if exc.status == 429 else 0
+            raise ApiError(exc.status, str(exc), retry_after=wait) from None
         finally:
             self.metrics.write_seconds.observe(time.perf_counter() - started)
         if added.counted is not None:
@@ -515,6 +568,21 @@ class _Relay:
                 school,
                 extra={"event": "quota", "school": school},
             )
+
+
+def _parse_ack(raw: Any) -> Ack:
+    """{"held": N} or {"seen": N} or both, whole numbers from 0 to 2^53."""
+    if not isinstance(raw, dict) or not raw or set(raw) - {"held", "seen"}:
+        raise ApiError(400, "an acknowledgment is an object with 'held', 'seen' or both")
+    for name, value in raw.items():
+        if type(value) is not int or not 0 <= value <= MAX_ACK:
+            raise ApiError(400, f"'{name}' must be a whole number from 0 to 2^53")
+    return Ack(held=raw.get("held"), seen=raw.get("seen"))
+
+
+def _seconds_to_tomorrow(now: float) -> int:
+    """Until the next UTC day, when a school's daily quota starts again."""
+    return max(1, 86_400 - int(now) % 86_400)
 
 
 def _today(clock: Callable[[], float]) -> str:
@@ -548,7 +616,8 @@ def _school_row(m: Message) -> dict[str, Any]:
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)  # noqa: S101 - registered for ApiError only
-    return JSONResponse({"error": exc.message}, status_code=exc.status)
+    headers = {"Retry-After": str(exc.retry_after or RETRY_SECONDS)} if exc.status == 429 else None
+    return JSONResponse({"error": exc.message}, status_code=exc.status, headers=headers)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

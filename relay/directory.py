@@ -83,3 +83,7 @@ class Directory:
     def readers(self, school: str) -> tuple[str, ...]:
         """The ids of everyone who reads the school now: retention waits for all of them."""
         return tuple(r.id for r in self.deployment.recipients_for(school))
+
+    def every_school_readers(self) -> dict[str, tuple[str, ...]]:
+        """Each school's readers now, for the retention sweep and the health check."""
+        return {school.slug: self.readers(school.slug) for school in self.deployment.schools}

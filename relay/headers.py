@@ -39,7 +39,7 @@ COMMON = [
 ]
 HSTS = (b"strict-transport-security", b"max-age=31536000")
 CORS_METHODS = ("GET", "POST")
-CORS_HEADERS = ("content-type", "authorization", "x-qd-case", "x-qd-proof")
+CORS_HEADERS = ("content-type", "authorization", "x-qd-case", "x-qd-case-v1", "x-qd-proof")
 CORS_MAX_AGE = "3600"
 OPERATOR_PATHS = ("/healthz", "/metrics")  # answered like the API: JSON or text, never cached
 
@@ -57,7 +57,11 @@ class Edge:
         self.origin = _origin(site_url).encode()
         common = COMMON + ([HSTS] if urlsplit(relay_url).scheme == "https" else [])
         self.api = [*common, (b"cache-control", b"no-store"), (b"vary", b"Origin")]
-        self.api_cors = [*self.api, (b"access-control-allow-origin", self.origin)]
+        self.api_cors = [
+            *self.api,
+            (b"access-control-allow-origin", self.origin),
+            (b"access-control-expose-headers", b"Retry-After"),  # a page reads a 429's wait
+        ]
         self.common = common
         self.student_policy = _StudentPolicy(relay_url, static_dir)
         self.course_csp = course_header_policy(relay_url).encode()

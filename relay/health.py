@@ -4,14 +4,18 @@ Failing (503, so a load balancer stops sending here): the store cannot be
 reached, or its schema is not the one this relay knows (migrations not run, or
 run by a newer relay). Warnings (200, for the operator): notices that have
 waited over an hour (is the mail server or webhook reachable?), and messages a
-recipient has not fetched though they are older than the retention period
-(they are kept: what nobody fetched is never deleted). The answer holds counts
-only, never a school or a case.
+recipient does not hold though they are older than the retention period
+(they are kept: what a current recipient does not hold is never deleted), and
+each current recipient who has sent no `held` acknowledgment for HELD_DAYS days
+(or never, once their school has a message older than that): the answer names
+that recipient's id and school, so the operator can rotate or remove them (a lost
+laptop must not keep a school's data forever). It names no case.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from relay.retention import cutoff_day
@@ -19,6 +23,7 @@ from relay.store import (
     MIGRATIONS,
     SQLStore,
     Tx,
+    ack_facts,
     oldest_notice_due,
     pending_notices,
     schema_version,
@@ -26,6 +31,8 @@ from relay.store import (
 )
 
 STUCK_SECONDS = 3600
+HELD_DAYS = 30
+NAMED_AT_MOST = 20  # silent recipients named in the answer; the rest are counted
 
 
 def _facts(tx: Tx, cutoff: str) -> tuple[int, int, int | None, int]:
@@ -37,14 +44,34 @@ def _facts(tx: Tx, cutoff: str) -> tuple[int, int, int | None, int]:
     )
 
 
-async def health(store: SQLStore, retention_days: int, now: float) -> tuple[int, dict[str, Any]]:
-    """(HTTP status, answer) for /healthz."""
+def silent_recipients(
+    tx: Tx, readers: Mapping[str, Sequence[str]], today: date
+) -> list[tuple[str, str]]:
+    """(recipient id, school) of each current recipient with no `held` for HELD_DAYS days."""
+    since = (today - timedelta(days=HELD_DAYS)).isoformat()
+    held, oldest = ack_facts(tx)
+    silent = []
+    for school, ids in sorted(readers.items()):
+        for reader in ids:
+            day = held.get((school, reader))
+            if (day is not None and day < since) or (
+                day is None and school in oldest and oldest[school] < since
+            ):
+                silent.append((reader, school))
+    return silent
+
+
+async def health(
+    store: SQLStore, retention_days: int, now: float, readers: Mapping[str, Sequence[str]]
+) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, answer) for /healthz; readers: each school's current recipients."""
     checks: dict[str, str] = {}
     try:
         today = datetime.fromtimestamp(now, UTC).date()
         version, pending, oldest, unfetched = await store.aread(
             _facts, cutoff_day(today, retention_days)
         )
+        silent = await store.aread(silent_recipients, readers, today)
     except Exception as exc:  # noqa: BLE001 - whatever it is, the store is not usable
         checks["store"] = f"failing: cannot read the database ({type(exc).__name__})"
         return 503, {"status": "failing", "checks": checks}
@@ -76,5 +103,16 @@ async def health(store: SQLStore, retention_days: int, now: float) -> tuple[int,
         )
     else:
         checks["retention"] = "ok"
+    if silent:
+        warning = True
+        named = ", ".join(f"{r} ({school})" for r, school in silent[:NAMED_AT_MOST])
+        more = len(silent) - NAMED_AT_MOST
+        checks["acknowledgments"] = (
+            f"warning: no 'held' acknowledgment for {HELD_DAYS} days from {named}"
+            + (f" and {more} more" if more > 0 else "")
+            + "; their school's messages are kept for them: rotate or remove them"
+        )
+    else:
+        checks["acknowledgments"] = "ok"
     status = "failing" if failing else "warning" if warning else "ok"
     return (503 if failing else 200), {"status": status, "checks": checks}

@@ -14,12 +14,16 @@ DIGITS = re.compile(r"[0-9]{1,18}")  # str.isdigit() would accept "²", which in
 
 
 class ApiError(RelayError):
-    """A request the relay refuses; becomes a 4xx with {"error": message}."""
+    """A request the relay refuses; becomes a 4xx with {"error": message}.
 
-    def __init__(self, status: int, message: str) -> None:
+    retry_after: the seconds a 429 asks the client to wait (Retry-After); 0 for the default.
+    """
+
+    def __init__(self, status: int, message: str, retry_after: int = 0) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.retry_after = retry_after
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -52,7 +52,7 @@ def _object(properties: dict[str, Any], required: list[str] | None = None) -> di
 ERROR = _json(_object({"error": {"type": "string"}}), "Refused; nothing was stored.")
 ENVELOPE = _object(
     {
-        "v": {"const": 1},
+        "v": {"enum": [1, 2], "description": "1 only within [relay] v1_accept_days"},
         "school": SLUG,
         "nonce": _bytes(24),
         "ct": CT,
@@ -83,6 +83,13 @@ CASE_AUTH = [
         "required": True,
         "schema": CASE_ID,
         "description": "the case id derived from the case code (a wrong or missing one: 404)",
+    },
+    {
+        "in": "header",
+        "name": "X-QD-Case-V1",
+        "required": False,
+        "schema": CASE_ID,
+        "description": "the version-1 case id of the same code, looked up if X-QD-Case is not",
     },
 ]
 CASE_SECURITY: list[dict[str, list[str]]] = [{"caseCode": []}]
@@ -145,8 +152,23 @@ SCHOOL_ROW = _object(
 )
 
 
+ACK = {"type": "integer", "minimum": 0, "maximum": 2**53}
+ACKS = _object({"held": ACK, "seen": ACK}, required=[])
+ACKS["minProperties"] = 1
+TOO_MANY = {
+    **ERROR,
+    "headers": {
+        "Retry-After": {
+            "required": True,
+            "schema": {"type": "integer", "minimum": 1},
+            "description": "seconds to wait before trying again",
+        }
+    },
+}
+
+
 def _errors(*codes: int) -> dict[str, Any]:
-    return {str(code): ERROR for code in codes}
+    return {str(code): TOO_MANY if code == 429 else ERROR for code in codes}
 
 
 def _post(
@@ -184,7 +206,7 @@ def openapi_document(example_school: str = "lincoln-high") -> dict[str, Any]:
         },
         "info": {
             "title": "Quiet Door relay",
-            "version": "1",
+            "version": "2",
             "description": "Stores and serves ciphertext only. See docs/PROTOCOL.md.",
         },
         "paths": {
@@ -221,6 +243,7 @@ def openapi_document(example_school: str = "lincoln-high") -> dict[str, Any]:
                             _object(
                                 {
                                     "school": SLUG,
+                                    "case_id": CASE_ID,
                                     "messages": {"type": "array", "items": CASE_ROW},
                                 }
                             ),
@@ -318,6 +341,24 @@ def openapi_document(example_school: str = "lincoln-high") -> dict[str, Any]:
                 415,
                 422,
             ),
+            "/api/v1/schools/{slug}/acks": {
+                "post": {
+                    "summary": "Say what this recipient holds and what a person has seen (signed)",
+                    "parameters": [SLUG_PARAM, *SIGNED],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": ACKS}},
+                    },
+                    "responses": {
+                        "200": _json(
+                            _object({"held": ACK, "seen": ACK}),
+                            "What the relay recorded: each capped at the highest cursor it "
+                            "served this recipient, and never lower than before.",
+                        ),
+                        **_errors(400, 401, 403, 404, 413, 415),
+                    },
+                }
+            },
             "/healthz": {
                 "get": {
                     "summary": "Is this relay fit to take reports (load balancers, operators)",

@@ -17,7 +17,7 @@ import asyncio
 import dataclasses
 import functools
 import secrets
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -183,6 +183,21 @@ CREATE TABLE relay_secrets (
     value {blob} NOT NULL
 );
 """,
+    # 4 (protocol version 2): facts written once (v2_since); per reader, the highest cursor
+    # served and the acknowledgments (fetched.cursor is now `held`). A cursor a version-1
+    # key tool asked `after` proves nothing, so nothing counts as held until a version-2
+    # key tool says so.
+    """
+CREATE TABLE relay_meta (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+ALTER TABLE fetched ADD COLUMN served {big_int} NOT NULL DEFAULT 0;
+ALTER TABLE fetched ADD COLUMN seen {big_int} NOT NULL DEFAULT 0;
+ALTER TABLE fetched ADD COLUMN held_day TEXT;
+UPDATE fetched SET served = cursor, cursor = 0;
+UPDATE messages SET fetched_day = NULL WHERE fetched_day IS NOT NULL;
+""",
 )
 SECRETS = ("proof",)  # made once, at the first start, and shared by every relay of the database
 
@@ -288,7 +303,8 @@ def store_messages(tx: Tx, writes: list[Write]) -> list[Added | Refused]:
     """Keep a batch of messages, set-based: a few statements a batch, not a few a message.
 
     Each write is checked as if it ran alone, in order: a retry of a stored envelope
-    gets the first answer (another envelope with its nonce, 409); a new case must not
+    to the same case gets the first answer (another envelope with its nonce, or the same
+    envelope to another case or as another new case, 409); a new case must not
     exist yet (409); a case takes at most MAX_CASE_MESSAGES (409); a proof of work is
     spent once (428); a student's message counts towards the school's day (429 at the
     quota). Notices are written in the same transaction, so a relay that dies after
@@ -303,7 +319,9 @@ def store_messages(tx: Tx, writes: list[Write]) -> list[Added | Refused]:
     nonces = {w.message.nonce for w in writes}
     stored = {
         row[0]: row[1:]
-        for row in _where_in(tx, "SELECT nonce, id, received, body FROM messages", "nonce", nonces)
+        for row in _where_in(
+            tx, "SELECT nonce, id, received, body, case_id FROM messages", "nonce", nonces
+        )
     }
     opened = {w.opens.case_id for w in writes if w.opens is not None}
     clashing = {row[0] for row in _where_in(tx, "SELECT case_id FROM cases", "case_id", opened)}
@@ -322,12 +340,13 @@ def store_messages(tx: Tx, writes: list[Write]) -> list[Added | Refused]:
     for index, w in enumerate(writes):
         m = w.message
         if m.nonce in stored:
-            stored_id, received, body = stored[m.nonce]
-            answers[index] = (
-                Added(id=stored_id, received=received, duplicate=True)
-                if body == m.body
-                else Refused(409, "another envelope was sent with this nonce")
-            )
+            stored_id, received, body, case_id = stored[m.nonce]
+            if body != m.body:
+                answers[index] = Refused(409, "another envelope was sent with this nonce")
+            elif case_id != m.case_id:
+                answers[index] = Refused(409, "this envelope was sent before, to another case")
+            else:
+                answers[index] = Added(id=stored_id, received=received, duplicate=True)
             continue
         uses = {("nonce", m.nonce)}
         if m.case_id is not None:
@@ -530,43 +549,99 @@ def finish_notices(tx: Tx, notices: Sequence[Notice]) -> None:
         )
 
 
-def record_fetch(
-    tx: Tx, school: str, reader: str, after: int, readers: Sequence[str], day: str
-) -> None:
-    """A reader asked for messages after a cursor: it holds everything up to it.
-
-    When every current reader of the school holds a message, the message is marked
-    fetched on this day; retention counts from the later of that day and the case's
-    last message. A cursor beyond the school's last message covers only what exists.
-    """
-    last = tx.one("SELECT last FROM school_seq WHERE school = ?", (school,))
-    upto = min(after, int(last[0]) if last else 0)
-    if upto <= 0:
-        return
+def record_served(tx: Tx, school: str, reader: str, upto: int) -> None:
+    """The relay answered a reader with messages up to this cursor: acks are capped at it."""
     tx.run(
-        "INSERT INTO fetched (school, reader, cursor) VALUES (?, ?, ?) "
-        "ON CONFLICT (school, reader) DO UPDATE SET cursor = excluded.cursor "
-        "WHERE fetched.cursor < excluded.cursor",
+        "INSERT INTO fetched (school, reader, cursor, served) VALUES (?, ?, 0, ?) "
+        "ON CONFLICT (school, reader) DO UPDATE SET served = excluded.served "
+        "WHERE fetched.served < excluded.served",
         (school, reader, upto),
     )
-    held = dict(tx.all("SELECT reader, cursor FROM fetched WHERE school = ?", (school,)))
-    everyone = min((int(held.get(r, 0)) for r in readers), default=0)
-    if everyone > 0:
+
+
+@dataclass(frozen=True)
+class Ack:
+    """What a reader acknowledges: None leaves a value as it is."""
+
+    held: int | None
+    seen: int | None
+
+
+def record_ack(
+    tx: Tx, school: str, reader: str, ack: Ack, readers: Sequence[str], day: str
+) -> tuple[int, int]:
+    """Record a reader's acknowledgment, capped at what it was served; (held, seen) now.
+
+    Values only go up. When every current reader of the school holds a message, the
+    message is marked fetched on this day; retention counts from the later of that
+    day and the case's last message.
+    """
+    row = tx.one(
+        "SELECT cursor, served, seen, held_day FROM fetched WHERE school = ? AND reader = ?",
+        (school, reader),
+    )
+    held, served, seen, held_day = 0, 0, 0, None
+    if row is not None:
+        held, served, seen, held_day = int(row[0]), int(row[1]), int(row[2]), row[3]
+    if ack.held is not None:
+        held, held_day = max(held, min(ack.held, served)), day
+    if ack.seen is not None:
+        seen = max(seen, min(ack.seen, served))
+    tx.run(
+        "INSERT INTO fetched (school, reader, cursor, served, seen, held_day) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (school, reader) DO UPDATE SET "
+        "cursor = excluded.cursor, seen = excluded.seen, held_day = excluded.held_day",
+        (school, reader, held, served, seen, held_day),
+    )
+    everyone = held_floor(tx, school, readers)
+    if ack.held is not None and everyone > 0:
         tx.run(
             "UPDATE messages SET fetched_day = ? "
             "WHERE school = ? AND seq <= ? AND fetched_day IS NULL",
             (day, school, everyone),
         )
+    return held, seen
 
 
-def delete_expired(tx: Tx, cutoff: str, now: int) -> int:
-    """Delete what every reader fetched and nobody touched since cutoff (a day); how many cases.
+def held_floor(tx: Tx, school: str, readers: Sequence[str]) -> int:
+    """The cursor every one of these readers holds (0 when one holds nothing)."""
+    held = dict(tx.all("SELECT reader, cursor FROM fetched WHERE school = ?", (school,)))
+    return min((int(held.get(r, 0)) for r in readers), default=0)
 
-    A case goes when each of its messages was fetched by every reader of its school on
+
+def follow_readers(tx: Tx, readers: Mapping[str, Sequence[str]], today: str) -> None:
+    """Mark as fetched what a school's current readers all hold, and only that.
+
+    Run before each sweep, so retention follows the config as it is now: a recipient
+    added unmarks what they do not hold; one removed marks, from today, what the
+    others hold.
+    """
+    for school in sorted({row[0] for row in tx.all("SELECT DISTINCT school FROM fetched")}):
+        floor = held_floor(tx, school, readers.get(school, ()))
+        tx.run(
+            "UPDATE messages SET fetched_day = NULL "
+            "WHERE school = ? AND seq > ? AND fetched_day IS NOT NULL",
+            (school, floor),
+        )
+        tx.run(
+            "UPDATE messages SET fetched_day = ? "
+            "WHERE school = ? AND seq <= ? AND fetched_day IS NULL",
+            (today, school, floor),
+        )
+
+
+def delete_expired(
+    tx: Tx, cutoff: str, now: int, readers: Mapping[str, Sequence[str]], today: str
+) -> int:
+    """Delete what every current reader holds and nobody touched since cutoff; how many cases.
+
+    readers: each school's current readers (the config now). A case goes when each of
+    its messages was held by every reader of its school on
     or before cutoff, and its last message came on or before cutoff; a staff note when
     it was fetched and written by then. What a reader has not fetched is never deleted.
     Daily counts before the cutoff and expired proofs and nonces go too.
     """
+    follow_readers(tx, readers, today)
     expired = [
         row[0]
         for row in tx.all(
@@ -646,6 +721,26 @@ def unfetched_since(tx: Tx, cutoff: str) -> int:
 def schema_version(tx: Tx) -> int:
     row = tx.one("SELECT MAX(version) FROM schema_version")
     return int(row[0]) if row and row[0] is not None else 0
+
+
+def v2_since(tx: Tx, today: str) -> str:
+    """The day this relay's store first ran protocol version 2: written once, then read."""
+    tx.run(
+        "INSERT INTO relay_meta (name, value) VALUES ('v2_since', ?) ON CONFLICT (name) DO NOTHING",
+        (today,),
+    )
+    row = tx.one("SELECT value FROM relay_meta WHERE name = 'v2_since'")
+    assert row is not None  # noqa: S101 - written just above
+    return str(row[0])
+
+
+def ack_facts(tx: Tx) -> tuple[dict[tuple[str, str], str | None], dict[str, str]]:
+    """Each reader's last `held` day by (school, reader), and each school's oldest message day."""
+    held = {
+        (row[0], row[1]): row[2] for row in tx.all("SELECT school, reader, held_day FROM fetched")
+    }
+    oldest = dict(tx.all("SELECT school, MIN(received) FROM messages GROUP BY school"))
+    return held, oldest
 
 
 def secret(tx: Tx, name: str) -> bytes:

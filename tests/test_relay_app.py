@@ -21,7 +21,7 @@ from quietdoor.encoding import b64u_encode
 from relay.app import create_app
 from relay.store import SQLStore
 from relay.stores import open_store
-from relay.throttle import FailedCodes
+from relay.throttle import MAX_DELAY, FailedCodes
 
 from .support.deployments import KeyedDeployment, Keys, lenient_limits, make_deployment
 from .support.envelopes import StudentCase, new_case, school_keys, staff_message, update
@@ -579,5 +579,5 @@ def test_wrong_codes_slow_down_per_case_and_overall_but_never_lock_out() -> None
     assert codes.failure_delay("case-b") == 0.0  # another case is not slowed by this one
     now[0] += 601  # the window passes
     assert codes.failure_delay("case-a") == 0.0
-    codes.waiting = 64  # too many wrong codes already waiting: the next is refused at once
-    assert codes.failure_delay("case-c") is None
+    codes.waiting = 64  # too many wrong codes already waiting: the next waits the longest
+    assert codes.failure_delay("case-c") == MAX_DELAY

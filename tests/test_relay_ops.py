@@ -38,6 +38,7 @@ def test_a_healthy_relay_says_so(client: TestClient) -> None:
             "migrations": "ok",
             "notices": "ok (0 waiting)",
             "retention": "ok",
+            "acknowledgments": "ok",
         },
     }
 

@@ -44,6 +44,7 @@ from keytool.session import Session
 
 HERE = Path(__file__).resolve().parent
 MAX_FORM_BYTES = 256 * 1024  # a reply or note of 20,000 characters, with room
+MAX_SEEN_FIELDS = 2048  # one per school a district lead reads, with room
 DONE = {
     "reply": "Your reply was sent. The student reads it with their case code.",
     "status": "Saved for the team. Your colleagues see it after their next check.",
@@ -64,6 +65,7 @@ def create_desk(
         Route("/unlock", desk.unlock, methods=["POST"]),
         Route("/lock", desk.lock, methods=["POST"]),
         Route("/check", desk.check, methods=["POST"]),
+        Route("/seen", desk.seen, methods=["POST"]),
         Route("/status", desk.status, methods=["GET"]),
         Route("/case/{ref:str}", desk.case, methods=["GET"]),
         Route("/case/{ref:str}/receipt", desk.receipt, methods=["POST"]),
@@ -130,9 +132,11 @@ class _Desk:
                 minutes = round(self.runtime.idle_seconds / 60)
                 done = IDLE_LOCKED.format(f"{minutes} minute{'s' if minutes != 1 else ''}")
             return self.page(request, "unlock.html.j2", {"error": "", "done": done})
+        school = request.query_params.get("school", "")
+        # Before reading, and only the schools shown: `seen` claims no more than the page.
+        held = await asyncio.to_thread(session.held, school or None)
         inbox = await asyncio.to_thread(session.read)
         clock = Clock(session.colleagues)
-        school = request.query_params.get("school", "")
         schools = sorted({c.school for c in inbox.cases})
         return self.page(
             request,
@@ -143,8 +147,29 @@ class _Desk:
                 "school": school,
                 "unreadable": len(inbox.unreadable),
                 "warnings": len(inbox.warnings),
+                "held": sorted(held.items()),
             },
         )
+
+    async def seen(self, request: Request) -> Response:
+        """A person has the inbox page before them: tell the relay what it showed (`seen`).
+
+        The page posts its form as it opens (desk.js); its cursors were taken when the
+        page was made, so a fetch since then is not claimed. Schools and cursors the
+        form names are kept only where they match this tool's own, and never above it.
+        """
+        form = await self.form(request, max_fields=MAX_SEEN_FIELDS)
+        session = self.runtime.session
+        if session is None:
+            return RedirectResponse("/", status_code=303)
+        held = await asyncio.to_thread(session.held)
+        shown = {}
+        for school, now in held.items():
+            value = str(form.get(f"seen-{school}", ""))
+            if value.isascii() and value.isdigit() and len(value) <= 18:
+                shown[school] = min(int(value), now)
+        await asyncio.to_thread(session.acknowledge_seen, shown)
+        return RedirectResponse("/?done=seen", status_code=303)
 
     async def unlock(self, request: Request) -> Response:
         form = await self.form(request)
@@ -300,11 +325,11 @@ class _Desk:
             return ""
         return Clock(session.colleagues).time(checked.at)
 
-    async def form(self, request: Request) -> FormData:
+    async def form(self, request: Request, max_fields: int = 8) -> FormData:
         size = request.headers.get("content-length", "")
         if not size.isdigit() or int(size) > MAX_FORM_BYTES:
             raise HTTPException(413, "This is too long for the desk to take.")
-        return await request.form(max_files=0, max_fields=8, max_part_size=MAX_FORM_BYTES)
+        return await request.form(max_files=0, max_fields=max_fields, max_part_size=MAX_FORM_BYTES)
 
     async def opened(self, request: Request) -> tuple[Session, Case] | Response:
         """The session and the case the path names; else where to go (unlock, or not found)."""

@@ -44,7 +44,7 @@ RELAY_COUNTS = (
     "proof_of_work_tries",
     "address_burst",
 )
-RELAY_ZERO_TURNS_OFF = ("address_per_minute",)
+RELAY_ZERO_TURNS_OFF = ("address_per_minute", "v1_accept_days")
 RELAY_KEYS = frozenset({*RELAY_COUNTS, *RELAY_ZERO_TURNS_OFF, "proof_of_work", "trusted_proxies"})
 TRAINING_KEYS = frozenset({"refresher_months", "new_hire_days"})
 DISTRICT_KEYS = frozenset({"slug", "name"})

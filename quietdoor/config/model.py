@@ -85,6 +85,9 @@ class RelayLimits:
     min_upload_bytes_per_second: int = 2048
     # Days a conversation stays after its last message and its fetch by every recipient.
     retention_days: int = 90
+    # Days after the relay first ran protocol version 2 that it still takes version-1
+    # envelopes (from pages and key tools not yet upgraded); 0: never.
+    v1_accept_days: int = 30
     # A proof of work with each new case (and each student message when a school is
     # busy): at normal volume, a solver makes at most this many tries.
     proof_of_work: bool = True

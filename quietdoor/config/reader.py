@@ -27,6 +27,7 @@ from quietdoor.config.keys import (
     PREVIOUS_KEYS,
     RELAY_COUNTS,
     RELAY_KEYS,
+    RELAY_ZERO_TURNS_OFF,
     SMTP_SCHEMES,
 )
 from quietdoor.config.model import NotifySettings, PreviousKeys, Recipient, RelayLimits
@@ -167,13 +168,16 @@ class Reader:
             name: self.positive_int(table, name, "relay", getattr(defaults, name))
             for name in RELAY_COUNTS
         }
-        per_minute = table.get("address_per_minute", defaults.address_per_minute)
-        if not isinstance(per_minute, int) or isinstance(per_minute, bool) or per_minute < 0:
-            raise ConfigError(
-                self.path,
-                "relay.address_per_minute",
-                f"expected a whole number (0 for no limit), got {per_minute!r}",
-            )
+        zero_off: dict[str, int] = {}
+        for name in RELAY_ZERO_TURNS_OFF:
+            value = table.get(name, getattr(defaults, name))
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ConfigError(
+                    self.path,
+                    f"relay.{name}",
+                    f"expected a whole number (0 turns it off), got {value!r}",
+                )
+            zero_off[name] = value
         proof = table.get("proof_of_work", defaults.proof_of_work)
         if not isinstance(proof, bool):
             raise ConfigError(
@@ -198,7 +202,7 @@ class Reader:
                 ) from None
         return RelayLimits(
             **counts,
-            address_per_minute=per_minute,
+            **zero_off,
             proof_of_work=proof,
             trusted_proxies=tuple(proxies),
         )

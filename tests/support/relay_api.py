@@ -18,6 +18,10 @@ def messages_path(school: str, after: int = 0, limit: int | None = None) -> str:
     return path + (f"&limit={limit}" if limit is not None else "")
 
 
+def acks_path(school: str) -> str:
+    return f"/api/v1/schools/{school}/acks"
+
+
 def reply_path(case: StudentCase) -> str:
     return f"/api/v1/schools/{case.school}/cases/{case.case_id}/messages"
 

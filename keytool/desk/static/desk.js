@@ -1,14 +1,16 @@
 // The desk without this file works the same; this only keeps "last checked" current,
 // says when a check brought new messages (it never reloads a page with a draft), and
-// posts each form marked data-autopost as the page opens (the case's read receipt: no GET
-// changes anything, so the page sends it, as the form's button would).
+// posts each form marked data-autopost as the page opens (the case's read receipt, the
+// inbox's "seen": no GET changes anything, so the page sends it, as its button would).
 (function () {
   "use strict";
   Array.prototype.forEach.call(document.querySelectorAll("form[data-autopost]"), function (form) {
-    fetch(form.action, { method: "POST", credentials: "same-origin" })
+    var body = new URLSearchParams(new FormData(form));
+    fetch(form.action, { method: "POST", credentials: "same-origin", body: body })
       .then(function (r) {
         // Done: redirected to a page saying so. Locked meanwhile: redirected to "/" only.
         if (!r.ok || !r.redirected || !new URL(r.url).searchParams.get("done")) return;
+        if (!form.dataset.autopost) { form.remove(); return; }  // nothing to say (seen)
         var done = document.createElement("p");
         done.className = "done";
         done.setAttribute("role", "status");

@@ -1,0 +1,138 @@
+"""The key tool's acknowledgments, end to end with the real relay: `held` and `seen`."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime, timedelta
+
+import httpx2 as httpx
+import pytest
+from starlette.testclient import TestClient
+
+from keytool.desk.app import create_desk
+from keytool.desk.runtime import DeskRuntime
+from keytool.inbox import Inbox
+from relay.directory import Directory
+from relay.retention import sweep
+from relay.stores import open_store
+
+from .support.keytool import PASS, Leads, case_ref, run_keytool
+from .support.old_relay import old_relay
+from .support.processes import free_port, wait_until
+from .support.stores import run_on_own_loop
+
+CASE = "/api/v1/case"
+
+
+def acks(leads: Leads, reader: str) -> tuple[int, int]:
+    """(held, seen) as the relay recorded them for this reader of Lincoln High."""
+    store = open_store(f"sqlite:///{leads.relay.db_path}")
+    try:
+        row = store.read(
+            lambda tx: tx.one(
+                "SELECT cursor, seen FROM fetched WHERE school = 'lincoln-high' AND reader = ?",
+                (reader,),
+            )
+        )
+    finally:
+        store.close()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def swept_in_90_days(leads: Leads) -> int:
+    store = open_store(f"sqlite:///{leads.relay.db_path}")
+    try:
+        on = datetime.now(UTC).date() + timedelta(days=90)
+        readers = Directory(leads.deployment).every_school_readers()
+        return run_on_own_loop(sweep(store, 90, on, int(time.time()), readers))
+    finally:
+        store.close()
+
+
+def test_a_fetch_says_held_for_what_it_stored(
+    leads: Leads, capsys: pytest.CaptureFixture[str]
+) -> None:
+    leads.post("one")
+    leads.post("two")
+    leads.fetch(capsys)
+    assert acks(leads, "dana-ortiz") == (2, 0)  # held, not seen: nobody looked yet
+    assert swept_in_90_days(leads) == 0  # Marcus holds nothing yet
+    leads.fetch(capsys, leads.colleague)
+    assert swept_in_90_days(leads) == 2
+
+
+def test_a_cursor_beyond_what_was_served_is_read_past_and_never_claimed(
+    leads: Leads, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A cursor ahead of the relay (a forged inbox backup) neither hides the report nor holds
+    more than the tool has: the fetch reads from the start and `held` says 1, not 5."""
+    case = leads.post("never read")
+    for home in (leads.home, leads.colleague):  # as a forged inbox backup would leave them
+        with Inbox(home) as inbox, inbox.db:
+            inbox.db.execute(
+                "INSERT INTO cursors (relay, school, after) VALUES (?, 'lincoln-high', 5)",
+                (leads.relay.url,),
+            )
+        leads.fetch(capsys, home)
+        with Inbox(home) as inbox:
+            assert len(list(inbox.messages())) == 1
+    assert acks(leads, "dana-ortiz") == (1, 0)
+    assert httpx.get(leads.relay.url + CASE, headers=case.headers).status_code == 200
+
+
+def test_list_and_show_say_seen(leads: Leads, capsys: pytest.CaptureFixture[str]) -> None:
+    leads.post("one")
+    leads.fetch(capsys)
+    code, _, err = run_keytool(capsys, "--home", leads.home, "list")
+    assert code == 0 and err == ""
+    assert acks(leads, "dana-ortiz") == (1, 1)
+    case = leads.post("two")
+    leads.fetch(capsys)
+    assert acks(leads, "dana-ortiz") == (2, 1)
+    code, _, _ = run_keytool(
+        capsys, "--home", leads.home, "show", case_ref(capsys, leads.home, case)
+    )
+    assert code == 0
+    assert acks(leads, "dana-ortiz")[1] == 2
+
+
+def test_the_desk_inbox_says_seen_and_its_background_check_does_not(leads: Leads) -> None:
+    """The inbox page's form says `seen` for what the page showed, not what came since."""
+    leads.post("one")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    runtime = DeskRuntime(leads.home, config=str(leads.config), relay=leads.relay.url)
+    app = create_desk(runtime, "127.0.0.1", port, peer_ok=None)  # in-process: no socket
+    with TestClient(app, base_url=base, follow_redirects=False) as client:
+        assert client.get(f"/open?key={runtime.link_secret}").status_code == 303
+        unlocked = client.post("/unlock", data={"passphrase": PASS}, headers={"origin": base})
+        assert unlocked.status_code == 303
+        wait_until(lambda: runtime.fetches > 0, timeout=30, why=lambda: "no background check")
+        assert runtime.checked is not None and runtime.checked.error == ""
+        assert acks(leads, "dana-ortiz") == (1, 0)
+        page = client.get("/")
+        assert page.status_code == 200 and acks(leads, "dana-ortiz") == (1, 0)  # a GET: nothing
+        shown = dict(re.findall(r'name="(seen-[a-z0-9-]+)" value="(\d+)"', page.text))
+        assert shown == {"seen-lincoln-high": "1"}
+        leads.post("two")
+        client.post("/check", headers={"origin": base})
+        wait_until(lambda: acks(leads, "dana-ortiz")[0] == 2, timeout=30, why=lambda: "no held")
+        posted = client.post("/seen", data=shown, headers={"origin": base})
+        assert posted.status_code == 303 and posted.headers["location"] == "/?done=seen"
+        assert acks(leads, "dana-ortiz") == (2, 1)  # the page showed one message, not two
+
+
+def test_a_relay_without_acks_is_warned_about_once(
+    leads: Leads, capsys: pytest.CaptureFixture[str]
+) -> None:
+    leads.post("one")
+    with old_relay(leads.relay.url) as url:
+        code, out, err = run_keytool(
+            capsys, "--home", leads.home, "--config", leads.config, "fetch", "--relay", url
+        )
+        assert code == 0 and "lincoln-high: 1 new" in out
+        assert err.count("does not take acknowledgments") == 1
+        code, out, err = run_keytool(capsys, "--home", leads.home, "list")
+        assert code == 0 and err.count("does not take acknowledgments") == 1
+    assert acks(leads, "dana-ortiz") == (0, 0)
