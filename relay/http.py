@@ -14,12 +14,17 @@ DIGITS = re.compile(r"[0-9]{1,18}")  # str.isdigit() would accept "²", which in
 
 
 class ApiError(RelayError):
-    """A request the relay refuses; becomes a 4xx with {"error": message}."""
+    """A request the relay refuses; becomes a 4xx with {"error": message}.
 
-    def __init__(self, status: int, message: str) -> None:
+    full: the school's storage budget is reached; the answer says so ("full": true), so
+    a page shows its hotline instead of asking to try again.
+    """
+
+    def __init__(self, status: int, message: str, *, full: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.full = full
 
 
 async def read_body(request: Request, limit: int) -> bytes:
