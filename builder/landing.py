@@ -55,6 +55,7 @@ SCRIPT_MESSAGES = (
     "outdated",
     "not_loaded",
     "keep_open",
+    "not_sent_full",
 )
 
 Strings = Mapping[str, str]
@@ -172,6 +173,7 @@ CASE_SCRIPT_MESSAGES = {
     "added": "add_sent",
     "full": "add_full",
     "keep_open": "keep_open",
+    "not_sent_full": "not_sent_full",
 }
 
 
