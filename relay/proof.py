@@ -51,7 +51,7 @@ HEX = re.compile(r"[0-9a-f]{1,128}")
 # Busy challenges ask for this many times the normal tries: at the default 1000 tries,
 # a cheap phone's browser solves one in about a minute at most (docs/THREAT-MODEL.md,
 # "Floods"; bench/proof_of_work.py measures it).
-BUSY_FACTOR = 16
+BUSY_FACTOR = 64
 
 
 class ProofError(RelayError):

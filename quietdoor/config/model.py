@@ -77,7 +77,7 @@ class Placement:
 class RelayLimits:
     max_body_bytes: int = 96 * 1024
     # New cases and students' messages a school takes in a UTC day at normal difficulty;
-    # above it challenges are busy (16 times the tries). Past the quota the relay
+    # above it challenges are busy (64 times the tries). Past the quota the relay
     # still accepts them (at busy difficulty) and logs a flood warning once a day.
     daily_quota_per_school: int = 500
     normal_daily_per_school: int = 50
