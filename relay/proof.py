@@ -50,7 +50,7 @@ PARAMETER_KEYS = frozenset(
 HEX = re.compile(r"[0-9a-f]{1,128}")
 # Busy challenges ask for this many times the normal tries: at the default 1000 tries,
 # a cheap phone's browser solves one in about a minute at most (docs/THREAT-MODEL.md,
-# "Floods"; bench/proof_of_work.py measures it).
+# "A flood of junk reports"; bench/proof_of_work.py measures it).
 BUSY_FACTOR = 64
 
 
