@@ -10,6 +10,7 @@ import logging
 import shutil
 import subprocess
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -175,13 +176,15 @@ def test_ipv6_counts_by_its_64_56_and_48_together(spread: str, burst: int) -> No
     assert granted(limits, [spread.format(i) for i in range(64) for _ in range(4)]) == burst
 
 
-@given(st.integers(0, 2**80 - 1), st.integers(0, 2**80 - 1))
-def test_any_two_addresses_of_one_48_share_its_bucket(a: int, b: int) -> None:
-    """Whatever the last 80 bits, a /48 grants its burst (16 times the /64's) and no more."""
+@given(st.sets(st.integers(0, 2**16 - 1), min_size=20, max_size=60), st.integers(0, 2**64 - 1))
+def test_any_addresses_of_one_48_share_its_bucket(subnets: set[int], host: int) -> None:
+    """Whatever /64s of a /48 a flooder uses, each /56 grants at most 4 times the /64's
+    burst, and the /48 at most 16 times."""
     limits = AddressLimits(burst=1, per_minute=1, clock=lambda: 0.0)
     prefix = 0x2001_0DB8_0042 << 80
-    first, second = (str(ipaddress.IPv6Address(prefix | n)) for n in (a, b))
-    assert granted(limits, [first, second] * 40) <= 16
+    addresses = [str(ipaddress.IPv6Address(prefix | subnet << 64 | host)) for subnet in subnets]
+    per_56 = Counter(subnet >> 8 for subnet in subnets)
+    assert granted(limits, addresses * 2) == min(16, sum(min(4, n) for n in per_56.values()))
     assert limits.allow(scope("2001:db8:43::1"))  # the next /48 is untouched
 
 
