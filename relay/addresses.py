@@ -59,19 +59,25 @@ class AddressLimits:
 
     def allow(self, scope: Scope) -> bool:
         """Take a token from each of this request's buckets; False when one is empty."""
+        return self.wait(scope) == 0.0
+
+    def wait(self, scope: Scope) -> float:
+        """Take a token from each of this request's buckets and answer 0.0; or, when one is
+        empty, take none and answer the seconds until each has a token again."""
         if not self.active:
-            return True
+            return 0.0
         now = self._clock()
         filled = []
         for key, scale in self._bucket_keys(scope):
             tokens, last = self._buckets.pop(key, (self.burst * scale, now))
-            filled.append((key, min(self.burst * scale, tokens + (now - last) * self.rate * scale)))
-        allowed = all(tokens >= 1.0 for _, tokens in filled)
-        for key, tokens in filled:
-            self._buckets[key] = (tokens - 1.0 if allowed else tokens, now)
+            rate = self.rate * scale
+            filled.append((key, min(self.burst * scale, tokens + (now - last) * rate), rate))
+        wait = max((1.0 - tokens) / rate for _, tokens, rate in filled)
+        for key, tokens, _ in filled:
+            self._buckets[key] = (tokens - 1.0 if wait <= 0 else tokens, now)
         while len(self._buckets) > MAX_TRACKED:
             self._buckets.popitem(last=False)
-        return allowed
+        return max(wait, 0.0)
 
     def client(self, scope: Scope) -> Address | None:
         """The client's address: the peer's, or (from a trusted proxy) the forwarded one."""

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -275,8 +276,9 @@ class _Relay:
 
     def _limit(self, request: Request) -> None:
         """Per-address friction, before the body is read: a flood gets a cheap 429."""
-        if not self.addresses.allow(request.scope):
-            raise ApiError(429, TOO_MANY)
+        wait = self.addresses.wait(request.scope)
+        if wait:
+            raise ApiError(429, TOO_MANY, retry_after=math.ceil(wait))
 
     async def _proof(self, request: Request, school: str) -> SpentProof:
         fewest = await self._tries(school)  # while busy, a normal challenge is too easy
@@ -555,7 +557,8 @@ async def _api_error(request: Request, exc: Exception) -> Response:
     body: dict[str, Any] = {"error": exc.message}
     if exc.full:
         body["full"] = True
-    return JSONResponse(body, status_code=exc.status)
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+    return JSONResponse(body, status_code=exc.status, headers=headers)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -17,14 +17,18 @@ class ApiError(RelayError):
     """A request the relay refuses; becomes a 4xx with {"error": message}.
 
     full: the school's storage budget is reached; the answer says so ("full": true), so
-    a page shows its hotline instead of asking to try again.
+    a page shows its hotline instead of asking to try again. retry_after: seconds, sent
+    as Retry-After (with a 429).
     """
 
-    def __init__(self, status: int, message: str, *, full: bool = False) -> None:
+    def __init__(
+        self, status: int, message: str, *, full: bool = False, retry_after: int = 0
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.full = full
+        self.retry_after = retry_after
 
 
 async def read_body(request: Request, limit: int) -> bytes:

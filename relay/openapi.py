@@ -50,6 +50,10 @@ def _object(properties: dict[str, Any], required: list[str] | None = None) -> di
 
 
 ERROR = _json(_object({"error": {"type": "string"}}), "Refused; nothing was stored.")
+FULL = _json(
+    _object({"error": {"type": "string"}, "full": {"const": True}}),
+    "The school's storage budget is reached; nothing was stored. Show the hotline.",
+)
 ENVELOPE = _object(
     {
         "v": {"const": 1},
@@ -146,7 +150,7 @@ SCHOOL_ROW = _object(
 
 
 def _errors(*codes: int) -> dict[str, Any]:
-    return {str(code): ERROR for code in codes}
+    return {str(code): FULL if code == 507 else ERROR for code in codes}
 
 
 def _post(
@@ -210,6 +214,7 @@ def openapi_document(example_school: str = "lincoln-high") -> dict[str, Any]:
                 422,
                 428,
                 429,
+                507,
             ),
             "/api/v1/case": {
                 "get": {
@@ -242,6 +247,7 @@ def openapi_document(example_school: str = "lincoln-high") -> dict[str, Any]:
                 422,
                 428,
                 429,
+                507,
                 security=CASE_SECURITY,
             ),
             "/api/v1/schools": {

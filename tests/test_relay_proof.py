@@ -145,7 +145,8 @@ def scope(client: str, forwarded: str | None = None) -> dict[str, Any]:
 def test_an_address_gets_a_burst_then_a_trickle_and_others_are_untouched() -> None:
     now = [0.0]
     limits = AddressLimits(burst=3, per_minute=6, clock=lambda: now[0])
-    assert [limits.allow(scope("192.0.2.1")) for _ in range(4)] == [True, True, True, False]
+    assert [limits.allow(scope("192.0.2.1")) for _ in range(3)] == [True, True, True]
+    assert limits.wait(scope("192.0.2.1")) == pytest.approx(10.0)  # when to try again
     assert limits.allow(scope("192.0.2.2"))  # another address has its own bucket
     now[0] += 10  # six a minute: one token every ten seconds
     assert limits.allow(scope("192.0.2.1")) and not limits.allow(scope("192.0.2.1"))
@@ -350,6 +351,10 @@ def test_at_the_budget_new_cases_and_updates_get_507_and_staff_still_write(
     assert client.post(CASES, json=new_case(d, "riverside-middle").body).status_code == 201
     metrics = client.get("/metrics").text
     assert "quietdoor_relay_budget_refusals_total 2.0" in metrics
+    described = client.get("/api/openapi.json").json()["paths"]
+    for path in (CASES, ADD):
+        full = described[path]["post"]["responses"]["507"]["content"]["application/json"]
+        assert full["schema"]["properties"]["full"] == {"const": True}
     assert "lincoln-high" not in metrics
 
 
@@ -367,4 +372,5 @@ def test_a_flood_from_one_address_gets_429_before_its_body_is_read(
     ]
     assert [a.status_code for a in answers] == [201, 201, 429, 429]
     assert "wait a minute" in answers[2].json()["error"]
+    assert answers[2].headers["retry-after"] == "60"  # a token a minute
     assert client.get("/api/v1/challenge?school=lincoln-high").status_code == 429
