@@ -668,12 +668,6 @@ def school_messages(tx: Tx, school: str, after: int, limit: int) -> list[Message
     return [Message(*row) for row in rows]
 
 
-def stored_bytes(tx: Tx, school: str) -> int:
-    """The bytes of a school's stored messages (their bodies), as the budget counts them."""
-    row = tx.one("SELECT bytes FROM school_bytes WHERE school = ?", (school,))
-    return int(row[0]) if row else 0
-
-
 def count_today(tx: Tx, school: str, day: str) -> int:
     row = tx.one("SELECT count FROM daily_counts WHERE school = ? AND day = ?", (school, day))
     return int(row[0]) if row else 0

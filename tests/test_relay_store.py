@@ -25,7 +25,6 @@ from relay.store import (
     record_fetch,
     schema_version,
     secret,
-    stored_bytes,
 )
 from relay.stores import open_store
 
@@ -98,6 +97,12 @@ def outcome(answer: Any) -> str:
     if isinstance(answer, Refused):
         return str(answer.status)
     return "duplicate" if answer.duplicate else "new"
+
+
+def stored_bytes(tx: Tx, school: str) -> int:
+    """The school's running total of stored bytes, as the budget counts them."""
+    row = tx.one("SELECT bytes FROM school_bytes WHERE school = ?", (school,))
+    return int(row[0]) if row else 0
 
 
 def kept(store: SQLStore, write: Write) -> Added | Refused:
