@@ -56,6 +56,7 @@ SCRIPT_MESSAGES = (
     "outdated",
     "not_loaded",
     "keep_open",
+    "not_sent_full",
 )
 
 Strings = Mapping[str, str]
@@ -180,6 +181,7 @@ CASE_SCRIPT_MESSAGES = {
     "full": "add_full",
     "keep_open": "keep_open",
     "sender_unknown": "case_sender_unknown",
+    "not_sent_full": "not_sent_full",
 }
 
 

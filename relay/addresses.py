@@ -5,7 +5,11 @@ minute, while everyone else is untouched. The address is needed for that and
 for nothing else: it is never written to the database or a log, and even in
 memory the buckets are keyed by a keyed hash of it (the key is made at start-up
 and never leaves the process), so a memory dump does not list who sent what.
-An IPv6 client counts by its /64, the block one home or phone usually gets.
+An IPv6 client counts by its /64 (the block one home or phone usually gets),
+and also by its /56 and /48, whose buckets are 4 and 16 times larger: one
+customer often holds a whole /56 or /48, so rotating through its /64s buys a
+flooder at most 16 bursts, not 65,536. A request takes a token from each of its
+buckets, and is refused when any of them is empty.
 
 Behind a proxy every request comes from the proxy's address; the client's is in
 X-Forwarded-For. That header is believed only when the request comes from one of
@@ -25,6 +29,8 @@ from collections.abc import Callable, Sequence
 from starlette.types import Scope
 
 MAX_TRACKED = 100_000  # buckets kept; the least recently used go first (a full bucket anyway)
+# An IPv6 address's prefixes, each with its bucket's size (burst and rate) as a multiple.
+IPV6_PREFIXES = ((64, 1), (56, 4), (48, 16))
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -52,18 +58,26 @@ class AddressLimits:
         return self.rate > 0
 
     def allow(self, scope: Scope) -> bool:
-        """Take a token for this request's address; False when its bucket is empty."""
+        """Take a token from each of this request's buckets; False when one is empty."""
+        return self.wait(scope) == 0.0
+
+    def wait(self, scope: Scope) -> float:
+        """Take a token from each of this request's buckets and answer 0.0; or, when one is
+        empty, take none and answer the seconds until each has a token again."""
         if not self.active:
-            return True
-        key = self._bucket_key(scope)
+            return 0.0
         now = self._clock()
-        tokens, last = self._buckets.pop(key, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - last) * self.rate)
-        allowed = tokens >= 1.0
-        self._buckets[key] = (tokens - 1.0 if allowed else tokens, now)
+        filled = []
+        for key, scale in self._bucket_keys(scope):
+            tokens, last = self._buckets.pop(key, (self.burst * scale, now))
+            rate = self.rate * scale
+            filled.append((key, min(self.burst * scale, tokens + (now - last) * rate), rate))
+        wait = max((1.0 - tokens) / rate for _, tokens, rate in filled)
+        for key, tokens, _ in filled:
+            self._buckets[key] = (tokens - 1.0 if wait <= 0 else tokens, now)
         while len(self._buckets) > MAX_TRACKED:
             self._buckets.popitem(last=False)
-        return allowed
+        return max(wait, 0.0)
 
     def client(self, scope: Scope) -> Address | None:
         """The client's address: the peer's, or (from a trusted proxy) the forwarded one."""
@@ -84,17 +98,24 @@ class AddressLimits:
     def _trusted(self, address: Address) -> bool:
         return any(address in network for network in self.trusted)
 
-    def _bucket_key(self, scope: Scope) -> bytes:
+    def _bucket_keys(self, scope: Scope) -> list[tuple[bytes, int]]:
+        """The keyed hashes of this request's buckets, each with its size multiple."""
         address = self.client(scope)
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
             address = address.ipv4_mapped
         if address is None:
-            text = "unknown"
+            named = [("unknown", 1)]
         elif address.version == 6:
-            text = str(ipaddress.ip_network(f"{address}/64", strict=False))
+            named = [
+                (str(ipaddress.ip_network(f"{address}/{bits}", strict=False)), scale)
+                for bits, scale in IPV6_PREFIXES
+            ]
         else:
-            text = str(address)
-        return hashlib.blake2b(text.encode(), digest_size=16, key=self._key).digest()
+            named = [(str(address), 1)]
+        return [
+            (hashlib.blake2b(text.encode(), digest_size=16, key=self._key).digest(), scale)
+            for text, scale in named
+        ]
 
 
 def _address(text: str) -> Address | None:

@@ -83,6 +83,7 @@ RETRY_SECONDS = 60  # Retry-After on a 429, unless the refusal knows better
 NO_CASE = "no conversation matches this code"
 TOO_MANY = "too many messages from this network just now; please wait a minute and try again"
 VOLUME_FRESH = 5.0  # seconds a school's count is trusted before it is read again
+FREE_UPDATES = 3  # a case's students' updates a UTC day without a proof of work
 
 
 def create_app(
@@ -186,10 +187,10 @@ class _Relay:
         self.openapi_text = openapi_document(deployment.schools[0].slug)
         # Each school's count today, as last seen: (day, count, when seen, monotonic).
         self._volumes: dict[str, tuple[str, int, float]] = {}
-        self._quota_warned: set[tuple[str, str]] = set()
         since = date.fromisoformat(store.call("", v2_since, _today(clock)))
         days = self.limits.v1_accept_days
         self.v1_last_day = since + timedelta(days=days - 1) if days else None
+        self._full_logged: set[tuple[str, str]] = set()
 
     async def openapi(self, request: Request) -> Response:
         return JSONResponse(self.openapi_text)
@@ -229,7 +230,7 @@ class _Relay:
         )
         first = self._message(envelope, raw["envelope"]["nonce"], case.case_id, "public", proof)
         notices = self.notifier.pending(case.school, datetime.now(UTC))
-        added = await self._keep(Write(first, limits.daily_quota_per_school, notices, case))
+        added = await self._keep(Write(first, limits.school_budget_bytes, notices, case))
         return _stored(added)
 
     async def read_case(self, request: Request) -> Response:
@@ -249,17 +250,19 @@ class _Relay:
         case = await self._student_case(request)
         envelope = self._parse_envelope_json(await read_json(request, limits.max_body_bytes))
         self._check_case_message(envelope, case)
-        # A student's later message needs a proof only while the school is busy: at normal
-        # volume a case's 200-message cap and the address limits are friction enough.
-        proof = None
-        if limits.proof_of_work and await self._busy(case.school):
-            proof = await self._proof(request, case.school)
+        # A student's later message needs a proof while the school is busy, and beyond the
+        # case's FREE_UPDATES of the day (the store counts those in the write's transaction).
+        proof, free = None, None
+        if limits.proof_of_work:
+            free = FREE_UPDATES
+            if request.headers.get(PROOF_HEADER) or await self._busy(case.school):
+                proof = await self._proof(request, case.school)
         message = self._message(
             envelope, b64u_encode(envelope.nonce), case.case_id, "student", proof
         )
         notices = self.notifier.pending(case.school, datetime.now(UTC))
-        added = await self._keep(Write(message, limits.daily_quota_per_school, notices))
-        return _stored(added)
+        write = Write(message, limits.school_budget_bytes, notices, free_updates=free)
+        return _stored(await self._keep(write))
 
     async def _student_case(self, request: Request) -> Case:
         """The case whose code the request proves; one answer for every way of being wrong.
@@ -303,11 +306,12 @@ class _Relay:
 
     def _limit(self, request: Request) -> None:
         """Per-address friction, before the body is read: a flood gets a cheap 429."""
-        if not self.addresses.allow(request.scope):
-            raise ApiError(429, TOO_MANY)
+        wait = self.addresses.wait(request.scope)
+        if wait:
+            raise ApiError(429, TOO_MANY, retry_after=math.ceil(wait))
 
     async def _proof(self, request: Request, school: str) -> SpentProof:
-        fewest = await self._tries(school) // 2  # a challenge fetched a little earlier still does
+        fewest = await self._tries(school)  # while busy, a normal challenge is too easy
         try:
             return self.proofs.check(request.headers.get(PROOF_HEADER), school, fewest)
         except ProofError as exc:
@@ -326,34 +330,36 @@ class _Relay:
 
     async def _tries(self, school: str) -> int:
         limits = self.limits
-        return tries_for(
-            await self._count(school),
-            limits.normal_daily_per_school,
-            limits.daily_quota_per_school,
-            limits.proof_of_work_tries,
-        )
+        count = await self._count(school)
+        return tries_for(count, limits.normal_daily_per_school, limits.proof_of_work_tries)
 
     async def _busy(self, school: str) -> bool:
         return await self._count(school) > self.limits.normal_daily_per_school
 
     def _note_volume(self, school: str, day: str, count: int) -> None:
-        """Remember a school's count; log when its challenges get a step harder (an event)."""
+        """Remember a school's count; log when it turns busy, and when it passes the quota.
+
+        Events, not requests: a line a school a day at most for each, so the log does not
+        time a student's visit.
+        """
         limits = self.limits
         before = self._volumes.get(school)
         self._volumes[school] = (day, count, time.monotonic())
-        if count <= limits.normal_daily_per_school:
-            return
         old = before[1] if before is not None and before[0] == day else 0
-        base = limits.proof_of_work_tries
-        args = (limits.normal_daily_per_school, limits.daily_quota_per_school, base)
-        step, old_step = (int(math.log2(tries_for(c, *args) / base)) for c in (count, old))
-        if step > old_step:
-            tries = tries_for(count, *args)
+        if old <= limits.normal_daily_per_school < count:
+            tries = tries_for(count, limits.normal_daily_per_school, limits.proof_of_work_tries)
             log.warning(
                 "school %s is busier than normal: challenges now ask for up to %d tries",
                 school,
                 tries,
                 extra={"event": "difficulty", "school": school, "tries": tries},
+            )
+        if old <= limits.daily_quota_per_school < count:
+            log.warning(
+                "school %s passed its daily quota: a flood is likely; still accepting at busy "
+                "difficulty",
+                school,
+                extra={"event": "quota", "school": school},
             )
 
     # --- staff -----------------------------------------------------------------
@@ -462,12 +468,9 @@ class _Relay:
         metrics.pending_notices.set(await self.store.aread(pending_notices))
         day = _today(self.clock)
         counts = [count for seen_day, count, _ in self._volumes.values() if seen_day == day]
-        args = (limits.normal_daily_per_school, limits.daily_quota_per_school)
-        metrics.difficulty.set(
-            max((tries_for(c, *args, limits.proof_of_work_tries) for c in counts), default=0)
-            or limits.proof_of_work_tries
-        )
-        metrics.busy_schools.set(sum(c > limits.normal_daily_per_school for c in counts))
+        normal, base = limits.normal_daily_per_school, limits.proof_of_work_tries
+        metrics.difficulty.set(tries_for(max(counts, default=0), normal, base))
+        metrics.busy_schools.set(sum(c > normal for c in counts))
         return Response(metrics.text(), media_type=CONTENT_TYPE)
 
     # --- envelopes -------------------------------------------------------------
@@ -547,26 +550,28 @@ class _Relay:
         try:
             added = await self.store.keep(write)
         except Refused as exc:
-            if exc.status == 429:
-                self._warn_quota_once(school)
-            wait = _seconds_to_tomorrow(self.clock()) if exc.status == 429 else 0
-            raise ApiError(exc.status, str(exc), retry_after=wait) from None
+            if exc.status == 507:
+                self._full(school)
+                raise ApiError(507, str(exc), full=True) from None
+            raise ApiError(exc.status, str(exc)) from None
         finally:
             self.metrics.write_seconds.observe(time.perf_counter() - started)
         if added.counted is not None:
             self._note_volume(school, added.received, added.counted)
         return added
 
-    def _warn_quota_once(self, school: str) -> None:
+    def _full(self, school: str) -> None:
+        """Count a refusal at the storage budget; log the first of a school's day."""
+        self.metrics.budget_refusals.inc()
         # One line per school and day: a log line per refused post would time a student's visit.
         day = _today(self.clock)
-        if (school, day) not in self._quota_warned:
-            self._quota_warned = {k for k in self._quota_warned if k[1] == day}
-            self._quota_warned.add((school, day))
+        if (school, day) not in self._full_logged:
+            self._full_logged = {k for k in self._full_logged if k[1] == day}
+            self._full_logged.add((school, day))
             log.warning(
-                "daily quota reached for school %s",
+                "school %s reached its storage budget: new cases and updates are refused",
                 school,
-                extra={"event": "quota", "school": school},
+                extra={"event": "budget", "school": school},
             )
 
 
@@ -578,11 +583,6 @@ def _parse_ack(raw: Any) -> Ack:
         if type(value) is not int or not 0 <= value <= MAX_ACK:
             raise ApiError(400, f"'{name}' must be a whole number from 0 to 2^53")
     return Ack(held=raw.get("held"), seen=raw.get("seen"))
-
-
-def _seconds_to_tomorrow(now: float) -> int:
-    """Until the next UTC day, when a school's daily quota starts again."""
-    return max(1, 86_400 - int(now) % 86_400)
 
 
 def _today(clock: Callable[[], float]) -> str:
@@ -616,8 +616,12 @@ def _school_row(m: Message) -> dict[str, Any]:
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)  # noqa: S101 - registered for ApiError only
-    headers = {"Retry-After": str(exc.retry_after or RETRY_SECONDS)} if exc.status == 429 else None
-    return JSONResponse({"error": exc.message}, status_code=exc.status, headers=headers)
+    body: dict[str, Any] = {"error": exc.message}
+    if exc.full:
+        body["full"] = True
+    wait = exc.retry_after or (RETRY_SECONDS if exc.status == 429 else 0)
+    headers = {"Retry-After": str(wait)} if wait else None
+    return JSONResponse(body, status_code=exc.status, headers=headers)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

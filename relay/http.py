@@ -16,13 +16,18 @@ DIGITS = re.compile(r"[0-9]{1,18}")  # str.isdigit() would accept "²", which in
 class ApiError(RelayError):
     """A request the relay refuses; becomes a 4xx with {"error": message}.
 
-    retry_after: the seconds a 429 asks the client to wait (Retry-After); 0 for the default.
+    full: the school's storage budget is reached; the answer says so ("full": true), so
+    a page shows its hotline instead of asking to try again. retry_after: seconds, sent
+    as Retry-After (with a 429).
     """
 
-    def __init__(self, status: int, message: str, retry_after: int = 0) -> None:
+    def __init__(
+        self, status: int, message: str, *, full: bool = False, retry_after: int = 0
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.full = full
         self.retry_after = retry_after
 
 

@@ -4,6 +4,7 @@ Aggregates only: requests by endpoint (the route's template, never the path a
 request used, which may hold a school or a case) and status; write latency;
 group-commit batch sizes; notices waiting; the proof-of-work difficulty as the
 highest number of tries asked of any school and how many schools are busy;
+refusals at a school's storage budget;
 and the garbage collector's passes by generation (see relay.server.tune_collector).
 No label names a school (that would publish each school's volume), a case, an
 address or anything a student sent.
@@ -58,6 +59,12 @@ class Metrics:
         self.busy_schools = Gauge(
             "quietdoor_relay_busy_schools",
             "Schools whose volume today is above normal, so their challenges are harder.",
+            registry=self.registry,
+        )
+        self.budget_refusals = Counter(
+            "quietdoor_relay_budget_refusals",
+            "New cases and students' updates refused because their school's stored bytes "
+            "reached [relay] school_budget_bytes (all schools together).",
             registry=self.registry,
         )
         GCCollector(registry=self.registry)

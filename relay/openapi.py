@@ -50,6 +50,10 @@ def _object(properties: dict[str, Any], required: list[str] | None = None) -> di
 
 
 ERROR = _json(_object({"error": {"type": "string"}}), "Refused; nothing was stored.")
+FULL = _json(
+    _object({"error": {"type": "string"}, "full": {"const": True}}),
+    "The school's storage budget is reached; nothing was stored. Show the hotline.",
+)
 ENVELOPE = _object(
     {
         "v": {"enum": [1, 2], "description": "1 only within [relay] v1_accept_days"},
@@ -168,7 +172,8 @@ TOO_MANY = {
 
 
 def _errors(*codes: int) -> dict[str, Any]:
-    return {str(code): TOO_MANY if code == 429 else ERROR for code in codes}
+    shapes = {429: TOO_MANY, 507: FULL}
+    return {str(code): shapes.get(code, ERROR) for code in codes}
 
 
 def _post(
@@ -232,6 +237,7 @@ def openapi_document(example_school: str = "lincoln-high") -> dict[str, Any]:
                 422,
                 428,
                 429,
+                507,
             ),
             "/api/v1/case": {
                 "get": {
@@ -265,6 +271,7 @@ def openapi_document(example_school: str = "lincoln-high") -> dict[str, Any]:
                 422,
                 428,
                 429,
+                507,
                 security=CASE_SECURITY,
             ),
             "/api/v1/schools": {

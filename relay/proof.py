@@ -48,6 +48,10 @@ PARAMETER_KEYS = frozenset(
     | {"expiresAt", "data"}
 )
 HEX = re.compile(r"[0-9a-f]{1,128}")
+# Busy challenges ask for this many times the normal tries: at the default 1000 tries,
+# a cheap phone's browser solves one in about a minute at most (docs/THREAT-MODEL.md,
+# "A flood of junk reports"; bench/proof_of_work.py measures it).
+BUSY_FACTOR = 64
 
 
 class ProofError(RelayError):
@@ -158,14 +162,11 @@ def _shape_problem(document: Any) -> str:
     return ""
 
 
-def tries_for(count: int, normal: int, quota: int, base: int) -> int:
-    """The tries a school's challenge asks for, given its count today.
+def tries_for(count: int, normal: int, base: int) -> int:
+    """The tries a school's challenge asks for, given its count today: two levels only.
 
-    Up to the normal volume, base; above it, doubling eight times on the way to the
-    quota, so the last messages before the quota cost a flooder 256 times as much
-    each, while one student pays that once.
+    Up to the normal volume, base; above it (busy), BUSY_FACTOR times base, however
+    far above: a challenge tells an onlooker only "normal" or "busy", and a flood past
+    the quota pays the busy price for every message while a student pays it once.
     """
-    if count <= normal:
-        return base
-    steps = 8 * (count - normal) / max(quota - normal, 1)
-    return int(base * 2 ** min(steps, 8))
+    return base * BUSY_FACTOR if count > normal else base

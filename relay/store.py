@@ -103,12 +103,19 @@ class NewMessage:
 
 @dataclass(frozen=True)
 class Write:
-    """A message to keep, with the case it opens (a first message), its quota and notices."""
+    """A message to keep, with the case it opens (a first message), its limits and notices.
+
+    budget: a student's message is refused (507) when it would take the school's stored
+    bytes past this; a staff message (None) is never refused for it, but counts.
+    free_updates: a student's update without a proof of work is refused (428) when the
+    case already had this many students' updates that day (None: no limit).
+    """
 
     message: NewMessage
-    daily_quota: int | None  # a student's message counts towards the day; staff's do not
+    budget: int | None  # a student's message counts towards the day; staff's do not
     notices: Sequence[Notice] = ()
     opens: Case | None = None
+    free_updates: int | None = None
 
 
 MIGRATIONS: Sequence[str] = (
@@ -197,6 +204,16 @@ ALTER TABLE fetched ADD COLUMN seen {big_int} NOT NULL DEFAULT 0;
 ALTER TABLE fetched ADD COLUMN held_day TEXT;
 UPDATE fetched SET served = cursor, cursor = 0;
 UPDATE messages SET fetched_day = NULL WHERE fetched_day IS NOT NULL;
+""",
+    # 5: each school's stored bytes (its messages' bodies), kept as a running total so the
+    # storage budget costs one row a write; retention subtracts what it deletes.
+    """
+CREATE TABLE school_bytes (
+    school TEXT PRIMARY KEY,
+    bytes {big_int} NOT NULL
+);
+INSERT INTO school_bytes (school, bytes)
+SELECT school, SUM(LENGTH(body)) FROM messages GROUP BY school;
 """,
 )
 SECRETS = ("proof",)  # made once, at the first start, and shared by every relay of the database
@@ -299,6 +316,9 @@ class SQLStore:
 # --- writes: an item is refused before anything of it is written, or written ------------
 
 
+FULL = "this school's inbox is full right now; please call or text the hotline"
+
+
 def store_messages(tx: Tx, writes: list[Write]) -> list[Added | Refused]:
     """Keep a batch of messages, set-based: a few statements a batch, not a few a message.
 
@@ -306,12 +326,13 @@ def store_messages(tx: Tx, writes: list[Write]) -> list[Added | Refused]:
     to the same case gets the first answer (another envelope with its nonce, or the same
     envelope to another case or as another new case, 409); a new case must not
     exist yet (409); a case takes at most MAX_CASE_MESSAGES (409); a proof of work is
-    spent once (428); a student's message counts towards the school's day (429 at the
-    quota). Notices are written in the same transaction, so a relay that dies after
-    answering still sends them when it starts again. Writes that meet one another in
-    the batch (the same nonce, case or proof twice) go to a next round, which sees
-    what this one wrote, and the writes of a day the batch would take past its quota
-    are counted one at a time: so the answers are those of the writes run one by one.
+    spent once (428); a student's update beyond the case's free ones today needs one
+    (428); a student's message must fit the school's storage budget (507). Students'
+    messages count towards the school's day (never refused for it). Notices are written
+    in the same transaction, so a relay that dies after answering still sends them when
+    it starts again. Writes that meet one another in the batch (the same nonce, case or
+    proof twice) go to a next round, which sees what this one wrote: so the answers are
+    those of the writes run one by one.
     """
     answers: dict[int, Added | Refused] = {}
     later: list[int] = []
@@ -330,12 +351,19 @@ def store_messages(tx: Tx, writes: list[Write]) -> list[Added | Refused]:
     followed = {
         w.message.case_id for w in writes if w.opens is None and w.message.case_id is not None
     }
-    sizes: dict[str, int] = {
-        row[0]: int(row[1])
-        for row in _where_in(
-            tx, "SELECT case_id, COUNT(*) FROM messages", "case_id", followed, "GROUP BY case_id"
-        )
-    }
+    sizes: dict[str, int] = {}
+    updates: dict[tuple[str, str], int] = {}  # (case, day): students' updates that day
+    for case_id, author, day, count in _where_in(
+        tx,
+        "SELECT case_id, author, received, COUNT(*) FROM messages",
+        "case_id",
+        followed,
+        "GROUP BY case_id, author, received",
+    ):
+        sizes[case_id] = sizes.get(case_id, 0) + int(count)
+        if author == "student":
+            updates[(case_id, day)] = int(count)
+    room = _room(tx, writes)
     taken: set[tuple[str, str]] = set()  # (what, key) a write of this round already uses
     for index, w in enumerate(writes):
         m = w.message
@@ -364,16 +392,22 @@ def store_messages(tx: Tx, writes: list[Write]) -> list[Added | Refused]:
             answers[index] = Refused(
                 428, "this proof of work was used before; solve a new challenge"
             )
+        elif (
+            w.free_updates is not None
+            and m.proof is None
+            and updates.get((m.case_id or "", m.day), 0) >= w.free_updates
+        ):
+            answers[index] = Refused(
+                428, "send a solved challenge in the X-QD-Proof header: many updates today"
+            )
+        elif w.budget is not None and room.get(m.school, 0) - len(m.body) < 0:
+            answers[index] = Refused(507, FULL)
         else:
             taken |= uses
             ready.append(index)
-    counted, crowded, refused = _count(tx, writes, ready)
-    for index in refused:
-        answers[index] = Refused(
-            429, "this school's inbox is full for today; please call or text the hotline"
-        )
-    ready = [i for i in ready if i in counted or writes[i].daily_quota is None]
+            room[m.school] = room.get(m.school, 0) - len(m.body)
     kept = [writes[i] for i in ready]
+    counted = _count(tx, kept)
     tx.insert(
         "INSERT INTO spent_proofs (nonce, expires)",
         [(w.message.proof.nonce, w.message.proof.expires) for w in kept if w.message.proof],
@@ -397,49 +431,53 @@ def store_messages(tx: Tx, writes: list[Write]) -> list[Added | Refused]:
         sorted({(n.recipient, n.channel, n.school, n.due, n.due) for w in kept for n in w.notices}),
         "ON CONFLICT DO NOTHING",
     )
-    for index, added in zip(ready, _insert_messages(tx, kept), strict=True):
-        answers[index] = dataclasses.replace(added, counted=counted.get(index))
-    for index in crowded:  # one by one: each is counted, or refused, on its own
-        (answers[index],) = store_messages(tx, [writes[index]])
+    for index, added, count in zip(ready, _insert_messages(tx, kept), counted, strict=True):
+        answers[index] = dataclasses.replace(added, counted=count)
     if later:  # a next round sees what this one wrote
         again = store_messages(tx, [writes[i] for i in later])
         answers.update(zip(later, again, strict=True))
     return [answers[i] for i in range(len(writes))]
 
 
-def _count(
-    tx: Tx, writes: list[Write], ready: list[int]
-) -> tuple[dict[int, int], list[int], list[int]]:
-    """Count students' messages towards their school's day: a statement per school and day.
+def _room(tx: Tx, writes: list[Write]) -> dict[str, int]:
+    """Bytes each school of the batch may still store for students (budget minus stored)."""
+    budgets: dict[str, int] = {}
+    for w in writes:
+        if w.budget is not None:
+            budgets[w.message.school] = w.budget
+    stored = dict(_where_in(tx, "SELECT school, bytes FROM school_bytes", "school", set(budgets)))
+    return {school: budget - int(stored.get(school, 0)) for school, budget in budgets.items()}
 
-    Returns each counted write's count for the day after it; the writes of days this
-    batch would take past the quota (nothing counted: the caller runs them one by one);
-    and a write alone on its day that the quota refuses.
-    """
-    days: dict[tuple[str, str, int], list[int]] = {}
-    for index in ready:
-        w = writes[index]
-        if w.daily_quota is not None:
-            days.setdefault((w.message.school, w.message.day, w.daily_quota), []).append(index)
-    counted: dict[int, int] = {}
-    crowded: list[int] = []
-    refused: list[int] = []
-    for (school, day, quota), indexes in sorted(days.items()):
+
+def _count(tx: Tx, kept: list[Write]) -> list[int | None]:
+    """Count students' messages towards their school's day, and every body towards its
+    school's bytes: a statement per school (and day). Each write's count for the day
+    after it, or None for a staff message (which does not count)."""
+    days: dict[tuple[str, str], list[int]] = {}
+    sizes: dict[str, int] = {}
+    for index, w in enumerate(kept):
+        sizes[w.message.school] = sizes.get(w.message.school, 0) + len(w.message.body)
+        if w.budget is not None:
+            days.setdefault((w.message.school, w.message.day), []).append(index)
+    for school, size in sorted(sizes.items()):
+        tx.run(
+            "INSERT INTO school_bytes (school, bytes) VALUES (?, ?) "
+            "ON CONFLICT (school) DO UPDATE SET bytes = school_bytes.bytes + ?",
+            (school, size, size),
+        )
+    counted: list[int | None] = [None] * len(kept)
+    for (school, day), indexes in sorted(days.items()):
         k = len(indexes)
-        row = None
-        if k <= quota:
-            row = tx.one(
-                "INSERT INTO daily_counts (school, day, count) VALUES (?, ?, ?) "
-                "ON CONFLICT (school, day) DO UPDATE SET count = daily_counts.count + ? "
-                "WHERE daily_counts.count + ? <= ? RETURNING count",
-                (school, day, k, k, k, quota),
-            )
-        if row is None:
-            (refused if k == 1 else crowded).extend(indexes)
-            continue
+        row = tx.one(
+            "INSERT INTO daily_counts (school, day, count) VALUES (?, ?, ?) "
+            "ON CONFLICT (school, day) DO UPDATE SET count = daily_counts.count + ? "
+            "RETURNING count",
+            (school, day, k, k),
+        )
+        assert row is not None  # noqa: S101 - an upsert with RETURNING returns its row
         for offset, index in enumerate(indexes):
             counted[index] = int(row[0]) - k + 1 + offset
-    return counted, crowded, refused
+    return counted
 
 
 def _insert_messages(tx: Tx, kept: list[Write]) -> list[Added]:
@@ -639,7 +677,8 @@ def delete_expired(
     its messages was held by every reader of its school on
     or before cutoff, and its last message came on or before cutoff; a staff note when
     it was fetched and written by then. What a reader has not fetched is never deleted.
-    Daily counts before the cutoff and expired proofs and nonces go too.
+    Daily counts before the cutoff and expired proofs and nonces go too; the schools'
+    stored bytes go down by what was deleted.
     """
     follow_readers(tx, readers, today)
     expired = [
@@ -651,13 +690,23 @@ def delete_expired(
             (cutoff, cutoff),
         )
     ]
+    notes = "case_id IS NULL AND fetched_day <= ? AND received <= ?"
+    freed = _where_in(
+        tx,
+        "SELECT school, SUM(LENGTH(body)) FROM messages",
+        "case_id",
+        set(expired),
+        "GROUP BY school",
+    ) + tx.all(
+        f"SELECT school, SUM(LENGTH(body)) FROM messages WHERE {notes} GROUP BY school",  # noqa: S608
+        (cutoff, cutoff),
+    )
     for case_id in expired:
         tx.run("DELETE FROM messages WHERE case_id = ?", (case_id,))
         tx.run("DELETE FROM cases WHERE case_id = ?", (case_id,))
-    tx.run(
-        "DELETE FROM messages WHERE case_id IS NULL AND fetched_day <= ? AND received <= ?",
-        (cutoff, cutoff),
-    )
+    tx.run(f"DELETE FROM messages WHERE {notes}", (cutoff, cutoff))  # noqa: S608 - our own text
+    for school, size in sorted(freed):
+        tx.run("UPDATE school_bytes SET bytes = bytes - ? WHERE school = ?", (int(size), school))
     tx.run("DELETE FROM daily_counts WHERE day < ?", (cutoff,))
     tx.run("DELETE FROM spent_proofs WHERE expires < ?", (now,))
     tx.run("DELETE FROM seen_nonces WHERE expires < ?", (now,))

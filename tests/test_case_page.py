@@ -313,7 +313,7 @@ def test_what_is_not_a_code_is_refused_in_the_page(
     ("answer", "words"),
     [
         (409, "This conversation is full."),
-        (429, "cannot take more messages today"),
+        (429, "Too many messages came from this network"),
         (0, "message service did not answer"),
     ],
 )

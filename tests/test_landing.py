@@ -884,7 +884,7 @@ def test_a_failed_send_keeps_the_words_and_try_again_sends_the_same_envelope(vis
 
 @pytest.mark.browser
 @pytest.mark.parametrize(
-    ("status", "words"), [(429, "cannot take more"), (422, "out of date"), (413, "too long")]
+    ("status", "words"), [(429, "Too many messages"), (422, "out of date"), (413, "too long")]
 )
 def test_relay_refusals_get_a_plain_message(visit: Visit, status: int, words: str) -> None:
     visit.relay.answers = [status]

@@ -12,6 +12,7 @@ import pytest
 from relay.store import (
     MAX_CASE_MESSAGES,
     MIGRATIONS,
+    Ack,
     Added,
     Case,
     NewMessage,
@@ -21,6 +22,9 @@ from relay.store import (
     StoreError,
     Tx,
     Write,
+    delete_expired,
+    record_ack,
+    record_served,
     schema_version,
     secret,
 )
@@ -30,14 +34,18 @@ from .support.stores import open_at_once, run_on_own_loop
 
 
 def a_case(
-    n: int, school: str = "lincoln-high", day: str = "2026-11-30", quota: int = 100, case: int = 0
+    n: int,
+    school: str = "lincoln-high",
+    day: str = "2026-11-30",
+    budget: int = 10**9,
+    case: int = 0,
 ) -> Write:
-    """A new case's first message (case n, or the id of case `case` when given)."""
+    """A new case's first message (case n, or the id of case `case` when given), 5 bytes."""
     case_id = f"case-{case or n:06d}"
     first = NewMessage(
-        school=school, case_id=case_id, author="public", nonce=f"n{n}", body=f"b{n}", day=day
+        school=school, case_id=case_id, author="public", nonce=f"n{n}", body=f"b{n:04d}", day=day
     )
-    return Write(first, quota, opens=Case(case_id, school, auth_hash=bytes(32), case_key="key"))
+    return Write(first, budget, opens=Case(case_id, school, auth_hash=bytes(32), case_key="key"))
 
 
 def concurrently(store: SQLStore, writes: list[Write | tuple[str, Any]]) -> list[Any]:
@@ -56,8 +64,7 @@ def test_concurrent_writes_share_commits_and_each_gets_its_answer(store: SQLStor
     batches: list[int] = []
     store.batch_sizes.append(batches.append)
     writes: list[Write | tuple[str, Any]] = [
-        a_case(n, school=("lincoln-high", "riverside-middle")[n % 2], quota=10_000)
-        for n in range(300)
+        a_case(n, school=("lincoln-high", "riverside-middle")[n % 2]) for n in range(300)
     ]
     answers: list[Added] = concurrently(store, writes)
     assert len({a.id for a in answers}) == 300 and not any(a.duplicate for a in answers)
@@ -94,29 +101,88 @@ def outcome(answer: Any) -> str:
     return "duplicate" if answer.duplicate else "new"
 
 
-def a_follow_up(n: int, case: int, quota: int | None = 10_000, proof: str = "") -> Write:
+def stored_bytes(tx: Tx, school: str) -> int:
+    """The school's running total of stored bytes, as the budget counts them."""
+    row = tx.one("SELECT bytes FROM school_bytes WHERE school = ?", (school,))
+    return int(row[0]) if row else 0
+
+
+def kept(store: SQLStore, write: Write) -> Added | Refused:
+    """keep_now's answer, or its refusal."""
+    try:
+        return store.keep_now(write)
+    except Refused as exc:
+        return exc
+
+
+def a_follow_up(
+    n: int,
+    case: int,
+    budget: int | None = 10**9,
+    proof: str = "",
+    free: int | None = None,
+    day: str = "2026-11-30",
+) -> Write:
+    """A student's update to case `case` (or a staff message, with budget None), 5 bytes."""
     message = NewMessage(
         school="lincoln-high",
         case_id=f"case-{case:06d}",
-        author="student",
+        author="student" if budget is not None else "staff",
         nonce=f"n{n}",
-        body=f"b{n}",
-        day="2026-11-30",
+        body=f"b{n:04d}",
+        day=day,
         proof=SpentProof(proof, 2_000_000_000) if proof else None,
     )
-    return Write(message, quota)
+    return Write(message, budget, free_updates=free)
 
 
-def test_a_batch_crossing_the_quota_stores_exactly_up_to_it(store: SQLStore) -> None:
-    store.keep_now(a_case(1, quota=10))
+def test_a_batch_crossing_the_budget_stores_exactly_up_to_it(store: SQLStore) -> None:
+    store.keep_now(a_case(1, budget=50))
     batches: list[int] = []
     store.batch_sizes.append(batches.append)
-    answers = concurrently(store, [a_case(n, quota=10) for n in range(2, 30)])
+    answers = concurrently(store, [a_case(n, budget=50) for n in range(2, 30)])
     assert len(batches) < 5  # set-based: no batch failed and fell back to one job a commit
-    assert [outcome(a) for a in answers].count("new") == 9
-    assert [outcome(a) for a in answers].count("429") == 19
+    assert [outcome(a) for a in answers].count("new") == 9  # 10 bodies of 5 bytes: 50
+    assert [outcome(a) for a in answers].count("507") == 19
     assert sorted(a.counted for a in answers if not isinstance(a, Refused)) == list(range(2, 11))
-    assert store.read(lambda tx: tx.one("SELECT COUNT(*) FROM messages"))[0] == 10
+    assert store.read(stored_bytes, "lincoln-high") == 50
+    assert store.read(stored_bytes, "riverside-middle") == 0
+    # A staff message still lands at the budget (and counts), and the count goes on.
+    assert outcome(kept(store, a_follow_up(40, case=1, budget=None))) == "new"
+    assert store.read(stored_bytes, "lincoln-high") == 55
+    assert outcome(kept(store, a_case(41, budget=59))) == "507"
+    assert outcome(kept(store, a_case(42, budget=60, school="riverside-middle"))) == "new"
+
+
+def test_a_case_has_a_few_free_updates_a_day_then_needs_a_proof(store: SQLStore) -> None:
+    store.keep_now(a_case(1))
+    free = [kept(store, a_follow_up(n, case=1, free=3)) for n in range(2, 6)]
+    assert [outcome(a) for a in free] == ["new", "new", "new", "428"]
+    assert outcome(kept(store, a_follow_up(6, case=1, free=3, proof="p1"))) == "new"
+    # The next UTC day has its own free updates; a staff message never needs a proof.
+    assert outcome(kept(store, a_follow_up(7, case=1, free=3, day="2026-12-01"))) == "new"
+    assert outcome(kept(store, a_follow_up(8, case=1, budget=None))) == "new"
+    # Updates sent at once are counted one by one: of four, three get in.
+    answers = concurrently(
+        store, [a_follow_up(n, case=1, free=3, day="2026-12-02") for n in range(10, 14)]
+    )
+    assert sorted(outcome(a) for a in answers) == ["428", "new", "new", "new"]
+
+
+def test_retention_gives_back_the_bytes_it_deletes(store: SQLStore) -> None:
+    for n in (1, 2):
+        store.keep_now(a_case(n, day="2026-01-01"))
+    store.keep_now(a_follow_up(3, case=2, budget=None, day="2026-01-01"))
+    note = NewMessage("lincoln-high", None, "staff", "n4", "b0004", "2026-01-01")
+    store.keep_now(Write(note, None))
+    assert store.read(stored_bytes, "lincoln-high") == 20
+    store.call("lincoln-high", record_served, "lincoln-high", "dana", 3)
+    held = Ack(held=3, seen=None)
+    store.call("lincoln-high", record_ack, "lincoln-high", "dana", held, ["dana"], "2026-01-01")
+    readers = {"lincoln-high": ["dana"]}
+    swept = store.call("", delete_expired, "2026-06-01", 0, readers, "2026-06-01")
+    assert swept == 2  # case 1, case 2 and its reply
+    assert store.read(stored_bytes, "lincoln-high") == 5  # the note, fetched by no one yet
 
 
 def test_writes_that_meet_in_a_batch_get_the_answers_they_would_get_one_by_one(
@@ -125,7 +191,7 @@ def test_writes_that_meet_in_a_batch_get_the_answers_they_would_get_one_by_one(
     """The same envelope, nonce, case or proof twice in one batch, beside plain writes."""
     store.keep_now(a_case(1))
     for n in range(2, 2 + MAX_CASE_MESSAGES - 2):
-        store.keep_now(a_follow_up(n, case=1, quota=None))  # case 1: all but one place taken
+        store.keep_now(a_follow_up(n, case=1, budget=None))  # case 1: all but one place taken
     writes: list[Write | tuple[str, Any]] = [
         a_case(500),  # new
         a_case(500),  # the same envelope again: the first one's answer

@@ -67,9 +67,8 @@ def test_version_1_is_refused_after_the_window(tmp_path: Path, store: SQLStore) 
     assert refused.status_code == 422
     assert refused.json()["error"].startswith("version 1 is no longer accepted")
     assert client.post(CASES, json=as_version(case.body, 2)).status_code == 201
-    assert client.post(ADD, json=update(td.deployment, case), headers=case.headers).status_code == (
-        422
-    )
+    old_update = {**update(td.deployment, case), "v": 1}
+    assert client.post(ADD, json=old_update, headers=case.headers).status_code == 422
 
 
 def test_the_window_counts_from_the_first_day_and_0_closes_it(
@@ -80,15 +79,14 @@ def test_the_window_counts_from_the_first_day_and_0_closes_it(
     first = time.time()
     relay_for(td, store, clock=lambda: first)  # the first start writes the day, once
     on_day_30 = relay_for(td, store, clock=lambda: first + 29 * day)
-    assert on_day_30.post(CASES, json=new_case(td.deployment, "lincoln-high").body).status_code == (
-        201
-    )
+    old_case = as_version(new_case(td.deployment, "lincoln-high").body, 1)
+    assert on_day_30.post(CASES, json=old_case).status_code == 201
     on_day_31 = relay_for(td, store, clock=lambda: first + 30 * day)
-    assert on_day_31.post(CASES, json=new_case(td.deployment, "lincoln-high").body).status_code == (
-        422
-    )
+    another = as_version(new_case(td.deployment, "lincoln-high").body, 1)
+    assert on_day_31.post(CASES, json=another).status_code == 422
     closed = relay_for(deployment(tmp_path, v1_accept_days=0), store)
-    assert closed.post(CASES, json=new_case(td.deployment, "lincoln-high").body).status_code == 422
+    last = as_version(new_case(td.deployment, "lincoln-high").body, 1)
+    assert closed.post(CASES, json=last).status_code == 422
 
 
 def v1_headers(case: StudentCase, v2_id: bytes) -> dict[str, str]:
@@ -155,18 +153,11 @@ def test_a_saturated_throttle_answers_like_a_wrong_code_and_lets_a_right_one_thr
 
 
 def test_every_429_says_when_to_retry(tmp_path: Path, store: SQLStore) -> None:
-    td = deployment(tmp_path, daily_quota_per_school=2, normal_daily_per_school=1)
-    client = relay_for(td, store)
-    for _ in range(2):
-        opened = client.post(CASES, json=new_case(td.deployment, "lincoln-high").body)
-        assert opened.status_code == 201
-    full = client.post(CASES, json=new_case(td.deployment, "lincoln-high").body)
-    assert full.status_code == 429
-    assert 1 <= int(full.headers["retry-after"]) <= 86_400
+    """A quota no longer refuses (a busy school stays open): the address limit is the 429."""
     limited = relay_for(deployment(tmp_path, address_burst=1, address_per_minute=1), store)
     answers = [limited.get("/api/v1/challenge?school=lincoln-high") for _ in range(3)]
     assert answers[-1].status_code == 429
-    assert answers[-1].headers["retry-after"] == "60"
+    assert 1 <= int(answers[-1].headers["retry-after"]) <= 60
 
 
 def test_an_envelope_retried_as_another_new_case_is_a_conflict(

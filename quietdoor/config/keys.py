@@ -43,6 +43,7 @@ RELAY_COUNTS = (
     "retention_days",
     "proof_of_work_tries",
     "address_burst",
+    "school_budget_bytes",
 )
 RELAY_ZERO_TURNS_OFF = ("address_per_minute", "v1_accept_days")
 RELAY_KEYS = frozenset({*RELAY_COUNTS, *RELAY_ZERO_TURNS_OFF, "proof_of_work", "trusted_proxies"})

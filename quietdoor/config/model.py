@@ -76,10 +76,14 @@ class Placement:
 @dataclass(frozen=True)
 class RelayLimits:
     max_body_bytes: int = 96 * 1024
-    # New cases and students' messages a school takes in a UTC day. Above the normal
-    # volume the proof of work gets harder, doubling eight times by the quota.
+    # New cases and students' messages a school takes in a UTC day at normal difficulty;
+    # above it challenges are busy (64 times the tries). Past the quota the relay
+    # still accepts them (at busy difficulty) and logs a flood warning once a day.
     daily_quota_per_school: int = 500
     normal_daily_per_school: int = 50
+    # The bytes of a school's stored messages past which new cases and students' updates
+    # are refused (507): a flood fills this, not the disk.
+    school_budget_bytes: int = 512 * 1024 * 1024
     # Slow clients: headers within this many seconds; bodies at least this fast, on average.
     header_timeout_seconds: int = 10
     min_upload_bytes_per_second: int = 2048

@@ -188,7 +188,8 @@ class Reader:
                 self.path,
                 "relay.normal_daily_per_school",
                 f"{counts['normal_daily_per_school']} must be below daily_quota_per_school "
-                f"({counts['daily_quota_per_school']}): the proof of work gets harder in between",
+                f"({counts['daily_quota_per_school']}): above it challenges are busy, and past the "
+                "quota the relay warns of a flood",
             )
         proxies = self.strings(table, "trusted_proxies", "relay", default=[])
         for i, proxy in enumerate(proxies):

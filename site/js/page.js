@@ -125,11 +125,21 @@
    * one of the page's data-msg-* texts (msg is the dataset that holds them). */
   var PROBLEMS = {
     0: 'msgOffline', 404: 'msgNoMatch', 409: 'msgFull', 413: 'msgTooLong', 422: 'msgOutdated',
-    429: 'msgBusy'
+    429: 'msgBusy', 507: 'msgNotSentFull'
   };
 
   function sendProblem(statusCode, msg) {
+    if (statusCode === 507) showInboxFull();
     return msg[PROBLEMS[statusCode]] || msg.msgNotSent;
+  }
+
+  /* The school's inbox is full (507): the line above the hotline's numbers, which are
+   * always on the page, and the student taken there. */
+  function showInboxFull() {
+    var help = document.getElementById('help');
+    document.getElementById('inbox-full').hidden = false;
+    help.scrollIntoView();
+    help.focus();
   }
 
   window.QuietDoorPage = {
