@@ -508,6 +508,24 @@ def second_report(rows: list[dict[str, Any]], case: StudentCase, site: Site) -> 
     rows.append(sealed_row(site, case, "public", report))
 
 
+def replayed_reply(rows: list[dict[str, Any]], case: StudentCase, site: Site) -> None:
+    """Another case's reply, served in this one: sealed to that case's key, not this one's."""
+    other = StudentCase(
+        school=case.school,
+        keys=protocol.CaseKeys.derive(protocol.new_case_code()),
+        body={},
+        code="",
+    )
+    reply = opened(rows[2], case)
+    reply.update(msg_id=new_msg_id(), case_id=b64u_encode(other.keys.case_id), text="INJECTED")
+    rows.append(sealed_row(site, other, "staff", reply))
+
+
+def repeated_reply(rows: list[dict[str, Any]], case: StudentCase, site: Site) -> None:
+    """The school's reply served twice (under a new row id): the page shows it once."""
+    rows.append({**rows[2], "id": secrets.token_hex(12)})
+
+
 @pytest.mark.parametrize(
     ("tamper", "flagged"),
     [
@@ -516,16 +534,19 @@ def second_report(rows: list[dict[str, Any]], case: StudentCase, site: Site) -> 
         (forged_update, False),
         (unsigned_update, False),
         (second_report, False),
+        (replayed_reply, False),
+        (repeated_reply, None),
     ],
 )
 def test_a_forged_message_is_flagged_or_hidden_and_the_genuine_ones_shown(
     conversation_site: Site,
     browser: Browser,
     tamper: Callable[[list[dict[str, Any]], StudentCase, Site], None],
-    flagged: bool,
+    flagged: bool | None,
 ) -> None:
-    """A school's message whose signer the page does not know is shown, marked; a student's
-    message the code's keys do not prove is hidden, with one line saying so."""
+    """A school's message whose signer the page does not know is shown, marked; a message
+    the code's keys do not open or prove is hidden, with one line saying so; a message
+    served twice is shown once (flagged None)."""
     site = conversation_site
     case = post_conversation(site, "lincoln-high", "dana-ortiz", "GENUINE-REPORT", "GENUINE-REPLY")
     context = browser.new_context(viewport=PHONE)
@@ -545,9 +566,11 @@ def test_a_forged_message_is_flagged_or_hidden_and_the_genuine_ones_shown(
         open_case(page, case_page(site), case.code)
         items = thread_items(page)
         assert items[0].startswith("You · Today GENUINE-REPORT")
-        assert "The school · Today GENUINE-REPLY" in items
+        assert items.count("The school · Today GENUINE-REPLY") == 1
         assert page.is_hidden("#v1-note")
-        if flagged:
+        if flagged is None:
+            assert len(items) == 3 and page.is_hidden("#unreadable")  # report, read, reply
+        elif flagged:
             assert items[-1] == "Sender not recognised · Today INJECTED"
             assert page.is_hidden("#unreadable")
         else:
