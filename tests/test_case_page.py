@@ -77,6 +77,26 @@ def thread_items(page: Page) -> list[str]:
     return [" ".join(t.split()) for t in page.locator("#messages > li").all_inner_texts()]
 
 
+Tamper = Callable[[list[dict[str, Any]], StudentCase, Site], None]
+
+
+def relay_answers_tampered(
+    context: BrowserContext, case: StudentCase, site: Site, tamper: Tamper
+) -> None:
+    """Every case listing the page reads passes through tamper on its way from the relay."""
+
+    def hostile(route: Route) -> None:
+        if route.request.method != "GET":
+            route.continue_()
+            return
+        answer = route.fetch()
+        document = answer.json()
+        tamper(document["messages"], case, site)
+        route.fulfill(response=answer, json=document)
+
+    context.route(re.compile(r".*/api/v1/case$"), hostile)
+
+
 def nothing_kept(context: BrowserContext, page: Page) -> None:
     assert context.cookies() == []
     assert page.evaluate("localStorage.length + sessionStorage.length") == 0
@@ -387,23 +407,13 @@ def not_sealed_to_this_case(rows: list[dict[str, Any]], case: StudentCase, site:
 def test_a_message_that_is_damaged_or_does_not_belong_shows_nothing_of_it(
     conversation_site: Site,
     browser: Browser,
-    tamper: Callable[[list[dict[str, Any]], StudentCase, Site], None],
+    tamper: Tamper,
     hidden: str,
 ) -> None:
     site = conversation_site
     case = post_conversation(site, "lincoln-high", "dana-ortiz", "SHOWN-REPORT", "HIDDEN-REPLY")
     context = browser.new_context(viewport=PHONE)
-
-    def hostile(route: Route) -> None:
-        if route.request.method != "GET":
-            route.continue_()
-            return
-        answer = route.fetch()
-        document = answer.json()
-        tamper(document["messages"], case, site)
-        route.fulfill(response=answer, json=document)
-
-    context.route(re.compile(r".*/api/v1/case$"), hostile)
+    relay_answers_tampered(context, case, site, tamper)
     page = context.new_page()
     try:
         open_case(page, case_page(site), case.code)
@@ -541,7 +551,7 @@ def repeated_reply(rows: list[dict[str, Any]], case: StudentCase, site: Site) ->
 def test_a_forged_message_is_flagged_or_hidden_and_the_genuine_ones_shown(
     conversation_site: Site,
     browser: Browser,
-    tamper: Callable[[list[dict[str, Any]], StudentCase, Site], None],
+    tamper: Tamper,
     flagged: bool | None,
 ) -> None:
     """A school's message whose signer the page does not know is shown, marked; a message
@@ -550,17 +560,7 @@ def test_a_forged_message_is_flagged_or_hidden_and_the_genuine_ones_shown(
     site = conversation_site
     case = post_conversation(site, "lincoln-high", "dana-ortiz", "GENUINE-REPORT", "GENUINE-REPLY")
     context = browser.new_context(viewport=PHONE)
-
-    def hostile(route: Route) -> None:
-        if route.request.method != "GET":
-            route.continue_()
-            return
-        answer = route.fetch()
-        document = answer.json()
-        tamper(document["messages"], case, site)
-        route.fulfill(response=answer, json=document)
-
-    context.route(re.compile(r".*/api/v1/case$"), hostile)
+    relay_answers_tampered(context, case, site, tamper)
     page = context.new_page()
     try:
         open_case(page, case_page(site), case.code)
