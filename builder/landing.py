@@ -4,9 +4,10 @@ The landing page (``site/templates/landing.html.j2``) is where a student writes
 a report; the case page (``case.html.j2``) is where they come back with the
 case code to read the school's answers and add more. Both are rendered with the
 strings of ``site/i18n/<lang>.toml``. Everything they link to is relative to the
-page, so the built site works under any base path. The stylesheet and the
-pages' own scripts are inline, allowed by their hashes (quietdoor.csp); the
-crypto loads after them, same-origin with integrity hashes (builder.assets).
+page, so the built site works under any base path. The stylesheet, page.js and
+the landing page's app.js are inline, allowed by their hashes (quietdoor.csp);
+the crypto, and the case page's case.js before it, load after them, deferred,
+same-origin with integrity hashes (builder.assets).
 """
 
 from __future__ import annotations
@@ -33,12 +34,17 @@ TEMPLATE = "landing.html.j2"
 CASE_TEMPLATE = "case.html.j2"
 STYLESHEET = INLINE_STYLES[0]  # inline on every student page
 PAGE_SCRIPT = "page.js"  # inline on every student page, before the page's own script
-LANDING_SCRIPT = "app.js"
+LANDING_SCRIPT = "app.js"  # inline: the report form works before the crypto arrives
+# Deferred, first of the case page's scripts: inline it would push the page past the first
+# flight (about 4 KB gzipped), and opening a case needs the crypto anyway. It runs as soon as
+# it arrives and waits for the crypto with page.js's whenCrypto.
 CASE_SCRIPT = "case.js"
 # Preloaded from the head, run after the page's own scripts (deferred), in this order, with
 # integrity hashes.
 # proof.js solves the relay's proof of work; it asks the relay nothing until the student types.
 CRYPTO_SCRIPTS = ("nacl-fast.min.js", "blake2b.js", "envelope.js", "proof.js")
+LANDING_SCRIPTS = ((PAGE_SCRIPT, LANDING_SCRIPT), CRYPTO_SCRIPTS)  # (inline, deferred)
+CASE_SCRIPTS = ((PAGE_SCRIPT,), (CASE_SCRIPT, *CRYPTO_SCRIPTS))
 ICON = "icon.svg"
 INLINE_NAMES = (*INLINE_STYLES, *INLINE_SCRIPTS)
 DAY_KEYS = ("day_mon", "day_tue", "day_wed", "day_thu", "day_fri", "day_sat", "day_sun")
@@ -97,7 +103,7 @@ def render_landing(
     hours = school.read_hours
     return page.render(
         TEMPLATE,
-        LANDING_SCRIPT,
+        LANDING_SCRIPTS,
         landing_paths(deployment, school),
         hours=read_hours_text(hours, strings),
         case_href=page.href_to(case_paths(deployment, school)[lang]),
@@ -129,7 +135,7 @@ def render_case(
         signers = signers_json(current_signers(deployment, school))
     return page.render(
         CASE_TEMPLATE,
-        CASE_SCRIPT,
+        CASE_SCRIPTS,
         case_paths(deployment, school),
         hours=read_hours_text(school.read_hours, strings),
         landing_href=page.href_to(landing_paths(deployment, school)[lang]),
@@ -201,7 +207,7 @@ class _StudentPage:
                 f"language {lang!r} is not in the deployment's languages "
                 f"({', '.join(deployment.languages)})"
             )
-        needed = (*INLINE_NAMES, *CRYPTO_SCRIPTS, ICON)
+        needed = (*INLINE_NAMES, CASE_SCRIPT, *CRYPTO_SCRIPTS, ICON)
         missing = [name for name in needed if name not in assets]
         if missing:
             raise LandingError(f"asset {missing[0]!r} was not built; run build_assets first")
@@ -224,7 +230,15 @@ class _StudentPage:
         asset = self.assets[name]
         return f"{relative(asset.path, self.here)}?v={asset.version}"
 
-    def render(self, template: str, script: str, paths: Mapping[str, str], **context: Any) -> str:
+    def render(
+        self,
+        template: str,
+        scripts: tuple[tuple[str, ...], tuple[str, ...]],
+        paths: Mapping[str, str],
+        **context: Any,
+    ) -> str:
+        """The page, with scripts = (names inline, in order; names deferred, in order)."""
+        inline_names, deferred_names = scripts
         inline = inline_code(tuple(self.assets[n].integrity for n in INLINE_NAMES))
         languages = [
             {
@@ -247,10 +261,10 @@ class _StudentPage:
                 organisation=d.organisation,
                 csp=_policy(d.relay_url, inline),
                 style=_inline_text(STYLESHEET),
-                inline_scripts=[_inline_text(PAGE_SCRIPT), _inline_text(script)],
+                inline_scripts=[_inline_text(n) for n in inline_names],
                 scripts=[
                     {"src": self.asset_url(n), "integrity": self.assets[n].integrity}
-                    for n in CRYPTO_SCRIPTS
+                    for n in deferred_names
                 ],
                 icon=self.asset_url(ICON),
                 languages=languages,

@@ -1,6 +1,9 @@
 /* Quiet Door case page: open a conversation with its case code, read it, add to it.
  *
- * Inline after page.js (window.QuietDoorPage). The case code is turned into the
+ * Deferred, before the crypto scripts, and after page.js, which is inline
+ * (window.QuietDoorPage): it runs as soon as it arrives and waits for the crypto
+ * with page.whenCrypto; it tells page.js it ran (page.started), and if it never
+ * does, page.js says the page did not load. The case code is turned into the
  * case's keys at once and the typed code is wiped; keys and thread live only in
  * this tab's memory and are wiped on the quick exit, on "Close", and when the
  * page is left or the tab closed. Nothing is stored: no cookie, no web storage.
@@ -15,6 +18,7 @@
   'use strict';
 
   var page = window.QuietDoorPage;
+  page.started();
   var root = document.getElementById('case');
   var config = root.dataset;
   var codeForm = document.getElementById('code-form');
