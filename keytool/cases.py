@@ -100,12 +100,12 @@ class Case:
     @property
     def latest(self) -> Entry | None:
         """The newest message, in the relay's order."""
-        return max(self.entries, key=_recency, default=None)
+        return max(self.entries, key=relay_order, default=None)
 
     @property
     def recency(self) -> tuple[str, int]:
         """Newest first: the day, then the relay's order (a message just sent is newest)."""
-        return max((_recency(e) for e in self.entries), default=("", 0))
+        return max((relay_order(e) for e in self.entries), default=("", 0))
 
     @property
     def safe_now(self) -> str:
@@ -161,7 +161,8 @@ class Inbox:
         return matches[0]
 
 
-def _recency(entry: Entry) -> tuple[str, int]:
+def relay_order(entry: Entry) -> tuple[str, int]:
+    """The relay's day and order of a message (one not fetched back yet comes last)."""
     cursor = entry.stored.cursor
     return entry.stored.received, cursor if cursor is not None else 2**62
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from keytool.cli_args import AddCommand, Subparsers
 from keytool.errors import KeyToolError
 from keytool.home import write_private
-from keytool.present import clean
+from keytool.present import clean, plural
 from keytool.prompt import open_session, read_cases
 from keytool.roster import completion, load_course_info, load_staff, people, school_names
 from keytool.roster_report import (
@@ -75,7 +75,7 @@ def cmd_roster(args: argparse.Namespace) -> int:
     else:
         counts = roster.counts()
         parts = ", ".join(f"{counts[s]} {s}" for s in STATUS_ORDER if counts[s])
-        print(f"{len(roster.people)} people: {parts or 'no records yet'}")
+        print(f"{plural(len(roster.people), 'person', 'people')}: {parts or 'no records yet'}")
     return 0
 
 
@@ -102,7 +102,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     else:
         reports = sum(numbers.total(s).reports for s in numbers.schools)
         print(
-            f"{reports} reports in {len(numbers.schools)} schools, "
+            f"{plural(reports, 'report')} in {plural(len(numbers.schools), 'school')}, "
             f"{numbers.start.isoformat()} to {numbers.end.isoformat()}"
         )
     return 0

@@ -15,7 +15,7 @@ import json
 import unicodedata
 from typing import Any
 
-from keytool.cases import Case, Entry, Inbox, Unreadable
+from keytool.cases import Case, Entry, Inbox, Unreadable, relay_order
 from keytool.directory import Colleagues
 from quietdoor import payloads
 from quietdoor.clock import Clock
@@ -57,6 +57,11 @@ def clean(text: str, *, lines: bool = False) -> str:
         else:
             out.append(char)
     return "".join(out)
+
+
+def plural(count: int, one: str, many: str = "") -> str:
+    """ "1 report", "2 reports": a count with its noun."""
+    return f"{count} {one if count == 1 else many or one + 's'}"
 
 
 def as_json(document: Any) -> str:
@@ -131,8 +136,8 @@ def thread(case: Case, colleagues: Colleagues, clock: Clock) -> str:
 
 
 def in_time_order(case: Case) -> list[Entry]:
-    """Messages and staff notes by when they were written (a tie keeps the relay's order)."""
-    return sorted(case.entries + case.notes, key=lambda e: e.payload.header.sent)
+    """Messages and staff notes by when they were written; in the same minute, the relay's order."""
+    return sorted(case.entries + case.notes, key=lambda e: (e.payload.header.sent, *relay_order(e)))
 
 
 def message(entry: Entry, colleagues: Colleagues, when: str) -> list[str]:

@@ -83,8 +83,8 @@ class Roster:
         if self.course.state:
             return self.course.state
         if self.state:
-            return f"{self.state} (the course has no {self.state} text yet: it gives general rules)"
-        return "none chosen (the deployment names no state: the course gives general rules)"
+            return f"{self.state} (but this course shows the general rules: rebuild it)"
+        return "none: the deployment names no state, so the course shows the general rules"
 
     def standing(self, person: Person) -> Standing:
         return standing(person, self.course, self.today, staff_list=self.staff_list)

@@ -68,7 +68,7 @@ class Clock:
 
     def relay_day(self, iso_day: str) -> str:
         """The relay's UTC date, labelled as one."""
-        return f"{self.day(date.fromisoformat(iso_day))} (UTC day)"
+        return f"{self.day(date.fromisoformat(iso_day))} (UTC)"
 
     def sent_day(self, sent: str, school: str) -> date:
         """The day a message was written, in its school's zone."""
@@ -87,17 +87,21 @@ class Clock:
 
     def at(self, moment: datetime, school: str = "") -> str:
         local = self.local(moment, school)
-        return f"{self.day(local.date())}, {self.time(local)}"
+        return f"{self.day(local.date())}, {_hour(local)}"
 
     def time(self, moment: datetime, school: str = "") -> str:
-        local = self.local(moment, school)
-        hour, half = local.hour % 12 or 12, "am" if local.hour < 12 else "pm"
-        return f"{hour}:{local.minute:02d} {half}"
+        """The time of day only: "5:47 pm"."""
+        return _hour(self.local(moment, school))
 
     def came_in(self, sent: str, relay_day: str, school: str) -> str:
         """When a report came in: its `sent` in the school's zone, with the relay's day
         named beside it when the two disagree by more than clocks drift."""
         text = self.moment(sent, school)
         if drifted(sent, relay_day):
-            text += f" (the relay dated it {self.relay_day(relay_day)})"
+            text += f"; the relay dated it {self.relay_day(relay_day)}"
         return text
+
+
+def _hour(local: datetime) -> str:
+    hour, half = local.hour % 12 or 12, "am" if local.hour < 12 else "pm"
+    return f"{hour}:{local.minute:02d} {half}"
