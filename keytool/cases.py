@@ -337,7 +337,8 @@ def _warnings(item: Stored, payload: payloads.Payload, trusted: bool | None) -> 
     notes = []
     if drifted(payload.header.sent, item.received):
         notes.append(
-            f"written on {payload.header.sent[:10]} but the relay dated it {item.received}"
+            f"written on {payload.header.sent[:10]} but the relay dated it {item.received} "
+            "(both UTC days)"
         )
     if trusted is None and isinstance(payload, payloads.Reply | payloads.Receipt | payloads.Note):
         notes.append(
