@@ -88,6 +88,9 @@ def test_a_report_near_midnight_is_the_school_s_day_everywhere(
     assert rows["all"]["reports"] == "1"
     code, out, err = run_keytool(capsys, "--home", leads.home, "stats")
     assert out.rstrip().endswith(ZONE_LINE)
+    page = tmp_path / "stats.html"
+    assert run_keytool(capsys, "--home", leads.home, "stats", "--html", page)[0] == 0
+    assert page.read_text().count(ZONE_LINE) == 1
 
 
 @pytest.mark.parametrize(
