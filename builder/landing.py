@@ -270,7 +270,7 @@ class _StudentPage:
                 languages=languages,
                 exit_url=d.quick_exit_url,
                 relay_url=d.relay_url,
-                timezone=d.timezone,
+                timezone=d.timezone_of(self.school.slug),
                 recipients=" ".join(b64u_encode(r.x25519) for r in self.recipients),
                 **context,
             )

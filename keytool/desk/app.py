@@ -33,7 +33,6 @@ from keytool.desk.runtime import DeskRuntime
 from keytool.desk.views import (
     DISPOSITION_LABELS,
     STATUS_LABELS,
-    Clock,
     case_view,
     inbox_rows,
 )
@@ -41,6 +40,7 @@ from keytool.errors import KeyToolError
 from keytool.inbox import Inbox
 from keytool.send import send_note, send_receipt, send_reply
 from keytool.session import Session
+from quietdoor.clock import Clock
 
 HERE = Path(__file__).resolve().parent
 MAX_FORM_BYTES = 256 * 1024  # a reply or note of 20,000 characters, with room
@@ -136,7 +136,7 @@ class _Desk:
         # Before reading, and only the schools shown: `seen` claims no more than the page.
         held = await asyncio.to_thread(session.held, school or None)
         inbox = await asyncio.to_thread(session.read)
-        clock = Clock(session.colleagues)
+        clock = Clock(session.colleagues.deployment)
         schools = sorted({c.school for c in inbox.cases})
         return self.page(
             request,
@@ -145,6 +145,7 @@ class _Desk:
                 "rows": inbox_rows(inbox, session.colleagues, clock, school),
                 "schools": [(s, session.colleagues.school_name(s)) for s in schools],
                 "school": school,
+                "zones": clock.zones_line([s for s in schools if not school or s == school]),
                 "unreadable": len(inbox.unreadable),
                 "warnings": len(inbox.warnings),
                 "held": sorted(held.items()),
@@ -273,7 +274,8 @@ class _Desk:
         note_form: dict[str, str] | None = None,
         status: int = 200,
     ) -> Response:
-        view = case_view(case, session.colleagues, Clock(session.colleagues))
+        clock = Clock(session.colleagues.deployment)
+        view = case_view(case, session.colleagues, clock)
         due = case.needs_receipt() and session.colleagues.deployment is not None
         form = note_form or {
             "status": view.status_code,
@@ -285,6 +287,7 @@ class _Desk:
             "case.html.j2",
             {
                 "case": view,
+                "zones": clock.zones_line([case.school]),
                 "receipt_due": due,
                 "notice": notice,
                 "error": error,
@@ -323,7 +326,7 @@ class _Desk:
         session, checked = self.runtime.session, self.runtime.checked
         if session is None or checked is None:
             return ""
-        return Clock(session.colleagues).time(checked.at)
+        return Clock(session.colleagues.deployment).time(checked.at)
 
     async def form(self, request: Request, max_fields: int = 8) -> FormData:
         size = request.headers.get("content-length", "")

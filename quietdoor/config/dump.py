@@ -47,6 +47,8 @@ def dump_config(d: Deployment) -> str:
         out.insert(5, f"state = {_q(d.state)}")
     for dist in d.districts:
         out += ["", "[[districts]]", f"slug = {_q(dist.slug)}", f"name = {_q(dist.name)}"]
+        if dist.timezone:
+            out.append(f"timezone = {_q(dist.timezone)}")
     for s in d.schools:
         out += [
             "",

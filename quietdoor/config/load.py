@@ -65,7 +65,9 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
     districts = {}
     for i, d in enumerate(r.tables(raw, "districts", DISTRICT_KEYS)):
         district = District(
-            slug=r.slug(d, f"districts[{i}].slug"), name=r.text(d, "name", f"districts[{i}]")
+            slug=r.slug(d, f"districts[{i}].slug"),
+            name=r.text(d, "name", f"districts[{i}]"),
+            timezone=r.timezone(d, "timezone", f"districts[{i}]") if "timezone" in d else "",
         )
         if district.slug in districts:
             raise ConfigError(path, f"districts[{i}].slug", f"{district.slug!r} is used twice")

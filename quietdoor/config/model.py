@@ -18,6 +18,7 @@ from quietdoor.config.hours import ReadHours
 class District:
     slug: str
     name: str
+    timezone: str = ""  # IANA name; "" for the deployment's (a state spanning two zones sets it)
 
 
 class School(NamedTuple):
@@ -175,6 +176,12 @@ class Deployment:
 
     def district(self, slug: str) -> District | None:
         return self._districts_by_slug.get(slug)
+
+    def timezone_of(self, slug: str) -> str:
+        """A school's time zone: its district's own, else the deployment's."""
+        school = self.school(slug)
+        district = self.district(school.district) if school else None
+        return district.timezone if district and district.timezone else self.timezone
 
     @functools.cached_property
     def _districts_by_slug(self) -> dict[str, District]:
