@@ -20,6 +20,7 @@ from builder.site import build_site, default_print_dir
 from demo.lock import FolderInUse, claim
 from demo.prepare import PASSPHRASE, prepare
 from keytool.errors import KeyToolError
+from quietdoor import console
 from quietdoor.errors import QuietDoorError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,4 +109,4 @@ def default_folders(port: int, var: Path | None, out: Path | None) -> tuple[Path
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console.run("demo", main))
