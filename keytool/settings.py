@@ -7,9 +7,9 @@ written as one step under a lock, so that no writer drops what another remembere
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -17,6 +17,18 @@ from urllib.parse import urlsplit
 from keytool.errors import KeyToolError
 from keytool.home import FILE_MODE, private_home, write_private
 from quietdoor import strictjson
+
+if sys.platform == "win32":  # a lead's laptop may run Windows
+    import msvcrt
+
+    def _lock(fd: int) -> None:
+        msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+else:
+    import fcntl
+
+    def _lock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+
 
 SETTINGS_FILE = "settings.json"
 LOCK_FILE = ".settings.lock"
@@ -51,7 +63,7 @@ def update_settings(home: Path, **changes: str) -> Settings:
     except OSError as exc:
         raise KeyToolError(f"cannot use {lock} ({exc.strerror})") from None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        _lock(fd)
         current = load_settings(home)
         updated = dataclasses.replace(current, **changes)
         if updated != current:
