@@ -42,6 +42,7 @@ STICKER_MARGIN = 18.0  # the sheet's outer margin
 STICKER_PADDING = 16.0  # inside each sticker, so a slightly crooked cut spares the text
 STICKERS_ACROSS = STICKERS_DOWN = 2
 FULL_WIDTH = 504.0  # the panel width the sizes below are chosen for (Letter, 3/4-inch margins)
+SMALLEST_PT = 7.0  # no printed text smaller: read at arm's length in a stall
 QR_SIZE = 306.0  # 4.25 inches with the quiet zone: scans from a step away
 ACCENT = (0x1B / 255, 0x55 / 255, 0x66 / 255)  # the landing page's link colour
 INK = (0.12, 0.13, 0.16)
@@ -186,7 +187,7 @@ def _panel(
     little at a time until everything fits.
     """
     s = w / FULL_WIDTH
-    footer_size = max(9 * s, 6.0)
+    footer_size = max(9 * s, SMALLEST_PT)
     footer = _footer_lines(canvas, t, w, footer_size)
     for text_scale in (1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7):
         blocks = _blocks(canvas, t, code, x, w, s, text_scale)
@@ -236,7 +237,7 @@ def _blocks(
         colour: tuple[float, float, float] = INK,
         leading: float = 1.25,
     ) -> None:
-        size = max(size, 6.5)
+        size = max(size, SMALLEST_PT)
         wrapped = _balanced(_printable(text), font, size, w)
         step = size * leading
 
@@ -272,7 +273,7 @@ def _url_block(canvas: Canvas, url: str, centre: float, w: float, s: float) -> t
     """The URL in bold Courier, as large as fits one line; broken after a '/' when none does."""
     font = "Courier-Bold"
     size = 16 * s
-    smallest = max(7.5 * s, 6.0)
+    smallest = max(7.5 * s, SMALLEST_PT)
     while size > smallest and canvas.stringWidth(url, font, size) > w:
         size -= 0.25
     parts = [url]
@@ -298,7 +299,7 @@ def _emergency_box(canvas: Canvas, t: SignText, x: float, w: float, s: float) ->
     pad = 12 * s
     inner = w - 2 * pad
     danger_size = max(21 * s, 9.0)
-    help_size = max(14 * s, 6.5)
+    help_size = max(14 * s, SMALLEST_PT)
     help_lines = _balanced(_printable(t.helpline), t.font, help_size, inner)
     height = pad * 2 + danger_size * 1.4 + help_size * 1.25 * len(help_lines)
 

@@ -15,7 +15,7 @@ from builder.signs import PRINT_CATALOGS, render_pdf, sign_text
 from quietdoor.config import Deployment, Placement, load_config
 
 from .support.paths import EXAMPLE
-from .support.prints import decoded, pdf_text
+from .support.prints import decoded, font_sizes, pdf_text
 
 PAGE_SIZES = {"letter": "612 x 792 pts (letter)", "a4": "595.276 x 841.89 pts (A4)"}
 EXAMPLE_DEPLOYMENT = load_config(EXAMPLE)
@@ -48,6 +48,15 @@ def test_every_code_decodes_to_the_printed_url(
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
     assert f"Page size:       {PAGE_SIZES[paper]}" in info.stdout
     assert "Pages:           1" in info.stdout
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+@pytest.mark.parametrize("kind", ["sign", "sticker"])
+def test_no_small_print_is_under_7_pt(tmp_path: Path, lang: str, kind: str) -> None:
+    d = EXAMPLE_DEPLOYMENT
+    placement = dataclasses.replace(d.placements[1], kind=kind)
+    sizes = font_sizes(render(d, placement, lang, "letter", tmp_path))
+    assert sizes and min(sizes) >= 7.0, sorted(set(sizes))
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import re
 import subprocess
+import zlib
 from pathlib import Path
 
 import zxingcpp
@@ -14,6 +17,18 @@ def pdf_text(path: Path) -> str:
     return subprocess.run(
         ["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True, check=True
     ).stdout
+
+
+def font_sizes(path: Path) -> list[float]:
+    """Every font size a PDF's pages set (each `Tf`), read from its content streams."""
+    data = path.read_bytes()
+    sizes: list[float] = []
+    for raw in re.findall(rb"stream\r?\n(.*?)endstream", data, re.DOTALL):
+        content = raw.strip()
+        if content.endswith(b"~>"):  # ReportLab's /ASCII85Decode /FlateDecode
+            content = zlib.decompress(base64.a85decode(content[:-2]))
+        sizes += [float(m) for m in re.findall(rb"/[^\s/]+ ([\d.]+) Tf", content)]
+    return sizes
 
 
 def decoded(path: Path, tmp: Path) -> list[str]:
