@@ -54,7 +54,7 @@ def test_course_json_names_no_school_and_does_not_grow_with_schools(
     large = course_json(with_schools(deployment.deployment, 500), tmp_path / "b")
     assert small == large
     course = json.loads(small)
-    assert [m["id"] for m in course["modules"]] == [f"m{n:02d}" for n in range(1, 11)]
+    assert [m["id"] for m in course["modules"]] == [f"m{n:02d}" for n in range(1, 12)]
     assert set(course["tests"]) == {"pre", "post"}
     assert course["state"] == {"code": "general", "name": "your state", "version": 1}
     assert (course["refresher_months"], course["new_hire_days"]) == (12, 30)
