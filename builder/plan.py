@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import jinja2
 
 from builder.assets import SITE_DIR
-from builder.landing import load_catalogs, read_hours_text
+from builder.i18n import clock, day_names
+from builder.landing import read_hours_text
 from builder.signs import sign_files
 from quietdoor.config import Deployment, ReadHours, School
 from quietdoor.csvcells import cells
@@ -114,7 +115,6 @@ def school_problems(deployment: Deployment, school: School) -> list[Finding]:
     wait = longest_wait(school.read_hours)
     if wait is not None:
         hours, after, until = wait
-        strings = load_catalogs()["en"]
         if hours > LONGEST_WAIT_HOURS:
             add(
                 "problem",
@@ -127,7 +127,7 @@ def school_problems(deployment: Deployment, school: School) -> list[Finding]:
                 "note",
                 "weekend-wait",
                 f"A report sent after {after} waits {hours} hours (until {until}). The landing "
-                f'page and the signs say so ("{read_hours_text(school.read_hours, strings)}") '
+                f'page and the signs say so ("{read_hours_text(school.read_hours, "en")}") '
                 "and point to 911 and the hotline.",
             )
     return found
@@ -155,19 +155,14 @@ def _minutes(hhmm: str) -> int:
 
 
 def _when(minute_of_week: int) -> str:
-    strings = load_catalogs()["en"]
-    day = ("day_mon", "day_tue", "day_wed", "day_thu", "day_fri", "day_sat", "day_sun")
     minute = minute_of_week % WEEK_MINUTES
     hours, minutes = divmod(minute % 1440, 60)
-    key = "clock_am" if hours < 12 else "clock_pm"
-    clock = strings[key].format(h=hours % 12 or 12, m=f"{minutes:02d}").replace("\u00a0", " ")
-    return f"{strings[day[minute // 1440]]} {clock}"
+    return f"{day_names('en')[minute // 1440]} {clock(f'{hours:02d}:{minutes:02d}', 'en')}"
 
 
 def render_school_plan(deployment: Deployment, school: School, findings: Sequence[Finding]) -> str:
     """The school's printable placement plan, with its readiness findings."""
     district = deployment.district(school.district)
-    strings = load_catalogs()["en"]
     placements = [
         {"placement": p, "files": sign_files(p, deployment.languages)}
         for p in deployment.placements_for(school.slug)
@@ -183,7 +178,7 @@ def render_school_plan(deployment: Deployment, school: School, findings: Sequenc
                 english_name(lang): deployment.landing_url(school.slug, lang)
                 for lang in deployment.languages
             },
-            hours=read_hours_text(school.read_hours, strings),
+            hours=read_hours_text(school.read_hours, "en"),
             recipients=deployment.recipients_for(school.slug),
             placements=placements,
             problems=[f for f in findings if f.level == "problem"],

@@ -182,7 +182,7 @@
     if (ago === 0) return { today: true, text: config.msgToday };
     var options = ago > 0 && ago < 7 ? { weekday: 'long' } :
       { weekday: 'long', month: 'long', day: 'numeric' };
-    return { today: false, text: zoned(config.lang, options).format(date) };
+    return { today: false, text: zoned(document.documentElement.lang, options).format(date) };
   }
 
   function meta(who, sent) {
