@@ -21,6 +21,7 @@ from babel.lists import format_list
 
 from builder.assets import SITE_DIR
 from builder.errors import BuildError
+from quietdoor.config import Deployment
 from quietdoor.languages import LANGUAGES
 
 I18N_DIR = SITE_DIR / "i18n"
@@ -89,6 +90,20 @@ def review(lang: str, i18n_dir: Path = I18N_DIR) -> Review:
     return Review(**fields)
 
 
+def refuse_drafts(deployment: Deployment) -> None:
+    """A translation nobody has checked is published only when the config says so: a
+    student in danger must not read a wrong instruction (docs/LANGUAGES.md)."""
+    if deployment.allow_draft_languages:
+        return
+    drafts = [lang for lang in deployment.offered_languages if not review(lang).publishable_as_is]
+    if drafts:
+        raise TranslationError(
+            f"languages: {', '.join(drafts)} {'is a draft' if len(drafts) == 1 else 'are drafts'} "
+            "(review.status in site/i18n/<code>.toml) that no native speaker has checked; "
+            "have them reviewed (docs/LANGUAGES.md), or set allow_draft_languages = true"
+        )
+
+
 def locale(lang: str) -> Locale:
     return Locale.parse(lang, sep="-")
 
@@ -116,7 +131,7 @@ def clock(hhmm: str, lang: str) -> str:
 
 
 def day_list(days: list[str], lang: str) -> str:
-    """"Monday, Wednesday and Friday": CLDR's list pattern, or the file's."""
+    """ "Monday, Wednesday and Friday": CLDR's list pattern, or the file's."""
     if LANGUAGES[lang].cldr:
         return format_list(days, locale=locale(lang))
     if len(days) == 1:

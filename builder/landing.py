@@ -69,11 +69,11 @@ class LandingError(BuildError):
 
 def landing_paths(deployment: Deployment, school: School) -> dict[str, str]:
     """Each language's page, relative to the site root; the first language is the default."""
-    default = deployment.languages[0]
+    languages = deployment.languages_for(school.slug)
     folder = f"s/{school.slug}"
     return {
-        lang: f"{folder}/index.html" if lang == default else f"{folder}/{lang}/index.html"
-        for lang in deployment.languages
+        lang: f"{folder}/index.html" if lang == languages[0] else f"{folder}/{lang}/index.html"
+        for lang in languages
     }
 
 
@@ -197,10 +197,11 @@ class _StudentPage:
         assets: Mapping[str, Asset],
         page_path: str,
     ) -> None:
-        if lang not in deployment.languages:
+        languages = deployment.languages_for(school.slug)
+        if lang not in languages:
             raise LandingError(
-                f"language {lang!r} is not in the deployment's languages "
-                f"({', '.join(deployment.languages)})"
+                f"language {lang!r} is not in the languages of {school.slug!r} "
+                f"({', '.join(languages)})"
             )
         needed = (*INLINE_NAMES, *CRYPTO_SCRIPTS, ICON)
         missing = [name for name in needed if name not in assets]

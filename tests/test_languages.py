@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 from pathlib import Path
 
 import pytest
-from reportlab.pdfbase.pdfmetrics import standardFonts
 
 from builder.plan import deployment_problems
-from builder.signs import SignText
 from quietdoor.config import load_config
 from quietdoor.languages import LANGUAGES, SUPPORTED_LANGUAGES, Language, english_name
 
 ROOT = Path(__file__).resolve().parent.parent
 I18N = ROOT / "site" / "i18n"
+DEMO = load_config(ROOT / "examples" / "demo.toml")
+SIGN_FONTS = ("NotoSans", "NotoSansArabic", "WenQuanYiZenHei")  # agreed with builder/signs.py
 
 
 def test_every_row_has_its_translation_files_and_every_file_a_row() -> None:
@@ -29,9 +30,17 @@ def test_a_row_is_complete_and_usable(code: str) -> None:
     assert row.code == code
     assert row.english and row.native
     assert row.direction in ("ltr", "rtl")
-    assert {row.sign_font, f"{row.sign_font}-Bold"} <= set(standardFonts)
+    assert row.sign_font in SIGN_FONTS  # the TrueType families builder/signs.py registers
+    assert re.fullmatch("[a-z]{2}", row.payload_lang)  # a report's `lang` (PROTOCOL.md)
     strings = tomllib.loads((I18N / f"{code}.toml").read_text(encoding="utf-8"))
     assert "language_name" not in strings  # the table names the language, not its strings
+    assert ("calendar" in strings) is not row.cldr  # CLDR's words, or the file's own
+
+
+def test_the_right_to_left_and_chinese_rows() -> None:
+    assert [c for c, row in LANGUAGES.items() if row.direction == "rtl"] == ["ar"]
+    assert LANGUAGES["zh-Hans"].payload_lang == "zh" and LANGUAGES["ar"].payload_lang == "ar"
+    assert english_name("zh") == english_name("zh-Hans") == "Chinese (Simplified)"
 
 
 def test_staff_read_the_english_name_and_an_unknown_code_as_itself() -> None:
@@ -40,15 +49,18 @@ def test_staff_read_the_english_name_and_an_unknown_code_as_itself() -> None:
 
 
 def test_the_readiness_report_names_a_language_left_out_from_the_table() -> None:
-    d = dataclasses.replace(load_config(ROOT / "examples" / "demo.toml"), languages=("en",))
-    messages = [f.message for f in deployment_problems(d)]
-    assert len(messages) == len(SUPPORTED_LANGUAGES) - 1
-    assert messages[0].startswith("Spanish (es) is translated but not offered")
+    d = dataclasses.replace(DEMO, languages=("en",))
+    [missing] = [f for f in deployment_problems(d) if f.check == "language-missing"]
+    assert missing.message.startswith("Translated but not offered: Spanish (es), Arabic (ar)")
+    assert "Ukrainian (uk)." in missing.message
 
 
-def test_signs_take_their_font_from_the_table() -> None:
-    text = SignText("es", *[""] * 11)
-    assert (text.font, text.bold) == ("Helvetica", "Helvetica-Bold")
+def test_a_school_offered_a_language_is_not_reported_missing() -> None:
+    d = dataclasses.replace(
+        DEMO, languages=("en",), school_languages={"lincoln-high": ("es", "en")}
+    )
+    [missing] = [f for f in deployment_problems(d) if f.check == "language-missing"]
+    assert "Spanish" not in missing.message
 
 
 @pytest.mark.parametrize("row", LANGUAGES.values(), ids=SUPPORTED_LANGUAGES)
