@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 
+from builder.i18n import TranslationError, refuse_drafts, review
 from builder.plan import deployment_problems
 from quietdoor.config import load_config
 from quietdoor.languages import LANGUAGES, SUPPORTED_LANGUAGES, Language, english_name
@@ -71,3 +74,55 @@ def test_no_part_keeps_its_own_copy_of_a_language_name(row: Language) -> None:
             if source.name != "languages.py":
                 text = source.read_text(encoding="utf-8")
                 assert not [n for n in names if n in text], source
+
+
+def test_the_build_refuses_a_draft_language_unless_the_config_allows_it() -> None:
+    refuse_drafts(DEMO)  # examples/demo.toml allows them
+    strict = dataclasses.replace(DEMO, allow_draft_languages=False)
+    with pytest.raises(TranslationError, match=r"languages: es is a draft \(review.status"):
+        refuse_drafts(strict)
+    refuse_drafts(dataclasses.replace(strict, languages=("en",)))  # English is the source
+
+
+def test_build_py_says_which_languages_are_drafts(tmp_path: Path) -> None:
+    config = tmp_path / "demo.toml"
+    text = (ROOT / "examples" / "demo.toml").read_text(encoding="utf-8")
+    config.write_text(
+        text.replace('languages = ["en", "es"]', 'languages = ["en", "ar", "vi"]').replace(
+            "allow_draft_languages = true", "allow_draft_languages = false"
+        ),
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, "build.py", "--config", str(config), "--out", str(tmp_path / "out")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("build: languages: ar, vi are drafts")
+    assert not (tmp_path / "out" / "s").exists()  # nothing half-built
+
+
+@pytest.mark.parametrize("code", SUPPORTED_LANGUAGES)
+def test_every_file_states_its_review_honestly(code: str) -> None:
+    found = review(code)
+    # Nobody has reviewed a translation yet: each says so (docs/LANGUAGES.md).
+    assert found.status == ("source" if code == "en" else "draft")
+    assert (found.reviewer, found.date) == ("", "")
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('status = "done"', "review.status: 'done' is not one of source, draft, reviewed"),
+        ('status = "reviewed"\nreviewer = ""', "review.reviewer: a reviewed file names"),
+        ('status = "reviewed"\nreviewer = "A. B."\ndate = "May 3"', "review.date: 'May 3'"),
+        ("status = 1", "review.status: expected text, got 1"),
+    ],
+)
+def test_a_wrong_review_table_is_refused(tmp_path: Path, table: str, message: str) -> None:
+    (tmp_path / "vi.toml").write_text(f"x = 'y'\n[review]\n{table}\n", encoding="utf-8")
+    with pytest.raises(TranslationError, match=re.escape(f"vi.toml: {message}")):
+        review("vi", tmp_path)
