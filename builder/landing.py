@@ -233,6 +233,7 @@ class _StudentPage:
                 "lang": other,
                 "name": LANGUAGES[other].native,
                 "offer": self.catalogs[other]["offer"],
+                "dir": LANGUAGES[other].direction,
                 "href": relative(path, self.here),
             }
             for other, path in paths.items()
