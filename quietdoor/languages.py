@@ -19,7 +19,9 @@ class Language:
     direction: str  # "ltr" or "rtl"
     sign_font: str  # the TrueType family (registered by builder/signs.py) of the printed signs
     payload: str = ""  # the two-letter `lang` of a report (PROTOCOL.md), when not the code
-    cldr: bool = True  # False: CLDR has no day or time words; its file carries them
+    # False: CLDR, or the ICU data browsers ship, has no day or time words for it; its
+    # translation file carries them.
+    cldr: bool = True
 
     @property
     def payload_lang(self) -> str:
@@ -38,7 +40,7 @@ LANGUAGES = MappingProxyType(
             Language("pt", "Portuguese", "Português", "ltr", "NotoSans"),
             Language("ru", "Russian", "Русский", "ltr", "NotoSans"),
             Language("ht", "Haitian Creole", "Kreyòl ayisyen", "ltr", "NotoSans", cldr=False),
-            Language("so", "Somali", "Soomaali", "ltr", "NotoSans"),
+            Language("so", "Somali", "Soomaali", "ltr", "NotoSans", cldr=False),
             Language("uk", "Ukrainian", "Українська", "ltr", "NotoSans"),
         )
     }
