@@ -428,7 +428,11 @@ def _check_placeholders(i18n_dir: Path, catalogs: Mapping[str, Strings]) -> None
 
 
 def placeholders(text: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    """The {names} a text fills; a stray brace counts as one, so that it is reported."""
+    try:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    except ValueError:
+        return {"a stray { or }"}
 
 
 @functools.cache
