@@ -232,7 +232,6 @@ class _StudentPage:
             {
                 "lang": other,
                 "name": LANGUAGES[other].native,
-                "offer": self.catalogs[other]["offer"],
                 "dir": LANGUAGES[other].direction,
                 "href": relative(path, self.here),
             }

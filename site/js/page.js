@@ -31,8 +31,8 @@
 
   // --- the language the browser prefers ---------------------------------------
 
-  /* One line offering another of the school's languages when the browser lists it before
-   * this page's. Nothing is stored or sent: the list is read and the line written. */
+  /* One line offering another of the school's languages, in its own name, when the browser
+   * lists it before this page's. Nothing is stored or sent: the list is read, a link made. */
   (function offerLanguage() {
     var offer = document.getElementById('language-offer');
     var links = document.querySelectorAll('.languages a[hreflang]');
@@ -49,7 +49,7 @@
         a.href = link.href;
         a.hreflang = a.lang = link.hreflang;
         a.dir = link.dir;
-        a.textContent = link.dataset.offer;
+        a.textContent = link.textContent;
         offer.appendChild(a);
         offer.hidden = false;
         return;
