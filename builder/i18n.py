@@ -122,10 +122,14 @@ def day_names(lang: str) -> tuple[str, ...]:
 
 
 def clock(hhmm: str, lang: str) -> str:
-    """A time of day as the language writes it: CLDR's short time, or the file's am/pm."""
+    """A time of day as the language writes it: CLDR's short time, or the file's am/pm.
+
+    CLDR's narrow no-break space (before "AM") becomes a no-break space: the signs'
+    fonts and every browser have that one."""
     hours, minutes = int(hhmm[:2]), int(hhmm[3:])
     if LANGUAGES[lang].cldr:
-        return format_time(datetime.time(hours, minutes), "short", locale=locale(lang))
+        text = format_time(datetime.time(hours, minutes), "short", locale=locale(lang))
+        return text.replace("\u202f", "\u00a0")
     pattern = _calendar_text(lang, "am" if hours < 12 else "pm")
     return pattern.format(h=hours % 12 or 12, m=f"{minutes:02d}")
 

@@ -176,7 +176,8 @@ def _minutes(hhmm: str) -> int:
 def _when(minute_of_week: int) -> str:
     minute = minute_of_week % WEEK_MINUTES
     hours, minutes = divmod(minute % 1440, 60)
-    return f"{day_names('en')[minute // 1440]} {clock(f'{hours:02d}:{minutes:02d}', 'en')}"
+    time = clock(f"{hours:02d}:{minutes:02d}", "en").replace("\u00a0", " ")
+    return f"{day_names('en')[minute // 1440]} {time}"
 
 
 def render_school_plan(deployment: Deployment, school: School, findings: Sequence[Finding]) -> str:

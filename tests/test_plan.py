@@ -52,7 +52,7 @@ def test_a_clean_config_has_no_problems_only_weekend_notes() -> None:
         ("weekend-wait", "lincoln-high"),
         ("weekend-wait", "riverside-middle"),
     ]
-    assert "63 hours (until Monday 7:30\u202fAM)" in notes[0].message
+    assert "63 hours (until Monday 7:30 AM)" in notes[0].message
 
 
 def test_planted_problems_are_each_found() -> None:
@@ -90,15 +90,15 @@ def test_planted_problems_are_each_found() -> None:
         (ReadHours(True), None),
         (
             ReadHours(False, (0, 1, 2, 3, 4), "07:30", "16:30"),
-            (63, "Friday 4:30\u202fPM", "Monday 7:30\u202fAM"),
+            (63, "Friday 4:30 PM", "Monday 7:30 AM"),
         ),
         (
             ReadHours(False, tuple(range(7)), "08:00", "20:00"),
-            (12, "Monday 8:00\u202fPM", "Tuesday 8:00\u202fAM"),
+            (12, "Monday 8:00 PM", "Tuesday 8:00 AM"),
         ),
         (
             ReadHours(False, (2,), "09:00", "10:00"),
-            (167, "Wednesday 10:00\u202fAM", "Wednesday 9:00\u202fAM"),
+            (167, "Wednesday 10:00 AM", "Wednesday 9:00 AM"),
         ),
     ],
 )
