@@ -6,6 +6,9 @@ and manifest.json) and, to --print-out (never published; default: DIR-print),
 a sign or sticker sheet per placement and language, each school's placement
 plan, plan.csv and the readiness report. Only what changed since the last build
 into the same folders is rebuilt; --full starts again from empty folders.
+
+--review-kit LANG DIR and --apply-review FILE are a translation's review
+(docs/LANGUAGES.md): they write or read its files and build nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 
 from builder.errors import BuildError
 from builder.progress import ProgressPrinter
+from builder.review_kit import apply_review, write_kit
 from builder.site import build, default_print_dir
 from quietdoor import console
 from quietdoor.config import load_config
@@ -33,7 +37,19 @@ def main(argv: list[str] | None = None) -> int:
         "--jobs", type=int, default=None, help="worker processes (default: every core)"
     )
     parser.add_argument("--full", action="store_true", help="rebuild everything from scratch")
+    review = parser.add_mutually_exclusive_group()
+    review.add_argument(
+        "--review-kit",
+        nargs=2,
+        metavar=("LANG", "DIR"),
+        help="write a translation's review page and CSV into DIR, and stop",
+    )
+    review.add_argument(
+        "--apply-review", type=Path, metavar="FILE", help="apply a reviewed CSV, and stop"
+    )
     args = parser.parse_args(argv)
+    if args.review_kit or args.apply_review:
+        return _review(args.review_kit, args.apply_review)
     if args.jobs is not None and args.jobs < 1:
         parser.error("--jobs must be 1 or more")
     print_dir = args.print_out or default_print_dir(args.out)
@@ -64,6 +80,23 @@ def main(argv: list[str] | None = None) -> int:
         else "nothing stands in the way"
     )
     print(f"signs and plans in {print_dir}; readiness: {readiness}")
+    return 0
+
+
+def _review(kit: list[str] | None, reviewed: Path | None) -> int:
+    try:
+        if kit:
+            page, sheet = write_kit(kit[0], Path(kit[1]))
+            print(
+                f"review kit: read {page}, fill in {sheet}, then: "
+                "quietdoor-build --apply-review FILE"
+            )
+        elif reviewed:
+            lang = apply_review(reviewed)
+            print(f"site/i18n/{lang}.toml: corrections applied, marked reviewed")
+    except BuildError as exc:
+        print(f"build: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

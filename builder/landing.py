@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import posixpath
+import string
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,6 +25,7 @@ from markupsafe import Markup
 
 from builder.assets import SITE_DIR, Asset, sri
 from builder.errors import BuildError
+from builder.i18n import TABLES, clock, day_list, day_names
 from builder.signers import current_signers, signers_json
 from quietdoor.config import Deployment, ReadHours, School
 from quietdoor.csp import INLINE_SCRIPTS, INLINE_STYLES, InlineCode, content_security_policy
@@ -47,7 +49,6 @@ LANDING_SCRIPTS = ((PAGE_SCRIPT, LANDING_SCRIPT), CRYPTO_SCRIPTS)  # (inline, de
 CASE_SCRIPTS = ((PAGE_SCRIPT,), (CASE_SCRIPT, *CRYPTO_SCRIPTS))
 ICON = "icon.svg"
 INLINE_NAMES = (*INLINE_STYLES, *INLINE_SCRIPTS)
-DAY_KEYS = ("day_mon", "day_tue", "day_wed", "day_thu", "day_fri", "day_sat", "day_sun")
 
 # Strings that app.js shows; each becomes a data-msg-<name> attribute of the form.
 SCRIPT_MESSAGES = (
@@ -74,11 +75,11 @@ class LandingError(BuildError):
 
 def landing_paths(deployment: Deployment, school: School) -> dict[str, str]:
     """Each language's page, relative to the site root; the first language is the default."""
-    default = deployment.languages[0]
+    languages = deployment.languages_for(school.slug)
     folder = f"s/{school.slug}"
     return {
-        lang: f"{folder}/index.html" if lang == default else f"{folder}/{lang}/index.html"
-        for lang in deployment.languages
+        lang: f"{folder}/index.html" if lang == languages[0] else f"{folder}/{lang}/index.html"
+        for lang in languages
     }
 
 
@@ -105,15 +106,15 @@ def render_landing(
         TEMPLATE,
         LANDING_SCRIPTS,
         landing_paths(deployment, school),
-        hours=read_hours_text(hours, strings),
+        hours=read_hours_text(hours, lang),
         case_href=page.href_to(case_paths(deployment, school)[lang]),
         case_address=_address(deployment.base_url, case_paths(deployment, school)[lang]),
         messages={name.replace("_", "-"): strings[name] for name in SCRIPT_MESSAGES}
-        | next_read_messages(hours, strings),
+        | next_read_messages(hours, lang),
         read_days=" ".join(str(d) for d in hours.days),
         read_start=hours.start,
         read_end=hours.end,
-        day_names=",".join(strings[key] for key in DAY_KEYS),
+        day_names=",".join(day_names(lang)),
         conversation_ends=conversation_ends(deployment, strings),
     )
 
@@ -137,7 +138,7 @@ def render_case(
         CASE_TEMPLATE,
         CASE_SCRIPTS,
         case_paths(deployment, school),
-        hours=read_hours_text(school.read_hours, strings),
+        hours=read_hours_text(school.read_hours, lang),
         landing_href=page.href_to(landing_paths(deployment, school)[lang]),
         messages={
             name.replace("_", "-"): strings[key] for name, key in CASE_SCRIPT_MESSAGES.items()
@@ -202,10 +203,11 @@ class _StudentPage:
         assets: Mapping[str, Asset],
         page_path: str,
     ) -> None:
-        if lang not in deployment.languages:
+        languages = deployment.languages_for(school.slug)
+        if lang not in languages:
             raise LandingError(
-                f"language {lang!r} is not in the deployment's languages "
-                f"({', '.join(deployment.languages)})"
+                f"language {lang!r} is not in the languages of {school.slug!r} "
+                f"({', '.join(languages)})"
             )
         needed = (*INLINE_NAMES, CASE_SCRIPT, *CRYPTO_SCRIPTS, ICON)
         missing = [name for name in needed if name not in assets]
@@ -244,6 +246,7 @@ class _StudentPage:
             {
                 "lang": other,
                 "name": LANGUAGES[other].native,
+                "dir": LANGUAGES[other].direction,
                 "href": relative(path, self.here),
             }
             for other, path in paths.items()
@@ -255,6 +258,7 @@ class _StudentPage:
             .get_template(template)
             .render(
                 lang=self.lang,
+                payload_lang=LANGUAGES[self.lang].payload_lang,
                 dir=LANGUAGES[self.lang].direction,
                 t=self.strings,
                 school=self.school,
@@ -336,11 +340,12 @@ def _address(base_url: str, page_path: str) -> str:
     return address.split("://", 1)[1]
 
 
-def next_read_messages(hours: ReadHours, t: Strings) -> dict[str, str]:
+def next_read_messages(hours: ReadHours, lang: str) -> dict[str, str]:
     """The sentences that say when the school next reads; app.js picks one at send time."""
     if hours.always:
         return {}
-    start, end = _clock(hours.start, t), _clock(hours.end, t)
+    t = load_catalogs()[lang]
+    start, end = clock(hours.start, lang), clock(hours.end, lang)
     texts = {
         "next-now": t["next_read_now"].format(end=end),
         "next-today": t["next_read_today"].format(start=start),
@@ -350,12 +355,16 @@ def next_read_messages(hours: ReadHours, t: Strings) -> dict[str, str]:
     return {name: _sentence(text) for name, text in texts.items()}
 
 
-def read_hours_text(hours: ReadHours, t: Strings) -> str:
-    """When staff read messages, in words: "Staff read messages Monday to Friday, 7:30 a.m. …"."""
+def read_hours_text(hours: ReadHours, lang: str) -> str:
+    """When staff read messages, in one whole sentence of the language: "Someone reads
+    messages Monday to Friday, 7:30 AM to 4:30 PM." (CLDR's days, times and lists)."""
+    t = load_catalogs()[lang]
     if hours.always:
         return t["hours_always"]
     text = t["hours_days"].format(
-        days=_days_text(hours.days, t), start=_clock(hours.start, t), end=_clock(hours.end, t)
+        days=_days_text(hours.days, lang, t),
+        start=clock(hours.start, lang),
+        end=clock(hours.end, lang),
     )
     return _sentence(text)
 
@@ -365,8 +374,9 @@ def _sentence(text: str) -> str:
     return text[:-1] if text.endswith("..") else text
 
 
-def _days_text(days: tuple[int, ...], t: Strings) -> str:
-    if len(days) == len(DAY_KEYS):
+def _days_text(days: tuple[int, ...], lang: str, t: Strings) -> str:
+    names = day_names(lang)
+    if len(days) == len(names):
         return t["days_every"]
     runs: list[list[int]] = []
     for day in days:
@@ -377,20 +387,10 @@ def _days_text(days: tuple[int, ...], t: Strings) -> str:
     parts: list[str] = []
     for run in runs:
         if len(run) >= 3:
-            parts.append(
-                t["days_range"].format(first=t[DAY_KEYS[run[0]]], last=t[DAY_KEYS[run[-1]]])
-            )
+            parts.append(t["days_range"].format(first=names[run[0]], last=names[run[-1]]))
         else:
-            parts.extend(t[DAY_KEYS[day]] for day in run)
-    if len(parts) == 1:
-        return parts[0]
-    return f"{', '.join(parts[:-1])} {t['days_and']} {parts[-1]}"
-
-
-def _clock(hhmm: str, t: Strings) -> str:
-    hours, minutes = int(hhmm[:2]), int(hhmm[3:])
-    key = "clock_am" if hours < 12 else "clock_pm"
-    return t[key].format(h=hours % 12 or 12, m=f"{minutes:02d}")
+            parts.extend(names[day] for day in run)
+    return day_list(parts, lang)
 
 
 @functools.cache
@@ -405,10 +405,14 @@ def load_catalogs(i18n_dir: Path = SITE_DIR / "i18n") -> dict[str, dict[str, str
             raise LandingError(f"{path}: cannot read the translation ({exc.strerror})") from None
         except tomllib.TOMLDecodeError as exc:
             raise LandingError(f"{path}: not valid TOML ({exc})") from None
+        strings: dict[str, str] = {}
         for key, value in raw.items():
+            if key in TABLES and isinstance(value, dict):
+                continue
             if not isinstance(value, str) or not value.strip():
                 raise LandingError(f"{path}: {key}: expected text, got {value!r}")
-        catalogs[lang] = raw
+            strings[key] = value
+        catalogs[lang] = strings
     every_key = set().union(*catalogs.values())
     for lang, strings in catalogs.items():
         missing = sorted(every_key - strings.keys())
@@ -417,7 +421,31 @@ def load_catalogs(i18n_dir: Path = SITE_DIR / "i18n") -> dict[str, dict[str, str
                 f"{i18n_dir / f'{lang}.toml'}: missing {', '.join(map(repr, missing))} "
                 "(another language has it)"
             )
+    _check_placeholders(i18n_dir, catalogs)
     return catalogs
+
+
+def _check_placeholders(i18n_dir: Path, catalogs: Mapping[str, Strings]) -> None:
+    """Every language fills the same {names} in a key: one the builder does not pass
+    would fail the build, one it leaves out would lose a number or a name."""
+    first, *others = catalogs
+    for key, text in catalogs[first].items():
+        expected = placeholders(text)
+        for lang in others:
+            found = placeholders(catalogs[lang][key])
+            if found != expected:
+                raise LandingError(
+                    f"{i18n_dir / f'{lang}.toml'}: {key}: has {sorted(found)} where "
+                    f"{first}.toml has {sorted(expected)}"
+                )
+
+
+def placeholders(text: str) -> set[str]:
+    """The {names} a text fills; a stray brace counts as one, so that it is reported."""
+    try:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    except ValueError:
+        return {"a stray { or }"}
 
 
 @functools.cache

@@ -88,7 +88,7 @@ class SignText:
 def sign_text(deployment: Deployment, school: School, placement: Placement, lang: str) -> SignText:
     page = load_catalogs()[lang]
     t = load_catalogs(PRINT_CATALOGS)[lang]
-    hours = read_hours_text(school.read_hours, page)
+    hours = read_hours_text(school.read_hours, lang)
     if not school.read_hours.always:
         hours = f"{hours} {page['hours_other_times']}"
     title_key = "title_stickers" if placement.kind == "sticker" else "title_sign"

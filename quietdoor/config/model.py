@@ -157,6 +157,20 @@ class Deployment:
     state: str = ""  # postal code whose reporting rules the course shows; "" for general text
     training: TrainingSettings = field(default_factory=TrainingSettings)
     paper: str = "letter"
+    # A draft translation (site/i18n/<code>.toml says so) is published only when true.
+    allow_draft_languages: bool = False
+    # A school's own `languages`, first its default, in place of the deployment's.
+    school_languages: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+
+    def languages_for(self, slug: str) -> tuple[str, ...]:
+        """The languages of a school's pages and signs: its own, or the deployment's."""
+        return self.school_languages.get(slug, self.languages)
+
+    @property
+    def offered_languages(self) -> tuple[str, ...]:
+        """Every language some school's pages are in, the deployment's first."""
+        extra = {lang for langs in self.school_languages.values() for lang in langs}
+        return (*self.languages, *sorted(extra - set(self.languages)))
 
     def school(self, slug: str) -> School | None:
         return self._schools_by_slug.get(slug)
@@ -225,5 +239,5 @@ class Deployment:
 
     def landing_url(self, slug: str, lang: str = "") -> str:
         """A school's landing page: the first language's at s/<slug>/, another's below it."""
-        folder = "" if lang in ("", self.languages[0]) else f"{lang}/"
+        folder = "" if lang in ("", self.languages_for(slug)[0]) else f"{lang}/"
         return f"{self.base_url}/s/{slug}/{folder}"

@@ -162,6 +162,13 @@
     return node;
   }
 
+  /* What someone wrote, in whatever language and direction they wrote it. */
+  function written(text) {
+    var node = element('p', 'text', text);
+    node.dir = 'auto';
+    return node;
+  }
+
   /* A formatter in the school's time zone; in the phone's own if the browser does not know
    * the zone (an old browser), rather than showing nothing. */
   function zoned(locale, options) {
@@ -186,7 +193,7 @@
     if (ago === 0) return { today: true, text: config.msgToday };
     var options = ago > 0 && ago < 7 ? { weekday: 'long' } :
       { weekday: 'long', month: 'long', day: 'numeric' };
-    return { today: false, text: zoned(config.lang, options).format(date) };
+    return { today: false, text: zoned(document.documentElement.lang, options).format(date) };
   }
 
   function meta(who, sent) {
@@ -206,7 +213,7 @@
       config.msgSenderUnknown, payload.sent));
     if (payload.kind === 'report') {
       var answers = payload.answers;
-      item.appendChild(element('p', 'text', answers.what));
+      item.appendChild(written(answers.what));
       if (answers.safe_now) {
         var safe = element('p', 'answer');
         safe.appendChild(element('span', 'question', config.msgSafeQuestion + ' '));
@@ -215,10 +222,10 @@
       }
       if (answers.more) {
         item.appendChild(element('p', 'question', config.msgMoreQuestion));
-        item.appendChild(element('p', 'text', answers.more));
+        item.appendChild(written(answers.more));
       }
     } else {
-      item.appendChild(element('p', 'text', payload.text));
+      item.appendChild(written(payload.text));
     }
     return item;
   }

@@ -29,6 +29,34 @@
     cleaners.forEach(function (clean) { clean(); });
   }
 
+  // --- the language the browser prefers ---------------------------------------
+
+  /* One line offering another of the school's languages, in its own name, when the browser
+   * lists it before this page's. Nothing is stored or sent: the list is read, a link made. */
+  (function offerLanguage() {
+    var offer = document.getElementById('language-offer');
+    var links = document.querySelectorAll('.languages a[hreflang]');
+    var preferred = navigator.languages || [navigator.language || ''];
+    function primary(tag) { return String(tag).toLowerCase().split('-')[0]; }
+    var here = primary(document.documentElement.lang);
+    for (var i = 0; i < preferred.length; i++) {
+      var wanted = primary(preferred[i]);
+      if (wanted === here) return;
+      for (var j = 0; j < links.length; j++) {
+        var link = links[j];
+        if (primary(link.hreflang) !== wanted) continue;
+        var a = document.createElement('a');
+        a.href = link.href;
+        a.hreflang = a.lang = link.hreflang;
+        a.dir = link.dir;
+        a.textContent = link.textContent;
+        offer.appendChild(a);
+        offer.hidden = false;
+        return;
+      }
+    }
+  })();
+
   // --- quick exit ------------------------------------------------------------
 
   function leave(event) {
