@@ -17,15 +17,15 @@ class Language:
     english: str  # what staff read: "Spanish (es) is translated but not offered"
     native: str  # what a student reads in the language menu: "Español"
     direction: str  # "ltr" or "rtl"
-    sign_font: str  # the standard PDF font family the printed signs set it in
+    sign_font: str  # the TrueType family the printed signs set it in (builder/sign_fonts.py)
 
 
 LANGUAGES = MappingProxyType(
     {
         row.code: row
         for row in (
-            Language("en", "English", "English", "ltr", "Helvetica"),
-            Language("es", "Spanish", "Español", "ltr", "Helvetica"),
+            Language("en", "English", "English", "ltr", "NotoSans"),
+            Language("es", "Spanish", "Español", "ltr", "NotoSans"),
         )
     }
 )
