@@ -7,9 +7,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from reportlab.pdfbase.pdfmetrics import standardFonts
 
 from builder.plan import deployment_problems
+from builder.sign_fonts import FAMILIES
 from builder.signs import SignText
 from quietdoor.config import load_config
 from quietdoor.languages import LANGUAGES, SUPPORTED_LANGUAGES, Language, english_name
@@ -29,7 +29,7 @@ def test_a_row_is_complete_and_usable(code: str) -> None:
     assert row.code == code
     assert row.english and row.native
     assert row.direction in ("ltr", "rtl")
-    assert {row.sign_font, f"{row.sign_font}-Bold"} <= set(standardFonts)
+    assert row.sign_font in FAMILIES
     strings = tomllib.loads((I18N / f"{code}.toml").read_text(encoding="utf-8"))
     assert "language_name" not in strings  # the table names the language, not its strings
 
@@ -48,7 +48,7 @@ def test_the_readiness_report_names_a_language_left_out_from_the_table() -> None
 
 def test_signs_take_their_font_from_the_table() -> None:
     text = SignText("es", *[""] * 11)
-    assert (text.font, text.bold) == ("Helvetica", "Helvetica-Bold")
+    assert (text.font, text.rtl) == ("NotoSans", False)
 
 
 @pytest.mark.parametrize("row", LANGUAGES.values(), ids=SUPPORTED_LANGUAGES)

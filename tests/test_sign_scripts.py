@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import unicodedata
 from pathlib import Path
 
@@ -37,6 +38,13 @@ def render(lang: str, kind: str, tmp: Path) -> tuple[SignText, Path]:
     return text, pdf
 
 
+def letters(text: str) -> str:
+    """The letters alone, after NFKC: their order is the order of reading. (A mark on a
+    lam before an alef follows the lam-alef ligature, so marks are left out.)"""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(c for c in text if unicodedata.category(c)[0] == "L")
+
+
 def bare(text: str) -> str:
     """NFKC (a presentation form is its letter again), without white space (lines break
     between Chinese characters where the string has no space) and without the bidi
@@ -51,9 +59,12 @@ def test_the_text_layer_reads_as_written_and_the_code_opens_the_language(
     tmp_path: Path, lang: str, kind: str
 ) -> None:
     text, pdf = render(lang, kind, tmp_path)
-    extracted = bare(pdf_text(pdf))
+    extracted = pdf_text(pdf)
     for key in PRINTED:
-        assert bare(getattr(text, key)) in extracted, key
+        assert letters(getattr(text, key)) in letters(extracted), key
+        # pdftotext reads "1-888-373-7888" in an Arabic line as "7888-373-888-1" (the
+        # sign shows it left to right): numbers are checked group by group
+        assert set(re.findall(r"\d+", getattr(text, key))) <= set(re.findall(r"\d+", extracted))
     assert text.url.endswith("/") and (lang == "en") != text.url.endswith(f"/{lang}/")
     copies = 4 if kind == "sticker" else 1
     assert decoded(pdf, tmp_path) == [text.url] * copies
@@ -82,7 +93,7 @@ def test_every_word_is_inked_where_the_text_layer_puts_it(tmp_path: Path, lang: 
     dpi = 100
     image = rendered(pdf, tmp_path, dpi)
     words = word_boxes(pdf)
-    assert len(words) > 20
+    assert len(words) > 10  # Chinese has few spaces: a "word" is a clause
     scale = dpi / 72
     for word, x0, y0, x1, y1 in words:
         box = (math.floor(x0 * scale), math.floor(y0 * scale), math.ceil(x1 * scale))
