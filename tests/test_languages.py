@@ -13,13 +13,14 @@ import pytest
 
 from builder.i18n import TranslationError, refuse_drafts, review
 from builder.plan import deployment_problems
+from builder.sign_fonts import FAMILIES
+from builder.signs import SignText
 from quietdoor.config import load_config
 from quietdoor.languages import LANGUAGES, SUPPORTED_LANGUAGES, Language, english_name
 
 ROOT = Path(__file__).resolve().parent.parent
 I18N = ROOT / "site" / "i18n"
 DEMO = load_config(ROOT / "examples" / "demo.toml")
-SIGN_FONTS = ("NotoSans", "NotoSansArabic", "WenQuanYiZenHei")  # agreed with builder/signs.py
 
 
 def test_every_row_has_its_translation_files_and_every_file_a_row() -> None:
@@ -33,7 +34,7 @@ def test_a_row_is_complete_and_usable(code: str) -> None:
     assert row.code == code
     assert row.english and row.native
     assert row.direction in ("ltr", "rtl")
-    assert row.sign_font in SIGN_FONTS  # the TrueType families builder/signs.py registers
+    assert row.sign_font in FAMILIES  # the TrueType families builder/sign_fonts.py registers
     assert re.fullmatch("[a-z]{2}", row.payload_lang)  # a report's `lang` (PROTOCOL.md)
     strings = tomllib.loads((I18N / f"{code}.toml").read_text(encoding="utf-8"))
     assert "language_name" not in strings  # the table names the language, not its strings
@@ -64,6 +65,11 @@ def test_a_school_offered_a_language_is_not_reported_missing() -> None:
     )
     [missing] = [f for f in deployment_problems(d) if f.check == "language-missing"]
     assert "Spanish" not in missing.message
+
+
+def test_signs_take_their_font_from_the_table() -> None:
+    text = SignText("es", *[""] * 11)
+    assert (text.font, text.rtl) == ("NotoSans", False)
 
 
 @pytest.mark.parametrize("row", LANGUAGES.values(), ids=SUPPORTED_LANGUAGES)

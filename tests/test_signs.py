@@ -103,13 +103,6 @@ def test_same_input_same_bytes(tmp_path: Path) -> None:
     assert first == second
 
 
-def test_a_school_name_outside_the_print_fonts_keeps_its_letters(tmp_path: Path) -> None:
-    school = EXAMPLE_DEPLOYMENT.schools[1]._replace(name="Trường Nguyễn")
-    d = dataclasses.replace(EXAMPLE_DEPLOYMENT, schools=(school, *EXAMPLE_DEPLOYMENT.schools[:1]))
-    pdf = render(d, d.placements_for(school.slug)[0], "en", "letter", tmp_path)
-    assert "Truong Nguyen · nurse" in pdf_text(pdf)
-
-
 def test_print_catalogs_must_have_the_same_keys(tmp_path: Path) -> None:
     for lang in SUPPORTED_LANGUAGES:
         text = (PRINT_CATALOGS / f"{lang}.toml").read_text(encoding="utf-8")

@@ -11,6 +11,10 @@ from pathlib import Path
 import zxingcpp
 from PIL import Image
 
+WORD = re.compile(
+    r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>'
+)
+
 
 def pdf_text(path: Path) -> str:
     """A PDF's text layer, as pdftotext reads it."""
@@ -39,3 +43,28 @@ def decoded(path: Path, tmp: Path) -> list[str]:
     )
     with Image.open(prefix.with_suffix(".png")) as image:
         return [b.text for b in zxingcpp.read_barcodes(image)]
+
+
+def word_boxes(path: Path) -> list[tuple[str, float, float, float, float]]:
+    """Each word pdftotext finds, with its box in points from the page's top left."""
+    html = subprocess.run(
+        ["pdftotext", "-bbox", "-enc", "UTF-8", str(path), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [
+        (word, float(x0), float(y0), float(x1), float(y1))
+        for x0, y0, x1, y1, word in WORD.findall(html)
+    ]
+
+
+def rendered(path: Path, tmp: Path, dpi: int) -> Image.Image:
+    """The PDF's page as a greyscale image, as pdftoppm draws it."""
+    prefix = tmp / f"{path.stem}-{dpi}"
+    subprocess.run(
+        ["pdftoppm", "-r", str(dpi), "-gray", "-png", "-singlefile", str(path), str(prefix)],
+        check=True,
+    )
+    with Image.open(prefix.with_suffix(".png")) as image:
+        return image.convert("L")
