@@ -3,9 +3,10 @@
     python bench/desk_inbox.py [CASES ...]    (default: 100 1000 5000 10000)
 
 For each size, fills a fresh key-tool home with that many cases (a report, a read
-receipt and a staff note each: three signed or sealed messages), then times what
-one visit to the inbox does: read the inbox, open and check what is new to the
-index (Session.read), shape the rows, and render the page. Unlocking is not timed.
+receipt and a staff note each: three signed or sealed messages; all but the newest
+50 closed), then times what one visit to the inbox does: read the inbox, open and
+check what is new to the index (Session.read), shape the rows, and render the page
+(its first 200 calm or closed cases, as the desk does). Unlocking is not timed.
 
 - rebuild: the first visit ever, which opens every message and writes the index;
 - first: the first visit after unlocking with the index present (a new session);
@@ -33,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from keytool.client import Row  # noqa: E402
 from keytool.desk.app import HERE  # noqa: E402
-from keytool.desk.views import Clock, inbox_rows  # noqa: E402
+from keytool.desk.views import OTHER_CASES, Clock, inbox_rows  # noqa: E402
 from keytool.identity import Identity, create_identity  # noqa: E402
 from keytool.inbox import Inbox  # noqa: E402
 from keytool.present import inbox_summary  # noqa: E402
@@ -43,6 +44,7 @@ from quietdoor import payloads, protocol  # noqa: E402
 
 PASS = "a benchmark passphrase, long enough"
 SCHOOL = "lincoln-high"
+OPEN = 50  # the newest cases are in progress; years of older ones are closed
 
 
 def fill(home: Path, me: Identity, cases: int) -> None:
@@ -68,7 +70,7 @@ def fill(home: Path, me: Identity, cases: int) -> None:
             note = payloads.sign(
                 payloads.Note(
                     payloads.Header.new("note", SCHOOL, keys.case_id),
-                    "in_progress",
+                    "in_progress" if cases - n <= OPEN else "closed",
                     "",
                     "A note.",
                     signer,
@@ -105,9 +107,11 @@ def visit(session: Session) -> float:
     template = env.get_template("inbox.html.j2")
     started = time.perf_counter()
     inbox = session.read()
-    rows = inbox_rows(inbox, session.colleagues, Clock(session.colleagues))
+    rows = inbox_rows(inbox, session.colleagues, Clock(session.colleagues), "", OTHER_CASES)
     template.render(
         rows=rows,
+        hidden=len(inbox.cases) - len(rows),
+        more=OTHER_CASES * 2,
         schools=[],
         school="",
         unreadable=0,
