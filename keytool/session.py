@@ -82,8 +82,8 @@ class Session:
             since = inbox.v2_since()
             opened = self._opened()
             new = [m.id for m in listed if m.id not in opened]
-            envelopes = inbox.envelopes(new) if new else {}
             if new:
+                envelopes = inbox.envelopes(new)
                 opener = Opener(self.identity.box_keys, self.colleagues)
                 for m in listed:
                     if m.id in envelopes:
