@@ -24,7 +24,7 @@ from nacl.public import PrivateKey
 
 from keytool.chain import Chain, order_notes
 from keytool.directory import Colleagues
-from keytool.inbox import Stored
+from keytool.inbox import Listed, Stored
 from quietdoor import payloads, protocol
 from quietdoor.clock import drifted
 from quietdoor.encoding import b64u_encode
@@ -38,10 +38,11 @@ LATE_V1_REPORT = "a version-1 report arriving after the upgrade window: the rela
 class Entry:
     """One readable message, with anything odd about it."""
 
-    stored: Stored
+    stored: Listed
     payload: payloads.Payload
     warnings: tuple[str, ...] = ()
     trusted: bool = True  # False for staff kinds whose signer this tool cannot check
+    binding: bool | str = True  # a report's check_binding (Opened.binding)
 
     @property
     def kind(self) -> str:
@@ -183,21 +184,68 @@ def read_inbox(
     sealed before a rotation still open. v2_since: the day this tool first ran
     version 2 ("": no downgrade guard).
     """
-    by_id = {protocol.key_id(bytes(k.public_key)): k for k in keys}
+    opener = Opener(keys, colleagues)
+    return assemble([(item, opener.open(item)) for item in stored], colleagues, v2_since)
+
+
+@dataclass(frozen=True)
+class Opened:
+    """What one message yields on its own, before it meets the rest of its case.
+
+    It depends only on the message, the reader's keys and the colleagues' keys, so
+    keytool.index keeps it: a later visit needs neither the decryption nor the
+    signature checks again.
+    """
+
+    payload: payloads.Payload | None  # None: refused, for `reason`
+    reason: str = ""
+    signer: bool | None = True  # a staff kind's signer: a colleague, someone else, unknown
+    warnings: tuple[str, ...] = ()
+    binding: bool | str = True  # a report's or training record's check_binding, or why it fails
+
+
+class Opener:
+    """Opens and checks messages one by one (keys: current first, as for read_inbox)."""
+
+    def __init__(self, keys: Sequence[PrivateKey], colleagues: Colleagues) -> None:
+        self.keys = keys
+        self.by_id = {protocol.key_id(bytes(k.public_key)): k for k in keys}
+        self.colleagues = colleagues
+
+    def open(self, item: Stored) -> Opened:
+        try:
+            payload = payloads.open_payload(
+                item.envelope, _key_for(item.envelope, self.by_id, self.keys)
+            )
+            payloads.check_origin(
+                payload, school=item.school, case_id=item.case_id, author=item.author
+            )
+        except protocol.ProtocolError as exc:
+            return Opened(None, str(exc))
+        signer = _signed_by_colleague(payload, item.received, self.colleagues)
+        binding: bool | str = True
+        if isinstance(payload, payloads.Report | payloads.Training):
+            try:
+                binding = payloads.check_binding(payload, item.envelope)
+            except protocol.ProtocolError as exc:
+                binding = str(exc)
+        return Opened(payload, "", signer, _warnings(item, payload, signer), binding)
+
+
+def assemble(
+    opened: Iterable[tuple[Listed, Opened]], colleagues: Colleagues, v2_since: str = ""
+) -> Inbox:
+    """Check the opened messages against each other (read_inbox's second half)."""
     cases: dict[bytes, Case] = {}
     training: list[Entry] = []
     unreadable: list[Unreadable] = []
     warnings: list[str] = []
     seen: dict[bytes, str] = {}
     filed: list[tuple[bytes | None, Unreadable]] = []  # refused, with the case the relay named
-    for item in stored:
-        try:
-            payload = payloads.open_payload(item.envelope, _key_for(item.envelope, by_id, keys))
-            payloads.check_origin(
-                payload, school=item.school, case_id=item.case_id, author=item.author
-            )
-        except protocol.ProtocolError as exc:
-            unreadable.append(Unreadable(item.id, item.school, str(exc)))
+    for item, found in opened:
+        payload = found.payload
+        if payload is None:
+            unreadable.append(Unreadable(item.id, item.school, found.reason))
             filed.append((item.case_id, unreadable[-1]))
             continue
         first = seen.setdefault(payload.header.msg_id, item.id)
@@ -207,22 +255,18 @@ def read_inbox(
                 "the relay served one message twice; it is shown once"
             )
             continue
-        trusted = _signed_by_colleague(payload, item.received, colleagues)
-        if trusted is False:
+        if found.signer is False:
             unreadable.append(
                 Unreadable(item.id, item.school, "signed by a key that is not this school's")
             )
             filed.append((item.case_id, unreadable[-1]))
             continue
-        entry = Entry(item, payload, _warnings(item, payload, trusted), trusted is True)
+        entry = Entry(item, payload, found.warnings, found.signer is True, found.binding)
         if isinstance(payload, payloads.Training):
-            try:
-                if not payloads.check_binding(payload, item.envelope):
-                    entry = _labelled(entry)
-            except protocol.ProtocolError as exc:
-                unreadable.append(Unreadable(item.id, item.school, str(exc)))
+            if isinstance(found.binding, str):
+                unreadable.append(Unreadable(item.id, item.school, found.binding))
                 continue
-            training.append(entry)
+            training.append(entry if found.binding else _labelled(entry))
             continue
         case = cases.setdefault(
             payload.header.case_id, Case(school=item.school, case_id=payload.header.case_id)
@@ -238,8 +282,9 @@ def read_inbox(
         unreadable += c.refused[before:]
         warnings += [f"case {c.ref}: {w}" for w in c.chain.warnings]
     readable = [c for c in cases.values() if c.entries and c.entries[0].kind == "report"]
+    listed = {id(c) for c in readable}
     for c in cases.values():
-        if c not in readable:
+        if id(c) not in listed:
             warnings.append(
                 f"{len(c.entries) + len(c.notes)} message(s) of a case whose first report "
                 f"is missing or unreadable ({c.school}, case {c.ref}) are not listed"
@@ -266,7 +311,7 @@ def _settle(case: Case, late: str) -> None:
     for e in case.entries:
         if isinstance(e.payload, payloads.Update):
             try:
-                provable = payloads.check_binding(e.payload, e.stored.envelope, _report_of(report))
+                provable = payloads.check_update(e.payload, _report_of(report))
             except protocol.ProtocolError as exc:
                 _refuse(case, e, str(exc))
                 continue
@@ -284,11 +329,10 @@ def _the_report(case: Case, late: str) -> Entry | None:
     for e in case.entries:
         if not isinstance(e.payload, payloads.Report):
             continue
-        try:
-            provable = payloads.check_binding(e.payload, e.stored.envelope)
-        except protocol.ProtocolError as exc:
-            _refuse(case, e, str(exc))
+        if isinstance(e.binding, str):
+            _refuse(case, e, e.binding)
             continue
+        provable = e.binding
         if not provable and late and (e.stored.fetched or e.stored.received) >= late:
             _refuse(case, e, LATE_V1_REPORT)
             continue
@@ -333,7 +377,7 @@ def _signed_by_colleague(
     return True
 
 
-def _warnings(item: Stored, payload: payloads.Payload, trusted: bool | None) -> tuple[str, ...]:
+def _warnings(item: Listed, payload: payloads.Payload, trusted: bool | None) -> tuple[str, ...]:
     notes = []
     if drifted(payload.header.sent, item.received):
         notes.append(

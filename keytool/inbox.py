@@ -1,7 +1,8 @@
 """The local inbox: messages fetched from the relay, kept encrypted on the lead's laptop.
 
 Messages are stored as the relay served them (ciphertext) and decrypted only
-when shown, so the inbox file holds no plaintext either. A page of the relay's
+when shown, so the inbox file holds no plaintext either (what was decrypted is
+kept in keytool.index, encrypted too). A page of the relay's
 answer is stored with its cursor in one transaction: a fetch that stops half
 way leaves the inbox as it was before that page.
 """
@@ -10,9 +11,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from keytool.client import Row
 from keytool.errors import KeyToolError
@@ -22,6 +25,7 @@ from quietdoor.encoding import b64u_decode, b64u_encode
 from quietdoor.payloads import Author
 
 INBOX_FILE = "inbox.sqlite3"
+CHUNK = 500  # ids per query: below SQLite's limit on parameters
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -47,8 +51,8 @@ UPGRADE = "ALTER TABLE messages ADD COLUMN fetched TEXT"
 
 
 @dataclass(frozen=True)
-class Stored:
-    """One message in the inbox, still encrypted."""
+class Listed:
+    """What the inbox knows about a message besides its envelope (cheap to read for all)."""
 
     id: str
     school: str
@@ -56,8 +60,14 @@ class Stored:
     case_id: bytes | None
     author: Author
     received: str
-    envelope: protocol.Envelope
     fetched: str = ""  # the local UTC day this tool stored it ("" before version 2)
+
+
+@dataclass(frozen=True)
+class Stored(Listed):
+    """One message in the inbox, still encrypted."""
+
+    envelope: protocol.Envelope = field(kw_only=True)
 
 
 class Inbox:
@@ -190,25 +200,42 @@ class Inbox:
 
     def messages(self, school: str | None = None) -> list[Stored]:
         """Every stored message, in the order the relay listed them (sent ones last)."""
-        query = "SELECT id, school, cursor, case_id, author, received, body, fetched FROM messages"
+        rows = self._select("body", school)
+        return [
+            Stored(*_listed(r), envelope=protocol.parse_envelope(json.loads(r[7]))) for r in rows
+        ]
+
+    def listed(self, school: str | None = None) -> list[Listed]:
+        """Every stored message without its envelope, in the order of `messages`."""
+        return [Listed(*_listed(r)) for r in self._select("NULL", school)]
+
+    def envelopes(self, ids: Sequence[str]) -> dict[str, protocol.Envelope]:
+        """The envelopes of these messages, by id."""
+        found: dict[str, protocol.Envelope] = {}
+        for at in range(0, len(ids), CHUNK):
+            chunk = ids[at : at + CHUNK]
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT id, body FROM messages WHERE id IN ({marks})"  # noqa: S608
+            for message_id, body in self.db.execute(query, chunk):
+                found[message_id] = protocol.parse_envelope(json.loads(body))
+        return found
+
+    def _select(self, body: str, school: str | None) -> list[tuple[Any, ...]]:
+        query = (
+            "SELECT id, school, cursor, case_id, author, received, fetched, "  # noqa: S608
+            f"{body} FROM messages"
+        )
         args: tuple[str, ...] = ()
         if school:
             query += " WHERE school = ?"
             args = (school,)
-        rows = self.db.execute(query + " ORDER BY cursor IS NULL, cursor, rowid", args).fetchall()
-        return [
-            Stored(
-                id=r[0],
-                school=r[1],
-                cursor=r[2],
-                case_id=None if r[3] is None else b64u_decode(r[3]),
-                author=r[4],
-                received=r[5],
-                envelope=protocol.parse_envelope(json.loads(r[6])),
-                fetched=r[7] or "",
-            )
-            for r in rows
-        ]
+        return self.db.execute(query + " ORDER BY cursor IS NULL, cursor, rowid", args).fetchall()
+
+
+def _listed(r: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A row of `_select` as Listed's fields."""
+    case_id = None if r[3] is None else b64u_decode(r[3])
+    return r[0], r[1], r[2], case_id, r[4], r[5], r[6] or ""
 
 
 def _today() -> str:

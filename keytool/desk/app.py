@@ -32,6 +32,7 @@ from keytool.desk.guard import COOKIE, OPEN_PATH, Guard, session_cookie
 from keytool.desk.runtime import DeskRuntime
 from keytool.desk.views import (
     DISPOSITION_LABELS,
+    OTHER_CASES,
     STATUS_LABELS,
     case_view,
     inbox_rows,
@@ -138,11 +139,16 @@ class _Desk:
         inbox = await asyncio.to_thread(session.read)
         clock = Clock(session.colleagues.deployment)
         schools = sorted({c.school for c in inbox.cases})
+        shown = _shown(request.query_params.get("shown", ""))
+        rows = inbox_rows(inbox, session.colleagues, clock, school, shown)
+        listed = sum(1 for c in inbox.cases if not school or c.school == school)
         return self.page(
             request,
             "inbox.html.j2",
             {
-                "rows": inbox_rows(inbox, session.colleagues, clock, school),
+                "rows": rows,
+                "hidden": listed - len(rows),
+                "more": shown + OTHER_CASES,
                 "schools": [(s, session.colleagues.school_name(s)) for s in schools],
                 "school": school,
                 "zones": clock.zones_line([s for s in schools if not school or s == school]),
@@ -371,3 +377,10 @@ class _Desk:
                 disposition=values["disposition"],
                 text=values["note"],
             )
+
+
+def _shown(asked: str) -> int:
+    """How many calm or closed cases the inbox page lists: ?shown=N, from OTHER_CASES up."""
+    if asked.isascii() and asked.isdigit() and len(asked) <= 7:
+        return max(int(asked), OTHER_CASES)
+    return OTHER_CASES

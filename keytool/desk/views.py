@@ -109,13 +109,26 @@ class CaseView:
     refused: tuple[tuple[str, str], ...] = ()  # (message id, why) for this case's refused ones
 
 
-def inbox_rows(inbox: Inbox, colleagues: Colleagues, clock: Clock, school: str = "") -> list[Row]:
+OTHER_CASES = 200  # calm or closed cases per inbox page, newest first; "Show older" adds more
+
+
+def inbox_rows(
+    inbox: Inbox, colleagues: Colleagues, clock: Clock, school: str = "", shown: int | None = None
+) -> list[Row]:
     """Cases to triage: first "not safe now", then "not sure" (each until closed), then the
-    rest; newest activity first within each."""
-    rows = [_row(c, colleagues, clock) for c in inbox.cases if not school or c.school == school]
-    urgent = [r for r in rows if r.first and r.safety_class == "urgent"]
-    unsure = [r for r in rows if r.first and r.safety_class == "unsure"]
-    return urgent + unsure + [r for r in rows if not r.first]
+    rest; newest activity first within each. Of the rest, the newest `shown` (None: all):
+    years of closed cases would make a page slow to build and to read."""
+    cases = [c for c in inbox.cases if not school or c.school == school]
+    rows = [_row(c, colleagues, clock) for c in cases if first_look(c)]
+    urgent = [r for r in rows if r.safety_class == "urgent"]
+    unsure = [r for r in rows if r.safety_class == "unsure"]
+    rest = [c for c in cases if not first_look(c)][:shown]
+    return urgent + unsure + [_row(c, colleagues, clock) for c in rest]
+
+
+def first_look(case: Case) -> bool:
+    """Shown under "Look at these first": the student may not be safe, until it is closed."""
+    return SAFETY[case.safe_now][1] != "calm" and case.status != "closed"
 
 
 def _row(case: Case, colleagues: Colleagues, clock: Clock) -> Row:
@@ -129,7 +142,7 @@ def _row(case: Case, colleagues: Colleagues, clock: Clock) -> Row:
         last_activity=last_activity(case, clock),
         safety=safety,
         safety_class=safety_class,
-        first=safety_class != "calm" and case.status != "closed",
+        first=first_look(case),
         opened_by=_who(receipt, colleagues) if receipt else "",
         opened_on=clock.moment(receipt.payload.header.sent, case.school) if receipt else "",
         status=STATUS_LABELS[case.status],

@@ -20,7 +20,7 @@ envelope) and `binding` (a case's messages checked against its code's keys).
 Import the names from here.
 """
 
-from quietdoor.payloads.binding import NOT_PROVABLE, check_binding
+from quietdoor.payloads.binding import NOT_PROVABLE, check_binding, check_update
 from quietdoor.payloads.header import (
     HEADER_FIELDS,
     KINDS_BY_ROUTE,
@@ -113,6 +113,7 @@ __all__ = [
     "Update",
     "check_binding",
     "check_origin",
+    "check_update",
     "encode",
     "open_payload",
     "parse_payload",

@@ -29,7 +29,7 @@ def check_binding(payload: Payload, envelope: Envelope, report: Report | None = 
     if isinstance(payload, Report):
         return _check_report(payload, envelope)
     if isinstance(payload, Update):
-        return _check_update(payload, report)
+        return check_update(payload, report)
     if isinstance(payload, Training):
         return _check_training(payload, envelope)
     return True  # staff kinds: their signatures are checked on opening
@@ -47,7 +47,8 @@ def _check_report(report: Report, envelope: Envelope) -> bool:
     return report.update_pk is not None
 
 
-def _check_update(update: Update, report: Report | None) -> bool:
+def check_update(update: Update, report: Report | None) -> bool:
+    """check_binding for an update: it needs its case's report, not its envelope."""
     if report is None:
         raise ProtocolError("an update on a case whose report is missing or unreadable")
     if report.update_pk is None:
