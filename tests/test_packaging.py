@@ -3,7 +3,7 @@
 The wheel is built from a copy of the project's files and installed into a fresh
 venv outside the checkout, from a wheelhouse packed from this venv's own
 installed distributions (tests/support/wheelhouse.py): nothing is downloaded.
-Slow (about 30 s alone: packing 140 MB of wheels, building and installing), so once.
+Slow: about 30 s on an idle machine (packing 140 MB of wheels, building, installing).
 """
 
 from __future__ import annotations
@@ -55,13 +55,12 @@ def run(args: list[str | Path], env: dict[str, str], cwd: Path) -> str:
     return done.stdout
 
 
-@pytest.fixture(scope="module")
-def laptop(tmp_path_factory: pytest.TempPathFactory) -> Laptop:
-    tmp = tmp_path_factory.mktemp("laptop")
+@pytest.fixture
+def laptop(tmp_path: Path) -> Laptop:
     # No pip config and no index (only --find-links); nothing of the checkout on the path.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "PYTHON"))}
-    env |= {"PIP_CONFIG_FILE": os.devnull, "HOME": str(tmp), "QUIETDOOR_PASSPHRASE": PASS}
-    source, house = tmp / "source", tmp / "wheelhouse"
+    env |= {"PIP_CONFIG_FILE": os.devnull, "HOME": str(tmp_path), "QUIETDOOR_PASSPHRASE": PASS}
+    source, house = tmp_path / "source", tmp_path / "wheelhouse"
     for package in PACKAGES:
         shutil.copytree(
             ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__")
@@ -75,26 +74,28 @@ def laptop(tmp_path_factory: pytest.TempPathFactory) -> Laptop:
         repack(dist, house)
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
     offline = ["--no-index", "--find-links", house]
-    run([*pip, "wheel", ".", "--no-deps", *offline, "-w", tmp], env, source)
-    (wheel,) = tmp.glob("quiet_door-*.whl")
+    run([*pip, "wheel", ".", "--no-deps", *offline, "-w", tmp_path], env, source)
+    (wheel,) = tmp_path.glob("quiet_door-*.whl")
     # This venv's pip installs into the new one (--python): ensurepip alone takes 12 s here.
-    venv.create(tmp / "venv")
-    target = ["--python", tmp / "venv/bin/python"]
-    run([*pip, *target, "install", "-q", "--no-compile", *offline, wheel], env, tmp)
-    return Laptop(wheel, tmp / "venv/bin", env, tmp)
+    venv.create(tmp_path / "venv")
+    target = ["--python", tmp_path / "venv/bin/python"]
+    run([*pip, *target, "install", "-q", "--no-compile", *offline, wheel], env, tmp_path)
+    return Laptop(wheel, tmp_path / "venv/bin", env, tmp_path)
 
 
-def test_the_wheel_holds_every_file_of_the_packages(laptop: Laptop) -> None:
+def assert_the_wheel_holds_every_file_of_the_packages(wheel: Path) -> None:
     """Templates, the desk's static files, py.typed: package data, not only modules."""
     listed = subprocess.run(
         ["git", "ls-files", *PACKAGES], capture_output=True, text=True, cwd=ROOT, check=True
     ).stdout.split()
     assert any(p.endswith(".j2") for p in listed) and "keytool/desk/static/desk.css" in listed
-    in_wheel = set(zipfile.ZipFile(laptop.wheel).namelist())
+    in_wheel = set(zipfile.ZipFile(wheel).namelist())
     assert [p for p in listed if p not in in_wheel] == []
 
 
-def test_init_the_desk_and_the_relay_run_from_the_installed_wheel(laptop: Laptop) -> None:
+def test_the_wheel_installs_offline_and_runs_without_a_checkout(laptop: Laptop) -> None:
+    """One test, so that parallel workers never build the venv twice."""
+    assert_the_wheel_holds_every_file_of_the_packages(laptop.wheel)
     imported = laptop.run(
         "python", "-c", "import keytool, relay; print(keytool.__file__, relay.__file__)"
     )
