@@ -26,6 +26,17 @@ from quietdoor.errors import QuietDoorError
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PORT = 8000
+# The console scripts (pyproject.toml), what runs them from a checkout, and what they are for.
+COMMANDS = (
+    (
+        "quietdoor-build",
+        [str(ROOT / "build.py")],
+        "build the site: pages, QR codes, signs, the course",
+    ),
+    ("quietdoor-relay", ["-m", "relay"], "the relay (this demo runs one)"),
+    ("quietdoor-keytool", ["-m", "keytool"], "the safeguarding lead's keys, inbox and desk"),
+    ("quietdoor-monitor", ["-m", "builder.monitor"], "check a live site against its manifest"),
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    case page      {deployment.base_url}/{_folder(school['case_pages'])}")
         print(f"    QR code        {deployment.base_url}/{school['qr_svg']}")
     print(f"\nSigns, sticker sheets and placement plans to print: {default_print_dir(out)}")
-    keytool = command("quietdoor-keytool", "keytool")
+    keytool = command("quietdoor-keytool", ["-m", "keytool"])
     home = shlex.quote(str(var / "keys" / "dana-ortiz"))
     print("\nAfter sending a report from Lincoln High's page, read it as its safeguarding lead,")
     print(f"in your browser (the passphrase is {PASSPHRASE!r}):\n")
@@ -75,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {keytool} --home {home} list")
     print(f"  {keytool} --home {home} show CASE       # the id that list shows")
     print(f"  {keytool} --home {home} reply CASE --message 'Are you safe?'")
+    print(f"\nThe commands, each with --help, are in {Path(sys.executable).parent}:\n")
+    for script, checkout, what in COMMANDS:
+        print(f"  {command(script, checkout)}\n      {what}")
     log = var / "relay.log"
     print(f"\nThe relay runs until you press Ctrl-C; its log goes to {log}\n", flush=True)
     relay = [
@@ -111,12 +125,13 @@ def port_is_free(port: int) -> None:
             ) from None
 
 
-def command(script: str, module: str) -> str:
-    """The console script beside this Python (the venv's bin), or `python -m module`; quoted."""
+def command(script: str, checkout: list[str]) -> str:
+    """The console script beside this Python (the venv's bin), else this Python running
+    `checkout` (`-m keytool`); quoted for a shell."""
     installed = Path(sys.executable).parent / script
     if installed.exists():
         return shlex.quote(str(installed))
-    return f"{shlex.quote(sys.executable)} -m {module}"
+    return shlex.join([sys.executable, *checkout])
 
 
 def _folder(pages: dict[str, str]) -> str:

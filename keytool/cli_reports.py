@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import sys
 from pathlib import Path
 
+from keytool.cases import Inbox as CaseInbox
 from keytool.cli_args import AddCommand, Subparsers
 from keytool.errors import KeyToolError
 from keytool.home import write_private
@@ -22,6 +24,7 @@ from keytool.roster_report import (
     to_csv,
     to_html,
 )
+from keytool.session import Session
 from keytool.settings import remembered_location
 from keytool.stats import compute
 from keytool.stats_report import to_csv as to_stats_csv
@@ -42,7 +45,7 @@ def cmd_roster(args: argparse.Namespace) -> int:
     course = load_course_info(source)
     completions = [
         completion(e.stored.id, e.stored.received, e.payload)
-        for e in read_cases(session, args.school).training
+        for e in fresh_cases(session, args).training
         if isinstance(e.payload, Training)
     ]
     mine = session.identity.recipient
@@ -83,7 +86,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     if args.start and args.end and args.end < args.start:
         raise KeyToolError("--to is before --from")
     session = open_session(args)
-    inbox = read_cases(session, args.school)
+    inbox = fresh_cases(session, args)
     colleagues = session.colleagues
     mine = session.identity.recipient
     schools = [args.school] if args.school else colleagues.schools_of(mine)
@@ -108,6 +111,52 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def fresh_cases(session: Session, args: argparse.Namespace) -> CaseInbox:
+    """The inbox after fetching from the remembered relay, so that a report counts what
+    was sent a minute ago; with --no-fetch (or no relay yet), how old the inbox is, said."""
+    url = session.settings.relay_url
+    if url and not args.no_fetch:
+        relay = session.relay()
+        try:
+            added = session.fetch(relay, [args.school] if args.school else [], warn=_warn)
+        except KeyToolError as exc:
+            raise KeyToolError(f"{exc}; --no-fetch uses the inbox as it is") from None
+        for warning in relay.warnings:
+            _warn(warning)
+        _note(f"fetched {plural(sum(added.values()), 'new message')} from {url} first")
+        return read_cases(session, args.school)
+    inbox = read_cases(session, args.school)
+    why = "--no-fetch" if url else "no relay remembered yet"
+    _note(f"not fetched ({why}): {_age(inbox, Clock(session.colleagues.deployment))}")
+    return inbox
+
+
+def _age(inbox: CaseInbox, clock: Clock) -> str:
+    entries = [*inbox.training, *(e for c in inbox.cases for e in c.entries)]
+    if not entries:
+        return "the inbox is empty"
+    newest = max(e.stored.fetched for e in entries)
+    if not newest:
+        return "when the inbox was last fetched is not known"
+    return f"the newest message in the inbox was fetched on {clock.relay_day(newest)}"
+
+
+def _note(text: str) -> None:
+    print(f"keytool: {clean(text)}", file=sys.stderr)
+
+
+def _warn(text: str) -> None:
+    _note(f"warning: {text}")
+
+
+def _no_fetch(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-fetch",
+        action="store_true",
+        help="use the inbox as it is, without fetching from the relay first",
+    )
+
+
 def add_roster(sub: Subparsers) -> None:
     roster = sub.add_parser("roster", help="export the staff training roster")
     roster.add_argument(
@@ -128,6 +177,7 @@ def add_roster(sub: Subparsers) -> None:
         "--detail-csv", type=Path, help="write a row per person and module as CSV to this file"
     )
     roster.add_argument("--html", type=Path, help="write a printable roster page to this file")
+    _no_fetch(roster)
     roster.set_defaults(run=cmd_roster)
 
 
@@ -138,6 +188,7 @@ def add_stats(sub: Subparsers) -> None:
     stats.add_argument("--school", help="only this school")
     stats.add_argument("--csv", type=Path, help="write a row per school and month to this file")
     stats.add_argument("--html", type=Path, help="write a printable page with charts to this file")
+    _no_fetch(stats)
     stats.set_defaults(run=cmd_stats)
 
 

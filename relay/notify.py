@@ -72,7 +72,6 @@ class Notifier:
         self.deployment = deployment
         self.senders: Mapping[str, Sender] = SENDERS if senders is None else senders
         self.settings: NotifySettings = deployment.notify
-        self.zone = ZoneInfo(deployment.timezone)
         environment = dict(os.environ) if env is None else env
         self.password = environment.get(PASSWORD_ENV, "")
         self._targets: dict[str, tuple[Target, ...]] = {}
@@ -108,17 +107,20 @@ class Notifier:
         """The notices a new message for this school makes, due at the end of the window."""
         if not self.active:
             return []
-        due = self.due_time(now)
+        due = self.due_time(now, school)
         return [
             Notice(recipient=t.recipient, channel=t.channel, school=school, due=due)
             for r in self.deployment.recipients_for(school)
             for t in self._targets.get(r.id, ())
         ]
 
-    def due_time(self, now: datetime) -> int:
-        """The end of the window `now` falls in (Unix seconds): the earliest a notice goes out."""
+    def due_time(self, now: datetime, school: str = "") -> int:
+        """The end of the window `now` falls in (Unix seconds): the earliest a notice goes out.
+
+        A digest goes out at `digest_at` in the school's zone (its district's own, if set).
+        """
         if self.settings.mode == "digest":
-            local = now.astimezone(self.zone)
+            local = now.astimezone(ZoneInfo(self.deployment.timezone_of(school)))
             hour, minute = map(int, self.settings.digest_at.split(":"))
             at = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
             if at <= local:

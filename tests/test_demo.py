@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from demo.__main__ import ROOT, default_folders
+from demo.__main__ import COMMANDS, ROOT, default_folders
 from demo.lock import FolderInUse, claim
 
 from .support.processes import free_port, wait_until
@@ -54,6 +54,8 @@ def test_a_second_demo_cannot_take_the_first_one_s_folders(tmp_path: Path) -> No
         )
         said = log.read_text()
         assert f"its log goes to {relay_log}" in said and '"level"' not in said
+        scripts = [str(Path(sys.executable).parent / script) for script, _, _ in COMMANDS]
+        assert [s for s in scripts if s not in said] == [] and len(scripts) == 4
         assert first.poll() is None, log.read_text()
         manifest = (out / "manifest.json").read_bytes()
         settings = (var / "keys" / "dana-ortiz" / "settings.json").read_bytes()

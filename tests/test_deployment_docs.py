@@ -78,7 +78,7 @@ def verify(tmp_path: Path, name: str, text: str) -> subprocess.CompletedProcess[
     if "@." in name:  # a template: verify an instance of it
         name = name.replace("@.", "@8000.")
     path = tmp_path / name
-    path.write_text(text.replace("/opt/quietdoor/.venv/bin/python", sys.executable))
+    path.write_text(text.replace("/opt/quietdoor/.venv/bin/", f"{Path(sys.executable).parent}/"))
     analyze = shutil.which("systemd-analyze")
     assert analyze is not None, "systemd-analyze is missing (Debian's systemd package)"
     return subprocess.run(

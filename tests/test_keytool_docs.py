@@ -21,7 +21,7 @@ def commands() -> dict[str, argparse.ArgumentParser]:
 
 @pytest.mark.parametrize("command", sorted(commands()))
 def test_every_command_and_option_is_documented(command: str) -> None:
-    assert re.search(rf"-m keytool [^\n]*\b{command}\b", DOC), command
+    assert re.search(rf"quietdoor-keytool [^\n]*\b{command}\b", DOC), command
     for action in commands()[command]._actions:
         for option in action.option_strings:
             if option.startswith("--") and option != "--help":

@@ -1151,3 +1151,26 @@ def test_the_case_code_shows_on_one_line(browser: Browser, server: str, width: i
         assert font >= 16 and round(lines) == 1, (font, lines)
     finally:
         context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [320, 390])
+@pytest.mark.parametrize("path", ["/s/lincoln-high/", "/s/lincoln-high/es/"])
+def test_after_sending_the_sent_heading_is_below_the_sticky_bar(
+    browser: Browser, server: str, path: str, width: int
+) -> None:  # noqa: F811
+    """The focus moves to what was sent; the page scrolls it clear of the bar (WCAG 2.4.11),
+    however many lines the bar takes in the page's language."""
+    context = browser.new_context(viewport={"width": width, "height": 640})
+    context.route(RELAY + "/**", FakeRelay().handle)
+    page = context.new_page()
+    try:
+        page.goto(server + path)
+        page.fill("#what", "hello " * 400)  # a long report: the form is scrolled far down
+        page.click("#send")
+        page.wait_for_selector("#case-code:not(:empty)")
+        bar = page.locator(".bar").evaluate("e => e.getBoundingClientRect().bottom")
+        heading = page.locator("#result-heading").evaluate("e => e.getBoundingClientRect().top")
+        assert bar <= heading < 640 / 2, (bar, heading)
+    finally:
+        context.close()

@@ -247,22 +247,36 @@ def _message(school: str) -> NewMessage:
 
 
 @pytest.mark.parametrize(
-    ("mode", "now", "due"),
+    ("mode", "school", "now", "due"),
     [
-        ("window", "2026-11-30T10:07:30+00:00", "2026-11-30T10:15:00+00:00"),
-        ("window", "2026-11-30T10:15:00+00:00", "2026-11-30T10:30:00+00:00"),
+        ("window", "lincoln-high", "2026-11-30T10:07:30+00:00", "2026-11-30T10:15:00+00:00"),
+        ("window", "lincoln-high", "2026-11-30T10:15:00+00:00", "2026-11-30T10:30:00+00:00"),
         # Digest at 07:00 in Los Angeles (15:00 UTC in winter): today's if not yet past.
-        ("digest", "2026-11-30T14:59:00+00:00", "2026-11-30T15:00:00+00:00"),
-        ("digest", "2026-11-30T15:00:00+00:00", "2026-12-01T15:00:00+00:00"),
+        ("digest", "lincoln-high", "2026-11-30T14:59:00+00:00", "2026-11-30T15:00:00+00:00"),
+        ("digest", "lincoln-high", "2026-11-30T15:00:00+00:00", "2026-12-01T15:00:00+00:00"),
+        # Cedar Valley's district sets America/Chicago: 07:00 there is 13:00 UTC.
+        ("digest", "cedar-valley-high", "2026-11-30T12:59:00+00:00", "2026-11-30T13:00:00+00:00"),
+        ("digest", "cedar-valley-high", "2026-11-30T13:00:00+00:00", "2026-12-01T13:00:00+00:00"),
     ],
 )
-def test_notices_go_out_at_the_end_of_fixed_windows(mode: str, now: str, due: str) -> None:
+def test_notices_go_out_at_the_end_of_fixed_windows(
+    mode: str, school: str, now: str, due: str
+) -> None:
     d = load_config(EXAMPLE)
-    d = dataclasses.replace(d, notify=dataclasses.replace(d.notify, mode=mode))
-    notifier = Notifier(d, env={})
-    assert notifier.due_time(datetime.fromisoformat(now)) == int(
-        datetime.fromisoformat(due).timestamp()
+    districts = [
+        dataclasses.replace(x, timezone="America/Chicago") if x.slug == "cedar-valley" else x
+        for x in d.districts
+    ]
+    hooked = [dataclasses.replace(r, webhook="https://hooks.example.org/q") for r in d.recipients]
+    d = dataclasses.replace(
+        d,
+        notify=dataclasses.replace(d.notify, mode=mode),
+        districts=tuple(districts),
+        recipients=tuple(hooked),
     )
+    notifier = Notifier(d, env={})
+    notices = notifier.pending(school, datetime.fromisoformat(now))
+    assert notices and {n.due for n in notices} == {int(datetime.fromisoformat(due).timestamp())}
 
 
 def test_retries_back_off_to_an_hour() -> None:

@@ -119,7 +119,10 @@
       nextRead.textContent = ''; // a browser without the time zone: the hours above still say it
     }
     result.hidden = false;
-    result.focus();
+    // Focus alone centres a section taller than the screen, its heading out of sight or
+    // under the sticky bar; its top goes to the top instead, below the bar (scroll-padding).
+    result.focus({ preventScroll: true });
+    result.scrollIntoView({ block: 'start' });
   }
 
   form.addEventListener('submit', function (event) {

@@ -11,11 +11,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .paths import ROOT
+
+RELAY_MODULE = (sys.executable, "-m", "relay")
 
 
 def free_port() -> int:
@@ -63,15 +65,18 @@ def start_relay(
     static: Path | None = None,
     port: int | None = None,
     http: str = "auto",
+    command: Sequence[str] = RELAY_MODULE,
+    env: Mapping[str, str] | None = None,
 ) -> RelayProcess:
-    """Start `python -m relay` on a free loopback port and wait until it is serving.
+    """Start `python -m relay` (or `command`, from `tmp`, with `env`) on a free loopback
+    port and wait until it is serving.
 
     Readiness is read from the relay's own log, not by polling the port, so a
     test can never mistake another process on a reused port for its relay; a
     lost race for a free port is retried on another one.
     """
     for _attempt in range(3):
-        relay = _spawn_relay(config, store, tmp, static, port or free_port(), http)
+        relay = _spawn_relay(config, store, tmp, static, port or free_port(), http, command, env)
         if relay is not None:
             return relay
         if port is not None:
@@ -80,13 +85,18 @@ def start_relay(
 
 
 def _spawn_relay(
-    config: Path, store: str, tmp: Path, static: Path | None, port: int, http: str
+    config: Path,
+    store: str,
+    tmp: Path,
+    static: Path | None,
+    port: int,
+    http: str,
+    command: Sequence[str],
+    env: Mapping[str, str] | None,
 ) -> RelayProcess | None:
     log_path = tmp / f"relay-{port}-{secrets.token_hex(3)}.log"
     args = [
-        sys.executable,
-        "-m",
-        "relay",
+        *command,
         "--config",
         str(config),
         "--store",
@@ -101,7 +111,13 @@ def _spawn_relay(
     if static is not None:
         args += ["--static", str(static)]
     with log_path.open("ab") as log:
-        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        process = subprocess.Popen(
+            args,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT if command == RELAY_MODULE else tmp,
+            env=env,
+        )
     url = f"http://127.0.0.1:{port}"
     ready = f"Uvicorn running on {url}".encode()
     holds_within(lambda: ready in log_path.read_bytes() or process.poll() is not None, 20)
