@@ -12,12 +12,15 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from quietdoor.config.hours import ReadHours
+from quietdoor.config.ladder import Calendar, Escalation
 
 
 @dataclass(frozen=True)
 class District:
     slug: str
     name: str
+    timezone: str = ""  # IANA name when the district keeps its own clock; "" for the deployment's
+    closures: tuple[tuple[datetime.date, datetime.date], ...] = ()  # closed days, inclusive
 
 
 class School(NamedTuple):
@@ -156,6 +159,13 @@ class Deployment:
     state: str = ""  # postal code whose reporting rules the course shows; "" for general text
     training: TrainingSettings = field(default_factory=TrainingSettings)
     paper: str = "letter"
+    escalation: Escalation = field(default_factory=Escalation)
+
+    def calendar(self, district: str) -> Calendar:
+        """The clock of a district's read hours, rotas and closures."""
+        d = self.district(district)
+        zone = d.timezone if d is not None and d.timezone else self.timezone
+        return Calendar(timezone=zone, closures=d.closures if d is not None else ())
 
     def school(self, slug: str) -> School | None:
         return self._schools_by_slug.get(slug)

@@ -208,14 +208,14 @@ class Reader:
             trusted_proxies=tuple(proxies),
         )
 
-    def timezone(self, table: Mapping[str, Any], key: str) -> str:
-        value = self.text(table, key)
+    def timezone(self, table: Mapping[str, Any], key: str, where: str = "") -> str:
+        value = self.text(table, key, where)
         try:
             zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder
             raise ConfigError(
                 self.path,
-                key,
+                join(where, key),
                 f'{value!r} is not a time zone; use an IANA name such as "America/Chicago"',
             ) from None
         return value
