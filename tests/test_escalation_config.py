@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import datetime
+import tomllib
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from quietdoor.config import ConfigError, load_config
+from quietdoor.config import ConfigError, dump_config, load_config, parse_config
 
 from .support.ladders import ladder_text, write_ladder
 
@@ -192,3 +193,13 @@ def test_a_school_in_two_ladders_is_refused(tmp_path: Path) -> None:
         ConfigError, match=r"ladders\[1\].districts\[0\]: 'riverside-unified' already"
     ):
         load_config(write_ladder(tmp_path, text))
+
+
+def test_a_ladder_round_trips_through_dump(tmp_path: Path) -> None:
+    text = ladder_text().replace(
+        'name = "Riverside Unified School District"',
+        'name = "Riverside Unified School District"\ntimezone = "America/Chicago"\n'
+        'closures = ["2026-12-21/2027-01-01", "2027-05-31"]',
+    )
+    d = load_config(write_ladder(tmp_path, text))
+    assert parse_config(tomllib.loads(dump_config(d))) == d

@@ -271,17 +271,22 @@ def _tier(r: Reader, t: Mapping[str, Any], where: str, context: _Context) -> Tie
         if c not in context.channels:
             raise ConfigError(r.path, f"{where}.channels[{j}]", f"no channel has id {c!r}")
     window = context.notify.window_minutes
-    minutes = {}
+    minutes: dict[str, float] = {}
     for key in ("wait", "wait_outside", "realert"):
         value = t.get(key)
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0 or value % window:
+        if (
+            not isinstance(value, int | float)
+            or isinstance(value, bool)
+            or value <= 0
+            or abs(value / window - round(value / window)) > 1e-9
+        ):
             raise ConfigError(
                 r.path,
                 f"{where}.{key}",
                 f"expected minutes above zero, a whole multiple of [notify] window_minutes "
                 f"({window:g}), got {value!r}",
             )
-        minutes[key] = value
+        minutes[key] = float(value)
     return Tier(school=school, rota=rota, recipients=people, channels=channels, **minutes)
 
 

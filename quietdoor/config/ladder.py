@@ -3,7 +3,7 @@
 A school's ladder is a list of tiers: the school's own recipients, people on call
 by a rota, a district's 24/7 people. Each tier waits for a `seen` acknowledgment
 (one wait inside read hours, a shorter one outside them and on closure days) and
-re-alerts its people meanwhile. Every time here is a whole number of minutes.
+re-alerts its people meanwhile. Every wait is a whole number of notice windows.
 """
 
 from __future__ import annotations
@@ -81,9 +81,9 @@ class Tier:
     school: bool
     rota: str
     recipients: tuple[str, ...]
-    wait: int  # minutes to wait for `seen` when the tier starts inside read hours
-    wait_outside: int  # ... outside read hours or on a closure day
-    realert: int  # minutes between alerts while the tier waits
+    wait: float  # minutes to wait for `seen` when the tier starts inside read hours
+    wait_outside: float  # ... outside read hours or on a closure day
+    realert: float  # minutes between alerts while the tier waits
     channels: tuple[str, ...] = ()
 
 
