@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from .mail import DANA_EMAIL
 from .paths import EXAMPLE
 
 # Riverside Unified: Lincoln High's recipients, then the rota's person on call, then
@@ -92,8 +93,11 @@ def ladder_text(
     base: str = "http://127.0.0.1:9", content_type: str = "json", smtp_port: int = 25
 ) -> str:
     """The example config with two on-call recipients and the ladder above."""
+    example = EXAMPLE.read_text(encoding="utf-8").replace(
+        'schools = ["lincoln-high"]\n', f'schools = ["lincoln-high"]\nemail = "{DANA_EMAIL}"\n', 1
+    )
     return (
-        EXAMPLE.read_text(encoding="utf-8")
+        example
         + ON_CALL.format(**KEYS)
         + LADDER.format(base=base, content_type=content_type, smtp_port=smtp_port)
     )
