@@ -206,3 +206,36 @@ def check_what_was_sent(hooks: Receiver, box: Mailbox, content_type: str, case_i
     assert {to for to, *_ in mails} & {"ana@riverside.example", "ben@riverside.example"}
     everything = repr(hooks.posts) + repr(box.messages)
     assert "secret" not in everything and case_id not in everything
+
+
+@pytest.mark.postgres
+def test_two_relays_on_one_postgresql_send_each_alert_once(
+    tmp_path: Path,
+    home: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    postgres_url: str,
+) -> None:
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    marcus = tmp_path / "marcus"
+    init_keytool(capsys, marcus, "marcus-lee", "Marcus Lee")
+    with Mailbox() as box, receiver() as hooks:
+        config = fast_ladder(
+            tmp_path, hooks.url, "json", box.port, {"dana-ortiz": home, "marcus-lee": marcus}
+        )
+        relays = [start_relay(config, postgres_url, tmp_path) for _ in range(2)]
+        try:
+            case = new_case(load_config(config), "lincoln-high", "secret words")
+            answer = httpx.post(relays[0].url + "/api/v1/cases", json=case.body)
+            assert answer.status_code == 201
+            wait_until(lambda: len(triggers(hooks)) >= 2, timeout=60, why=relays[1].log)
+        finally:
+            for relay in relays:
+                stop_relay(relay)
+    # Tier 1 re-alerts Dana three times, tier 2 alerts twice (each window of its wait).
+    ids = [mid for to, mid, _date, _ in alert_mails(box) if to == DANA_EMAIL]
+    assert len(ids) == len(set(ids)) == 3
+    assert len(hooks.to("/sms")) == 2
+    steps = [p.at for p in triggers(hooks)]
+    assert all(b - a > 2 for a, b in zip(steps, steps[1:], strict=False))  # a window apart

@@ -22,12 +22,13 @@ from relay.escalation_store import (
     due_escalations,
     finish_alert,
     settle,
+    take_step,
 )
 from relay.notify import retry_delay
 from relay.store import NewMessage, SQLStore, Write
 
 from .support.ladders import ladder_text, write_ladder
-from .support.stores import run_on_own_loop
+from .support.stores import open_at_once, run_on_own_loop
 
 
 def utc(text: str) -> int:
@@ -174,3 +175,20 @@ def test_an_urgent_bit_starts_on_call_once_a_window(store: SQLStore, tmp_path: P
     assert [m for m, _ in sent].count(0) == 2
     # Short waits: tier 3 after tier 2's 30 minutes outside-hours wait, not more.
     assert (30, "channel:pager") in sent
+
+
+def test_of_two_relays_that_saw_a_step_due_only_one_takes_it(
+    store_url: str, planner: Planner
+) -> None:
+    first, second = open_at_once(store_url, 2)
+    try:
+        start = utc("2026-12-03T10:02:00-08:00")
+        report(first, planner, "lincoln-high", start)
+        (was,) = first.read(due_escalations, 2**62)
+        assert second.read(due_escalations, 2**62) == [was]  # both saw it due
+        step = planner.plan(was, was.next_step)
+        assert first.call("lincoln-high", take_step, was, step)
+        assert not second.call("lincoln-high", take_step, was, step)
+    finally:
+        first.close()
+        second.close()
