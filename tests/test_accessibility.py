@@ -10,37 +10,18 @@ from __future__ import annotations
 import datetime
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page
 
 from quietdoor import protocol
 
+from .support.axe import violations
 from .support.keytool import PASS, Leads
-from .support.paths import ROOT
 from .support.processes import start_desk, stop_desk
 from .support.site import Site, post_conversation
 
 pytestmark = pytest.mark.browser
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-
-
-def violations(page: Page) -> list[dict[str, Any]]:
-    assert AXE.is_file(), "axe-core is missing: run ./scripts/test, which installs it with npm"
-    # Colours are measured as shown: let transitions (a button fading in) finish first.
-    page.wait_for_function(
-        "document.getAnimations().every(a => a.playState !== 'running')", timeout=5000
-    )
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate(
-        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", TAGS
-    )
-    return [
-        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
-        for v in result["violations"]
-    ]
 
 
 @pytest.fixture
