@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import jinja2
 
 from builder.assets import SITE_DIR
+from builder.ladder_checks import ladder_problems
 from builder.landing import load_catalogs, read_hours_text
 from builder.signs import sign_files
 from quietdoor.config import Deployment, ReadHours, School
@@ -130,6 +131,7 @@ def school_problems(deployment: Deployment, school: School) -> list[Finding]:
                 f'page and the signs say so ("{read_hours_text(school.read_hours, strings)}") '
                 "and point to 911 and the hotline.",
             )
+    ladder_problems(deployment, school, add)
     return found
 
 

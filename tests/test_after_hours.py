@@ -24,7 +24,7 @@ pytestmark = pytest.mark.browser
 HOLEY = (
     ladder_text()
     .replace(  # the last tier gone, and a rota with a hole every night
-        '[[escalation.ladders.tiers]]\nrecipients = ["ruth-nakamura"]', "[[escalation.unused]]"
+        '[[escalation.ladders.tiers]]\nrecipients = ["marcus-lee"]', "[[escalation.unused]]"
     )
     .split("[[escalation.unused]]")[0]
     .replace("mon-fri 00:00-24:00", "mon-fri 07:00-22:00")

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from builder.plan import school_problems
 from quietdoor.config import ConfigError, dump_config, load_config, parse_config
 
 from .support.ladders import ladder_text, write_ladder
@@ -19,7 +20,7 @@ def test_the_ladder_loads(tmp_path: Path) -> None:
     assert [(t.school, t.rota, t.recipients) for t in ladder.tiers] == [
         (True, "", ()),
         (False, "on-call", ()),
-        (False, "", ("ruth-nakamura",)),
+        (False, "", ("marcus-lee",)),
     ]
     assert [t.wait for t in ladder.tiers] == [60, 30, 15]
     assert d.escalation.ladder_for("cedar-valley-high", "cedar-valley") is None
@@ -62,7 +63,7 @@ def test_a_district_keeps_its_own_clock_and_closures(tmp_path: Path) -> None:
     ("old", "new", "field", "words"),
     [
         (
-            'recipients = ["ruth-nakamura"]',
+            'recipients = ["marcus-lee"]',
             'recipients = ["nobody"]',
             "escalation.ladders[0].tiers[2].recipients[0]",
             "no recipient has id 'nobody'",
@@ -74,7 +75,7 @@ def test_a_district_keeps_its_own_clock_and_closures(tmp_path: Path) -> None:
             "no recipient has id 'bem-cho'",
         ),
         (
-            'recipients = ["ruth-nakamura"]',
+            'recipients = ["marcus-lee"]',
             'recipients = ["ana-wu"]',
             "escalation.ladders[0].tiers[2]",
             "overlaps itself: 'ana-wu' already in tiers[1]",
@@ -203,3 +204,50 @@ def test_a_ladder_round_trips_through_dump(tmp_path: Path) -> None:
     )
     d = load_config(write_ladder(tmp_path, text))
     assert parse_config(tomllib.loads(dump_config(d))) == d
+
+
+def ladder_findings(tmp_path: Path, text: str, slug: str = "lincoln-high") -> set[str]:
+    d = load_config(write_ladder(tmp_path, text))
+    school = d.school(slug)
+    assert school is not None
+    return {f.check for f in school_problems(d, school) if f.level == "problem"}
+
+
+LADDER_CHECKS = ("no-on-call-tier", "rota-hole", "tier-without-keys")
+
+
+def test_a_sound_ladder_has_no_ladder_findings(tmp_path: Path) -> None:
+    assert ladder_findings(tmp_path, ladder_text()) & set(LADDER_CHECKS) == set()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "found"),
+    [
+        # A rota with a hole every night, and no last tier: no one at every hour.
+        (
+            '"mon-fri 00:00-24:00"',
+            '"mon-fri 07:00-22:00"',
+            {"rota-hole"},
+        ),
+        (
+            'recipients = ["marcus-lee"]\nwait = 15',
+            'recipients = ["ruth-nakamura"]\nwait = 15',
+            {"tier-without-keys"},  # Ruth reads Cedar Valley only
+        ),
+    ],
+    ids=["rota-hole", "tier-without-keys"],
+)
+def test_the_readiness_report_flags_a_ladder_that_will_not_reach_anyone(
+    tmp_path: Path, old: str, new: str, found: set[str]
+) -> None:
+    text = ladder_text()
+    assert old in text
+    assert ladder_findings(tmp_path, text.replace(old, new)) & set(LADDER_CHECKS) == found
+
+
+def test_a_school_whose_ladder_has_no_one_at_every_hour_is_flagged(tmp_path: Path) -> None:
+    text = ladder_text().replace('"mon-fri 00:00-24:00"', '"mon-fri 07:00-22:00"')
+    text = text[: text.index('[[escalation.ladders.tiers]]\nrecipients = ["marcus-lee"]')]
+    assert ladder_findings(tmp_path, text) & set(LADDER_CHECKS) == {"no-on-call-tier", "rota-hole"}
+    # Cedar Valley High has no ladder in a deployment that uses them.
+    assert "no-on-call-tier" in ladder_findings(tmp_path, ladder_text(), "cedar-valley-high")

@@ -8,8 +8,8 @@ from pathlib import Path
 from .mail import DANA_EMAIL
 from .paths import EXAMPLE
 
-# Riverside Unified: Lincoln High's recipients, then the rota's person on call, then
-# the district's 24/7 lead. Lincoln High's recipients are dana-ortiz and marcus-lee.
+# Riverside Unified: the school's recipients (for Lincoln High, Dana Ortiz), then the
+# rota's person on call, then the district lead Marcus Lee, as its 24/7 person.
 LADDER = """
 [notify]
 smtp = "smtp://127.0.0.1:{smtp_port}"
@@ -55,7 +55,7 @@ realert = 15
 channels = ["sms"]
 
 [[escalation.ladders.tiers]]
-recipients = ["ruth-nakamura"]
+recipients = ["marcus-lee"]
 wait = 15
 wait_outside = 15
 realert = 15
