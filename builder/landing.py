@@ -101,6 +101,7 @@ def render_landing(
         landing_paths(deployment, school),
         hours=read_hours_text(hours, strings),
         after_hours=after_hours_text(deployment, school, strings),
+        urgent_hint=deployment.escalation.urgent_hint,
         case_href=page.href_to(case_paths(deployment, school)[lang]),
         case_address=_address(deployment.base_url, case_paths(deployment, school)[lang]),
         messages={name.replace("_", "-"): strings[name] for name in SCRIPT_MESSAGES}

@@ -1,4 +1,5 @@
-"""What the student pages promise outside read hours: only what the escalation config backs."""
+"""What the student pages promise outside read hours (only what the escalation config
+backs), and the opt-in urgent bit the landing page sends beside a report."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Route
 
 from builder.assets import build_assets
 from builder.landing import landing_paths, render_landing
 from quietdoor.config import Deployment, load_config
+from relay.headers import CORS_HEADERS
+from relay.proof import Proofs
 
 from .support.axe import violations
 from .support.ladders import ladder_text, write_ladder
@@ -93,3 +96,61 @@ def test_the_pages_say_what_happens_after_hours(
             assert violations(page) == []
     finally:
         context.close()
+
+
+RELAY = "https://relay.riverside.example"  # the example's relay_url, answered by the test
+
+
+@pytest.mark.parametrize(
+    ("urgent_hint", "safe_now", "sent"),
+    [("true", "no", True), ("true", "unsure", False), ("false", "no", False)],
+    ids=["on-not-safe", "on-unsure", "off-not-safe"],
+)
+def test_the_page_sends_the_urgent_bit_only_when_on_and_not_safe_now(
+    tmp_path: Path,
+    served: tuple[Path, str],
+    browser: Browser,
+    urgent_hint: str,
+    safe_now: str,
+    sent: bool,
+) -> None:
+    root, url = served
+    text = ladder_text().replace(
+        "[[escalation.channels]]",
+        f"[escalation]\nurgent_hint = {urgent_hint}\n\n[[escalation.channels]]",
+        1,
+    )
+    build_lincoln(load_config(write_ladder(tmp_path, text)), root)
+    proofs = Proofs(bytes(32))
+    posts: list[dict[str, str]] = []
+
+    def relay(route: Route) -> None:
+        request = route.request
+        cors = {
+            "access-control-allow-origin": "*",
+            "access-control-allow-headers": ", ".join(CORS_HEADERS),
+            "access-control-allow-methods": "GET, POST",
+        }
+        if request.method == "OPTIONS":
+            route.fulfill(status=204, headers=cors)
+        elif request.method == "GET":
+            made = proofs.challenge("lincoln-high", 20, busy=False)
+            route.fulfill(status=200, headers=cors, json=made)
+        else:
+            posts.append(request.headers)
+            answer = {"id": "abc", "received": "2026-12-06"}
+            route.fulfill(status=201, headers=cors, json=answer)
+
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    try:
+        context.route(RELAY + "/**", relay)
+        page = context.new_page()
+        page.goto(f"{url}/s/lincoln-high/")
+        page.fill("#what", "Someone at home hurts me.")
+        page.check(f"input[name=safe_now][value={safe_now}]")
+        page.click("#send")
+        page.wait_for_selector("#case-code:not(:empty)")
+    finally:
+        context.close()
+    (headers,) = posts
+    assert headers.get("x-qd-urgent") == ("1" if sent else None)

@@ -26,13 +26,12 @@ from relay.stores import open_store
 from .support.deployments import with_keys_of
 from .support.envelopes import new_case
 from .support.keytool import PASS, init_keytool, run_keytool
-from .support.ladders import ladder_text
+from .support.ladders import ENV, ladder_text
 from .support.mail import DANA_EMAIL, Mailbox
 from .support.processes import free_port, start_relay, stop_relay, wait_until
 from .support.receiver import Receiver, receiver
 
 SCALE = 300  # 15 minutes become 3 seconds
-ENV = {"QD_TEST_ROUTING_KEY": "R0UTING-KEY-FROM-ENV", "QD_TEST_SMS_TOKEN": "Bearer sms-token"}
 
 
 def fast_ladder(

@@ -11,9 +11,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
 from quietdoor.config import Deployment, load_config
+from relay.__main__ import main as relay_main
 from relay.alerts import step_due
+from relay.app import create_app
 from relay.escalate import Planner
 from relay.escalation_store import (
     Opening,
@@ -27,7 +30,8 @@ from relay.escalation_store import (
 from relay.notify import retry_delay
 from relay.store import NewMessage, SQLStore, Write
 
-from .support.ladders import ladder_text, write_ladder
+from .support.envelopes import new_case
+from .support.ladders import ENV, ladder_text, write_ladder
 from .support.stores import open_at_once, run_on_own_loop
 
 
@@ -192,3 +196,49 @@ def test_of_two_relays_that_saw_a_step_due_only_one_takes_it(
     finally:
         first.close()
         second.close()
+
+
+@pytest.mark.parametrize(
+    ("urgent_hint", "header", "urgent"),
+    [("true", "1", 1), ("true", "", 0), ("false", "1", 0)],
+    ids=["opted-in", "no-bit", "not-opted-in"],
+)
+def test_the_relay_takes_the_urgent_bit_only_when_the_deployment_opts_in(
+    tmp_path: Path,
+    store: SQLStore,
+    monkeypatch: pytest.MonkeyPatch,
+    urgent_hint: str,
+    header: str,
+    urgent: int,
+) -> None:
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    opt = f"[escalation]\nurgent_hint = {urgent_hint}\n\n[[escalation.channels]]"
+    text = ladder_text().replace("[[escalation.channels]]", opt, 1)
+    text = text.replace("[relay]\n", "[relay]\nproof_of_work = false\naddress_per_minute = 0\n")
+    d = load_config(write_ladder(tmp_path, text))
+    case = new_case(d, "lincoln-high", "not safe now", safe_now="no")
+    with TestClient(create_app(d, store), base_url="https://relay.riverside.example") as client:
+        headers = {"x-qd-urgent": header} if header else {}
+        answer = client.post("/api/v1/cases", json=case.body, headers=headers)
+        assert answer.status_code == 201, answer.text
+    (opened,) = store.read(due_escalations, 2**62)
+    assert opened.urgent == urgent
+
+
+@pytest.mark.parametrize("missing", sorted(ENV))
+def test_a_channel_secret_missing_from_the_environment_stops_the_relay_naming_it(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    missing: str,
+) -> None:
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv(missing)
+    config = write_ladder(tmp_path)
+    store = f"sqlite:///{tmp_path / 'relay.db'}"
+    assert relay_main(["--config", str(config), "--store", store]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("relay: [[escalation.channels]]") and f"env:{missing}" in err
+    assert "Traceback" not in err

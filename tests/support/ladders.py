@@ -80,6 +80,9 @@ districts = ["riverside-unified"]
 email = "ben@riverside.example"
 """
 
+# The secrets the ladder's channels read from the environment.
+ENV = {"QD_TEST_ROUTING_KEY": "R0UTING-KEY-FROM-ENV", "QD_TEST_SMS_TOKEN": "Bearer sms-token"}
+
 # Public keys that belong to nobody (fixed so the config is stable).
 KEYS = {
     "ana_x": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
