@@ -41,7 +41,7 @@ from relay.addresses import AddressLimits
 from relay.alerts import Alerter, run_escalation
 from relay.directory import Directory
 from relay.escalate import Planner
-from relay.escalation_store import Opening, alert_facts, settle
+from relay.escalation_store import Opening, alert_facts, climbed, settle
 from relay.headers import Edge
 from relay.health import health
 from relay.http import ApiError, int_param, parse_json, read_body, read_json, require_json
@@ -145,6 +145,7 @@ def create_app(
         ),
         Route("/api/v1/schools/{slug}/notes", relay.staff_note, methods=["POST"]),
         Route("/api/v1/schools/{slug}/acks", relay.acknowledge, methods=["POST"]),
+        Route("/api/v1/schools/{slug}/escalations", relay.escalations, methods=["GET"]),
         Route("/healthz", relay.healthz, methods=["GET"]),
         Route("/metrics", relay.metrics_text, methods=["GET"]),
     ]
@@ -455,6 +456,11 @@ class _Relay:
             slug, _acknowledge, slug, reader, ack, readers, _today(self.clock), resolve_at
         )
         return JSONResponse({"held": held, "seen": seen})
+
+    async def escalations(self, request: Request) -> Response:
+        """How many of the school's escalations climbed past its first tier, by month."""
+        slug = await self._staff_school(request)
+        return JSONResponse({"climbed": await self.store.aread(climbed, slug)})
 
     async def _staff_school(self, request: Request, body_limit: int = 0) -> str:
         """Check a signed request for the school in its path; the body is kept in request.state."""

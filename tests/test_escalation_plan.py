@@ -30,8 +30,10 @@ from relay.escalation_store import (
 from relay.notify import retry_delay
 from relay.store import NewMessage, SQLStore, Write
 
+from .support.deployments import make_deployment
 from .support.envelopes import new_case
 from .support.ladders import ENV, ladder_text, write_ladder
+from .support.relay_api import signed_headers
 from .support.stores import open_at_once, run_on_own_loop
 
 
@@ -242,3 +244,25 @@ def test_a_channel_secret_missing_from_the_environment_stops_the_relay_naming_it
     err = capsys.readouterr().err
     assert err.startswith("relay: [[escalation.channels]]") and f"env:{missing}" in err
     assert "Traceback" not in err
+
+
+def test_a_recipient_reads_the_schools_climbed_escalations_by_month(
+    tmp_path: Path, store: SQLStore
+) -> None:
+    td = make_deployment(tmp_path, base_url="http://127.0.0.1:8000")
+    store.call(
+        "",
+        lambda tx: tx.run(
+            "INSERT INTO escalation_months (school, month, climbed) VALUES "
+            "('lincoln-high', '2026-11', 2), ('lincoln-high', '2026-12', 1), "
+            "('cedar-valley-high', '2026-12', 5)"
+        ),
+    )
+    path = "/api/v1/schools/lincoln-high/escalations"
+    with TestClient(create_app(td.deployment, store), base_url="http://127.0.0.1:8000") as client:
+        dana = client.get(path, headers=signed_headers(td.keys["dana-ortiz"].signing, path))
+        assert dana.status_code == 200
+        assert dana.json() == {"climbed": {"2026-11": 2, "2026-12": 1}}
+        ruth = client.get(path, headers=signed_headers(td.keys["ruth-nakamura"].signing, path))
+        assert ruth.status_code == 403 and "error" in ruth.json()
+        assert client.get(path).status_code == 401
