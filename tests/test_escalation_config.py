@@ -10,7 +10,8 @@ import pytest
 from builder.plan import school_problems
 from quietdoor.config import ConfigError, dump_config, load_config, parse_config
 
-from .support.ladders import ladder_text, write_ladder
+from .support.ladders import KEYS, ON_CALL, ladder_text, write_ladder
+from .support.paths import EXAMPLE, ROOT
 
 
 def test_the_ladder_loads(tmp_path: Path) -> None:
@@ -251,3 +252,15 @@ def test_a_school_whose_ladder_has_no_one_at_every_hour_is_flagged(tmp_path: Pat
     assert ladder_findings(tmp_path, text) & set(LADDER_CHECKS) == {"no-on-call-tier", "rota-hole"}
     # Cedar Valley High has no ladder in a deployment that uses them.
     assert "no-on-call-tier" in ladder_findings(tmp_path, ladder_text(), "cedar-valley-high")
+
+
+def test_the_deployment_guides_ladder_loads(tmp_path: Path) -> None:
+    """docs/DEPLOYMENT.md's example escalation, with the people it names, as written."""
+    guide = (ROOT / "docs" / "DEPLOYMENT.md").read_text(encoding="utf-8")
+    section = guide[guide.index("## Escalation") :]
+    block = section[section.index("```toml\n") + 8 : section.index("```\n", 10)]
+    people = ON_CALL.format(**KEYS).split('[[recipients]]\nid = "ben-cho"')[0]
+    text = EXAMPLE.read_text(encoding="utf-8") + people + block
+    d = load_config(write_ladder(tmp_path, text.replace('email = "ana@riverside.example"\n', "")))
+    assert [c.kind for c in d.escalation.channels] == ["pagerduty", "webhook", "webhook"]
+    assert d.on_call_around_the_clock("lincoln-high")
