@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from builder.plan import school_problems
+from demo.alerts import alert_routes
 from quietdoor.config import ConfigError, dump_config, load_config, parse_config
 
 from .support.ladders import KEYS, ON_CALL, ladder_text, write_ladder
@@ -264,3 +265,19 @@ def test_the_deployment_guides_ladder_loads(tmp_path: Path) -> None:
     d = load_config(write_ladder(tmp_path, text.replace('email = "ana@riverside.example"\n', "")))
     assert [c.kind for c in d.escalation.channels] == ["pagerduty", "webhook", "webhook"]
     assert d.on_call_around_the_clock("lincoln-high")
+
+
+def test_the_examples_ladder_loads_uncommented_and_the_demo_says_where_alerts_go(
+    tmp_path: Path,
+) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    block = text[text.index("# [[escalation.rotas]]") :]
+    uncommented = "\n".join(
+        line.removeprefix("# ").removeprefix("#") for line in block.splitlines()
+    )
+    d = load_config(write_ladder(tmp_path, text + "\n" + uncommented + "\n"))
+    assert d.escalation.ladder_for("riverside-middle", "riverside-unified") is not None
+    routes = alert_routes(d)
+    assert routes[0] == "Escalation alerts, when no one views a school's inbox:"
+    assert "Marcus Lee <no e-mail>" in routes[3] and "waits 30 min" in routes[3]
+    assert alert_routes(load_config(EXAMPLE))[0].startswith("No escalation ladder")
