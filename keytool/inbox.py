@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS messages (
     author TEXT NOT NULL,
     received TEXT NOT NULL,
     body TEXT NOT NULL,
-    fetched TEXT
+    fetched TEXT,
+    seen_at TEXT
 );
 CREATE TABLE IF NOT EXISTS cursors (
     relay TEXT NOT NULL,
@@ -42,8 +43,12 @@ CREATE TABLE IF NOT EXISTS cursors (
 );
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-# Inboxes written before version 2 lack the day each message was fetched.
-UPGRADE = "ALTER TABLE messages ADD COLUMN fetched TEXT"
+# Inboxes written before version 2 lack the day each message was fetched; before 2.1, when
+# a person first saw it.
+UPGRADES = {
+    "fetched": "ALTER TABLE messages ADD COLUMN fetched TEXT",
+    "seen_at": "ALTER TABLE messages ADD COLUMN seen_at TEXT",
+}
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,7 @@ class Stored:
     received: str
     envelope: protocol.Envelope
     fetched: str = ""  # the local UTC day this tool stored it ("" before version 2)
+    seen_at: str = ""  # when a person first viewed it here, UTC to the minute ("" not yet)
 
 
 class Inbox:
@@ -67,8 +73,9 @@ class Inbox:
             self.db = sqlite3.connect(path)
             self.db.executescript(SCHEMA)
             columns = {r[1] for r in self.db.execute("PRAGMA table_info(messages)")}
-            if "fetched" not in columns:
-                self.db.execute(UPGRADE)
+            for column, upgrade in UPGRADES.items():
+                if column not in columns:
+                    self.db.execute(upgrade)
         except sqlite3.Error as exc:
             raise KeyToolError(f"cannot open the inbox {path} ({exc})") from None
 
@@ -188,9 +195,21 @@ class Inbox:
                 )
         return added
 
+    def mark_seen(self, school: str, upto: int, at: str) -> None:
+        """A person viewed the school's messages up to this cursor: keep when, once."""
+        with self.db:
+            self.db.execute(
+                "UPDATE messages SET seen_at = ? "
+                "WHERE school = ? AND cursor <= ? AND seen_at IS NULL",
+                (at, school, upto),
+            )
+
     def messages(self, school: str | None = None) -> list[Stored]:
         """Every stored message, in the order the relay listed them (sent ones last)."""
-        query = "SELECT id, school, cursor, case_id, author, received, body, fetched FROM messages"
+        query = (
+            "SELECT id, school, cursor, case_id, author, received, body, fetched, seen_at "
+            "FROM messages"
+        )
         args: tuple[str, ...] = ()
         if school:
             query += " WHERE school = ?"
@@ -206,6 +225,7 @@ class Inbox:
                 received=r[5],
                 envelope=protocol.parse_envelope(json.loads(r[6])),
                 fetched=r[7] or "",
+                seen_at=r[8] or "",
             )
             for r in rows
         ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from keytool.cases import Inbox as CaseInbox
@@ -22,6 +23,7 @@ from keytool.identity import Identity, load_identity
 from keytool.inbox import Inbox
 from keytool.send import Writer
 from keytool.settings import Settings, load_settings, remembered_location, save_settings
+from quietdoor.payloads.reader import SENT_FORMAT
 from quietdoor.protocol import SLUG_RE
 
 
@@ -103,6 +105,10 @@ class Session:
         url = self.settings.relay_url
         if not url or not held:
             return []
+        now = datetime.now(UTC).strftime(SENT_FORMAT)
+        with Inbox(self.home) as inbox:  # for `keytool stats`: minutes to the first look
+            for school, after in held.items():
+                inbox.mark_seen(school, after, now)
         relay = self.relay(url)
         for school, after in held.items():
             relay.acknowledge(school, seen=after, timeout=ACK_TIMEOUT)

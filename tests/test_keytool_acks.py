@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx2 as httpx
 import pytest
@@ -17,6 +19,7 @@ from relay.directory import Directory
 from relay.retention import sweep
 from relay.stores import open_store
 
+from .support.envelopes import new_case
 from .support.keytool import PASS, Leads, case_ref, run_keytool
 from .support.old_relay import old_relay
 from .support.processes import free_port, wait_until
@@ -136,3 +139,23 @@ def test_a_relay_without_acks_is_warned_about_once(
         code, out, err = run_keytool(capsys, "--home", leads.home, "list")
         assert code == 0 and err.count("does not take acknowledgments") == 1
     assert acks(leads, "dana-ortiz") == (0, 0)
+
+
+def test_stats_count_minutes_from_sent_to_the_first_look(
+    leads: Leads, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A report sent 30 minutes ago, fetched by the desk's kind of check, then viewed."""
+    sent = datetime.now(UTC) - timedelta(minutes=30)
+    leads.open(new_case(leads.deployment, "lincoln-high", "thirty minutes ago", now=sent))
+    leads.fetch(capsys)  # held, not seen: no time yet
+    out_csv = tmp_path / "stats.csv"
+    assert run_keytool(capsys, "--home", leads.home, "stats", "--csv", out_csv)[0] == 0
+    month = sent.strftime("%Y-%m")
+    row = next(r for r in csv.DictReader(out_csv.read_text().splitlines()) if r["month"] == month)
+    assert row["median_minutes_to_first_seen"] == ""
+    assert run_keytool(capsys, "--home", leads.home, "list")[0] == 0  # a person looks
+    assert run_keytool(capsys, "--home", leads.home, "list")[0] == 0  # again: the first counts
+    assert run_keytool(capsys, "--home", leads.home, "stats", "--csv", out_csv)[0] == 0
+    row = next(r for r in csv.DictReader(out_csv.read_text().splitlines()) if r["month"] == month)
+    assert row["median_minutes_to_first_seen"] in ("30", "31")
+    assert row["longest_minutes_to_first_seen"] in ("30", "31")
