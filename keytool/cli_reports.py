@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import sys
 from pathlib import Path
 
 from keytool.cli_args import AddCommand, Subparsers
@@ -81,7 +82,10 @@ def cmd_stats(args: argparse.Namespace) -> int:
     mine = session.identity.recipient
     schools = [args.school] if args.school else colleagues.schools_of(mine)
     today = datetime.date.today()
-    numbers = compute(inbox.cases, schools, args.start, args.end, today)
+    climbed, warnings = session.climbed(schools)
+    for warning in warnings:
+        print(f"keytool: {clean(warning)}", file=sys.stderr)
+    numbers = compute(inbox.cases, schools, args.start, args.end, today, climbed)
     session.remember()
     name = colleagues.school_name
     if args.csv:

@@ -96,6 +96,24 @@ class Session:
                 if at == url and school in (None, name)
             }
 
+    def climbed(self, schools: Sequence[str]) -> tuple[dict[str, dict[str, int]], list[str]]:
+        """Per school and month, escalations past the first tier, as the relay counts them.
+
+        Never fails the numbers the inbox gives: without a remembered relay, or when it
+        does not answer, the counts are left out and a warning says why.
+        """
+        url = self.settings.relay_url
+        if not url:
+            return {}, []
+        relay = self.relay(url)
+        found: dict[str, dict[str, int]] = {}
+        try:
+            for school in schools:
+                found[school] = relay.escalations(school)
+        except KeyToolError as exc:
+            return {}, [f"escalation counts left out: {exc}"]
+        return found, []
+
     def acknowledge_seen(self, held: Mapping[str, int]) -> list[str]:
         """Tell the relay a person looked at everything up to these cursors; warnings to show.
 

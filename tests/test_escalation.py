@@ -7,11 +7,14 @@ and every wait a few windows, so a whole ladder climbs in under a minute.
 
 from __future__ import annotations
 
+import csv
 import re
 import signal
 import time
+from datetime import datetime
 from email import message_from_bytes
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx2 as httpx
 import pytest
@@ -136,6 +139,15 @@ def test_a_report_no_one_looks_at_climbs_until_the_key_tool_shows_it(
             assert code == 0 and err == ""
             assert not escalation_open(store_url)
             wait_until(lambda: resolves(hooks), timeout=20, why=relay.log)
+            # The lead's numbers: one escalation past the first tier, read from the relay.
+            out_csv = tmp_path / "stats.csv"
+            code, _, err = run_keytool(capsys, "--home", home, "stats", "--csv", out_csv)
+            assert code == 0 and err == ""
+            month = datetime.now(ZoneInfo("America/Los_Angeles")).strftime("%Y-%m")
+            rows = csv.DictReader(out_csv.read_text().splitlines())
+            row = next(r for r in rows if r["month"] == month)
+            assert row["escalations_past_first_tier"] == "1"
+            assert row["median_minutes_to_first_seen"] in ("0", "1")
         finally:
             stop_relay(relay)
         check_what_was_sent(hooks, box, content_type, case.case_id)
