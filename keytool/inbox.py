@@ -164,12 +164,14 @@ class Inbox:
                 ),
             )
 
-    def version(self) -> tuple[int, int, int]:
-        """Changes whenever a message is stored or a sent one gets its cursor: a cache key."""
+    def version(self) -> tuple[int, int, int, int]:
+        """Changes whenever a message is stored, a sent one gets its cursor or a person first
+        sees one: a cache key."""
         row = self.db.execute(
-            "SELECT count(*), coalesce(max(rowid), 0), count(*) - count(cursor) FROM messages"
+            "SELECT count(*), coalesce(max(rowid), 0), count(*) - count(cursor), count(seen_at) "
+            "FROM messages"
         ).fetchone()
-        return int(row[0]), int(row[1]), int(row[2])
+        return int(row[0]), int(row[1]), int(row[2]), int(row[3])
 
     def cursors(self) -> list[tuple[str, str, int]]:
         """(relay, school, after) for every relay and school fetched so far."""

@@ -33,7 +33,7 @@ class Session:
     identity: Identity
     settings: Settings
     colleagues: Colleagues
-    _cached: tuple[tuple[int, int, int], CaseInbox] | None = field(default=None, repr=False)
+    _cached: tuple[tuple[int, int, int, int], CaseInbox] | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, home: Path, passphrase: str, config: str | None = None) -> Session:

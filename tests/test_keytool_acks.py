@@ -159,3 +159,25 @@ def test_stats_count_minutes_from_sent_to_the_first_look(
     row = next(r for r in csv.DictReader(out_csv.read_text().splitlines()) if r["month"] == month)
     assert row["median_minutes_to_first_seen"] in ("30", "31")
     assert row["longest_minutes_to_first_seen"] in ("30", "31")
+
+
+def test_the_desk_stats_page_shows_minutes_to_the_first_look(
+    leads: Leads, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sent = datetime.now(UTC) - timedelta(minutes=45)
+    leads.open(new_case(leads.deployment, "lincoln-high", "forty-five minutes ago", now=sent))
+    leads.fetch(capsys)
+    assert run_keytool(capsys, "--home", leads.home, "list")[0] == 0
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    runtime = DeskRuntime(leads.home, config=str(leads.config), relay=leads.relay.url)
+    app = create_desk(runtime, "127.0.0.1", port, peer_ok=None)
+    with TestClient(app, base_url=base, follow_redirects=False) as client:
+        assert client.get(f"/open?key={runtime.link_secret}").status_code == 303
+        unlocked = client.post("/unlock", data={"passphrase": PASS}, headers={"origin": base})
+        assert unlocked.status_code == 303
+        page = client.get("/stats")
+    assert page.status_code == 200
+    assert "Lincoln High School" in page.text and "forty-five" not in page.text
+    cells = re.findall(r"<td>([^<]*)</td>", page.text)
+    assert "45" in cells or "46" in cells
