@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from quietdoor.config import Deployment, load_config
 from relay.__main__ import main as relay_main
-from relay.alerts import step_due
+from relay.alerts import Alerter, send_alerts, step_due
 from relay.app import create_app
 from relay.escalate import Planner
 from relay.escalation_store import (
@@ -27,12 +27,15 @@ from relay.escalation_store import (
     settle,
     take_step,
 )
-from relay.notify import retry_delay
+from relay.metrics import Metrics
+from relay.notify import Notifier, retry_delay
 from relay.store import NewMessage, SQLStore, Write
 
 from .support.deployments import make_deployment
 from .support.envelopes import new_case
 from .support.ladders import ENV, ladder_text, write_ladder
+from .support.mail import Mailbox
+from .support.processes import free_port
 from .support.relay_api import signed_headers
 from .support.stores import open_at_once, run_on_own_loop
 
@@ -266,3 +269,40 @@ def test_a_recipient_reads_the_schools_climbed_escalations_by_month(
         ruth = client.get(path, headers=signed_headers(td.keys["ruth-nakamura"].signing, path))
         assert ruth.status_code == 403 and "error" in ruth.json()
         assert client.get(path).status_code == 401
+
+
+def test_a_failing_channel_is_retried_later_never_blocks_another_and_shows_in_healthz(
+    tmp_path: Path, store: SQLStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    with Mailbox() as box:
+        # PagerDuty and the SMS gateway are a closed port: those channels fail; e-mail goes.
+        d = load_config(
+            write_ladder(
+                tmp_path, ladder_text(f"http://127.0.0.1:{free_port()}", smtp_port=box.port)
+            )
+        )
+        planner = Planner(d)
+        alerter = Alerter(planner, Notifier(d))
+        start = utc("2026-12-05T02:00:00-08:00")
+        report(store, planner, "lincoln-high", start)
+        now = planner.window_end(start)
+        for _ in range(4):  # to tier 3, whose alert goes to the pager
+            (due,) = store.read(due_escalations, 2**62)
+            now = due.next_step
+            run_on_own_loop(step_due(planner, store, now))
+        metrics = Metrics()
+        sent = run_on_own_loop(send_alerts(alerter, store, now, metrics))
+        assert sent == len(box.messages) > 0  # e-mail went, though the channels failed
+        assert store.call("", claim_alerts, now, retry_delay) == []  # not again at once
+        left = store.call("", claim_alerts, now + retry_delay(1), retry_delay)  # but later
+        assert {a.target for a in left} == {"channel:pager", "channel:sms"}
+        assert {a.attempts for a in left} == {2}
+    with TestClient(create_app(d, store), base_url="https://relay.riverside.example") as client:
+        health = client.get("/healthz").json()
+    assert health["status"] == "warning"
+    assert health["checks"]["alerts"].endswith(
+        "escalation alerts waiting; delivery failed and is retried for: "
+        "channel:pager, channel:sms; check the mail server and those channels"
+    )
