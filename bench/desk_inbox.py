@@ -27,11 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from keytool.client import Row  # noqa: E402
 from keytool.desk.app import HERE  # noqa: E402
-from keytool.desk.views import Clock, inbox_rows  # noqa: E402
+from keytool.desk.views import inbox_rows  # noqa: E402
 from keytool.identity import Identity, create_identity  # noqa: E402
 from keytool.inbox import Inbox  # noqa: E402
 from keytool.session import Session  # noqa: E402
 from quietdoor import payloads, protocol  # noqa: E402
+from quietdoor.clock import Clock  # noqa: E402
 
 PASS = "a benchmark passphrase, long enough"
 SCHOOL = "lincoln-high"
@@ -97,7 +98,7 @@ def visit(session: Session) -> float:
     template = env.get_template("inbox.html.j2")
     started = time.perf_counter()
     inbox = session.read()
-    rows = inbox_rows(inbox, session.colleagues, Clock(session.colleagues))
+    rows = inbox_rows(inbox, session.colleagues, Clock(session.colleagues.deployment))
     template.render(
         rows=rows,
         schools=[],

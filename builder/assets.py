@@ -2,9 +2,9 @@
 
 Every file a student page loads is written to ``<out>/assets/`` and returned with
 its Subresource Integrity hash, so that the page refuses a file that changed on
-the way (or on the server) after the build. The stylesheet and the pages' own
-scripts are also carried inline by the pages (see builder.landing); their copies
-here are what the relay hashes for its header policy.
+the way (or on the server) after the build. The stylesheet, page.js and app.js
+are also carried inline by the pages (see builder.landing); their copies here are
+what the relay hashes for its header policy.
 """
 
 from __future__ import annotations

@@ -4,15 +4,17 @@ The landing page (``site/templates/landing.html.j2``) is where a student writes
 a report; the case page (``case.html.j2``) is where they come back with the
 case code to read the school's answers and add more. Both are rendered with the
 strings of ``site/i18n/<lang>.toml``. Everything they link to is relative to the
-page, so the built site works under any base path. The stylesheet and the
-pages' own scripts are inline, allowed by their hashes (quietdoor.csp); the
-crypto loads after them, same-origin with integrity hashes (builder.assets).
+page, so the built site works under any base path. The stylesheet, page.js and
+the landing page's app.js are inline, allowed by their hashes (quietdoor.csp);
+the crypto, and the case page's case.js before it, load after them, deferred,
+same-origin with integrity hashes (builder.assets).
 """
 
 from __future__ import annotations
 
 import functools
 import posixpath
+import string
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,6 +25,7 @@ from markupsafe import Markup
 
 from builder.assets import SITE_DIR, Asset, sri
 from builder.errors import BuildError
+from builder.i18n import TABLES, clock, day_list, day_names
 from builder.signers import current_signers, signers_json
 from quietdoor.config import Deployment, ReadHours, School
 from quietdoor.csp import INLINE_SCRIPTS, INLINE_STYLES, InlineCode, content_security_policy
@@ -33,15 +36,19 @@ TEMPLATE = "landing.html.j2"
 CASE_TEMPLATE = "case.html.j2"
 STYLESHEET = INLINE_STYLES[0]  # inline on every student page
 PAGE_SCRIPT = "page.js"  # inline on every student page, before the page's own script
-LANDING_SCRIPT = "app.js"
+LANDING_SCRIPT = "app.js"  # inline: the report form works before the crypto arrives
+# Deferred, first of the case page's scripts: inline it would push the page past the first
+# flight (about 4 KB gzipped), and opening a case needs the crypto anyway. It runs as soon as
+# it arrives and waits for the crypto with page.js's whenCrypto.
 CASE_SCRIPT = "case.js"
 # Preloaded from the head, run after the page's own scripts (deferred), in this order, with
 # integrity hashes.
 # proof.js solves the relay's proof of work; it asks the relay nothing until the student types.
 CRYPTO_SCRIPTS = ("nacl-fast.min.js", "blake2b.js", "envelope.js", "proof.js")
+LANDING_SCRIPTS = ((PAGE_SCRIPT, LANDING_SCRIPT), CRYPTO_SCRIPTS)  # (inline, deferred)
+CASE_SCRIPTS = ((PAGE_SCRIPT,), (CASE_SCRIPT, *CRYPTO_SCRIPTS))
 ICON = "icon.svg"
 INLINE_NAMES = (*INLINE_STYLES, *INLINE_SCRIPTS)
-DAY_KEYS = ("day_mon", "day_tue", "day_wed", "day_thu", "day_fri", "day_sat", "day_sun")
 
 # Strings that app.js shows; each becomes a data-msg-<name> attribute of the form.
 SCRIPT_MESSAGES = (
@@ -68,11 +75,11 @@ class LandingError(BuildError):
 
 def landing_paths(deployment: Deployment, school: School) -> dict[str, str]:
     """Each language's page, relative to the site root; the first language is the default."""
-    default = deployment.languages[0]
+    languages = deployment.languages_for(school.slug)
     folder = f"s/{school.slug}"
     return {
-        lang: f"{folder}/index.html" if lang == default else f"{folder}/{lang}/index.html"
-        for lang in deployment.languages
+        lang: f"{folder}/index.html" if lang == languages[0] else f"{folder}/{lang}/index.html"
+        for lang in languages
     }
 
 
@@ -97,19 +104,19 @@ def render_landing(
     hours = school.read_hours
     return page.render(
         TEMPLATE,
-        LANDING_SCRIPT,
+        LANDING_SCRIPTS,
         landing_paths(deployment, school),
-        hours=read_hours_text(hours, strings),
+        hours=read_hours_text(hours, lang),
         after_hours=after_hours_text(deployment, school, strings),
         urgent_hint=deployment.escalation.urgent_hint,
         case_href=page.href_to(case_paths(deployment, school)[lang]),
         case_address=_address(deployment.base_url, case_paths(deployment, school)[lang]),
         messages={name.replace("_", "-"): strings[name] for name in SCRIPT_MESSAGES}
-        | next_read_messages(hours, strings),
+        | next_read_messages(hours, lang),
         read_days=" ".join(str(d) for d in hours.days),
         read_start=hours.start,
         read_end=hours.end,
-        day_names=",".join(strings[key] for key in DAY_KEYS),
+        day_names=",".join(day_names(lang)),
         conversation_ends=conversation_ends(deployment, strings),
     )
 
@@ -131,9 +138,9 @@ def render_case(
         signers = signers_json(current_signers(deployment, school))
     return page.render(
         CASE_TEMPLATE,
-        CASE_SCRIPT,
+        CASE_SCRIPTS,
         case_paths(deployment, school),
-        hours=read_hours_text(school.read_hours, strings),
+        hours=read_hours_text(school.read_hours, lang),
         landing_href=page.href_to(landing_paths(deployment, school)[lang]),
         messages={
             name.replace("_", "-"): strings[key] for name, key in CASE_SCRIPT_MESSAGES.items()
@@ -198,12 +205,13 @@ class _StudentPage:
         assets: Mapping[str, Asset],
         page_path: str,
     ) -> None:
-        if lang not in deployment.languages:
+        languages = deployment.languages_for(school.slug)
+        if lang not in languages:
             raise LandingError(
-                f"language {lang!r} is not in the deployment's languages "
-                f"({', '.join(deployment.languages)})"
+                f"language {lang!r} is not in the languages of {school.slug!r} "
+                f"({', '.join(languages)})"
             )
-        needed = (*INLINE_NAMES, *CRYPTO_SCRIPTS, ICON)
+        needed = (*INLINE_NAMES, CASE_SCRIPT, *CRYPTO_SCRIPTS, ICON)
         missing = [name for name in needed if name not in assets]
         if missing:
             raise LandingError(f"asset {missing[0]!r} was not built; run build_assets first")
@@ -226,12 +234,21 @@ class _StudentPage:
         asset = self.assets[name]
         return f"{relative(asset.path, self.here)}?v={asset.version}"
 
-    def render(self, template: str, script: str, paths: Mapping[str, str], **context: Any) -> str:
+    def render(
+        self,
+        template: str,
+        scripts: tuple[tuple[str, ...], tuple[str, ...]],
+        paths: Mapping[str, str],
+        **context: Any,
+    ) -> str:
+        """The page, with scripts = (names inline, in order; names deferred, in order)."""
+        inline_names, deferred_names = scripts
         inline = inline_code(tuple(self.assets[n].integrity for n in INLINE_NAMES))
         languages = [
             {
                 "lang": other,
                 "name": LANGUAGES[other].native,
+                "dir": LANGUAGES[other].direction,
                 "href": relative(path, self.here),
             }
             for other, path in paths.items()
@@ -243,22 +260,23 @@ class _StudentPage:
             .get_template(template)
             .render(
                 lang=self.lang,
+                payload_lang=LANGUAGES[self.lang].payload_lang,
                 dir=LANGUAGES[self.lang].direction,
                 t=self.strings,
                 school=self.school,
                 organisation=d.organisation,
                 csp=_policy(d.relay_url, inline),
                 style=_inline_text(STYLESHEET),
-                inline_scripts=[_inline_text(PAGE_SCRIPT), _inline_text(script)],
+                inline_scripts=[_inline_text(n) for n in inline_names],
                 scripts=[
                     {"src": self.asset_url(n), "integrity": self.assets[n].integrity}
-                    for n in CRYPTO_SCRIPTS
+                    for n in deferred_names
                 ],
                 icon=self.asset_url(ICON),
                 languages=languages,
                 exit_url=d.quick_exit_url,
                 relay_url=d.relay_url,
-                timezone=d.timezone,
+                timezone=d.timezone_of(self.school.slug),
                 recipients=" ".join(b64u_encode(r.x25519) for r in self.recipients),
                 **context,
             )
@@ -324,11 +342,12 @@ def _address(base_url: str, page_path: str) -> str:
     return address.split("://", 1)[1]
 
 
-def next_read_messages(hours: ReadHours, t: Strings) -> dict[str, str]:
+def next_read_messages(hours: ReadHours, lang: str) -> dict[str, str]:
     """The sentences that say when the school next reads; app.js picks one at send time."""
     if hours.always:
         return {}
-    start, end = _clock(hours.start, t), _clock(hours.end, t)
+    t = load_catalogs()[lang]
+    start, end = clock(hours.start, lang), clock(hours.end, lang)
     texts = {
         "next-now": t["next_read_now"].format(end=end),
         "next-today": t["next_read_today"].format(start=start),
@@ -339,7 +358,7 @@ def next_read_messages(hours: ReadHours, t: Strings) -> dict[str, str]:
 
 
 def after_hours_text(deployment: Deployment, school: School, t: Strings) -> str:
-    """What happens to a message sent outside read hours: a person on call, or it waits."""
+    """The whole sentence after the read hours: a person on call is alerted, or it waits."""
     if school.read_hours.always:
         return ""
     if deployment.on_call_around_the_clock(school.slug):
@@ -347,12 +366,16 @@ def after_hours_text(deployment: Deployment, school: School, t: Strings) -> str:
     return t["hours_other_times"]
 
 
-def read_hours_text(hours: ReadHours, t: Strings) -> str:
-    """When staff read messages, in words: "Staff read messages Monday to Friday, 7:30 a.m. …"."""
+def read_hours_text(hours: ReadHours, lang: str) -> str:
+    """When staff read messages, in one whole sentence of the language: "Someone reads
+    messages Monday to Friday, 7:30 AM to 4:30 PM." (CLDR's days, times and lists)."""
+    t = load_catalogs()[lang]
     if hours.always:
         return t["hours_always"]
     text = t["hours_days"].format(
-        days=_days_text(hours.days, t), start=_clock(hours.start, t), end=_clock(hours.end, t)
+        days=_days_text(hours.days, lang, t),
+        start=clock(hours.start, lang),
+        end=clock(hours.end, lang),
     )
     return _sentence(text)
 
@@ -362,8 +385,9 @@ def _sentence(text: str) -> str:
     return text[:-1] if text.endswith("..") else text
 
 
-def _days_text(days: tuple[int, ...], t: Strings) -> str:
-    if len(days) == len(DAY_KEYS):
+def _days_text(days: tuple[int, ...], lang: str, t: Strings) -> str:
+    names = day_names(lang)
+    if len(days) == len(names):
         return t["days_every"]
     runs: list[list[int]] = []
     for day in days:
@@ -374,20 +398,10 @@ def _days_text(days: tuple[int, ...], t: Strings) -> str:
     parts: list[str] = []
     for run in runs:
         if len(run) >= 3:
-            parts.append(
-                t["days_range"].format(first=t[DAY_KEYS[run[0]]], last=t[DAY_KEYS[run[-1]]])
-            )
+            parts.append(t["days_range"].format(first=names[run[0]], last=names[run[-1]]))
         else:
-            parts.extend(t[DAY_KEYS[day]] for day in run)
-    if len(parts) == 1:
-        return parts[0]
-    return f"{', '.join(parts[:-1])} {t['days_and']} {parts[-1]}"
-
-
-def _clock(hhmm: str, t: Strings) -> str:
-    hours, minutes = int(hhmm[:2]), int(hhmm[3:])
-    key = "clock_am" if hours < 12 else "clock_pm"
-    return t[key].format(h=hours % 12 or 12, m=f"{minutes:02d}")
+            parts.extend(names[day] for day in run)
+    return day_list(parts, lang)
 
 
 @functools.cache
@@ -402,10 +416,14 @@ def load_catalogs(i18n_dir: Path = SITE_DIR / "i18n") -> dict[str, dict[str, str
             raise LandingError(f"{path}: cannot read the translation ({exc.strerror})") from None
         except tomllib.TOMLDecodeError as exc:
             raise LandingError(f"{path}: not valid TOML ({exc})") from None
+        strings: dict[str, str] = {}
         for key, value in raw.items():
+            if key in TABLES and isinstance(value, dict):
+                continue
             if not isinstance(value, str) or not value.strip():
                 raise LandingError(f"{path}: {key}: expected text, got {value!r}")
-        catalogs[lang] = raw
+            strings[key] = value
+        catalogs[lang] = strings
     every_key = set().union(*catalogs.values())
     for lang, strings in catalogs.items():
         missing = sorted(every_key - strings.keys())
@@ -414,7 +432,31 @@ def load_catalogs(i18n_dir: Path = SITE_DIR / "i18n") -> dict[str, dict[str, str
                 f"{i18n_dir / f'{lang}.toml'}: missing {', '.join(map(repr, missing))} "
                 "(another language has it)"
             )
+    _check_placeholders(i18n_dir, catalogs)
     return catalogs
+
+
+def _check_placeholders(i18n_dir: Path, catalogs: Mapping[str, Strings]) -> None:
+    """Every language fills the same {names} in a key: one the builder does not pass
+    would fail the build, one it leaves out would lose a number or a name."""
+    first, *others = catalogs
+    for key, text in catalogs[first].items():
+        expected = placeholders(text)
+        for lang in others:
+            found = placeholders(catalogs[lang][key])
+            if found != expected:
+                raise LandingError(
+                    f"{i18n_dir / f'{lang}.toml'}: {key}: has {sorted(found)} where "
+                    f"{first}.toml has {sorted(expected)}"
+                )
+
+
+def placeholders(text: str) -> set[str]:
+    """The {names} a text fills; a stray brace counts as one, so that it is reported."""
+    try:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    except ValueError:
+        return {"a stray { or }"}
 
 
 @functools.cache

@@ -1,8 +1,9 @@
-"""python -m builder.monitor --manifest dist/manifest.json: is the live site still the build?
+"""quietdoor-monitor --manifest dist/manifest.json: is the live site still the build?
 
 Compares what a live site serves with the build's manifest and prints one line
-per problem, then exits 1 (0 when all is well, 2 when it cannot run), so that
-cron mails the lines to someone:
+per problem and a summary, then exits 1 (0 when all is well, 2 when it cannot
+run: an unreadable manifest, or a host that no request reaches, said in one
+line), so that cron mails the lines to someone:
 
 - every file of the build: missing (not 200) or changed (SHA-256 differs); a text
   file is fetched twice, plain and compressed (brotli or gzip, as the host
@@ -37,13 +38,19 @@ from urllib.parse import quote, urlsplit
 
 from builder import compress
 from builder.errors import BuildError
+from quietdoor import console
 
 MAX_BODY = 64 * 1024 * 1024  # no file of a build comes near this
 TIMEOUT = 20.0
+NO_ANSWER = "(no answer: "
 
 
 class MonitorError(BuildError):
-    """The check cannot run: an unreadable manifest or a bad URL."""
+    """The check cannot run: an unreadable manifest, a bad URL, a host out of reach."""
+
+
+class Unreachable(MonitorError):
+    """No request reached the site: one line, not a line per file."""
 
 
 @dataclass(frozen=True)
@@ -118,7 +125,10 @@ def check(
     jobs: int = 8,
     client: Client | None = None,
 ) -> tuple[list[str], int]:
-    """The problems found (one line each, sorted) and how many requests were made."""
+    """The problems found (one line each, sorted, once) and how many requests were made.
+
+    Raises Unreachable when not one request to the site got an answer.
+    """
     site = (site or manifest["base_url"]).rstrip("/")
     relay = (relay or manifest["relay_url"]).rstrip("/")
     base = manifest["base_url"].rstrip("/")
@@ -149,7 +159,12 @@ def check(
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
         answers = pool.map(lambda p: _judge(client, p, manifest), probes)
         live_manifest: dict[str, Any] | None = None
-        for probe, (problem, extra) in zip(probes, answers, strict=True):
+        judged = list(zip(probes, answers, strict=True))
+        lines = [line for probe, (line, _) in judged if probe.kind not in ("relay", "retired")]
+        if all(NO_ANSWER in line for line in lines):  # the manifest's probe at least
+            reason = lines[0].split(NO_ANSWER, 1)[1].rstrip(")")
+            raise Unreachable(f"{site}: no request reached the host ({reason}); nothing checked")
+        for probe, (problem, extra) in judged:
             if problem:
                 problems.append(problem)
             if probe.kind == "manifest":
@@ -166,7 +181,7 @@ def check(
             )
     if root is not None:
         problems.extend(check_root(root, files, rule))
-    return sorted(problems), requests
+    return sorted(set(problems)), requests
 
 
 def _judge(client: Client, probe: Probe, manifest: dict[str, Any]) -> tuple[str, Any]:
@@ -178,7 +193,7 @@ def _judge(client: Client, probe: Probe, manifest: dict[str, Any]) -> tuple[str,
         if probe.kind == "retired":
             return "", None
         what = "relay" if probe.kind == "relay" else "missing"
-        return f"{what}: {probe.path} (no answer: {reason})", None
+        return f"{what}: {probe.path} {NO_ANSWER}{reason})", None
     if probe.kind == "retired":
         if answer.status == 200:
             return f"extra: {probe.path} (still served, but no longer part of the build)", None
@@ -241,9 +256,7 @@ def _url(site: str, path: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m builder.monitor", description=__doc__.split("\n\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="quietdoor-monitor", description=__doc__.split("\n\n")[0])
     parser.add_argument("--manifest", type=Path, default=Path("dist/manifest.json"))
     parser.add_argument("--site", help="the site to check (default: the manifest's base_url)")
     parser.add_argument("--relay", help="the relay to check (default: the manifest's relay_url)")
@@ -267,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     for line in problems:
         print(line)
     if problems:
+        print(summary(problems, requests))
         return 1
     if not args.quiet:
         print(
@@ -274,6 +288,17 @@ def main(argv: list[str] | None = None) -> int:
             f"match the build; the relay answers ({requests} requests)"
         )
     return 0
+
+
+def summary(problems: list[str], requests: int) -> str:
+    """The last line: how many problems of each kind, e.g. `3 problems: 2 missing, 1 extra`."""
+    kinds: dict[str, int] = {}
+    for line in problems:
+        kind = line.split(":", 1)[0]
+        kinds[kind] = kinds.get(kind, 0) + 1
+    counts = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+    noun = "problem" if len(problems) == 1 else "problems"
+    return f"{len(problems)} {noun}: {counts} ({requests} requests)"
 
 
 def load_manifest(path: Path) -> dict[str, Any]:
@@ -289,5 +314,9 @@ def load_manifest(path: Path) -> dict[str, Any]:
     return manifest
 
 
+def cli() -> int:
+    return console.run("monitor", main)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli())

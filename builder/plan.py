@@ -21,8 +21,9 @@ from dataclasses import dataclass
 import jinja2
 
 from builder.assets import SITE_DIR
+from builder.i18n import clock, day_names, review
 from builder.ladder_checks import ladder_problems
-from builder.landing import load_catalogs, read_hours_text
+from builder.landing import read_hours_text
 from builder.signs import sign_files
 from quietdoor.config import Deployment, ReadHours, School
 from quietdoor.csvcells import cells
@@ -46,18 +47,37 @@ class Finding:
 
 def deployment_problems(deployment: Deployment) -> list[Finding]:
     """Findings about the deployment as a whole (its languages)."""
-    return [
+    unoffered = [lang for lang in SUPPORTED_LANGUAGES if lang not in deployment.offered_languages]
+    missing = [
         Finding(
-            "problem",
+            "note",
             "language-missing",
             "",
             "",
-            f"{english_name(lang)} ({lang}) is translated but not offered: "
-            "students who read it get no page or sign in their language. "
-            "Add it to `languages`.",
+            "Translated but not offered: "
+            + ", ".join(f"{english_name(lang)} ({lang})" for lang in unoffered)
+            + ". Students who read one of them get no page or sign in their language: "
+            "add it to `languages` if your students read it.",
         )
-        for lang in SUPPORTED_LANGUAGES
-        if lang not in deployment.languages
+    ]
+    return (missing if unoffered else []) + draft_findings(deployment)
+
+
+def draft_findings(deployment: Deployment) -> list[Finding]:
+    """Every offered language nobody has reviewed (the build refuses them unless
+    allow_draft_languages = true, so a report that lists one has them allowed)."""
+    return [
+        Finding(
+            "note",
+            "language-draft",
+            "",
+            "",
+            f"{english_name(lang)} ({lang}) is a draft translation that no native speaker has "
+            "checked; it is published because allow_draft_languages = true. Have it reviewed: "
+            f"quietdoor-build --review-kit {lang} DIR (docs/LANGUAGES.md).",
+        )
+        for lang in deployment.offered_languages
+        if not review(lang).publishable_as_is
     ]
 
 
@@ -115,7 +135,6 @@ def school_problems(deployment: Deployment, school: School) -> list[Finding]:
     wait = longest_wait(school.read_hours)
     if wait is not None:
         hours, after, until = wait
-        strings = load_catalogs()["en"]
         if hours > LONGEST_WAIT_HOURS:
             add(
                 "problem",
@@ -128,7 +147,7 @@ def school_problems(deployment: Deployment, school: School) -> list[Finding]:
                 "note",
                 "weekend-wait",
                 f"A report sent after {after} waits {hours} hours (until {until}). The landing "
-                f'page and the signs say so ("{read_hours_text(school.read_hours, strings)}") '
+                f'page and the signs say so ("{read_hours_text(school.read_hours, "en")}") '
                 "and point to 911 and the hotline.",
             )
     ladder_problems(deployment, school, add)
@@ -157,21 +176,17 @@ def _minutes(hhmm: str) -> int:
 
 
 def _when(minute_of_week: int) -> str:
-    strings = load_catalogs()["en"]
-    day = ("day_mon", "day_tue", "day_wed", "day_thu", "day_fri", "day_sat", "day_sun")
     minute = minute_of_week % WEEK_MINUTES
     hours, minutes = divmod(minute % 1440, 60)
-    key = "clock_am" if hours < 12 else "clock_pm"
-    clock = strings[key].format(h=hours % 12 or 12, m=f"{minutes:02d}").replace("\u00a0", " ")
-    return f"{strings[day[minute // 1440]]} {clock}"
+    time = clock(f"{hours:02d}:{minutes:02d}", "en").replace("\u00a0", " ")
+    return f"{day_names('en')[minute // 1440]} {time}"
 
 
 def render_school_plan(deployment: Deployment, school: School, findings: Sequence[Finding]) -> str:
     """The school's printable placement plan, with its readiness findings."""
     district = deployment.district(school.district)
-    strings = load_catalogs()["en"]
     placements = [
-        {"placement": p, "files": sign_files(p, deployment.languages)}
+        {"placement": p, "files": sign_files(p, deployment.languages_for(school.slug))}
         for p in deployment.placements_for(school.slug)
     ]
     return (
@@ -183,15 +198,15 @@ def render_school_plan(deployment: Deployment, school: School, findings: Sequenc
             district=district.name if district else school.district,
             urls={
                 english_name(lang): deployment.landing_url(school.slug, lang)
-                for lang in deployment.languages
+                for lang in deployment.languages_for(school.slug)
             },
-            hours=read_hours_text(school.read_hours, strings),
+            hours=read_hours_text(school.read_hours, "en"),
             recipients=deployment.recipients_for(school.slug),
             placements=placements,
             problems=[f for f in findings if f.level == "problem"],
             notes=[f for f in findings if f.level == "note"],
             paper="Letter" if deployment.paper == "letter" else "A4",
-            languages=[english_name(lang) for lang in deployment.languages],
+            languages=[english_name(lang) for lang in deployment.languages_for(school.slug)],
         )
     )
 
@@ -217,7 +232,7 @@ def plan_csv(deployment: Deployment) -> str:
     )
     for school in deployment.schools:
         for p in deployment.placements_for(school.slug):
-            for lang, name in sign_files(p, deployment.languages).items():
+            for lang, name in sign_files(p, deployment.languages_for(school.slug)).items():
                 writer.writerow(
                     cells(
                         [

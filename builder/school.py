@@ -82,7 +82,7 @@ def build_school(
     signs: dict[str, str] = {}
     codes = {url: code}
     for placement in deployment.placements_for(school.slug):
-        for lang, name in sign_files(placement, deployment.languages).items():
+        for lang, name in sign_files(placement, deployment.languages_for(school.slug)).items():
             path = f"{printed}/{name}"
             inputs = sign_fingerprint(school, placement, lang, ctx.shared)
             if old_signs.get(path) != inputs or not (ctx.print_dir / path).is_file():

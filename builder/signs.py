@@ -9,9 +9,12 @@ type it, or to compare it with what the phone opens), "no name needed", when
 the school reads messages, 911 and the helpline, and, in small print, the
 school and the placement id that the placement plan uses.
 
-Text is real text in the PDF's standard Helvetica and Courier (searchable and
-copyable; nothing embedded, so a sign is a few kilobytes). The strings come from
-``site/i18n/print/<lang>.toml``, the read hours from the landing page's strings.
+Text is real text (searchable and copyable), in the language's TrueType font
+(``builder/sign_fonts.py``: only the glyphs used are embedded) and the URL in
+the PDF's standard Courier. Right-to-left lines are put in visual order and
+shaped first (``builder/shaping.py``); Chinese breaks between ideographs. The
+strings come from ``site/i18n/print/<lang>.toml``, the read hours from the
+landing page's strings.
 """
 
 from __future__ import annotations
@@ -19,19 +22,19 @@ from __future__ import annotations
 import functools
 import io
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import segno
 from reportlab.lib.pagesizes import A4, letter
-from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from builder.assets import SITE_DIR
 from builder.errors import BuildError
 from builder.landing import after_hours_text, load_catalogs, read_hours_text
 from builder.qr import define_code_form, draw_code_form
+from builder.shaping import Segment, layout, pieces, width
+from builder.sign_fonts import FAUX_BOLD_STROKE, faux_bold
 from quietdoor.config import Deployment, Placement, School
 from quietdoor.languages import LANGUAGES
 
@@ -42,15 +45,17 @@ STICKER_MARGIN = 18.0  # the sheet's outer margin
 STICKER_PADDING = 16.0  # inside each sticker, so a slightly crooked cut spares the text
 STICKERS_ACROSS = STICKERS_DOWN = 2
 FULL_WIDTH = 504.0  # the panel width the sizes below are chosen for (Letter, 3/4-inch margins)
+SMALLEST_PT = 7.0  # no printed text smaller: read at arm's length in a stall
 QR_SIZE = 306.0  # 4.25 inches with the quiet zone: scans from a step away
 ACCENT = (0x1B / 255, 0x55 / 255, 0x66 / 255)  # the landing page's link colour
 INK = (0.12, 0.13, 0.16)
 MUTED = (0.35, 0.36, 0.38)
 PANEL = (0.94, 0.94, 0.93)
 CUT = (0.7, 0.7, 0.7)
-# Where a line breaks best: after a sentence (. ? or ! before a capital: "4:30 p.m.
-# Messages", not "a.m. to") or after a colon and a space ("day and night: call").
-SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=[A-ZÁÉÍÓÚÑ¿¡])|(?<=:)\s+")
+# Where a line breaks best: after a sentence (. ? ! or Arabic's ؟ and a space, unless
+# a lower-case letter follows: "4:30 p.m. Messages", not "a.m. to"; Chinese 。！？
+# need no space) or after a colon ("day and night: call").
+SENTENCE_END = re.compile(r"(?<=[.?!؟:])\s+|(?<=[。！？：])")
 
 
 class SignError(BuildError):
@@ -76,18 +81,25 @@ class SignText:
 
     @property
     def font(self) -> str:
-        """The language's font family for signs, e.g. "Helvetica"."""
+        """The language's font family for signs, e.g. "NotoSans" (builder/sign_fonts.py)."""
         return LANGUAGES[self.lang].sign_font
 
     @property
-    def bold(self) -> str:
-        return f"{self.font}-Bold"
+    def rtl(self) -> bool:
+        return LANGUAGES[self.lang].direction == "rtl"
+
+    def line(self, text: str, bold: bool = False) -> tuple[Segment, ...]:
+        """One line of this language's text as drawn: in visual order, shaped."""
+        return layout(text, self.font, bold, self.rtl)
+
+    def width(self, text: str, size: float, bold: bool = False) -> float:
+        return width(text, self.font, bold, self.rtl, size)
 
 
 def sign_text(deployment: Deployment, school: School, placement: Placement, lang: str) -> SignText:
     page = load_catalogs()[lang]
     t = load_catalogs(PRINT_CATALOGS)[lang]
-    hours = read_hours_text(school.read_hours, page)
+    hours = read_hours_text(school.read_hours, lang)
     after = after_hours_text(deployment, school, page)
     hours = f"{hours} {after}" if after else hours
     title_key = "title_stickers" if placement.kind == "sticker" else "title_sign"
@@ -116,8 +128,8 @@ def render_pdf(text: SignText, code: segno.QRCode, paper: str, kind: str, author
     canvas = Canvas(
         out, pagesize=(width, height), invariant=True, pageCompression=1, lang=text.lang
     )
-    canvas.setTitle(_printable(text.title))
-    canvas.setAuthor(_printable(author))
+    canvas.setTitle(text.title)
+    canvas.setAuthor(author)
     canvas.setCreator("Quiet Door builder")
     define_code_form(canvas, code)
     if kind == "sign":
@@ -186,8 +198,8 @@ def _panel(
     little at a time until everything fits.
     """
     s = w / FULL_WIDTH
-    footer_size = max(9 * s, 6.0)
-    footer = _footer_lines(canvas, t, w, footer_size)
+    footer_size = max(9 * s, SMALLEST_PT)
+    footer = _footer_lines(t, w, footer_size)
     for text_scale in (1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7):
         blocks = _blocks(canvas, t, code, x, w, s, text_scale)
         used = sum(height for height, _ in blocks)
@@ -201,18 +213,19 @@ def _panel(
         draw(top)
         top -= height
 
-    canvas.setFont(t.font, footer_size)
-    canvas.setFillColorRGB(*MUTED)
-    for i, (left, right) in enumerate(reversed(footer)):
-        canvas.drawString(x, y + i * footer_size * 1.3, left)
-        canvas.drawRightString(x + w, y + i * footer_size * 1.3, right)
+    _ink(canvas, MUTED)
+    for i, (first, second) in enumerate(reversed(footer)):
+        # The label where a line starts (the right in Arabic), the request at the other end.
+        start, end = (x + w, x) if t.rtl else (x, x + w)
+        baseline = y + i * footer_size * 1.3
+        _show(canvas, t.line(first), start, baseline, footer_size, "right" if t.rtl else "left")
+        _show(canvas, t.line(second), end, baseline, footer_size, "left" if t.rtl else "right")
 
 
-def _footer_lines(canvas: Canvas, t: SignText, w: float, size: float) -> list[tuple[str, str]]:
-    """The label left and the request to leave the sign right; on two lines when narrow."""
-    label, leave = _printable(t.label), _printable(t.leave)
-    needed = canvas.stringWidth(f"{label}    {leave}", t.font, size)
-    return [(label, leave)] if needed <= w else [(label, ""), (leave, "")]
+def _footer_lines(t: SignText, w: float, size: float) -> list[tuple[str, str]]:
+    """The label and the request to leave the sign on one line; on two when narrow."""
+    needed = t.width(f"{t.label}    {t.leave}", size)
+    return [(t.label, t.leave)] if needed <= w else [(t.label, ""), (t.leave, "")]
 
 
 def _blocks(
@@ -231,38 +244,37 @@ def _blocks(
 
     def lines(
         text: str,
-        font: str,
+        bold: bool,
         size: float,
         colour: tuple[float, float, float] = INK,
         leading: float = 1.25,
     ) -> None:
-        size = max(size, 6.5)
-        wrapped = _balanced(_printable(text), font, size, w)
+        size = max(size, SMALLEST_PT)
+        wrapped = _balanced(t, text, bold, size, w)
         step = size * leading
 
         def draw(top: float) -> None:
-            canvas.setFont(font, size)
-            canvas.setFillColorRGB(*colour)
+            _ink(canvas, colour)
             for i, line in enumerate(wrapped):
-                canvas.drawCentredString(centre, top - size - i * step, line)
+                _show(canvas, t.line(line, bold), centre, top - size - i * step, size, "centre")
 
         blocks.append((size + step * (len(wrapped) - 1) + size * 0.3, draw))
 
     def gap(points: float) -> None:
         blocks.append((points * ts, lambda top: None))
 
-    lines(t.headline, t.bold, 46 * ts, ACCENT, leading=1.1)
+    lines(t.headline, True, 46 * ts, ACCENT, leading=1.1)
     gap(8)
-    lines(t.lead, t.font, 20 * ts)
+    lines(t.lead, False, 20 * ts)
     gap(16)
     qr = QR_SIZE * s
     blocks.append((qr, lambda top: draw_code_form(canvas, code, centre - qr / 2, top - qr, qr)))
     blocks.append(_url_block(canvas, t.url, centre, w, s))
-    lines(t.scan, t.font, 13 * ts, MUTED)
+    lines(t.scan, False, 13 * ts, MUTED)
     gap(14)
-    lines(t.no_name, t.bold, 19 * ts)
+    lines(t.no_name, True, 19 * ts)
     gap(3)
-    lines(t.hours, t.font, 14 * ts)
+    lines(t.hours, False, 14 * ts)
     gap(16)
     blocks.append(_emergency_box(canvas, t, x, w, ts))
     return blocks
@@ -272,7 +284,7 @@ def _url_block(canvas: Canvas, url: str, centre: float, w: float, s: float) -> t
     """The URL in bold Courier, as large as fits one line; broken after a '/' when none does."""
     font = "Courier-Bold"
     size = 16 * s
-    smallest = max(7.5 * s, 6.0)
+    smallest = max(7.5 * s, SMALLEST_PT)
     while size > smallest and canvas.stringWidth(url, font, size) > w:
         size -= 0.25
     parts = [url]
@@ -298,80 +310,92 @@ def _emergency_box(canvas: Canvas, t: SignText, x: float, w: float, s: float) ->
     pad = 12 * s
     inner = w - 2 * pad
     danger_size = max(21 * s, 9.0)
-    help_size = max(14 * s, 6.5)
-    help_lines = _balanced(_printable(t.helpline), t.font, help_size, inner)
+    help_size = max(14 * s, SMALLEST_PT)
+    help_lines = _balanced(t, t.helpline, False, help_size, inner)
     height = pad * 2 + danger_size * 1.4 + help_size * 1.25 * len(help_lines)
 
     def draw(top: float) -> None:
         canvas.setFillColorRGB(*PANEL)
         canvas.roundRect(x, top - height, w, height, 8 * s, stroke=0, fill=1)
-        canvas.setFillColorRGB(*INK)
-        canvas.setFont(t.bold, danger_size)
+        _ink(canvas, INK)
         baseline = top - pad - danger_size
-        canvas.drawCentredString(x + w / 2, baseline, _printable(t.danger))
-        canvas.setFont(t.font, help_size)
+        _show(canvas, t.line(t.danger, bold=True), x + w / 2, baseline, danger_size, "centre")
         for i, line in enumerate(help_lines):
             baseline = top - pad - danger_size * 1.4 - help_size * (1 + 1.25 * i)
-            canvas.drawCentredString(x + w / 2, baseline, line)
+            _show(canvas, t.line(line), x + w / 2, baseline, help_size, "centre")
 
     return height, draw
 
 
+def _ink(canvas: Canvas, colour: tuple[float, float, float]) -> None:
+    """The colour of the text that follows (its outline too, for a faux bold)."""
+    canvas.setFillColorRGB(*colour)
+    canvas.setStrokeColorRGB(*colour)
+
+
+def _show(
+    canvas: Canvas, line: tuple[Segment, ...], x: float, y: float, size: float, align: str
+) -> None:
+    """A laid-out line with its left end, centre or right end at x (align)."""
+    total = sum(canvas.stringWidth(run, name, size) for name, run in line)
+    x -= {"left": 0.0, "centre": total / 2, "right": total}[align]
+    for name, run in line:
+        canvas.setFont(name, size)
+        if faux_bold(name):
+            canvas.saveState()
+            canvas.setLineWidth(size * FAUX_BOLD_STROKE)
+            canvas.drawString(x, y, run, mode=2)  # fill, then stroke the outline
+            canvas.restoreState()
+        else:
+            canvas.drawString(x, y, run)
+        x += canvas.stringWidth(run, name, size)
+
+
+def _sentences(text: str) -> list[str]:
+    """The text cut after each sentence or colon (SENTENCE_END)."""
+    parts: list[str] = []
+    for part in filter(None, (p.strip() for p in SENTENCE_END.split(text))):
+        if parts and part[0].islower() and not parts[-1].endswith(":"):
+            parts[-1] += f" {part}"
+        else:
+            parts.append(part)
+    return parts
+
+
 @functools.lru_cache(maxsize=4096)
-def _balanced(text: str, font: str, size: float, width: float) -> tuple[str, ...]:
+def _balanced(t: SignText, text: str, bold: bool, size: float, width: float) -> tuple[str, ...]:
     """Wrapped to the narrowest width that needs no more lines, so no word is left alone;
     one sentence (or clause after a colon) a line when each fits and that takes no more
     lines."""
-    wrapped = _wrap(text, font, size, width)
+    wrapped = _wrap(t, text, bold, size, width)
     if len(wrapped) < 2:
         return wrapped
-    sentences = tuple(SENTENCE_END.split(text))
+    sentences = tuple(_sentences(text))
     if len(sentences) <= len(wrapped) and all(
-        stringWidth(sentence, font, size) <= width for sentence in sentences
+        t.width(sentence, size, bold) <= width for sentence in sentences
     ):
         return sentences
     low, high = width / 2, width
     while high - low > 4:
         middle = (low + high) / 2
-        if len(_wrap(text, font, size, middle)) > len(wrapped):
+        if len(_wrap(t, text, bold, size, middle)) > len(wrapped):
             low = middle
         else:
             high = middle
-    return _wrap(text, font, size, high)
+    return _wrap(t, text, bold, size, high)
 
 
-def _wrap(text: str, font: str, size: float, width: float) -> tuple[str, ...]:
-    """Lines no wider than width, broken at spaces only: a no-break space holds
-    "4:30 p.m." together, as it does on the page."""
+def _wrap(t: SignText, text: str, bold: bool, size: float, width: float) -> tuple[str, ...]:
+    """Lines no wider than width, broken after a space or between ideographs (pieces):
+    a no-break space holds "4:30 p.m." together, as it does on the page."""
     lines: list[str] = []
-    for word in text.split(" "):
-        joined = f"{lines[-1]} {word}" if lines else word
-        if lines and stringWidth(joined, font, size) <= width:
+    for piece in pieces(text):
+        joined = lines[-1] + piece if lines else piece
+        if lines and t.width(joined.rstrip(" "), size, bold) <= width:
             lines[-1] = joined
         else:
-            lines.append(word)
-    return tuple(lines)
-
-
-def _printable(text: str) -> str:
-    """Text the standard PDF fonts can show (Windows-1252): other letters lose their accents.
-
-    Our strings fit; a school name in another script would otherwise print as boxes.
-    """
-    try:
-        text.encode("cp1252")
-        return text
-    except UnicodeEncodeError:
-        pass
-    out = []
-    for char in text:
-        try:
-            char.encode("cp1252")
-            out.append(char)
-        except UnicodeEncodeError:
-            base = unicodedata.normalize("NFKD", char)
-            out.append("".join(c for c in base if c.isascii()) or "?")
-    return "".join(out)
+            lines.append(piece)
+    return tuple(line.rstrip(" ") for line in lines)
 
 
 def sign_files(placement: Placement, languages: tuple[str, ...]) -> dict[str, str]:

@@ -47,6 +47,7 @@ from builder.files import (
     remove_unexpected,
     write_if_changed,
 )
+from builder.i18n import refuse_drafts
 from builder.plan import (
     Finding,
     by_district,
@@ -132,6 +133,7 @@ def build(
     full: bool = False,
 ) -> BuildReport:
     """Build, or bring an earlier build up to date; what was done."""
+    refuse_drafts(deployment)
     print_dir = print_dir or default_print_dir(out_dir)
     code = code_version()
     record, fresh = _open_folders(out_dir, print_dir, code, full)

@@ -1,6 +1,8 @@
 """A state's reporting rules for the course, read from one data file per state.
 
-``content/training/states/TX.toml`` holds what the course shows Texas staff:
+``content/training/states/TX.toml`` holds what the course shows Texas staff, one
+[[claims]] table per statement with the passage it relies on, its address and the
+date read:
 who must report and whether it can be left to someone else, to whom, how
 fast, what training the state requires and what records the school keeps,
 what the state requires that the course does not give, and the statutes and
@@ -29,6 +31,7 @@ from quietdoor.states import STATE_CODE_RE
 STATE_RULES_DIR = Path(__file__).resolve().parent.parent / "content" / "training" / "states"
 GENERAL = "general"
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+CLAIM_ID_RE = re.compile(r"^[a-z][a-z0-9_-]{1,40}$")
 TOP_KEYS = frozenset(
     {
         "code",
@@ -37,17 +40,19 @@ TOP_KEYS = frozenset(
         "checked",
         "refresher_months",
         "reporting",
-        "training",
         "gaps",
         "statutes",
-        "sources",
+        "claims",
     }
 )
-REPORTING_KEYS = frozenset(
-    {"who", "personal", "to_whom", "deadline", "written", "line", "deadline_short"}
-)
-TRAINING_KEYS = frozenset({"rule", "records"})
-SOURCE_KEYS = frozenset({"title", "url"})
+REPORTING_KEYS = frozenset({"line", "deadline_short"})
+CLAIM_KEYS = frozenset({"id", "label", "text", "sources"})
+SOURCE_KEYS = frozenset({"title", "url", "quote", "read"})
+# The claims every rules file makes; "written" (a written follow-up) is optional.
+REQUIRED_CLAIMS = ("who", "personal", "to_whom", "deadline", "penalty", "training", "records")
+OPTIONAL_CLAIMS = ("written",)
+ROLE_PREFIX = "role-"  # a note for one role, shown in module 10
+UNVERIFIED = "*Not yet verified against the law's text; ask your safeguarding lead:*"
 
 
 class StateRulesError(BuildError):
@@ -58,15 +63,38 @@ class StateRulesError(BuildError):
 class Source:
     title: str
     url: str
+    quote: str = ""  # the exact passage the claim relies on, as read
+    read: str = ""  # the date it was read
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One statement of a state's law, with the passages that support it.
+
+    A claim with no quoted source is shown as not yet verified, never as fact.
+    The general text (no state) states no law, so it needs no source.
+    """
+
+    id: str
+    text: str
+    sources: tuple[Source, ...]
+    label: str = ""  # how a list shows it ("School police"), for extra claims and role notes
+    needs_source: bool = True
+
+    @property
+    def verified(self) -> bool:
+        return bool(self.sources)
+
+    @property
+    def shown(self) -> str:
+        """The claim as the course shows it (Markdown)."""
+        if self.verified or not self.needs_source:
+            return self.text
+        return f"{UNVERIFIED} {self.text}"
 
 
 @dataclass(frozen=True)
 class Reporting:
-    who: str  # who must report (Markdown)
-    personal: str  # whether the duty can be handed to someone else
-    to_whom: str
-    deadline: str
-    written: str  # a written follow-up, or "" when the state asks for none
     line: str  # the number to call, for the printable checklist ("" in the general text)
     deadline_short: str  # the deadline in a few words, for the checklist
 
@@ -79,11 +107,9 @@ class StateRules:
     checked: str  # the date the facts were last checked against the sources
     refresher_months: int | None  # the state's training interval, when it sets one
     reporting: Reporting
-    training_rule: str
-    records: str
+    claims: tuple[Claim, ...]
     gaps: tuple[str, ...]  # what the state requires that this course does not give
     statutes: tuple[str, ...]
-    sources: tuple[Source, ...]
 
     @property
     def is_general(self) -> bool:
@@ -93,6 +119,35 @@ class StateRules:
     def tag(self) -> str:
         """What a module's version carries for these rules, e.g. "TX.2"."""
         return f"{self.code}.{self.version}"
+
+    def claim(self, claim_id: str) -> Claim | None:
+        return next((c for c in self.claims if c.id == claim_id), None)
+
+    def shown(self, claim_id: str) -> str:
+        """A required or optional claim as shown, or "" when the file does not make it."""
+        found = self.claim(claim_id)
+        return found.shown if found else ""
+
+    @property
+    def extra_claims(self) -> tuple[Claim, ...]:
+        """Claims beyond the fixed ones and the role notes, shown with the reporting rules."""
+        fixed = {*REQUIRED_CLAIMS, *OPTIONAL_CLAIMS}
+        return tuple(
+            c for c in self.claims if c.id not in fixed and not c.id.startswith(ROLE_PREFIX)
+        )
+
+    @property
+    def role_notes(self) -> tuple[Claim, ...]:
+        return tuple(c for c in self.claims if c.id.startswith(ROLE_PREFIX))
+
+    @property
+    def sources(self) -> tuple[Source, ...]:
+        """Every source the claims cite, once each (by address), in file order."""
+        seen: dict[str, Source] = {}
+        for claim in self.claims:
+            for source in claim.sources:
+                seen.setdefault(source.url, source)
+        return tuple(seen.values())
 
 
 def load_state_rules(code: str, rules_dir: Path = STATE_RULES_DIR) -> StateRules:
@@ -132,7 +187,6 @@ def parse_state_rules(raw: Mapping[str, Any], path: Path, expected: str) -> Stat
             f"{path}: refresher_months: expected a whole number of months, got {refresher!r}"
         )
     reporting = f.table(raw, "reporting", REPORTING_KEYS)
-    training = f.table(raw, "training", TRAINING_KEYS)
     general = code == GENERAL
     gaps = raw.get("gaps", [])
     if not isinstance(gaps, list) or not all(isinstance(g, str) and g.strip() for g in gaps):
@@ -144,9 +198,19 @@ def parse_state_rules(raw: Mapping[str, Any], path: Path, expected: str) -> Stat
         or not all(isinstance(s, str) and s.strip() for s in statutes)
     ):
         raise StateRulesError(f"{path}: statutes: list at least one statute, as text")
-    sources = raw.get("sources")
-    if not isinstance(sources, list) or not sources:
-        raise StateRulesError(f"{path}: sources: list at least one [[sources]] table")
+    claims = raw.get("claims")
+    if not isinstance(claims, list) or not claims:
+        raise StateRulesError(f"{path}: claims: list the claims as [[claims]] tables")
+    parsed = tuple(
+        f.claim(c, f"claims[{i}]", needs_source=not general) for i, c in enumerate(claims)
+    )
+    ids = [c.id for c in parsed]
+    for claim_id in ids:
+        if ids.count(claim_id) > 1:
+            raise StateRulesError(f"{path}: claims: id {claim_id!r} is used twice")
+    for claim_id in REQUIRED_CLAIMS:
+        if claim_id not in ids and not (general and claim_id == "penalty"):
+            raise StateRulesError(f"{path}: claims: no claim with id {claim_id!r}")
     return StateRules(
         code=code,
         name=f.text(raw, "name"),
@@ -154,20 +218,31 @@ def parse_state_rules(raw: Mapping[str, Any], path: Path, expected: str) -> Stat
         checked=checked,
         refresher_months=refresher,
         reporting=Reporting(
-            who=f.text(reporting, "who", "reporting"),
-            personal=f.text(reporting, "personal", "reporting"),
-            to_whom=f.text(reporting, "to_whom", "reporting"),
-            deadline=f.text(reporting, "deadline", "reporting"),
-            written=f.text(reporting, "written", "reporting", optional=True),
             line=f.text(reporting, "line", "reporting", optional=general),
             deadline_short=f.text(reporting, "deadline_short", "reporting", optional=general),
         ),
-        training_rule=f.text(training, "rule", "training"),
-        records=f.text(training, "records", "training"),
+        claims=parsed,
         gaps=tuple(g.strip() for g in gaps),
         statutes=tuple(s.strip() for s in statutes),
-        sources=tuple(f.source(s, f"sources[{i}]") for i, s in enumerate(sources)),
     )
+
+
+def claims_table(codes: list[str], rules_dir: Path = STATE_RULES_DIR) -> str:
+    """docs/TRAINING.md's table of every state claim and its source (tests check it matches)."""
+    rows = [
+        "| State | Claim | Source | Read | Passage relied on |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for code in codes:
+        for claim in load_state_rules(code, rules_dir).claims:
+            if not claim.sources:
+                rows.append(f"| {code} | `{claim.id}` | not yet verified | | |")
+            for s in claim.sources:
+                quote = s.quote.replace("|", "\\|")
+                rows.append(
+                    f"| {code} | `{claim.id}` | [{s.title}]({s.url}) | {s.read} | {quote} |"
+                )
+    return "\n".join(rows) + "\n"
 
 
 class _Fields:
@@ -201,11 +276,40 @@ class _Fields:
         self.known(value, key, keys)
         return value
 
+    def claim(self, value: Any, where: str, *, needs_source: bool) -> Claim:
+        if not isinstance(value, Mapping):
+            raise self.fail(where, "expected a [[claims]] table")
+        self.known(value, where, CLAIM_KEYS)
+        claim_id = self.text(value, "id", where)
+        if not CLAIM_ID_RE.match(claim_id):
+            raise self.fail(f"{where}.id", f"{claim_id!r} is not an id such as 'deadline'")
+        label = self.text(value, "label", where, optional=True)
+        if claim_id.startswith(ROLE_PREFIX) and not label:
+            raise self.fail(f"{where}.label", "a role note names its role")
+        sources = value.get("sources", [])
+        if not isinstance(sources, list):
+            raise self.fail(f"{where}.sources", "expected [[claims.sources]] tables")
+        return Claim(
+            id=claim_id,
+            text=self.text(value, "text", where),
+            sources=tuple(self.source(s, f"{where}.sources[{i}]") for i, s in enumerate(sources)),
+            label=label,
+            needs_source=needs_source,
+        )
+
     def source(self, value: Any, where: str) -> Source:
         if not isinstance(value, Mapping):
-            raise self.fail(where, "expected a [[sources]] table")
+            raise self.fail(where, "expected a [[claims.sources]] table")
         self.known(value, where, SOURCE_KEYS)
         url = self.text(value, "url", where)
         if not url.startswith("https://"):
             raise self.fail(f"{where}.url", f"{url!r} must be an https address")
-        return Source(title=self.text(value, "title", where), url=url)
+        read = self.text(value, "read", where)
+        if not DATE_RE.match(read):
+            raise self.fail(f"{where}.read", "expected the date it was read, such as 2026-12-06")
+        return Source(
+            title=self.text(value, "title", where),
+            url=url,
+            quote=self.text(value, "quote", where),
+            read=read,
+        )

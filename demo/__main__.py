@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import socket
 import sys
 import time
 from pathlib import Path
@@ -21,6 +22,7 @@ from demo.alerts import alert_routes
 from demo.lock import FolderInUse, claim
 from demo.prepare import PASSPHRASE, prepare
 from keytool.errors import KeyToolError
+from quietdoor import console
 from quietdoor.errors import QuietDoorError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,12 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     var, out = default_folders(args.port, args.var, args.out)
     started = time.monotonic()
     try:
+        port_is_free(args.port)  # before minutes of building, not after
         for folder in (var, out):
             claim(folder, args.port)  # held by the relay this process becomes
         var.mkdir(parents=True, exist_ok=True)
         config, deployment = prepare(args.config, var, args.port)
         manifest = build_site(deployment, out, progress=ProgressPrinter())
-    except (QuietDoorError, BuildError, KeyToolError, FolderInUse) as exc:
+    except (QuietDoorError, BuildError, KeyToolError, FolderInUse, PortInUse) as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 2
     print(f"\nBuilt in {time.monotonic() - started:.1f} s. Open these in a browser:\n")
@@ -63,18 +66,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    QR code        {deployment.base_url}/{school['qr_svg']}")
     print(f"\nSigns, sticker sheets and placement plans to print: {default_print_dir(out)}")
     print("\n" + "\n".join(alert_routes(deployment)))
-    python = shlex.quote(sys.executable)
+    keytool = command("quietdoor-keytool", "keytool")
     home = shlex.quote(str(var / "keys" / "dana-ortiz"))
     print("\nAfter sending a report from Lincoln High's page, read it as its safeguarding lead,")
     print(f"in your browser (the passphrase is {PASSPHRASE!r}):\n")
-    print(f"  {python} -m keytool --home {home} desk --open")
+    print(f"  {keytool} --home {home} desk --open")
     print("\nor in a terminal:\n")
     print(f"  export QUIETDOOR_PASSPHRASE={shlex.quote(PASSPHRASE)}")
-    print(f"  {python} -m keytool --home {home} fetch")
-    print(f"  {python} -m keytool --home {home} list")
-    print(f"  {python} -m keytool --home {home} show CASE       # the id that list shows")
-    print(f"  {python} -m keytool --home {home} reply CASE --message 'Are you safe?'")
-    print("\nThe relay runs until you press Ctrl-C.\n", flush=True)
+    print(f"  {keytool} --home {home} fetch")
+    print(f"  {keytool} --home {home} list")
+    print(f"  {keytool} --home {home} show CASE       # the id that list shows")
+    print(f"  {keytool} --home {home} reply CASE --message 'Are you safe?'")
+    log = var / "relay.log"
+    print(f"\nThe relay runs until you press Ctrl-C; its log goes to {log}\n", flush=True)
     relay = [
         sys.executable,
         "-m",
@@ -90,7 +94,31 @@ def main(argv: list[str] | None = None) -> int:
         "--port",
         str(args.port),
     ]
+    os.dup2(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), sys.stderr.fileno())
     os.execv(sys.executable, relay)  # noqa: S606 - our own interpreter and module
+
+
+class PortInUse(Exception):
+    """Something already listens on the demo's port."""
+
+
+def port_is_free(port: int) -> None:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the relay binds
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise PortInUse(
+                f"port {port} is in use (another demo or program); choose another with --port"
+            ) from None
+
+
+def command(script: str, module: str) -> str:
+    """The console script beside this Python (the venv's bin), or `python -m module`; quoted."""
+    installed = Path(sys.executable).parent / script
+    if installed.exists():
+        return shlex.quote(str(installed))
+    return f"{shlex.quote(sys.executable)} -m {module}"
 
 
 def _folder(pages: dict[str, str]) -> str:
@@ -110,4 +138,4 @@ def default_folders(port: int, var: Path | None, out: Path | None) -> tuple[Path
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console.run("demo", main))

@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 
 from keytool.identity import create_identity, load_identity
-from keytool.settings import Settings, save_settings
+from keytool.settings import update_settings
 from quietdoor.config import Deployment, dump_config, load_config
 
 PASSPHRASE = "demo passphrase, not for real reports"  # noqa: S105 - demo keys only
@@ -35,5 +35,5 @@ def prepare(example: Path, var: Path, port: int) -> tuple[Path, Deployment]:
     config.write_text(dump_config(deployment), encoding="utf-8")
     for r in base.recipients:
         # Each lead's key tool knows the relay, and the config that names its colleagues.
-        save_settings(var / "keys" / r.id, Settings(relay_url=url, config=str(config)))
+        update_settings(var / "keys" / r.id, relay_url=url, config=str(config))
     return config, load_config(config)

@@ -26,6 +26,7 @@ from pathlib import Path
 from keytool import cli_cases, cli_keys, cli_reports
 from keytool.errors import KeyToolError
 from keytool.present import clean
+from quietdoor import console
 
 COMMANDS = {**cli_keys.COMMANDS, **cli_cases.COMMANDS, **cli_reports.COMMANDS}
 # The order of the help, as the docstring above lists the commands.
@@ -43,18 +44,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyToolError as exc:
         print(f"keytool: {clean(str(exc))}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("keytool: stopped", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        # `list --json | head` closed its end: stop quietly, as other tools do.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+
+
+def cli() -> int:
+    """quietdoor-keytool: `list --json | head` or Ctrl-C end in one line (quietdoor.console)."""
+    return console.run("keytool", main)
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m keytool",
+        prog="quietdoor-keytool",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -75,4 +74,4 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli())

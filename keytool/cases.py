@@ -26,9 +26,9 @@ from keytool.chain import Chain, order_notes
 from keytool.directory import Colleagues
 from keytool.inbox import Stored
 from quietdoor import payloads, protocol
+from quietdoor.clock import drifted
 from quietdoor.encoding import b64u_encode
 
-MAX_DATE_DRIFT = timedelta(days=2)  # device clocks are often wrong, but not by days
 V1_ACCEPT_DAYS = 30  # [relay] v1_accept_days when the deployment config does not say
 SECOND_REPORT = "a case has one report; this second one is refused"
 LATE_V1_REPORT = "a version-1 report arriving after the upgrade window: the relay may have made it"
@@ -88,13 +88,24 @@ class Case:
 
     @property
     def last_activity(self) -> str:
+        """The relay's UTC day of the newest message."""
         return max((e.stored.received for e in self.entries), default="")
+
+    @property
+    def came_in(self) -> str:
+        """The report's `sent` (UTC, from the student's device); "" without a report."""
+        report = self.report
+        return report.header.sent if report else ""
+
+    @property
+    def latest(self) -> Entry | None:
+        """The newest message, in the relay's order."""
+        return max(self.entries, key=relay_order, default=None)
 
     @property
     def recency(self) -> tuple[str, int]:
         """Newest first: the day, then the relay's order (a message just sent is newest)."""
-        cursors = [e.stored.cursor if e.stored.cursor is not None else 2**62 for e in self.entries]
-        return self.last_activity, max(cursors, default=0)
+        return max((relay_order(e) for e in self.entries), default=("", 0))
 
     @property
     def safe_now(self) -> str:
@@ -114,6 +125,14 @@ class Case:
             elif e.kind == "receipt":
                 last_receipt = i
         return last_student > last_receipt
+
+    @property
+    def attention(self) -> str:
+        """What needs a lead's eyes, one rule for `list` and the desk: "new" (nobody has
+        opened it), "new message" (the student wrote after it was opened) or ""."""
+        if not self.needs_receipt():
+            return ""
+        return "new message" if self.read_by_staff else "new"
 
     @property
     def status_note(self) -> Entry | None:
@@ -140,6 +159,12 @@ class Inbox:
             problem = "no case" if not matches else "more than one case"
             raise LookupError(f"{problem} matches {ref!r}; `list` shows each case's id")
         return matches[0]
+
+
+def relay_order(entry: Entry) -> tuple[str, int]:
+    """The relay's day and order of a message (one not fetched back yet comes last)."""
+    cursor = entry.stored.cursor
+    return entry.stored.received, cursor if cursor is not None else 2**62
 
 
 def case_ref(case_id: bytes) -> str:
@@ -310,11 +335,10 @@ def _signed_by_colleague(
 
 def _warnings(item: Stored, payload: payloads.Payload, trusted: bool | None) -> tuple[str, ...]:
     notes = []
-    written = date.fromisoformat(payload.header.sent[:10])
-    received = date.fromisoformat(item.received)
-    if received < written - timedelta(days=1) or received > written + MAX_DATE_DRIFT:
+    if drifted(payload.header.sent, item.received):
         notes.append(
-            f"written on {payload.header.sent[:10]} but the relay dated it {item.received}"
+            f"written on {payload.header.sent[:10]} but the relay dated it {item.received} "
+            "(both UTC days)"
         )
     if trusted is None and isinstance(payload, payloads.Reply | payloads.Receipt | payloads.Note):
         notes.append(

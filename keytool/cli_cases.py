@@ -19,6 +19,7 @@ from keytool.present import (
 )
 from keytool.prompt import find_case, open_session, read_cases
 from keytool.send import send_note, send_receipt, send_reply
+from quietdoor.clock import Clock
 from quietdoor.payloads import DISPOSITIONS, STATUSES
 
 
@@ -65,7 +66,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    for line in inbox_summary(inbox):
+    for line in inbox_summary(inbox, Clock(session.colleagues.deployment)):
         print(line)
     return 0
 
@@ -77,7 +78,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         print(as_json(case_json(case, with_messages=True)))
     else:
-        print(thread(case, session.colleagues))
+        print(thread(case, session.colleagues, Clock(session.colleagues.deployment)))
     session.remember()
     _warn(session.acknowledge_seen({case.school: held[case.school]} if case.school in held else {}))
     if case.needs_receipt():

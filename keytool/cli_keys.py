@@ -39,7 +39,7 @@ from keytool.recovery import (
     sheet_lines,
     unlock_sheet,
 )
-from keytool.settings import Settings, load_settings, remembered_location, save_settings
+from keytool.settings import load_settings, remembered_location, update_settings
 from quietdoor.config import load_config, recipient_snippet
 from quietdoor.errors import QuietDoorError
 from quietdoor.protocol import SLUG_RE
@@ -57,12 +57,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     identity = create_identity(
         args.home, args.id, args.name, passphrase, tuple(args.school), tuple(args.district)
     )
-    settings = Settings(
-        relay_url=args.relay or "",
-        config=remembered_location(args.config) if args.config else "",
-    )
-    if settings != Settings():
-        save_settings(args.home, settings)
+    update_settings(args.home, **_given(args))
     print(f"Your keys are in {args.home / 'identity.json'}, locked with your passphrase.")
     print("Keep a backup of that file somewhere safe: without it, reports sealed to you are lost.")
     print("Send these lines to whoever maintains the deployment config:\n")
@@ -190,16 +185,16 @@ def _sheet_input() -> list[TypedLine]:
 
 def _remember_after_restore(args: argparse.Namespace, identity: Identity) -> None:
     r = identity.recipient
-    settings = load_settings(args.home)
-    if args.config:
-        settings = dataclasses.replace(settings, config=remembered_location(args.config))
-    if args.relay:
-        settings = dataclasses.replace(settings, relay_url=args.relay)
-    if settings != Settings():
-        save_settings(args.home, settings)
+    update_settings(args.home, **_given(args))
     print(f"Keys restored for {clean(r.name)} ({clean(r.id)}) in {args.home}.")
     print(f"Key fingerprint: {fingerprint(r.x25519)} (the recovery sheet shows the same).")
     print("Next: fetch, to download your reports again from the relay.")
+
+
+def _given(args: argparse.Namespace) -> dict[str, str]:
+    """The settings this run was given (--relay, --config), to remember."""
+    given = {"relay_url": args.relay} if args.relay else {}
+    return given | ({"config": remembered_location(args.config)} if args.config else {})
 
 
 DEFAULT_OVERLAP_DAYS = 30

@@ -10,7 +10,7 @@ from pathlib import Path
 from keytool.cli_args import AddCommand, Subparsers
 from keytool.errors import KeyToolError
 from keytool.home import write_private
-from keytool.present import clean
+from keytool.present import clean, plural
 from keytool.prompt import open_session, read_cases
 from keytool.roster import completion, load_course_info, load_staff, people, school_names
 from keytool.roster_report import (
@@ -28,7 +28,9 @@ from keytool.stats import compute
 from keytool.stats_report import to_csv as to_stats_csv
 from keytool.stats_report import to_html as to_stats_html
 from keytool.stats_report import to_text as stats_text
+from quietdoor.clock import Clock
 from quietdoor.payloads import Training
+from quietdoor.states import US_STATES
 
 
 def cmd_roster(args: argparse.Namespace) -> int:
@@ -50,12 +52,17 @@ def cmd_roster(args: argparse.Namespace) -> int:
     staff = load_staff(args.staff, names) if args.staff else []
     if args.school:
         staff = [m for m in staff if m.school == args.school]
+    deployment = session.colleagues.deployment
+    clock = Clock(deployment)
+    today = args.on or clock.today
     roster = Roster(
         course=course,
         people=people(completions, staff),
         names=names,
-        today=args.on or datetime.date.today(),
+        today=today,
         staff_list=bool(args.staff),
+        state=US_STATES.get(deployment.state, "") if deployment else "",
+        as_of=f"{clock.full_day(today)} ({clock.zone_name()})",
     )
     session.remember(modules=source)
     if args.csv:
@@ -69,7 +76,7 @@ def cmd_roster(args: argparse.Namespace) -> int:
     else:
         counts = roster.counts()
         parts = ", ".join(f"{counts[s]} {s}" for s in STATUS_ORDER if counts[s])
-        print(f"{len(roster.people)} people: {parts or 'no records yet'}")
+        print(f"{plural(len(roster.people), 'person', 'people')}: {parts or 'no records yet'}")
     return 0
 
 
@@ -81,25 +88,25 @@ def cmd_stats(args: argparse.Namespace) -> int:
     colleagues = session.colleagues
     mine = session.identity.recipient
     schools = [args.school] if args.school else colleagues.schools_of(mine)
-    today = datetime.date.today()
+    clock = Clock(colleagues.deployment)
     climbed, warnings = session.climbed(schools)
     for warning in warnings:
         print(f"keytool: {clean(warning)}", file=sys.stderr)
-    numbers = compute(inbox.cases, schools, args.start, args.end, today, climbed)
+    numbers = compute(inbox.cases, schools, args.start, args.end, clock, climbed)
     session.remember()
     name = colleagues.school_name
     if args.csv:
         write_private(args.csv, to_stats_csv(numbers, name).encode("utf-8"))
     if args.html:
         organisation = colleagues.deployment.organisation if colleagues.deployment else ""
-        page = to_stats_html(numbers, name, organisation, today)
+        page = to_stats_html(numbers, name, organisation, clock)
         write_private(args.html, page.encode("utf-8"))
     if not (args.csv or args.html):
-        print(clean("\n".join(stats_text(numbers, name)), lines=True))
+        print(clean("\n".join(stats_text(numbers, name, clock)), lines=True))
     else:
         reports = sum(numbers.total(s).reports for s in numbers.schools)
         print(
-            f"{reports} reports in {len(numbers.schools)} schools, "
+            f"{plural(reports, 'report')} in {plural(len(numbers.schools), 'school')}, "
             f"{numbers.start.isoformat()} to {numbers.end.isoformat()}"
         )
     return 0

@@ -9,6 +9,7 @@ looser rights.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from keytool.errors import KeyToolError
@@ -38,15 +39,21 @@ def private_file(home: Path, name: str) -> Path:
 
 
 def write_private(path: Path, data: bytes) -> None:
-    """Write a whole file atomically, readable by its owner only (an export, settings, keys)."""
-    tmp = path.with_name(f".{path.name}.tmp")
+    """Write a whole file atomically, readable by its owner only (an export, settings, keys).
+
+    Each writer has its own temporary file, so two runs writing at once never rename
+    each other's.
+    """
+    tmp = ""
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, FILE_MODE)
-        tmp.replace(path)
+        os.replace(tmp, path)
     except OSError as exc:
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
         raise KeyToolError(f"cannot write {path} ({exc.strerror})") from None

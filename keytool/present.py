@@ -15,9 +15,10 @@ import json
 import unicodedata
 from typing import Any
 
-from keytool.cases import Case, Entry, Inbox, Unreadable
+from keytool.cases import Case, Entry, Inbox, Unreadable, relay_order
 from keytool.directory import Colleagues
 from quietdoor import payloads
+from quietdoor.clock import Clock
 from quietdoor.encoding import b64u_encode
 
 # Unicode categories shown escaped: controls, format characters (bidi, zero-width
@@ -39,6 +40,7 @@ KIND_TITLES = {
     "receipt": "Opened by",
     "note": "Note by",
 }
+ATTENTION = {"new": "NEW", "new message": "NEW MESSAGE", "": "read"}
 
 
 def clean(text: str, *, lines: bool = False) -> str:
@@ -57,24 +59,28 @@ def clean(text: str, *, lines: bool = False) -> str:
     return "".join(out)
 
 
+def plural(count: int, one: str, many: str = "") -> str:
+    """ "1 report", "2 reports": a count with its noun."""
+    return f"{count} {one if count == 1 else many or one + 's'}"
+
+
 def as_json(document: Any) -> str:
     """Exact JSON, with every non-ASCII character escaped: safe to print, and the same data."""
     return json.dumps(document, ensure_ascii=True, indent=2)
 
 
-def case_line(case: Case) -> str:
+def case_line(case: Case, clock: Clock) -> str:
     flag = FLAGS.get(case.safe_now, "")
     report = case.report
     first = " ".join(report.answers.what.split()) if report else ""
     if len(first) > 60:
         first = first[:57] + "..."
-    read = "read" if case.read_by_staff else "NEW"
     parts = [
         case.ref,
-        case.last_activity,
+        came_in(case, clock),
         clean(case.school),
         f"{len(case.entries)} msg",
-        read,
+        ATTENTION[case.attention],
         case.status,
         flag,
         "" if case.provable else f"({payloads.NOT_PROVABLE})",
@@ -88,17 +94,32 @@ def unreadable_line(u: Unreadable) -> str:
     return f"skipped message {clean(u.id)} ({clean(u.school)}): {clean(u.reason)}"
 
 
-def inbox_summary(inbox: Inbox) -> list[str]:
+def came_in(case: Case, clock: Clock) -> str:
+    """The report's `sent` in the school's zone (flagged when the relay's day disagrees)."""
+    if not case.came_in:
+        return clock.relay_day(case.opened)
+    return clock.came_in(case.came_in, case.opened, case.school)
+
+
+def last_activity(case: Case, clock: Clock) -> str:
+    """When the newest message was written, in the school's zone."""
+    latest = case.latest
+    return clock.moment(latest.payload.header.sent, case.school) if latest else ""
+
+
+def inbox_summary(inbox: Inbox, clock: Clock) -> list[str]:
     if not inbox.cases:
         return ["No cases in the inbox." if not inbox.unreadable else "No readable cases."]
-    return [case_line(c) for c in inbox.cases]
+    zones = clock.zones_line([c.school for c in inbox.cases])
+    return [zones, *(case_line(c, clock) for c in inbox.cases)]
 
 
-def thread(case: Case, colleagues: Colleagues) -> str:
+def thread(case: Case, colleagues: Colleagues, clock: Clock) -> str:
     lines = [
         f"Case      {case.ref}",
         f"School    {clean(colleagues.school_name(case.school))}",
-        f"Opened    {case.opened} (last activity {case.last_activity})",
+        f"Times     in {clock.zone_name(case.school)}",
+        f"Came in   {came_in(case, clock)} (last activity {last_activity(case, clock)})",
         f"Status    {case.status}" + (f" ({FORK}: every note is shown)" if case.chain.fork else ""),
     ]
     if not case.provable:
@@ -108,17 +129,23 @@ def thread(case: Case, colleagues: Colleagues) -> str:
         lines.append(f"Safety    The student {SAFE_NOW[report.answers.safe_now]}.")
     lines += [f"Warning   {clean(w)}" for w in case.chain.warnings]
     lines += [f"Refused   message {clean(u.id)}: {clean(u.reason)}" for u in case.refused]
-    for entry in case.entries + case.notes:
-        lines += ["", *message(entry, colleagues)]
+    for entry in in_time_order(case):
+        when = clock.moment(entry.payload.header.sent, case.school)
+        lines += ["", *message(entry, colleagues, when)]
     return "\n".join(lines)
 
 
-def message(entry: Entry, colleagues: Colleagues) -> list[str]:
+def in_time_order(case: Case) -> list[Entry]:
+    """Messages and staff notes by when they were written; in the same minute, the relay's order."""
+    return sorted(case.entries + case.notes, key=lambda e: (e.payload.header.sent, *relay_order(e)))
+
+
+def message(entry: Entry, colleagues: Colleagues, when: str) -> list[str]:
     p = entry.payload
     title = KIND_TITLES.get(p.header.kind, p.header.kind)
     if isinstance(p, payloads.Reply | payloads.Receipt | payloads.Note):
         title += " " + clean(colleagues.person(p.signer.id))
-    head = f"--- {title}, {p.header.sent.replace('T', ' ').replace('Z', ' UTC')}"
+    head = f"--- {title}, {when}"
     out = [head + f" (message {clean(entry.stored.id)})"]
     out += [f"    ! {clean(w)}" for w in entry.warnings]
     if isinstance(p, payloads.Report):
@@ -151,6 +178,7 @@ def case_json(case: Case, *, with_messages: bool) -> dict[str, Any]:
         "school": case.school,
         "case_id": b64u_encode(case.case_id),
         "opened": case.opened,
+        "came_in": case.came_in,
         "last_activity": case.last_activity,
         "safe_now": case.safe_now,
         "flags": [FLAGS[case.safe_now]] if case.safe_now in FLAGS else [],
@@ -160,6 +188,7 @@ def case_json(case: Case, *, with_messages: bool) -> dict[str, Any]:
         "note_warnings": list(case.chain.warnings),
         "refused": [unreadable_json(u) for u in case.refused],
         "read_by_staff": case.read_by_staff,
+        "attention": case.attention,
         "status": case.status,
         "messages": len(case.entries),
     }

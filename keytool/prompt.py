@@ -14,6 +14,8 @@ from keytool.identity import check_passphrase
 from keytool.present import clean, unreadable_line
 from keytool.session import Session
 
+TRIES = 3
+
 
 def ask_passphrase(confirm: bool) -> str:
     from_env = os.environ.get("QUIETDOOR_PASSPHRASE")
@@ -22,14 +24,21 @@ def ask_passphrase(confirm: bool) -> str:
     if not sys.stdin.isatty():
         raise KeyToolError("no passphrase: run at a keyboard, or set QUIETDOOR_PASSPHRASE")
     try:
-        first = getpass.getpass("Passphrase: ")
-        if confirm:
-            check_passphrase(first)
-            if getpass.getpass("Same passphrase again: ") != first:
-                raise KeyToolError("the two passphrases differ; nothing was created")
+        if not confirm:
+            return getpass.getpass("Passphrase: ")
+        for _ in range(TRIES):  # a new passphrase: a short or mistyped one is asked again
+            first = getpass.getpass("Passphrase: ")
+            try:
+                check_passphrase(first)
+            except KeyToolError as exc:
+                print(f"{exc}; try again", file=sys.stderr)
+                continue
+            if getpass.getpass("Same passphrase again: ") == first:
+                return first
+            print("the two passphrases differ; try again", file=sys.stderr)
     except EOFError:
         raise KeyToolError("no passphrase was entered") from None
-    return first
+    raise KeyToolError(f"no passphrase after {TRIES} tries; nothing was created")
 
 
 def open_session(args: argparse.Namespace) -> Session:

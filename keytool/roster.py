@@ -65,7 +65,7 @@ class CourseInfo:
     modules: dict[str, CourseModule]
     refresher_months: int
     new_hire_days: int
-    state: str
+    state: str  # the state whose rules the course shows; "" for its general text
     base: str  # the training folder or URL, ending in "/", for the schools' files
 
 
@@ -163,7 +163,7 @@ def load_course_info(source: str) -> CourseInfo:
         modules={m.id: m for m in course.modules},
         refresher_months=course.refresher_months,
         new_hire_days=course.new_hire_days,
-        state=course.state.name if course.state else "",
+        state=course.state.name if course.state and course.state.code != "general" else "",
         base=base,
     )
 

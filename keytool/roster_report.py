@@ -74,6 +74,17 @@ class Roster:
     names: Mapping[str, str]  # school slug -> name
     today: datetime.date
     staff_list: bool = False
+    state: str = ""  # the deployment's state, by name ("" when it names none)
+    as_of: str = ""  # `today` as a person reads it, with its time zone
+
+    @property
+    def state_rules(self) -> str:
+        """Whose rules the course shows, by the state's name."""
+        if self.course.state:
+            return self.course.state
+        if self.state:
+            return f"{self.state} (but this course shows the general rules: rebuild it)"
+        return "none: the deployment names no state, so the course shows the general rules"
 
     def standing(self, person: Person) -> Standing:
         return standing(person, self.course, self.today, staff_list=self.staff_list)
@@ -173,8 +184,8 @@ def to_html(roster: Roster, title: str) -> str:
     ]
     return PAGES.get_template("roster.html.j2").render(
         title=title,
-        today=roster.today,
-        state=roster.course.state or "no state set",
+        as_of=roster.as_of or roster.today.isoformat(),
+        state=roster.state_rules,
         refresher_months=roster.course.refresher_months,
         new_hire_days=roster.course.new_hire_days,
         modules=modules,

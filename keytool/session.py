@@ -22,8 +22,8 @@ from keytool.errors import KeyToolError
 from keytool.identity import Identity, load_identity
 from keytool.inbox import Inbox
 from keytool.send import Writer
-from keytool.settings import Settings, load_settings, remembered_location, save_settings
-from quietdoor.payloads.reader import SENT_FORMAT
+from keytool.settings import Settings, load_settings, remembered_location, update_settings
+from quietdoor.payloads import SENT_FORMAT
 from quietdoor.protocol import SLUG_RE
 
 
@@ -33,16 +33,17 @@ class Session:
     identity: Identity
     settings: Settings
     colleagues: Colleagues
+    given: dict[str, str] = field(default_factory=dict)  # settings given now, for remember()
     _cached: tuple[tuple[int, int, int, int], CaseInbox] | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, home: Path, passphrase: str, config: str | None = None) -> Session:
         identity = load_identity(home, passphrase)
         settings = load_settings(home)
-        if config:
-            settings = dataclasses.replace(settings, config=remembered_location(config))
+        given = {"config": remembered_location(config)} if config else {}
+        settings = dataclasses.replace(settings, **given)
         colleagues = Colleagues.load(identity.recipient, settings.config)
-        return cls(home, identity, settings, colleagues)
+        return cls(home, identity, settings, colleagues, given)
 
     @property
     def writer(self) -> Writer:
@@ -51,10 +52,8 @@ class Session:
         return Writer(id=self.identity.recipient.id, signing_key=key)
 
     def remember(self, **changes: str) -> None:
-        updated = dataclasses.replace(self.settings, **changes)
-        if updated != load_settings(self.home):
-            save_settings(self.home, updated)
-        self.settings = updated
+        """Remember these keys and those given now; what another run remembered is kept."""
+        self.settings = update_settings(self.home, **{**self.given, **changes})
 
     def relay(self, url: str | None = None) -> Relay:
         chosen = url or self.settings.relay_url

@@ -1,18 +1,37 @@
-"""What the key tool remembers between runs besides keys: the relay, the config, the course."""
+"""What the key tool remembers between runs besides keys: the relay, the config, the course.
+
+The desk and a command may run at once: each change is read, merged by key and
+written as one step under a lock, so that no writer drops what another remembered.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from keytool.errors import KeyToolError
-from keytool.home import private_home, write_private
+from keytool.home import FILE_MODE, private_home, write_private
 from quietdoor import strictjson
 
+if sys.platform == "win32":  # a lead's laptop may run Windows
+    import msvcrt
+
+    def _lock(fd: int) -> None:
+        msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+else:
+    import fcntl
+
+    def _lock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+
+
 SETTINGS_FILE = "settings.json"
+LOCK_FILE = ".settings.lock"
 
 
 @dataclass(frozen=True)
@@ -36,10 +55,23 @@ def load_settings(home: Path) -> Settings:
         raise KeyToolError(f"{path} is damaged; delete it and pass --relay again") from None
 
 
-def save_settings(home: Path, settings: Settings) -> None:
-    private_home(home)
-    text = json.dumps(dataclasses.asdict(settings), indent=2)
-    write_private(home / SETTINGS_FILE, text.encode("utf-8"))
+def update_settings(home: Path, **changes: str) -> Settings:
+    """Change these keys only, keeping every other as the file has it now; the result."""
+    lock = private_home(home) / LOCK_FILE
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    except OSError as exc:
+        raise KeyToolError(f"cannot use {lock} ({exc.strerror})") from None
+    try:
+        _lock(fd)
+        current = load_settings(home)
+        updated = dataclasses.replace(current, **changes)
+        if updated != current:
+            text = json.dumps(dataclasses.asdict(updated), indent=2)
+            write_private(home / SETTINGS_FILE, text.encode("utf-8"))
+        return updated
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def remembered_location(text: str) -> str:

@@ -1,14 +1,14 @@
 """The yearly numbers: per school and month, counts a board or a state office asks for.
 
 Only counts and whole days come out of here, never a word of a report or a case
-id. A case counts in the month its first report arrived (the relay's UTC day: the
-only arrival time anyone has, by design); a student's later message counts in the
-month it arrived. How fast the school answered is counted in whole days from the
-report's arrival to the first read receipt, and to the first reply, by anyone on
-the team; and in minutes from the report's `sent` (the student's clock) to the
-first time a person viewed it with this key tool. The disposition is the case's
-latest one, from colleagues' notes. Escalations past the first tier come from the
-relay's count.
+id. Days are the school's (quietdoor.clock): a case counts in the month its report
+was sent, in the school's time zone (the relay's UTC day instead when the student's
+clock was off by days); a student's later message counts in the month it was sent.
+How fast the school answered is counted in whole days from the report to the first
+read receipt, and to the first reply, by anyone on the team; and in minutes from the
+report's `sent` (the student's clock) to the first time a person viewed it with this
+key tool. The disposition is the case's latest one, from colleagues' notes.
+Escalations past the first tier come from the relay's count.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from keytool.cases import Case
+from keytool.cases import Case, Entry
 from quietdoor import payloads
-from quietdoor.payloads.reader import SENT_FORMAT
+from quietdoor.clock import Clock, moment_of
 
 # The dispositions, in the order a report lists them; "" is a case with none yet.
 DISPOSITION_ORDER = ("cps", "police", "school", "no_action", "junk", "")
@@ -74,7 +74,7 @@ def compute(
     schools: Iterable[str],
     start: datetime.date | None,
     end: datetime.date | None,
-    today: datetime.date,
+    clock: Clock,
     climbed: Mapping[str, Mapping[str, int]] | None = None,
 ) -> Stats:
     """Numbers for every school named (and every school with a case), over [start, end].
@@ -82,9 +82,9 @@ def compute(
     climbed: per school and month, escalations past the first tier (from the relay).
     """
     cases = list(cases)
-    days = [_day(e.stored.received) for c in cases for e in c.entries]
-    first = start or min(days, default=today)
-    last = end or today
+    days = [_day(clock, c, e) for c in cases for e in c.entries]
+    first = start or min(days, default=clock.today)
+    last = end or clock.today
     if last < first:
         first, last = last, last
     months = _months(first, last)
@@ -93,11 +93,13 @@ def compute(
         table[slug] = {m: MonthStats() for m in months}
     for case in cases:
         per_month = table[case.school]
-        opened = _day(case.opened)
+        if not case.entries:
+            continue
+        opened = _day(clock, case, case.entries[0])
         if first <= opened <= last:
-            _count_case(case, opened, per_month[opened.strftime("%Y-%m")])
+            _count_case(case, opened, per_month[opened.strftime("%Y-%m")], clock)
         for entry in case.entries:
-            arrived = _day(entry.stored.received)
+            arrived = _day(clock, case, entry)
             if entry.kind == "update" and first <= arrived <= last:
                 per_month[arrived.strftime("%Y-%m")].follow_ups += 1
     for slug, by_month in (climbed or {}).items():
@@ -107,12 +109,12 @@ def compute(
     return Stats(months=months, schools=table, start=first, end=last)
 
 
-def _count_case(case: Case, opened: datetime.date, numbers: MonthStats) -> None:
+def _count_case(case: Case, opened: datetime.date, numbers: MonthStats, clock: Clock) -> None:
     numbers.reports += 1
     numbers.not_safe_now += case.safe_now == "no"
     numbers.not_sure += case.safe_now == "unsure"
     numbers.dispositions[_disposition(case)] += 1
-    read = _first(case, "receipt")
+    read = _first(case, "receipt", clock)
     if read is None:
         numbers.not_read += 1
     else:
@@ -120,15 +122,15 @@ def _count_case(case: Case, opened: datetime.date, numbers: MonthStats) -> None:
     seen = _minutes_to_seen(case)
     if seen is not None:
         numbers.minutes_to_seen.append(seen)
-    replied = _first(case, "reply")
+    replied = _first(case, "reply", clock)
     if replied is None:
         numbers.not_replied += 1
     else:
         numbers.days_to_reply.append((replied - opened).days)
 
 
-def _first(case: Case, kind: str) -> datetime.date | None:
-    days = [_day(e.stored.received) for e in case.entries if e.kind == kind and e.trusted]
+def _first(case: Case, kind: str, clock: Clock) -> datetime.date | None:
+    days = [_day(clock, case, e) for e in case.entries if e.kind == kind and e.trusted]
     return min(days, default=None)
 
 
@@ -137,8 +139,7 @@ def _minutes_to_seen(case: Case) -> int | None:
     report = next((e for e in case.entries if e.kind == "report"), None)
     if report is None or not report.stored.seen_at:
         return None
-    sent = datetime.datetime.strptime(report.payload.header.sent, SENT_FORMAT)
-    seen = datetime.datetime.strptime(report.stored.seen_at, SENT_FORMAT)
+    sent, seen = moment_of(report.payload.header.sent), moment_of(report.stored.seen_at)
     return max(0, int((seen - sent).total_seconds() // 60))  # a phone's clock may run ahead
 
 
@@ -151,8 +152,8 @@ def median(values: list[int]) -> float | None:
     return statistics.median(values) if values else None
 
 
-def _day(text: str) -> datetime.date:
-    return datetime.date.fromisoformat(text)
+def _day(clock: Clock, case: Case, entry: Entry) -> datetime.date:
+    return clock.counted_day(entry.payload.header.sent, entry.stored.received, case.school)
 
 
 def _months(first: datetime.date, last: datetime.date) -> tuple[str, ...]:

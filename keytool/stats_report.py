@@ -16,6 +16,7 @@ from typing import Any
 
 from keytool.page_templates import PAGES
 from keytool.stats import DISPOSITION_ORDER, MonthStats, Stats, median
+from quietdoor.clock import Clock
 from quietdoor.csvcells import cell
 
 DISPOSITION_LABELS = {
@@ -100,7 +101,7 @@ def to_csv(stats: Stats, name: Callable[[str], str]) -> str:
     return out.getvalue()
 
 
-def to_text(stats: Stats, name: Callable[[str], str]) -> list[str]:
+def to_text(stats: Stats, name: Callable[[str], str], clock: Clock) -> list[str]:
     """A short table for the terminal: months with anything in them, and a total per school."""
     head = (
         f"{'month':<8} {'reports':>7} {'not safe':>8} {'follow-ups':>10} {'read in':>8} "
@@ -115,11 +116,12 @@ def to_text(stats: Stats, name: Callable[[str], str]) -> list[str]:
                 lines.append(_text_line(month, m))
         lines.append(_text_line("total", stats.total(slug)))
     lines.append("")
-    lines.append("'read in': median days from a report's arrival to the team's first read.")
+    lines.append("'read in': median days from a report to the team's first read.")
     lines.append(
         "'seen in', 'longest': median and longest minutes from a report's sending to the first "
         "time you viewed it here; 'climbed': escalations past the first tier (the relay's count)."
     )
+    lines.append(clock.zones_line(list(stats.schools)))
     return lines[1:]
 
 
@@ -199,9 +201,7 @@ def chart(months: tuple[str, ...], counts: Mapping[str, int], school: str) -> Ch
     return Chart(CHART_WIDTH, CHART_HEIGHT, TOP, TOP + plot_h, ticks, bars, summary + ".")
 
 
-def to_html(
-    stats: Stats, name: Callable[[str], str], organisation: str, today: datetime.date
-) -> str:
+def to_html(stats: Stats, name: Callable[[str], str], organisation: str, clock: Clock) -> str:
     schools = []
     for slug, months in stats.schools.items():
         counts = {m: months[m].reports for m in stats.months}
@@ -218,7 +218,8 @@ def to_html(
         organisation=organisation,
         start=stats.start,
         end=stats.end,
-        today=today,
+        made=clock.day(clock.today),
+        zones=clock.zones_line(list(stats.schools)),
         schools=schools,
         month_name=_month_name,
         dispositions=[(DISPOSITION_COLUMNS[d], DISPOSITION_LABELS[d]) for d in DISPOSITION_ORDER],

@@ -1,4 +1,4 @@
-"""python -m relay --config PATH --store URL [--static DIR] [--host H] [--port N] [--new-epoch]"""
+"""quietdoor-relay --config PATH --store URL [--static DIR] [--host H] [--port N] [--new-epoch]"""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging.config
 import sys
 from pathlib import Path
 
+from quietdoor import console
 from quietdoor.config import Deployment, load_config
 from quietdoor.errors import QuietDoorError
 from relay.app import create_app
@@ -22,7 +23,7 @@ log = logging.getLogger("relay")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m relay", description=__doc__)
+    parser = argparse.ArgumentParser(prog="quietdoor-relay", description=__doc__)
     parser.add_argument("--config", type=Path, default=Path("examples/demo.toml"))
     parser.add_argument(
         "--store",
@@ -112,5 +113,9 @@ def _new_epoch(store: SQLStore, deployment: Deployment) -> int:
     return 0
 
 
+def cli() -> int:
+    return console.run("relay", main)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli())

@@ -109,7 +109,7 @@ class Planner:
         s = self.deployment.school(school)
         if s is None:
             return False
-        calendar = self.deployment.calendar(s.district)
+        calendar = self.deployment.calendar(school)
         local = datetime.fromtimestamp(at, ZoneInfo(calendar.timezone))
         return calendar.in_read_hours(s.read_hours, local)
 
@@ -140,6 +140,4 @@ class Planner:
         return int(round(minutes * 60))
 
     def _zone(self, school: str) -> ZoneInfo:
-        s = self.deployment.school(school)
-        district = s.district if s is not None else ""
-        return ZoneInfo(self.deployment.calendar(district).timezone)
+        return ZoneInfo(self.deployment.timezone_of(school))

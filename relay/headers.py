@@ -170,7 +170,7 @@ class Edge:
 class _StudentPolicy:
     """The student pages' header policy, with the hashes of the inline code of the site served.
 
-    The pages carry their stylesheet and scripts inline (see quietdoor.csp); the
+    The pages carry their stylesheet and small scripts inline (see quietdoor.csp); the
     hashes come from the copies the builder publishes under ``assets/``, read again
     whenever one of them changes, so a rebuild while the relay runs stays in step.
     """

@@ -22,6 +22,13 @@ need_command() {
   command -v "$1" >/dev/null 2>&1 || need_debian_packages "$2"
 }
 
+# The TrueType fonts the signs are set in (builder/sign_fonts.py): Noto Sans and Noto
+# Sans Arabic, and WenQuanYi Zen Hei for Chinese (Debian's Noto CJK is CFF, which
+# ReportLab cannot embed). Nothing is downloaded when a sign is built.
+need_sign_fonts() {
+  need_debian_packages fonts-noto-core fonts-wqy-zenhei
+}
+
 # A virtual environment in .venv with Python 3.11 or newer.
 ensure_venv() {
   local python="${PYTHON:-python3}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import json
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from playwright.sync_api import Browser, Page
@@ -140,17 +141,29 @@ def test_axe_finds_a_real_problem(site: Site, page: Page, tmp_path: Path) -> Non
     assert "label" in {v["id"] for v in violations(page)}
 
 
+# The page's background in each scheme the lead's computer may ask for.
+DESK_BACKGROUND = {"light": "rgb(246, 245, 242)", "dark": "rgb(20, 23, 28)"}
+
+
 @pytest.mark.usefixtures("keytool_passphrase")
-def test_the_desk_has_no_wcag_violations(leads: Leads, browser: Browser, tmp_path: Path) -> None:
-    """The unlock page, the inbox (urgent and other cases) and a case with a reply and a note."""
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_desk_has_no_wcag_violations(
+    leads: Leads, browser: Browser, tmp_path: Path, scheme: Literal["light", "dark"]
+) -> None:
+    """The unlock page, the inbox (urgent and other cases) and a case with a reply and a note,
+    in the colour scheme the computer asks for."""
     leads.post("An accessibility check of the desk.", safe_now="no")
     leads.post("Another one.", safe_now="unsure")
     leads.post("A calm one.", safe_now="yes")
     desk = start_desk(leads.home, leads.config, leads.relay.url, tmp_path)
-    context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
+    context = browser.new_context(
+        bypass_csp=True, viewport={"width": 1280, "height": 900}, color_scheme=scheme
+    )
     try:
         page = context.new_page()
         page.goto(desk.link)
+        background = "getComputedStyle(document.body).backgroundColor"
+        assert page.evaluate(background) == DESK_BACKGROUND[scheme]
         assert violations(page) == []
         page.fill("#passphrase", "a wrong passphrase")
         page.click("form.unlock button")

@@ -3,8 +3,12 @@ backs), and the opt-in urgent bit the landing page sends beside a report."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import html
+import re
 import threading
+import unicodedata
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -14,14 +18,19 @@ import pytest
 from playwright.sync_api import Browser, Route
 
 from builder.assets import build_assets
-from builder.landing import landing_paths, render_landing
+from builder.landing import landing_paths, load_catalogs, read_hours_text, render_landing
+from builder.qr import make_code
+from builder.signs import render_pdf, sign_text
 from quietdoor.config import Deployment, load_config
+from quietdoor.languages import LANGUAGES, SUPPORTED_LANGUAGES
 from relay.headers import CORS_HEADERS
 from relay.proof import Proofs
 
 from .support.axe import violations
+from .support.fonts import cmap
 from .support.ladders import ladder_text, write_ladder
 from .support.paths import EXAMPLE
+from .support.prints import letters, pdf_text
 
 pytestmark = pytest.mark.browser
 HOLEY = (
@@ -96,6 +105,33 @@ def test_the_pages_say_what_happens_after_hours(
             assert violations(page) == []
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("lang", SUPPORTED_LANGUAGES)
+def test_every_language_says_a_person_on_call_is_alerted_on_the_page_and_the_sign(
+    tmp_path: Path, lang: str
+) -> None:
+    d = load_config(write_ladder(tmp_path))
+    d = dataclasses.replace(d, languages=SUPPORTED_LANGUAGES)
+    school = d.school("lincoln-high")
+    assert school is not None
+    strings = load_catalogs()[lang]
+    sentence = strings["hours_on_call"]
+    path = landing_paths(d, school)[lang]
+    page = render_landing(d, school, lang, build_assets(tmp_path / "site"), path)
+    found = re.search(r'<p class="hours">(.*?)</p>', page, re.DOTALL)
+    assert found is not None
+    # the whole-sentence read hours, then the after-hours sentence, and not the other one
+    assert html.unescape(found[1]) == f"{read_hours_text(school.read_hours, lang)} {sentence}"
+    text = sign_text(d, school, d.placements_for(school.slug)[0], lang)
+    assert text.hours.endswith(sentence) and strings["hours_other_times"] not in text.hours
+    pdf = tmp_path / "sign.pdf"
+    pdf.write_bytes(render_pdf(text, make_code(text.url), "letter", "sign", d.organisation))
+    assert letters(sentence) in letters(pdf_text(pdf))
+    drawn = {
+        c for c in unicodedata.normalize("NFC", sentence) if unicodedata.category(c)[0] in "LM"
+    }
+    assert drawn <= cmap(LANGUAGES[lang].sign_font)
 
 
 RELAY = "https://relay.riverside.example"  # the example's relay_url, answered by the test

@@ -633,6 +633,81 @@ def test_a_case_opened_before_version_2_opens_labelled_and_takes_an_update(
         context.close()
 
 
+# --- loading: case.js is deferred, first, before the crypto ------------------------
+
+NOT_LOADED = "This page did not load all the way, so it cannot send yet."
+
+
+def test_the_case_page_works_before_the_crypto_arrives(
+    conversation_site: Site, browser: Browser, look_alike_case: StudentCase
+) -> None:
+    """case.js runs as soon as it arrives, not after the (larger) crypto."""
+    context = browser.new_context(viewport=PHONE)
+    held: list[Route] = []
+    context.route("**/assets/nacl-fast.min.js*", lambda route: held.append(route))
+    page = context.new_page()
+    try:
+        page.goto(case_page(conversation_site), wait_until="commit")
+        page.wait_for_selector("#open:enabled")
+        assert page.evaluate("typeof nacl") == "undefined"
+        page.fill("#code", look_alike_case.code)
+        page.click("#open")
+        page.wait_for_selector("#code-status:not(:empty)")
+        assert page.inner_text("#code-status") == "Getting ready. One moment…"
+        while not held:  # the route handler runs as Playwright delivers its events
+            page.wait_for_timeout(20)
+        held[0].continue_()
+        page.wait_for_selector("#thread:visible")
+        assert "Look-alike words" in thread_items(page)[0]
+    finally:
+        context.close()
+
+
+def test_a_crypto_script_that_fails_is_named_on_the_case_page(
+    conversation_site: Site, browser: Browser
+) -> None:
+    context = browser.new_context(viewport=PHONE)
+    context.route("**/assets/blake2b.js*", lambda r: r.fulfill(status=200, body="tampered()"))
+    page = context.new_page()
+    try:
+        page.goto(case_page(conversation_site))
+        page.wait_for_selector("#code-error:not(:empty)")
+        assert page.inner_text("#code-error").startswith(NOT_LOADED)
+        page.fill("#code", LOOK_ALIKE_CODE)
+        page.click("#open")
+        assert page.inner_text("#code-error").startswith(NOT_LOADED)
+        assert page.is_hidden("#thread")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("how", ["tampered", "unreachable"])
+def test_a_case_script_that_does_not_load_is_named_and_the_exit_still_works(
+    conversation_site: Site, browser: Browser, how: str
+) -> None:
+    """page.js, inline, says so: without it the open button would stay disabled, unexplained."""
+    exit_url = conversation_site.deployment.quick_exit_url
+    context = browser.new_context(viewport=PHONE)
+    context.route(
+        exit_url + "**",
+        lambda r: r.fulfill(status=200, content_type="text/html", body="<title>elsewhere</title>"),
+    )
+    if how == "tampered":  # the integrity check refuses it
+        context.route("**/assets/case.js*", lambda r: r.fulfill(status=200, body="tampered()"))
+    else:
+        context.route("**/assets/case.js*", lambda r: r.abort("connectionrefused"))
+    page = context.new_page()
+    try:
+        page.goto(case_page(conversation_site))
+        page.wait_for_selector("#code-error:not(:empty)")
+        assert page.inner_text("#code-error").startswith(NOT_LOADED)
+        assert page.is_visible("#code") and page.is_disabled("#open")
+        page.click("#quick-exit")
+        page.wait_for_url(exit_url)
+    finally:
+        context.close()
+
+
 # --- leaving ----------------------------------------------------------------------
 
 

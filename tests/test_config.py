@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import gc
 import tomllib
@@ -55,6 +56,23 @@ def test_dump_round_trips() -> None:
     assert parse_config(tomllib.loads(dump_config(d))) == d
 
 
+def test_a_school_may_have_its_own_languages() -> None:
+    text = EXAMPLE.read_text(encoding="utf-8").replace(
+        'read_hours = "mon-fri 07:30-16:30"',
+        'read_hours = "mon-fri 07:30-16:30"\nlanguages = ["ar", "en", "vi"]',
+        1,
+    )
+    d = parse_config(tomllib.loads(text))
+    assert d.allow_draft_languages and d.languages == ("en", "es")
+    assert d.languages_for("lincoln-high") == ("ar", "en", "vi")
+    assert d.languages_for("riverside-middle") == ("en", "es")
+    assert d.offered_languages == ("en", "es", "ar", "vi")
+    assert d.landing_url("lincoln-high") == "https://report.riverside.example/s/lincoln-high/"
+    assert d.landing_url("lincoln-high", "en").endswith("/s/lincoln-high/en/")
+    assert parse_config(tomllib.loads(dump_config(d))) == d
+    assert not dataclasses.replace(d, allow_draft_languages=False) == d
+
+
 @pytest.mark.parametrize(
     ("old", "new", "field", "words"),
     [
@@ -85,6 +103,20 @@ def test_dump_round_trips() -> None:
             "must use https",
         ),
         ('languages = ["en", "es"]', 'languages = ["en", "fr"]', "languages[1]", "not translated"),
+        ('languages = ["en", "es"]', 'languages = ["en", "es", "en"]', "languages", "twice"),
+        ('languages = ["en", "es"]', 'languages = ["en", "zh"]', "languages[1]", "not translated"),
+        (
+            "allow_draft_languages = true",
+            'allow_draft_languages = "yes"',
+            "allow_draft_languages",
+            "expected true or false",
+        ),
+        (
+            'read_hours = "mon-fri 07:30-16:30"',
+            'read_hours = "mon-fri 07:30-16:30"\nlanguages = ["ar", "xx"]',
+            "schools[0].languages[1]",
+            "'xx' is not translated",
+        ),
         (
             'read_hours = "mon-fri 07:30-16:30"',
             'read_hours = "weekdays"',

@@ -25,10 +25,10 @@ from builder.training import build_training
 from .support.paths import ROOT
 
 DOCS = ROOT / "content" / "training" / "docs"
-TOPICS = [f"m{n:02d}" for n in range(1, 11)]
+TOPICS = [f"m{n:02d}" for n in range(1, 12)]
 
 
-def test_the_course_has_ten_complete_modules_and_two_tests() -> None:
+def test_the_course_has_eleven_complete_modules_and_two_tests() -> None:
     course = load_course(DOCS)
     assert [m.id for m in course.modules] == TOPICS
     for m in course.modules:
@@ -151,7 +151,7 @@ def test_the_author_sets_the_version_and_state_rules_add_theirs(tmp_path: Path) 
     with_rules = text.replace("Words.", "Words.\n\n<!-- qd:state reporting -->\n")
     texas = parse_module(write(tmp_path, with_rules), load_state_rules("TX"))
     ohio = parse_module(write(tmp_path, with_rules), load_state_rules("OH"))
-    assert (texas.version, ohio.version) == ("3+TX.1", "3+OH.1")
+    assert (texas.version, ohio.version) == ("3+TX.2", "3+OH.2")
     assert texas.state_blocks == ("reporting",)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -42,12 +43,17 @@ def test_a_second_demo_cannot_take_the_first_one_s_folders(tmp_path: Path) -> No
     port = free_port()
     first = demo(tmp_path, port, var, out)
     try:
-        log = tmp_path / f"demo-{port}.log"
+        log, relay_log = tmp_path / f"demo-{port}.log", var / "relay.log"
         wait_until(
-            lambda: b"Uvicorn running on" in log.read_bytes() or first.poll() is not None,
+            lambda: (
+                (relay_log.exists() and b"Uvicorn running on" in relay_log.read_bytes())
+                or first.poll() is not None
+            ),
             timeout=240,
             why=log.read_text,
         )
+        said = log.read_text()
+        assert f"its log goes to {relay_log}" in said and '"level"' not in said
         assert first.poll() is None, log.read_text()
         manifest = (out / "manifest.json").read_bytes()
         settings = (var / "keys" / "dana-ortiz" / "settings.json").read_bytes()
@@ -70,3 +76,24 @@ def test_a_second_demo_cannot_take_the_first_one_s_folders(tmp_path: Path) -> No
         first.terminate()
         first.wait(timeout=20)
     claim(var, 1)  # free again once the first demo has stopped
+
+
+def test_a_busy_port_is_found_before_anything_is_built(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "demo", "--port", str(port)]
+            + ["--var", str(tmp_path / "var"), "--out", str(tmp_path / "dist")],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+        )
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"demo: port {port} is in use (another demo or program); choose another with --port\n"
+    )
+    assert result.stdout == "" and not (tmp_path / "dist").exists()
+    assert not (tmp_path / "var").exists()  # no keys made either

@@ -190,6 +190,25 @@ def test_hostile_text_is_shown_as_text(leads: Leads) -> None:
     assert "\x1b" not in page and "\\x1b[31m" in page
 
 
+@pytest.mark.parametrize(
+    ("lang", "what", "name"),
+    [("ar", "شخص يجبرني على العمل. عمري 15 سنة.", "Arabic"), ("zh", "有人逼我工作。", "Chinese")],
+)
+def test_a_report_in_another_script_is_shown_in_its_own_direction(
+    leads: Leads, lang: str, what: str, name: str
+) -> None:
+    case = leads.post(what, lang=lang)
+    runtime = DeskRuntime(leads.home, config=str(leads.config), relay=leads.relay.url)
+    with desk_client(runtime) as client:
+        let_in(client, runtime)
+        assert client.post("/unlock", data={"passphrase": PASS}, headers=ORIGIN).status_code == 303
+        assert wait_for_fetch(client)["error"] == ""
+        page = client.get(f"/case/{case_ref(case.keys.case_id)}").text
+    assert f'<p class="text" dir="auto">{what}</p>' in page  # the browser finds its direction
+    assert f"written in {name}" in page
+    assert 'id="reply-text" name="text" dir="auto"' in page  # and the lead's reply's
+
+
 def test_the_desk_imports_nothing_from_the_relay_or_the_builder() -> None:
     """Run in a fresh interpreter: importing the desk loads no module of relay/ or builder/."""
     code = (

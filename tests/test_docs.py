@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-import build
+from builder import cli as build
 from builder import monitor
 from demo import __main__ as demo_cli
 from keytool.__main__ import build_parser

@@ -48,9 +48,10 @@ def test_a_district_keeps_its_own_clock_and_closures(tmp_path: Path) -> None:
         'closures = ["2026-12-21/2027-01-01", "2027-05-31"]',
     )
     d = load_config(write_ladder(tmp_path, text))
-    cal = d.calendar("riverside-unified")
-    assert cal.timezone == "America/Chicago"
-    assert d.calendar("cedar-valley").timezone == "America/Los_Angeles"
+    cal = d.calendar("lincoln-high")
+    assert cal.timezone == d.timezone_of("lincoln-high") == "America/Chicago"
+    assert d.calendar("cedar-valley-high").timezone == "America/Los_Angeles"
+    assert not d.calendar("cedar-valley-high").closures
     assert cal.closed(datetime.date(2026, 12, 25)) and cal.closed(datetime.date(2027, 5, 31))
     assert not cal.closed(datetime.date(2027, 1, 2))
     hours = d.school("lincoln-high").read_hours  # type: ignore[union-attr]

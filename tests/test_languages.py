@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
 import pytest
-from reportlab.pdfbase.pdfmetrics import standardFonts
 
+from builder.i18n import TranslationError, refuse_drafts, review
 from builder.plan import deployment_problems
+from builder.sign_fonts import FAMILIES
 from builder.signs import SignText
 from quietdoor.config import load_config
 from quietdoor.languages import LANGUAGES, SUPPORTED_LANGUAGES, Language, english_name
 
 ROOT = Path(__file__).resolve().parent.parent
 I18N = ROOT / "site" / "i18n"
+DEMO = load_config(ROOT / "examples" / "demo.toml")
 
 
 def test_every_row_has_its_translation_files_and_every_file_a_row() -> None:
@@ -29,9 +34,17 @@ def test_a_row_is_complete_and_usable(code: str) -> None:
     assert row.code == code
     assert row.english and row.native
     assert row.direction in ("ltr", "rtl")
-    assert {row.sign_font, f"{row.sign_font}-Bold"} <= set(standardFonts)
+    assert row.sign_font in FAMILIES  # the TrueType families builder/sign_fonts.py registers
+    assert re.fullmatch("[a-z]{2}", row.payload_lang)  # a report's `lang` (PROTOCOL.md)
     strings = tomllib.loads((I18N / f"{code}.toml").read_text(encoding="utf-8"))
     assert "language_name" not in strings  # the table names the language, not its strings
+    assert ("calendar" in strings) is not row.cldr  # CLDR's words, or the file's own
+
+
+def test_the_right_to_left_and_chinese_rows() -> None:
+    assert [c for c, row in LANGUAGES.items() if row.direction == "rtl"] == ["ar"]
+    assert LANGUAGES["zh-Hans"].payload_lang == "zh" and LANGUAGES["ar"].payload_lang == "ar"
+    assert english_name("zh") == english_name("zh-Hans") == "Chinese (Simplified)"
 
 
 def test_staff_read_the_english_name_and_an_unknown_code_as_itself() -> None:
@@ -40,15 +53,23 @@ def test_staff_read_the_english_name_and_an_unknown_code_as_itself() -> None:
 
 
 def test_the_readiness_report_names_a_language_left_out_from_the_table() -> None:
-    d = dataclasses.replace(load_config(ROOT / "examples" / "demo.toml"), languages=("en",))
-    messages = [f.message for f in deployment_problems(d)]
-    assert len(messages) == len(SUPPORTED_LANGUAGES) - 1
-    assert messages[0].startswith("Spanish (es) is translated but not offered")
+    d = dataclasses.replace(DEMO, languages=("en",))
+    [missing] = [f for f in deployment_problems(d) if f.check == "language-missing"]
+    assert missing.message.startswith("Translated but not offered: Spanish (es), Arabic (ar)")
+    assert "Ukrainian (uk)." in missing.message
+
+
+def test_a_school_offered_a_language_is_not_reported_missing() -> None:
+    d = dataclasses.replace(
+        DEMO, languages=("en",), school_languages={"lincoln-high": ("es", "en")}
+    )
+    [missing] = [f for f in deployment_problems(d) if f.check == "language-missing"]
+    assert "Spanish" not in missing.message
 
 
 def test_signs_take_their_font_from_the_table() -> None:
     text = SignText("es", *[""] * 11)
-    assert (text.font, text.bold) == ("Helvetica", "Helvetica-Bold")
+    assert (text.font, text.rtl) == ("NotoSans", False)
 
 
 @pytest.mark.parametrize("row", LANGUAGES.values(), ids=SUPPORTED_LANGUAGES)
@@ -59,3 +80,55 @@ def test_no_part_keeps_its_own_copy_of_a_language_name(row: Language) -> None:
             if source.name != "languages.py":
                 text = source.read_text(encoding="utf-8")
                 assert not [n for n in names if n in text], source
+
+
+def test_the_build_refuses_a_draft_language_unless_the_config_allows_it() -> None:
+    refuse_drafts(DEMO)  # examples/demo.toml allows them
+    strict = dataclasses.replace(DEMO, allow_draft_languages=False)
+    with pytest.raises(TranslationError, match=r"languages: es is a draft \(review.status"):
+        refuse_drafts(strict)
+    refuse_drafts(dataclasses.replace(strict, languages=("en",)))  # English is the source
+
+
+def test_build_py_says_which_languages_are_drafts(tmp_path: Path) -> None:
+    config = tmp_path / "demo.toml"
+    text = (ROOT / "examples" / "demo.toml").read_text(encoding="utf-8")
+    config.write_text(
+        text.replace('languages = ["en", "es"]', 'languages = ["en", "ar", "vi"]').replace(
+            "allow_draft_languages = true", "allow_draft_languages = false"
+        ),
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, "build.py", "--config", str(config), "--out", str(tmp_path / "out")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("build: languages: ar, vi are drafts")
+    assert not (tmp_path / "out" / "s").exists()  # nothing half-built
+
+
+@pytest.mark.parametrize("code", SUPPORTED_LANGUAGES)
+def test_every_file_states_its_review_honestly(code: str) -> None:
+    found = review(code)
+    # Nobody has reviewed a translation yet: each says so (docs/LANGUAGES.md).
+    assert found.status == ("source" if code == "en" else "draft")
+    assert (found.reviewer, found.date) == ("", "")
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('status = "done"', "review.status: 'done' is not one of source, draft, reviewed"),
+        ('status = "reviewed"\nreviewer = ""', "review.reviewer: a reviewed file names"),
+        ('status = "reviewed"\nreviewer = "A. B."\ndate = "May 3"', "review.date: 'May 3'"),
+        ("status = 1", "review.status: expected text, got 1"),
+    ],
+)
+def test_a_wrong_review_table_is_refused(tmp_path: Path, table: str, message: str) -> None:
+    (tmp_path / "vi.toml").write_text(f"x = 'y'\n[review]\n{table}\n", encoding="utf-8")
+    with pytest.raises(TranslationError, match=re.escape(f"vi.toml: {message}")):
+        review("vi", tmp_path)

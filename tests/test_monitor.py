@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import re
 import shutil
 import subprocess
 import sys
@@ -79,6 +80,7 @@ def test_changed_missing_and_extra_files_are_named(served: Served) -> None:
         "changed: s/lincoln-high/es/index.html (SHA-256 differs)",
         f"extra: s/lincoln-high/extra.html (in {dist}, not part of the build)",
         "missing: s/riverside-middle/qr.png (HTTP 404)",
+        summary("4 problems: 2 changed, 1 extra, 1 missing", result.stdout),
     ]
     default_page = dist / "s/cedar-valley-high/index.html"
     default_page.write_text("<p>someone else's form</p>")
@@ -108,17 +110,37 @@ def test_retired_files_still_served_are_extra(served: Served, tmp_path: Path) ->
     result = monitor("--manifest", str(dist / "manifest.json"))
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
-        "extra: s/cedar-valley-high/index.html (still served, but no longer part of the build)"
+        "extra: s/cedar-valley-high/index.html (still served, but no longer part of the build)",
+        summary("1 problem: 1 extra", result.stdout),
     ]
 
 
-def test_a_relay_that_does_not_answer_is_named(served: Served, tmp_path: Path) -> None:
-    stop_relay(served.relay)
-    result = monitor("--manifest", str(served.dist / "manifest.json"), "--jobs", "2")
+def summary(start: str, stdout: str) -> str:
+    """The summary line as printed, when it starts as expected (the request count varies)."""
+    last = stdout.splitlines()[-1]
+    assert re.fullmatch(re.escape(start) + r" \(\d+ requests\)", last), last
+    return last
+
+
+def test_a_relay_that_does_not_answer_is_named(served: Served) -> None:
+    elsewhere = f"http://127.0.0.1:{free_port()}"
+    result = monitor("--manifest", str(served.dist / "manifest.json"), "--relay", elsewhere)
     assert result.returncode == 1
-    lines = result.stdout.splitlines()
-    assert f"relay: {served.url} (no answer: ConnectionRefusedError)" in lines
-    assert "missing: s/lincoln-high/index.html (no answer: ConnectionRefusedError)" in lines
+    assert result.stdout.splitlines() == [
+        f"relay: {elsewhere} (no answer: ConnectionRefusedError)",
+        summary("1 problem: 1 relay", result.stdout),
+    ]
+
+
+def test_a_host_no_request_reaches_is_one_line_and_exit_2(served: Served) -> None:
+    """Not a line per file (twice for text files) for cron to mail: one line, as documented."""
+    stop_relay(served.relay)  # it served the site too
+    result = monitor("--manifest", str(served.dist / "manifest.json"), "--jobs", "2")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [
+        f"monitor: {served.url}: no request reached the host (ConnectionRefusedError); "
+        "nothing checked"
+    ]
 
 
 @pytest.mark.parametrize(

@@ -459,6 +459,7 @@ def test_the_page_header_allows_the_inline_code_of_the_site_it_serves(
     (site / "assets" / "app.js").write_text("var b = 2;")
     (site / "assets" / "landing.css").write_text("p{}")
     (site / "assets" / "other.js").write_text("var c = 3;")
+    (site / "assets" / "case.js").write_text("var d = 4;")  # deferred, never inline
     assert scripts_and_styles() == (
         [source_hash(b"var a = 1;"), source_hash(b"var b = 2;")],
         [source_hash(b"p{}")],

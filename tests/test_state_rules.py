@@ -14,7 +14,10 @@ from builder.course import load_course
 from builder.course_source import write_course_source
 from builder.state_rules import (
     STATE_RULES_DIR,
+    UNVERIFIED,
+    StateRules,
     StateRulesError,
+    claims_table,
     load_state_rules,
     parse_state_rules,
 )
@@ -35,11 +38,29 @@ def test_the_course_covers_the_states_the_issue_names() -> None:
 def test_every_rules_file_is_complete_with_statutes_and_sources(code: str) -> None:
     rules = load_state_rules(code)
     assert rules.code == (code or "general")
-    assert rules.statutes and rules.sources
-    assert all(s.url.startswith("https://") for s in rules.sources)
+    assert rules.statutes
     if code:
+        assert rules.sources and all(s.url.startswith("https://") for s in rules.sources)
         assert rules.reporting.line and rules.reporting.deadline_short
         assert rules.name not in ("", "your state")
+        assert rules.claim("penalty") is not None  # the issue: every state states its penalty
+
+
+@pytest.mark.parametrize("code", STATES)
+def test_every_quoted_source_is_dated_and_quoted(code: str) -> None:
+    for claim in load_state_rules(code).claims:
+        for source in claim.sources:
+            assert source.quote and source.read == "2026-12-06", (code, claim.id)
+
+
+def test_a_claim_without_a_quote_is_shown_as_not_yet_verified() -> None:
+    raw = tomllib.loads(GOOD)
+    raw["claims"] = [{**c, "sources": []} if c["id"] == "deadline" else c for c in raw["claims"]]
+    rules = parse_state_rules(raw, Path("TX.toml"), "TX")
+    deadline = rules.claim("deadline")
+    assert deadline is not None and not deadline.verified
+    assert rules.shown("deadline").startswith(UNVERIFIED)
+    assert rules.shown("penalty") == rules.claim("penalty").text  # type: ignore[union-attr]
 
 
 GOOD = (STATE_RULES_DIR / "TX.toml").read_text(encoding="utf-8")
@@ -49,11 +70,14 @@ GOOD = (STATE_RULES_DIR / "TX.toml").read_text(encoding="utf-8")
     ("old", "new", "message"),
     [
         ('code = "TX"', 'code = "FL"', "code: 'FL' does not match the file name"),
-        ("version = 1", "version = 0", "version: expected a whole number from 1"),
-        ('checked = "2025-11-20"', 'checked = "last week"', "checked: expected a date"),
+        ("version = 2", "version = 0", "version: expected a whole number from 1"),
+        ('checked = "2026-12-06"', 'checked = "last week"', "checked: expected a date"),
         ("[reporting]\n", "[reporting]\nwhen = 'x'\n", "reporting.when: unknown key"),
-        ('url = "https://www.txabusehotline.org/"', 'url = "http://x.example/"', "https address"),
-        ("[training]\n", "[training]\nrecord = 'x'\n", "training.record: unknown key"),
+        ('url = "https://www.tasb.org/', 'url = "http://www.tasb.org/', "claims[2].sources[0].url"),
+        ('read = "2026-12-06"', 'read = "yesterday"', "claims[0].sources[0].read"),
+        ('id = "penalty"', 'id = "fine"', "no claim with id 'penalty'"),
+        ('id = "written"', 'id = "deadline"', "id 'deadline' is used twice"),
+        ('label = "School police', 'labels = "School police', "claims[9].labels: unknown key"),
         ('deadline_short = "24 hours at the latest"\n', "", "reporting.deadline_short"),
     ],
 )
@@ -75,12 +99,12 @@ def test_modules_showing_state_rules_carry_the_rules_version() -> None:
     texas = load_course(TRAINING / "docs", load_state_rules("TX"))
     general = load_course(TRAINING / "docs", load_state_rules(""))
     by_id = {m.id: m for m in texas.modules}
-    assert by_id["m04"].version.endswith("+TX.1") and by_id["m08"].version.endswith("+TX.1")
+    assert all(by_id[m].version.endswith("+TX.2") for m in ("m04", "m08", "m10"))
     assert by_id["m03"].version == "2"  # shows no state rules: the same in every state
     changed = {
         a.id for a, b in zip(texas.modules, general.modules, strict=True) if a.version != b.version
     }
-    assert changed == {"m04", "m08"}
+    assert changed == {"m04", "m08", "m10"}
 
 
 def tree_digest(folder: Path) -> str:
@@ -112,18 +136,38 @@ def test_the_built_course_shows_the_state_rules(code: str, tmp_path: Path) -> No
             tmp_path / "out" / "modules" / "08-legal-duties-and-records" / "index.html"
         ).split()
     )
+    roles = " ".join(
+        page_text(tmp_path / "out" / "modules" / "10-notes-for-your-role" / "index.html").split()
+    )
     assert f"The rules in {rules.name}" in front
-    assert rules.reporting.deadline in front and rules.reporting.personal in front
+    for claim_id in ("who", "personal", "to_whom", "deadline", "penalty", "training"):
+        assert shown_text(rules, claim_id) in front, claim_id
     for gap in rules.gaps:
         assert gap in front
     assert f"In {rules.name}" in reporting
-    assert rules.reporting.to_whom in reporting and rules.reporting.line in reporting
+    assert shown_text(rules, "to_whom") in reporting and rules.reporting.line in reporting
+    assert shown_text(rules, "penalty") in reporting
+    for claim in rules.extra_claims:
+        assert plain(claim.shown) in reporting
+    for claim in rules.role_notes:
+        assert plain(claim.shown) in roles
     assert rules.reporting.deadline_short in reporting
-    assert rules.training_rule in duties and rules.records in duties
+    assert shown_text(rules, "training") in duties and shown_text(rules, "records") in duties
     for statute in rules.statutes:
         assert statute in duties
     for source in rules.sources:
         assert source.url in reporting
+    unverified = [c for c in rules.claims if not c.verified]
+    assert ("Not yet verified" in front + reporting + duties + roles) == bool(unverified)
+
+
+def plain(markdown: str) -> str:
+    """A claim's Markdown as the page's text shows it (emphasis marks gone)."""
+    return markdown.replace("*", "")
+
+
+def shown_text(rules: StateRules, claim_id: str) -> str:
+    return plain(rules.shown(claim_id))
 
 
 def test_without_a_state_the_course_shows_the_general_text(tmp_path: Path) -> None:
@@ -135,3 +179,8 @@ def test_without_a_state_the_course_shows_the_general_text(tmp_path: Path) -> No
     source = (tmp_path / "src" / "docs" / "modules" / "04-reporting-protocol.md").read_text()
     assert "qd:state" not in source  # every block was rendered
     assert "State child abuse reporting line" in source
+
+
+def test_training_doc_lists_every_claim_and_its_source() -> None:
+    doc = (ROOT / "docs" / "TRAINING.md").read_text(encoding="utf-8")
+    assert claims_table(STATES) in doc, "regenerate the table: see docs/TRAINING.md"

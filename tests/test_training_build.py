@@ -54,7 +54,7 @@ def test_course_json_names_no_school_and_does_not_grow_with_schools(
     large = course_json(with_schools(deployment.deployment, 500), tmp_path / "b")
     assert small == large
     course = json.loads(small)
-    assert [m["id"] for m in course["modules"]] == [f"m{n:02d}" for n in range(1, 11)]
+    assert [m["id"] for m in course["modules"]] == [f"m{n:02d}" for n in range(1, 12)]
     assert set(course["tests"]) == {"pre", "post"}
     assert course["state"] == {"code": "general", "name": "your state", "version": 1}
     assert (course["refresher_months"], course["new_hire_days"]) == (12, 30)
@@ -133,7 +133,7 @@ def test_a_texas_build_shows_texas_rules_and_versions(
     course = json.loads((tmp_path / "dist" / "training" / "course.json").read_text())
     assert course["state"]["code"] == "TX"
     versions = {m["id"]: m["version"] for m in course["modules"]}
-    assert versions["m04"] == "2+TX.1" and versions["m01"] == "2"
+    assert versions["m04"] == "2+TX.2" and versions["m01"] == "2"
     front = (tmp_path / "dist" / "training" / "index.html").read_text()
     assert "The rules in Texas" in front and "1-800-252-5400" not in front
     checklist = (tmp_path / "dist" / "training" / "modules" / "04-reporting-protocol").joinpath(

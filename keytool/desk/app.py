@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,6 @@ from keytool.desk.runtime import DeskRuntime
 from keytool.desk.views import (
     DISPOSITION_LABELS,
     STATUS_LABELS,
-    Clock,
     case_view,
     inbox_rows,
 )
@@ -44,6 +43,7 @@ from keytool.send import send_note, send_receipt, send_reply
 from keytool.session import Session
 from keytool.stats import compute
 from keytool.stats_report import rows
+from quietdoor.clock import Clock
 
 HERE = Path(__file__).resolve().parent
 MAX_FORM_BYTES = 256 * 1024  # a reply or note of 20,000 characters, with room
@@ -140,7 +140,7 @@ class _Desk:
         # Before reading, and only the schools shown: `seen` claims no more than the page.
         held = await asyncio.to_thread(session.held, school or None)
         inbox = await asyncio.to_thread(session.read)
-        clock = Clock(session.colleagues)
+        clock = Clock(session.colleagues.deployment)
         schools = sorted({c.school for c in inbox.cases})
         return self.page(
             request,
@@ -149,6 +149,7 @@ class _Desk:
                 "rows": inbox_rows(inbox, session.colleagues, clock, school),
                 "schools": [(s, session.colleagues.school_name(s)) for s in schools],
                 "school": school,
+                "zones": clock.zones_line([s for s in schools if not school or s == school]),
                 "unreadable": len(inbox.unreadable),
                 "warnings": len(inbox.warnings),
                 "held": sorted(held.items()),
@@ -222,15 +223,17 @@ class _Desk:
         inbox = await asyncio.to_thread(session.read)
         schools = session.colleagues.schools_of(session.identity.recipient)
         climbed, warnings = await asyncio.to_thread(session.climbed, schools)
-        today = date.today()
-        start = today.replace(day=1) - timedelta(days=335)
-        numbers = compute(inbox.cases, schools, start.replace(day=1), today, today, climbed)
+        clock = Clock(session.colleagues.deployment)
+        start = clock.today.replace(day=1) - timedelta(days=335)
+        numbers = compute(inbox.cases, schools, start.replace(day=1), clock.today, clock, climbed)
         every = rows(numbers, session.colleagues.school_name)
         tables = [
             (session.colleagues.school_name(slug), [r for r in every if r["school_slug"] == slug])
             for slug in numbers.schools
         ]
-        return self.page(request, "stats.html.j2", {"tables": tables, "warnings": warnings})
+        zones = clock.zones_line(list(numbers.schools))
+        context = {"tables": tables, "warnings": warnings, "zones": zones}
+        return self.page(request, "stats.html.j2", context)
 
     async def case(self, request: Request) -> Response:
         found = await self.opened(request)
@@ -296,7 +299,8 @@ class _Desk:
         note_form: dict[str, str] | None = None,
         status: int = 200,
     ) -> Response:
-        view = case_view(case, session.colleagues, Clock(session.colleagues))
+        clock = Clock(session.colleagues.deployment)
+        view = case_view(case, session.colleagues, clock)
         due = case.needs_receipt() and session.colleagues.deployment is not None
         form = note_form or {
             "status": view.status_code,
@@ -308,6 +312,7 @@ class _Desk:
             "case.html.j2",
             {
                 "case": view,
+                "zones": clock.zones_line([case.school]),
                 "receipt_due": due,
                 "notice": notice,
                 "error": error,
@@ -346,7 +351,7 @@ class _Desk:
         session, checked = self.runtime.session, self.runtime.checked
         if session is None or checked is None:
             return ""
-        return Clock(session.colleagues).time(checked.at)
+        return Clock(session.colleagues.deployment).time(checked.at)
 
     async def form(self, request: Request, max_fields: int = 8) -> FormData:
         size = request.headers.get("content-length", "")

@@ -1,4 +1,4 @@
-"""The inbox and a case as the desk's pages show them: plain words, dates a person reads.
+"""The inbox and a case as the desk's pages show them: plain words, dates in the school's zone.
 
 Everything a student or a relay wrote passes through `present.clean` (control
 characters and bidirectional overrides made visible) before Jinja2 escapes it
@@ -9,13 +9,12 @@ reads.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, tzinfo
-from zoneinfo import ZoneInfo
 
 from keytool.cases import Case, Entry, Inbox
 from keytool.directory import Colleagues
-from keytool.present import clean
+from keytool.present import came_in, clean, last_activity
 from quietdoor import payloads
+from quietdoor.clock import Clock
 from quietdoor.languages import english_name
 
 STATUS_LABELS = {
@@ -70,8 +69,7 @@ class Item:
 
     kind: str
     title: str
-    when: str
-    day: str  # the relay's day for it
+    when: str  # when it was written, in the school's zone
     lang: str = ""
     text: str = ""
     fields: tuple[tuple[str, str], ...] = ()
@@ -111,33 +109,6 @@ class CaseView:
     refused: tuple[tuple[str, str], ...] = ()  # (message id, why) for this case's refused ones
 
 
-class Clock:
-    """Dates and times in the deployment's time zone (or this computer's, without a config)."""
-
-    def __init__(self, colleagues: Colleagues, today: date | None = None) -> None:
-        deployment = colleagues.deployment
-        self.zone: tzinfo | None = ZoneInfo(deployment.timezone) if deployment else None
-        self.today = today or datetime.now(self.zone).date()
-
-    def day(self, iso_day: str) -> str:
-        d = date.fromisoformat(iso_day)
-        text = f"{d:%a} {d.day} {d:%b}"
-        return text if d.year == self.today.year else f"{text} {d.year}"
-
-    def moment(self, sent: str) -> str:
-        """A payload's `sent` (UTC, to the minute) in local time: "Tue 28 Nov, 9:05 am"."""
-        local = self.local(datetime.strptime(sent, payloads.SENT_FORMAT).replace(tzinfo=UTC))
-        return f"{self.day(local.date().isoformat())}, {self.time(local)}"
-
-    def local(self, moment: datetime) -> datetime:
-        return moment.astimezone(self.zone) if self.zone else moment.astimezone()
-
-    def time(self, moment: datetime) -> str:
-        local = self.local(moment)
-        hour, half = local.hour % 12 or 12, "am" if local.hour < 12 else "pm"
-        return f"{hour}:{local.minute:02d} {half}"
-
-
 def inbox_rows(inbox: Inbox, colleagues: Colleagues, clock: Clock, school: str = "") -> list[Row]:
     """Cases to triage: first "not safe now", then "not sure" (each until closed), then the
     rest; newest activity first within each."""
@@ -154,30 +125,22 @@ def _row(case: Case, colleagues: Colleagues, clock: Clock) -> Row:
     return Row(
         ref=case.ref,
         school=clean(colleagues.school_name(case.school)),
-        came_in=_came_in(case, clock),
-        last_activity=clock.day(case.last_activity),
+        came_in=came_in(case, clock),
+        last_activity=last_activity(case, clock),
         safety=safety,
         safety_class=safety_class,
         first=safety_class != "calm" and case.status != "closed",
         opened_by=_who(receipt, colleagues) if receipt else "",
-        opened_on=clock.day(receipt.stored.received) if receipt else "",
+        opened_on=clock.moment(receipt.payload.header.sent, case.school) if receipt else "",
         status=STATUS_LABELS[case.status],
         status_by=_who(note, colleagues) if note else "",
-        status_on=clock.moment(note.payload.header.sent) if note else "",
+        status_on=clock.moment(note.payload.header.sent, case.school) if note else "",
         outcome=DISPOSITION_LABELS[_outcome(note)] if note and _outcome(note) else "",
-        new_from_student=receipt is not None and case.needs_receipt(),
+        new_from_student=case.attention == "new message",
         messages=sum(1 for e in case.entries if e.kind != "receipt"),
         origin="" if case.provable else payloads.NOT_PROVABLE,
         fork=case.chain.fork,
     )
-
-
-def _came_in(case: Case, clock: Clock) -> str:
-    """The relay's day; with the time the student's device wrote down, when it is that day."""
-    report = case.report
-    if report is None or report.header.sent[:10] != case.opened:
-        return clock.day(case.opened)
-    return clock.moment(report.header.sent)
 
 
 def case_view(case: Case, colleagues: Colleagues, clock: Clock) -> CaseView:
@@ -187,7 +150,7 @@ def case_view(case: Case, colleagues: Colleagues, clock: Clock) -> CaseView:
     notes = [
         NoteView(
             who=_who(n, colleagues),
-            when=clock.moment(n.payload.header.sent),
+            when=clock.moment(n.payload.header.sent, case.school),
             status=STATUS_LABELS[n.payload.status],
             outcome=DISPOSITION_LABELS[n.payload.disposition] if n.payload.disposition else "",
             text=clean(n.payload.text, lines=True),
@@ -199,8 +162,8 @@ def case_view(case: Case, colleagues: Colleagues, clock: Clock) -> CaseView:
     return CaseView(
         ref=case.ref,
         school=clean(colleagues.school_name(case.school)),
-        came_in=clock.day(case.opened),
-        last_activity=clock.day(case.last_activity),
+        came_in=came_in(case, clock),
+        last_activity=last_activity(case, clock),
         safety=safety,
         safety_class=safety_class,
         status=STATUS_LABELS[case.status],
@@ -208,9 +171,11 @@ def case_view(case: Case, colleagues: Colleagues, clock: Clock) -> CaseView:
         outcome_code=_outcome(latest) if latest else "",
         outcome=DISPOSITION_LABELS[_outcome(latest)] if latest and _outcome(latest) else "",
         opened_by=(
-            f"{_who(receipt, colleagues)}, {clock.day(receipt.stored.received)}" if receipt else ""
+            f"{_who(receipt, colleagues)}, {clock.moment(receipt.payload.header.sent, case.school)}"
+            if receipt
+            else ""
         ),
-        items=[_item(e, colleagues, clock) for e in case.entries],
+        items=[_item(e, case.school, colleagues, clock) for e in case.entries],
         notes=notes,
         can_reply=case.report is not None and colleagues.deployment is not None,
         origin="" if case.provable else payloads.NOT_PROVABLE,
@@ -220,7 +185,7 @@ def case_view(case: Case, colleagues: Colleagues, clock: Clock) -> CaseView:
     )
 
 
-def _item(entry: Entry, colleagues: Colleagues, clock: Clock) -> Item:
+def _item(entry: Entry, school: str, colleagues: Colleagues, clock: Clock) -> Item:
     p = entry.payload
     title, lang, text = "", "", ""
     fields: tuple[tuple[str, str], ...] = ()
@@ -241,8 +206,7 @@ def _item(entry: Entry, colleagues: Colleagues, clock: Clock) -> Item:
     return Item(
         kind=p.header.kind,
         title=title,
-        when=clock.moment(p.header.sent),
-        day=clock.day(entry.stored.received),
+        when=clock.moment(p.header.sent, school),
         lang=lang,
         text=text,
         fields=fields,

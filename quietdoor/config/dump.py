@@ -20,6 +20,7 @@ def dump_config(d: Deployment) -> str:
         f"quick_exit_url = {_q(d.quick_exit_url)}",
         f"timezone = {_q(d.timezone)}",
         f"languages = {_list(d.languages)}",
+        f"allow_draft_languages = {'true' if d.allow_draft_languages else 'false'}",
         f"paper = {_q(d.paper)}",
         "",
         "[relay]",
@@ -62,6 +63,11 @@ def dump_config(d: Deployment) -> str:
             f"name = {_q(s.name)}",
             f"district = {_q(s.district)}",
             f"read_hours = {_q(str(s.read_hours))}",
+            *(
+                [f"languages = {_list(d.school_languages[s.slug])}"]
+                if s.slug in d.school_languages
+                else []
+            ),
         ]
     for rec in d.recipients:
         out += ["", recipient_snippet(rec)]

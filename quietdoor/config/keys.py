@@ -18,6 +18,7 @@ TOP_KEYS = frozenset(
         "base_url",
         "relay_url",
         "languages",
+        "allow_draft_languages",
         "quick_exit_url",
         "timezone",
         "notify",
@@ -50,7 +51,8 @@ RELAY_ZERO_TURNS_OFF = ("address_per_minute", "v1_accept_days")
 RELAY_KEYS = frozenset({*RELAY_COUNTS, *RELAY_ZERO_TURNS_OFF, "proof_of_work", "trusted_proxies"})
 TRAINING_KEYS = frozenset({"refresher_months", "new_hire_days"})
 DISTRICT_KEYS = frozenset({"slug", "name", "timezone", "closures"})
-SCHOOL_KEYS = frozenset({"slug", "name", "district", "read_hours"})
+# A school's own languages are a [[schools]] key only: a state's CSV rows take the deployment's.
+SCHOOL_KEYS = frozenset({"slug", "name", "district", "read_hours", "languages"})
 RECIPIENT_KEYS = frozenset(
     {"id", "name", "x25519", "ed25519", "schools", "districts", "email", "webhook", "previous"}
 )
@@ -63,7 +65,7 @@ EMAIL_RE = re.compile(r"[^@\s<>\"',;]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}
 PLACEMENT_KEYS = frozenset({"school", "id", "location", "kind", "private"})
 # Columns of the CSV files named by schools_csv and placements_csv: a table's keys, plus
 # district_name, which declares a district that no [[districts]] table lists.
-SCHOOL_COLUMNS = SCHOOL_KEYS | {"district_name"}
+SCHOOL_COLUMNS = (SCHOOL_KEYS - {"languages"}) | {"district_name"}
 PLACEMENT_COLUMNS = PLACEMENT_KEYS
 SCHOOL_REQUIRED = ("slug", "name", "district", "read_hours")
 PLACEMENT_REQUIRED = ("school", "id", "location")

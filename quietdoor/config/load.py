@@ -32,7 +32,7 @@ from quietdoor.config.model import (
     School,
     TrainingSettings,
 )
-from quietdoor.config.reader import Reader
+from quietdoor.config.reader import Reader, join
 from quietdoor.languages import SUPPORTED_LANGUAGES
 
 
@@ -77,8 +77,11 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
 
     schools: dict[str, School] = {}
     school_tables = r.tables(raw, "schools", SCHOOL_KEYS)
+    school_languages = {}
     for i, s in enumerate(school_tables):
         entries.add_school(r, f"schools[{i}]", s, schools, districts)
+        if "languages" in s:
+            school_languages[s["slug"]] = _languages(r, s, f"schools[{i}]")
     school_csv = csv_table(r, raw, "schools_csv", SCHOOL_COLUMNS, SCHOOL_REQUIRED)
     if school_csv is not None:
         csv_schools.add_csv_schools(school_csv, schools, districts)
@@ -133,6 +136,8 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
         escalation=read_escalation(
             r, r.table(raw, "escalation"), recipients, schools, districts, notify
         ),
+        allow_draft_languages=r.boolean(raw, "allow_draft_languages", "", default=False),
+        school_languages=school_languages,
     )
     csv_schools.keep_school_index(deployment, schools)
     # Only a school in a district that no recipient reads as a whole can lack a reader.
@@ -147,16 +152,20 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
     return deployment
 
 
-def _languages(r: Reader, raw: Mapping[str, Any]) -> tuple[str, ...]:
-    """The languages students are offered, first the default; each must be translated."""
-    languages = tuple(r.strings(raw, "languages"))
+def _languages(r: Reader, raw: Mapping[str, Any], where: str = "") -> tuple[str, ...]:
+    """The languages students are offered (the deployment's, or a school's), first the
+    default; each must be translated."""
+    languages = tuple(r.strings(raw, "languages", where))
+    key = join(where, "languages")
     if not languages:
-        raise ConfigError(r.path, "languages", "list at least one language")
+        raise ConfigError(r.path, key, "list at least one language")
+    if len(set(languages)) < len(languages):
+        raise ConfigError(r.path, key, "a language is listed twice")
     for i, lang in enumerate(languages):
         if lang not in SUPPORTED_LANGUAGES:
             raise ConfigError(
                 r.path,
-                f"languages[{i}]",
+                f"{key}[{i}]",
                 f"{lang!r} is not translated yet (supported: {', '.join(SUPPORTED_LANGUAGES)})",
             )
     return languages

@@ -19,7 +19,7 @@ from quietdoor.config.ladder import Calendar, Escalation
 class District:
     slug: str
     name: str
-    timezone: str = ""  # IANA name when the district keeps its own clock; "" for the deployment's
+    timezone: str = ""  # IANA name; "" for the deployment's (a state spanning two zones sets it)
     closures: tuple[tuple[datetime.date, datetime.date], ...] = ()  # closed days, inclusive
 
 
@@ -160,12 +160,20 @@ class Deployment:
     training: TrainingSettings = field(default_factory=TrainingSettings)
     paper: str = "letter"
     escalation: Escalation = field(default_factory=Escalation)
+    # A draft translation (site/i18n/<code>.toml says so) is published only when true.
+    allow_draft_languages: bool = False
+    # A school's own `languages`, first its default, in place of the deployment's.
+    school_languages: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
 
-    def calendar(self, district: str) -> Calendar:
-        """The clock of a district's read hours, rotas and closures."""
-        d = self.district(district)
-        zone = d.timezone if d is not None and d.timezone else self.timezone
-        return Calendar(timezone=zone, closures=d.closures if d is not None else ())
+    def languages_for(self, slug: str) -> tuple[str, ...]:
+        """The languages of a school's pages and signs: its own, or the deployment's."""
+        return self.school_languages.get(slug, self.languages)
+
+    @property
+    def offered_languages(self) -> tuple[str, ...]:
+        """Every language some school's pages are in, the deployment's first."""
+        extra = {lang for langs in self.school_languages.values() for lang in langs}
+        return (*self.languages, *sorted(extra - set(self.languages)))
 
     def school(self, slug: str) -> School | None:
         return self._schools_by_slug.get(slug)
@@ -196,6 +204,19 @@ class Deployment:
 
     def district(self, slug: str) -> District | None:
         return self._districts_by_slug.get(slug)
+
+    def calendar(self, slug: str) -> Calendar:
+        """A school's clock for read hours, rotas and closures: its district's time zone
+        (else the deployment's) and its district's closures."""
+        school = self.school(slug)
+        district = self.district(school.district) if school else None
+        if district is None:
+            return Calendar(timezone=self.timezone)
+        return Calendar(district.timezone or self.timezone, district.closures)
+
+    def timezone_of(self, slug: str) -> str:
+        """A school's time zone: its district's own, else the deployment's."""
+        return self.calendar(slug).timezone
 
     @functools.cached_property
     def _districts_by_slug(self) -> dict[str, District]:
@@ -239,5 +260,5 @@ class Deployment:
 
     def landing_url(self, slug: str, lang: str = "") -> str:
         """A school's landing page: the first language's at s/<slug>/, another's below it."""
-        folder = "" if lang in ("", self.languages[0]) else f"{lang}/"
+        folder = "" if lang in ("", self.languages_for(slug)[0]) else f"{lang}/"
         return f"{self.base_url}/s/{slug}/{folder}"

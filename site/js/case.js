@@ -1,6 +1,9 @@
 /* Quiet Door case page: open a conversation with its case code, read it, add to it.
  *
- * Inline after page.js (window.QuietDoorPage). The case code is turned into the
+ * Deferred, before the crypto scripts, and after page.js, which is inline
+ * (window.QuietDoorPage): it runs as soon as it arrives and waits for the crypto
+ * with page.whenCrypto; it tells page.js it ran (page.started), and if it never
+ * does, page.js says the page did not load. The case code is turned into the
  * case's keys at once and the typed code is wiped; keys and thread live only in
  * this tab's memory and are wiped on the quick exit, on "Close", and when the
  * page is left or the tab closed. Nothing is stored: no cookie, no web storage.
@@ -15,6 +18,7 @@
   'use strict';
 
   var page = window.QuietDoorPage;
+  page.started();
   var root = document.getElementById('case');
   var config = root.dataset;
   var codeForm = document.getElementById('code-form');
@@ -158,6 +162,13 @@
     return node;
   }
 
+  /* What someone wrote, in whatever language and direction they wrote it. */
+  function written(text) {
+    var node = element('p', 'text', text);
+    node.dir = 'auto';
+    return node;
+  }
+
   /* A formatter in the school's time zone; in the phone's own if the browser does not know
    * the zone (an old browser), rather than showing nothing. */
   function zoned(locale, options) {
@@ -182,7 +193,7 @@
     if (ago === 0) return { today: true, text: config.msgToday };
     var options = ago > 0 && ago < 7 ? { weekday: 'long' } :
       { weekday: 'long', month: 'long', day: 'numeric' };
-    return { today: false, text: zoned(config.lang, options).format(date) };
+    return { today: false, text: zoned(document.documentElement.lang, options).format(date) };
   }
 
   function meta(who, sent) {
@@ -202,7 +213,7 @@
       config.msgSenderUnknown, payload.sent));
     if (payload.kind === 'report') {
       var answers = payload.answers;
-      item.appendChild(element('p', 'text', answers.what));
+      item.appendChild(written(answers.what));
       if (answers.safe_now) {
         var safe = element('p', 'answer');
         safe.appendChild(element('span', 'question', config.msgSafeQuestion + ' '));
@@ -211,10 +222,10 @@
       }
       if (answers.more) {
         item.appendChild(element('p', 'question', config.msgMoreQuestion));
-        item.appendChild(element('p', 'text', answers.more));
+        item.appendChild(written(answers.more));
       }
     } else {
-      item.appendChild(element('p', 'text', payload.text));
+      item.appendChild(written(payload.text));
     }
     return item;
   }

@@ -4,7 +4,7 @@
  * runs as soon as the HTML has arrived: it shows what needs JavaScript, arms the
  * quick exit, and watches the crypto scripts, which load after it. Nothing is
  * stored: no cookie, no web storage, no worker. It defines window.QuietDoorPage
- * for the page's own script (app.js or case.js).
+ * for the page's own script (app.js, inline after it, or case.js, deferred).
  */
 (function () {
   'use strict';
@@ -28,6 +28,34 @@
   function clearAll() {
     cleaners.forEach(function (clean) { clean(); });
   }
+
+  // --- the language the browser prefers ---------------------------------------
+
+  /* One line offering another of the school's languages, in its own name, when the browser
+   * lists it before this page's. Nothing is stored or sent: the list is read, a link made. */
+  (function offerLanguage() {
+    var offer = document.getElementById('language-offer');
+    var links = document.querySelectorAll('.languages a[hreflang]');
+    var preferred = navigator.languages || [navigator.language || ''];
+    function primary(tag) { return String(tag).toLowerCase().split('-')[0]; }
+    var here = primary(document.documentElement.lang);
+    for (var i = 0; i < preferred.length; i++) {
+      var wanted = primary(preferred[i]);
+      if (wanted === here) return;
+      for (var j = 0; j < links.length; j++) {
+        var link = links[j];
+        if (primary(link.hreflang) !== wanted) continue;
+        var a = document.createElement('a');
+        a.href = link.href;
+        a.hreflang = a.lang = link.hreflang;
+        a.dir = link.dir;
+        a.textContent = link.textContent;
+        offer.appendChild(a);
+        offer.hidden = false;
+        return;
+      }
+    }
+  })();
 
   // --- quick exit ------------------------------------------------------------
 
@@ -64,6 +92,7 @@
   /* The crypto scripts are deferred: they run after the page is parsed, before
    * DOMContentLoaded. One that fails (network, integrity check) never defines its global. */
   var parsed = false;
+  var started = false;
   var waiting = [];
 
   function crypto() {
@@ -75,9 +104,21 @@
 
   document.addEventListener('DOMContentLoaded', function () {
     parsed = true;
+    if (!started) sayNotLoaded();
     var qd = crypto();
     waiting.splice(0).forEach(function (callback) { callback(qd); });
   });
+
+  /* case.js, deferred, calls started(); if it failed to load, [data-not-loaded] says so. */
+  function start() {
+    started = true;
+  }
+
+  function sayNotLoaded() {
+    Array.prototype.forEach.call(document.querySelectorAll('[data-not-loaded]'), function (el) {
+      el.textContent = el.dataset.notLoaded;
+    });
+  }
 
   /* Calls back with the envelope library, or null if a script failed to load. Returns
    * true when it had to wait (so the page can say "getting ready"). */
@@ -145,6 +186,7 @@
   window.QuietDoorPage = {
     onLeave: onLeave,
     leave: leave,
+    started: start,
     whenCrypto: whenCrypto,
     request: request,
     sendProblem: sendProblem

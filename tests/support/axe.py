@@ -1,4 +1,8 @@
-"""axe-core in Chromium: the WCAG 2.2 A/AA violations on a page (installed by scripts/test)."""
+"""WCAG 2.2 A/AA checks with axe-core, injected into a page whose CSP the test bypasses.
+
+axe-core comes from the npm registry (package.json, pinned by package-lock.json);
+scripts/test installs it.
+"""
 
 from __future__ import annotations
 

@@ -50,6 +50,7 @@ def new_case(
     code: str | None = None,
     now: datetime | None = None,
     recipients: Sequence[bytes] | None = None,
+    lang: str = "en",
 ) -> StudentCase:
     """A student's first report (or, with plaintext, anything an attacker cares to seal).
 
@@ -57,7 +58,7 @@ def new_case(
     """
     code = protocol.format_case_code(code or protocol.new_case_code())
     case = protocol.CaseKeys.derive(code)
-    payload = report_payload(school, case, what, safe_now, now)
+    payload = report_payload(school, case, what, safe_now, now, lang)
     school_pks = school_keys(deployment, school) if recipients is None else list(recipients)
     keys = [*school_pks, bytes(case.reply_key.public_key)]
     data = plaintext if plaintext is not None else payloads.encode(payloads.to_json(payload))
@@ -105,10 +106,11 @@ def report_payload(
     what: str = "test report",
     safe_now: str = "",
     now: datetime | None = None,
+    lang: str = "en",
 ) -> payloads.Report:
     return payloads.Report(
         header=payloads.Header.new("report", school, case.case_id, now),
-        lang="en",
+        lang=lang,
         reply_pk=bytes(case.reply_key.public_key),
         answers=payloads.Answers(what=what, safe_now=safe_now, more=""),
         update_pk=bytes(case.update_key.verify_key),

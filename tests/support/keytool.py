@@ -50,8 +50,10 @@ class Leads:
     config: Path
     deployment: Deployment
 
-    def post(self, what: str, school: str = "lincoln-high", safe_now: str = "") -> StudentCase:
-        return self.open(new_case(self.deployment, school, what, safe_now))
+    def post(
+        self, what: str, school: str = "lincoln-high", safe_now: str = "", lang: str = "en"
+    ) -> StudentCase:
+        return self.open(new_case(self.deployment, school, what, safe_now, lang=lang))
 
     def open(self, case: StudentCase) -> StudentCase:
         answer = httpx.post(self.relay.url + "/api/v1/cases", json=case.body)

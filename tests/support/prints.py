@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import base64
+import re
 import subprocess
+import unicodedata
+import zlib
 from pathlib import Path
 
 import zxingcpp
 from PIL import Image
+
+WORD = re.compile(
+    r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>'
+)
+
+
+def letters(text: str) -> str:
+    """The letters alone, after NFKC: their order is the order of reading. (A mark on a
+    lam before an alef follows the lam-alef ligature, so marks are left out.)"""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(c for c in text if unicodedata.category(c)[0] == "L")
 
 
 def pdf_text(path: Path) -> str:
@@ -14,6 +29,18 @@ def pdf_text(path: Path) -> str:
     return subprocess.run(
         ["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True, check=True
     ).stdout
+
+
+def font_sizes(path: Path) -> list[float]:
+    """Every font size a PDF's pages set (each `Tf`), read from its content streams."""
+    data = path.read_bytes()
+    sizes: list[float] = []
+    for raw in re.findall(rb"stream\r?\n(.*?)endstream", data, re.DOTALL):
+        content = raw.strip()
+        if content.endswith(b"~>"):  # ReportLab's /ASCII85Decode /FlateDecode
+            content = zlib.decompress(base64.a85decode(content[:-2]))
+        sizes += [float(m) for m in re.findall(rb"/[^\s/]+ ([\d.]+) Tf", content)]
+    return sizes
 
 
 def decoded(path: Path, tmp: Path) -> list[str]:
@@ -24,3 +51,28 @@ def decoded(path: Path, tmp: Path) -> list[str]:
     )
     with Image.open(prefix.with_suffix(".png")) as image:
         return [b.text for b in zxingcpp.read_barcodes(image)]
+
+
+def word_boxes(path: Path) -> list[tuple[str, float, float, float, float]]:
+    """Each word pdftotext finds, with its box in points from the page's top left."""
+    html = subprocess.run(
+        ["pdftotext", "-bbox", "-enc", "UTF-8", str(path), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [
+        (word, float(x0), float(y0), float(x1), float(y1))
+        for x0, y0, x1, y1, word in WORD.findall(html)
+    ]
+
+
+def rendered(path: Path, tmp: Path, dpi: int) -> Image.Image:
+    """The PDF's page as a greyscale image, as pdftoppm draws it."""
+    prefix = tmp / f"{path.stem}-{dpi}"
+    subprocess.run(
+        ["pdftoppm", "-r", str(dpi), "-gray", "-png", "-singlefile", str(path), str(prefix)],
+        check=True,
+    )
+    with Image.open(prefix.with_suffix(".png")) as image:
+        return image.convert("L")

@@ -31,12 +31,14 @@ class Site:
     relay: RelayProcess
 
 
-def serve_example(tmp: Path, mail_port: int | None = None) -> Site:
+def serve_example(tmp: Path, mail_port: int | None = None, languages: Sequence[str] = ()) -> Site:
     """The example deployment with fresh keys for every lead (in tmp/var/keys/<id>), built
     and served by a real relay; stop it with stop_relay(site.relay).
 
     With mail_port, Dana Ortiz (Lincoln High's lead) is told of new messages by email,
     through the SMTP server on that loopback port, in windows of 3 seconds.
+    With languages, the pages are in those (drafts allowed) and nothing is printed: the
+    signs have their own tests.
     """
     port = free_port()
     config, deployment = prepare(EXAMPLE, tmp / "var", port)
@@ -48,6 +50,10 @@ def serve_example(tmp: Path, mail_port: int | None = None) -> Site:
             deployment.relay, address_per_minute=0, normal_daily_per_school=400
         ),
     )
+    if languages:
+        deployment = dataclasses.replace(
+            deployment, languages=tuple(languages), allow_draft_languages=True, placements=()
+        )
     if mail_port is not None:
         deployment = dataclasses.replace(
             deployment,

@@ -415,8 +415,9 @@
           });
         })
         .then(function (reference) {
-          message.textContent = 'Recorded on ' + today() + ' for ' + payload.modules.length +
-            ' module(s). Your safeguarding lead can now see it.';
+          var count = payload.modules.length;
+          message.textContent = 'Recorded on ' + today() + ' for ' + count +
+            (count === 1 ? ' module' : ' modules') + '. Your safeguarding lead can now see it.';
           if (payload.acknowledgment) {
             form.hidden = true;
             var cert = certificate(course, payload, target.name, reference);
