@@ -107,6 +107,8 @@ def render_landing(
         LANDING_SCRIPTS,
         landing_paths(deployment, school),
         hours=read_hours_text(hours, lang),
+        after_hours=after_hours_text(deployment, school, strings),
+        urgent_hint=deployment.escalation.urgent_hint,
         case_href=page.href_to(case_paths(deployment, school)[lang]),
         case_address=_address(deployment.base_url, case_paths(deployment, school)[lang]),
         messages={name.replace("_", "-"): strings[name] for name in SCRIPT_MESSAGES}
@@ -353,6 +355,15 @@ def next_read_messages(hours: ReadHours, lang: str) -> dict[str, str]:
         "next-day": t["next_read_day"].format(start=start, day="{day}"),
     }
     return {name: _sentence(text) for name, text in texts.items()}
+
+
+def after_hours_text(deployment: Deployment, school: School, t: Strings) -> str:
+    """The whole sentence after the read hours: a person on call is alerted, or it waits."""
+    if school.read_hours.always:
+        return ""
+    if deployment.on_call_around_the_clock(school.slug):
+        return t["hours_on_call"]
+    return t["hours_other_times"]
 
 
 def read_hours_text(hours: ReadHours, lang: str) -> str:

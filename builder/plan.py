@@ -22,6 +22,7 @@ import jinja2
 
 from builder.assets import SITE_DIR
 from builder.i18n import clock, day_names, review
+from builder.ladder_checks import ladder_problems
 from builder.landing import read_hours_text
 from builder.signs import sign_files
 from quietdoor.config import Deployment, ReadHours, School
@@ -149,6 +150,7 @@ def school_problems(deployment: Deployment, school: School) -> list[Finding]:
                 f'page and the signs say so ("{read_hours_text(school.read_hours, "en")}") '
                 "and point to 911 and the hotline.",
             )
+    ladder_problems(deployment, school, add)
     return found
 
 

@@ -31,7 +31,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from builder.assets import SITE_DIR
 from builder.errors import BuildError
-from builder.landing import load_catalogs, read_hours_text
+from builder.landing import after_hours_text, load_catalogs, read_hours_text
 from builder.qr import define_code_form, draw_code_form
 from builder.shaping import Segment, layout, pieces, width
 from builder.sign_fonts import FAUX_BOLD_STROKE, faux_bold
@@ -100,8 +100,8 @@ def sign_text(deployment: Deployment, school: School, placement: Placement, lang
     page = load_catalogs()[lang]
     t = load_catalogs(PRINT_CATALOGS)[lang]
     hours = read_hours_text(school.read_hours, lang)
-    if not school.read_hours.always:
-        hours = f"{hours} {page['hours_other_times']}"
+    after = after_hours_text(deployment, school, page)
+    hours = f"{hours} {after}" if after else hours
     title_key = "title_stickers" if placement.kind == "sticker" else "title_sign"
     return SignText(
         lang=lang,

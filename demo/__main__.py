@@ -18,6 +18,7 @@ from pathlib import Path
 from builder.errors import BuildError
 from builder.progress import ProgressPrinter
 from builder.site import build_site, default_print_dir
+from demo.alerts import alert_routes
 from demo.lock import FolderInUse, claim
 from demo.prepare import PASSPHRASE, prepare
 from keytool.errors import KeyToolError
@@ -75,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    case page      {deployment.base_url}/{_folder(school['case_pages'])}")
         print(f"    QR code        {deployment.base_url}/{school['qr_svg']}")
     print(f"\nSigns, sticker sheets and placement plans to print: {default_print_dir(out)}")
+    print("\n" + "\n".join(alert_routes(deployment)))
     keytool = command("quietdoor-keytool", ["-m", "keytool"])
     home = shlex.quote(str(var / "keys" / "dana-ortiz"))
     print("\nAfter sending a report from Lincoln High's page, read it as its safeguarding lead,")

@@ -91,7 +91,10 @@ def cmd_stats(args: argparse.Namespace) -> int:
     mine = session.identity.recipient
     schools = [args.school] if args.school else colleagues.schools_of(mine)
     clock = Clock(colleagues.deployment)
-    numbers = compute(inbox.cases, schools, args.start, args.end, clock)
+    climbed, warnings = session.climbed(schools)
+    for warning in warnings:
+        print(f"keytool: {clean(warning)}", file=sys.stderr)
+    numbers = compute(inbox.cases, schools, args.start, args.end, clock, climbed)
     session.remember()
     name = colleagues.school_name
     if args.csv:

@@ -29,6 +29,8 @@ PAGE = 200
 MAX_ANSWER_BYTES = 32 * 1024 * 1024  # a full page of the largest envelopes fits with room
 MAX_PAGES = 5_000  # per school and fetch: a relay that says "more" forever is stopped here
 MAX_SCHOOLS = 10_000
+MONTH_RE = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+MAX_MONTHS = 24  # the relay keeps 13
 TIMEOUT = 30
 ACK_TIMEOUT = 5  # an acknowledgment is worth a short wait only: a person is looking at a page
 MAX_ACK = 2**53
@@ -83,6 +85,21 @@ class Relay:
         ):
             raise self._odd("its list of schools")
         return list(dict.fromkeys(schools))
+
+    def escalations(self, school: str) -> dict[str, int]:
+        """How many of the school's escalations climbed past the first tier, by month."""
+        answer = self._request("GET", f"/api/v1/schools/{quote(school, safe='')}/escalations")
+        climbed = answer.get("climbed")
+        if (
+            not isinstance(climbed, dict)
+            or len(climbed) > MAX_MONTHS
+            or not all(
+                isinstance(m, str) and MONTH_RE.fullmatch(m) and type(n) is int and 0 <= n < 10**6
+                for m, n in climbed.items()
+            )
+        ):
+            raise self._odd("its escalation counts")
+        return dict(climbed)
 
     def page(self, school: str, after: int) -> Page:
         """One page of a school's messages with a cursor greater than after."""

@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS messages (
     author TEXT NOT NULL,
     received TEXT NOT NULL,
     body TEXT NOT NULL,
-    fetched TEXT
+    fetched TEXT,
+    seen_at TEXT
 );
 CREATE TABLE IF NOT EXISTS cursors (
     relay TEXT NOT NULL,
@@ -46,8 +47,12 @@ CREATE TABLE IF NOT EXISTS cursors (
 );
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-# Inboxes written before version 2 lack the day each message was fetched.
-UPGRADE = "ALTER TABLE messages ADD COLUMN fetched TEXT"
+# Inboxes written before version 2 lack the day each message was fetched; before 2.1, when
+# a person first saw it.
+UPGRADES = {
+    "fetched": "ALTER TABLE messages ADD COLUMN fetched TEXT",
+    "seen_at": "ALTER TABLE messages ADD COLUMN seen_at TEXT",
+}
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,7 @@ class Listed:
     author: Author
     received: str
     fetched: str = ""  # the local UTC day this tool stored it ("" before version 2)
+    seen_at: str = ""  # when a person first viewed it here, UTC to the minute ("" not yet)
 
 
 @dataclass(frozen=True)
@@ -77,8 +83,9 @@ class Inbox:
             self.db = sqlite3.connect(path)
             self.db.executescript(SCHEMA)
             columns = {r[1] for r in self.db.execute("PRAGMA table_info(messages)")}
-            if "fetched" not in columns:
-                self.db.execute(UPGRADE)
+            for column, upgrade in UPGRADES.items():
+                if column not in columns:
+                    self.db.execute(upgrade)
         except sqlite3.Error as exc:
             raise KeyToolError(f"cannot open the inbox {path} ({exc})") from None
 
@@ -167,12 +174,14 @@ class Inbox:
                 ),
             )
 
-    def version(self) -> tuple[int, int, int]:
-        """Changes whenever a message is stored or a sent one gets its cursor: a cache key."""
+    def version(self) -> tuple[int, int, int, int]:
+        """Changes whenever a message is stored, a sent one gets its cursor or a person first
+        sees one: a cache key."""
         row = self.db.execute(
-            "SELECT count(*), coalesce(max(rowid), 0), count(*) - count(cursor) FROM messages"
+            "SELECT count(*), coalesce(max(rowid), 0), count(*) - count(cursor), count(seen_at) "
+            "FROM messages"
         ).fetchone()
-        return int(row[0]), int(row[1]), int(row[2])
+        return int(row[0]), int(row[1]), int(row[2]), int(row[3])
 
     def cursors(self) -> list[tuple[str, str, int]]:
         """(relay, school, after) for every relay and school fetched so far."""
@@ -198,11 +207,20 @@ class Inbox:
                 )
         return added
 
+    def mark_seen(self, school: str, upto: int, at: str) -> None:
+        """A person viewed the school's messages up to this cursor: keep when, once."""
+        with self.db:
+            self.db.execute(
+                "UPDATE messages SET seen_at = ? "
+                "WHERE school = ? AND cursor <= ? AND seen_at IS NULL",
+                (at, school, upto),
+            )
+
     def messages(self, school: str | None = None) -> list[Stored]:
         """Every stored message, in the order the relay listed them (sent ones last)."""
         rows = self._select("body", school)
         return [
-            Stored(*_listed(r), envelope=protocol.parse_envelope(json.loads(r[7]))) for r in rows
+            Stored(*_listed(r), envelope=protocol.parse_envelope(json.loads(r[8]))) for r in rows
         ]
 
     def listed(self, school: str | None = None) -> list[Listed]:
@@ -222,7 +240,7 @@ class Inbox:
 
     def _select(self, body: str, school: str | None) -> list[tuple[Any, ...]]:
         query = (
-            "SELECT id, school, cursor, case_id, author, received, fetched, "  # noqa: S608
+            "SELECT id, school, cursor, case_id, author, received, fetched, seen_at, "  # noqa: S608
             f"{body} FROM messages"
         )
         args: tuple[str, ...] = ()
@@ -235,7 +253,7 @@ class Inbox:
 def _listed(r: tuple[Any, ...]) -> tuple[Any, ...]:
     """A row of `_select` as Listed's fields."""
     case_id = None if r[3] is None else b64u_decode(r[3])
-    return r[0], r[1], r[2], case_id, r[4], r[5], r[6] or ""
+    return r[0], r[1], r[2], case_id, r[4], r[5], r[6] or "", r[7] or ""
 
 
 def _today() -> str:

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from keytool.identity import Identity, load_identity
 from keytool.inbox import Inbox, Stored
 from keytool.send import Writer
 from keytool.settings import Settings, load_settings, remembered_location, update_settings
+from quietdoor.payloads import SENT_FORMAT
 from quietdoor.protocol import SLUG_RE
 
 
@@ -37,7 +39,7 @@ class Session:
     settings: Settings
     colleagues: Colleagues
     given: dict[str, str] = field(default_factory=dict)  # settings given now, for remember()
-    _cached: tuple[tuple[int, int, int], CaseInbox] | None = field(default=None, repr=False)
+    _cached: tuple[tuple[int, int, int, int], CaseInbox] | None = field(default=None, repr=False)
     _index: dict[str, Opened] | None = field(default=None, repr=False)
     _reading: threading.Lock = field(default_factory=threading.Lock, repr=False)  # desk threads
 
@@ -124,6 +126,24 @@ class Session:
                 if at == url and school in (None, name)
             }
 
+    def climbed(self, schools: Sequence[str]) -> tuple[dict[str, dict[str, int]], list[str]]:
+        """Per school and month, escalations past the first tier, as the relay counts them.
+
+        Never fails the numbers the inbox gives: without a remembered relay, or when it
+        does not answer, the counts are left out and a warning says why.
+        """
+        url = self.settings.relay_url
+        if not url:
+            return {}, []
+        relay = self.relay(url)
+        found: dict[str, dict[str, int]] = {}
+        try:
+            for school in schools:
+                found[school] = relay.escalations(school)
+        except KeyToolError as exc:
+            return {}, [f"escalation counts left out: {exc}"]
+        return found, []
+
     def acknowledge_seen(self, held: Mapping[str, int]) -> list[str]:
         """Tell the relay a person looked at everything up to these cursors; warnings to show.
 
@@ -133,6 +153,10 @@ class Session:
         url = self.settings.relay_url
         if not url or not held:
             return []
+        now = datetime.now(UTC).strftime(SENT_FORMAT)
+        with Inbox(self.home) as inbox:  # for `keytool stats`: minutes to the first look
+            for school, after in held.items():
+                inbox.mark_seen(school, after, now)
         relay = self.relay(url)
         for school, after in held.items():
             relay.acknowledge(school, seen=after, timeout=ACK_TIMEOUT)

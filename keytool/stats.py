@@ -5,8 +5,10 @@ id. Days are the school's (quietdoor.clock): a case counts in the month its repo
 was sent, in the school's time zone (the relay's UTC day instead when the student's
 clock was off by days); a student's later message counts in the month it was sent.
 How fast the school answered is counted in whole days from the report to the first
-read receipt, and to the first reply, by anyone on the team. The disposition is the
-case's latest one, from colleagues' notes.
+read receipt, and to the first reply, by anyone on the team; and in minutes from the
+report's `sent` (the student's clock) to the first time a person viewed it with this
+key tool. The disposition is the case's latest one, from colleagues' notes.
+Escalations past the first tier come from the relay's count.
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ from __future__ import annotations
 import datetime
 import statistics
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from keytool.cases import Case, Entry
 from quietdoor import payloads
-from quietdoor.clock import Clock
+from quietdoor.clock import Clock, moment_of
 
 # The dispositions, in the order a report lists them; "" is a case with none yet.
 DISPOSITION_ORDER = ("cps", "police", "school", "no_action", "junk", "")
@@ -36,6 +38,8 @@ class MonthStats:
     not_read: int = 0
     days_to_reply: list[int] = field(default_factory=list)
     not_replied: int = 0
+    minutes_to_seen: list[int] = field(default_factory=list)  # report `sent` to first `seen`
+    climbed: int = 0  # escalations past the first tier, as the relay counted them
 
     def add(self, other: MonthStats) -> None:
         self.reports += other.reports
@@ -47,6 +51,8 @@ class MonthStats:
         self.not_read += other.not_read
         self.days_to_reply += other.days_to_reply
         self.not_replied += other.not_replied
+        self.minutes_to_seen += other.minutes_to_seen
+        self.climbed += other.climbed
 
 
 @dataclass(frozen=True)
@@ -69,8 +75,12 @@ def compute(
     start: datetime.date | None,
     end: datetime.date | None,
     clock: Clock,
+    climbed: Mapping[str, Mapping[str, int]] | None = None,
 ) -> Stats:
-    """Numbers for every school named (and every school with a case), over [start, end]."""
+    """Numbers for every school named (and every school with a case), over [start, end].
+
+    climbed: per school and month, escalations past the first tier (from the relay).
+    """
     cases = list(cases)
     days = [_day(clock, c, e) for c in cases for e in c.entries]
     first = start or min(days, default=clock.today)
@@ -92,6 +102,10 @@ def compute(
             arrived = _day(clock, case, entry)
             if entry.kind == "update" and first <= arrived <= last:
                 per_month[arrived.strftime("%Y-%m")].follow_ups += 1
+    for slug, by_month in (climbed or {}).items():
+        for month, count in by_month.items():
+            if slug in table and month in table[slug]:
+                table[slug][month].climbed = count
     return Stats(months=months, schools=table, start=first, end=last)
 
 
@@ -105,6 +119,9 @@ def _count_case(case: Case, opened: datetime.date, numbers: MonthStats, clock: C
         numbers.not_read += 1
     else:
         numbers.days_to_read.append((read - opened).days)
+    seen = _minutes_to_seen(case)
+    if seen is not None:
+        numbers.minutes_to_seen.append(seen)
     replied = _first(case, "reply", clock)
     if replied is None:
         numbers.not_replied += 1
@@ -115,6 +132,15 @@ def _count_case(case: Case, opened: datetime.date, numbers: MonthStats, clock: C
 def _first(case: Case, kind: str, clock: Clock) -> datetime.date | None:
     days = [_day(clock, case, e) for e in case.entries if e.kind == kind and e.trusted]
     return min(days, default=None)
+
+
+def _minutes_to_seen(case: Case) -> int | None:
+    """Minutes from the report's `sent` (the student's clock) to a person's first look here."""
+    report = next((e for e in case.entries if e.kind == "report"), None)
+    if report is None or not report.stored.seen_at:
+        return None
+    sent, seen = moment_of(report.payload.header.sent), moment_of(report.stored.seen_at)
+    return max(0, int((seen - sent).total_seconds() // 60))  # a phone's clock may run ahead
 
 
 def _disposition(case: Case) -> str:

@@ -52,6 +52,9 @@ COLUMNS = [
     "median_days_to_first_reply",
     "longest_days_to_first_reply",
     "not_replied",
+    "median_minutes_to_first_seen",
+    "longest_minutes_to_first_seen",
+    "escalations_past_first_tier",
 ]
 
 
@@ -83,6 +86,9 @@ def _row(school: str, slug: str, month: str, m: MonthStats) -> dict[str, Any]:
         "median_days_to_first_reply": _number(median(m.days_to_reply)),
         "longest_days_to_first_reply": max(m.days_to_reply, default=""),
         "not_replied": m.not_replied,
+        "median_minutes_to_first_seen": _number(median(m.minutes_to_seen)),
+        "longest_minutes_to_first_seen": max(m.minutes_to_seen, default=""),
+        "escalations_past_first_tier": m.climbed,
     }
 
 
@@ -97,17 +103,24 @@ def to_csv(stats: Stats, name: Callable[[str], str]) -> str:
 
 def to_text(stats: Stats, name: Callable[[str], str], clock: Clock) -> list[str]:
     """A short table for the terminal: months with anything in them, and a total per school."""
-    head = f"{'month':<8} {'reports':>7} {'not safe':>8} {'follow-ups':>10} {'read in':>8}"
+    head = (
+        f"{'month':<8} {'reports':>7} {'not safe':>8} {'follow-ups':>10} {'read in':>8} "
+        f"{'seen in':>8} {'longest':>8} {'climbed':>7}"
+    )
     lines = []
     for slug, months in stats.schools.items():
         lines += ["", name(slug), head]
         for month in stats.months:
             m = months[month]
-            if m.reports or m.follow_ups:
+            if m.reports or m.follow_ups or m.climbed:
                 lines.append(_text_line(month, m))
         lines.append(_text_line("total", stats.total(slug)))
     lines.append("")
     lines.append("'read in': median days from a report to the team's first read.")
+    lines.append(
+        "'seen in', 'longest': median and longest minutes from a report's sending to the first "
+        "time you viewed it here; 'climbed': escalations past the first tier (the relay's count)."
+    )
     lines.append(clock.zones_line(list(stats.schools)))
     return lines[1:]
 
@@ -115,7 +128,13 @@ def to_text(stats: Stats, name: Callable[[str], str], clock: Clock) -> list[str]
 def _text_line(label: str, m: MonthStats) -> str:
     read = median(m.days_to_read)
     read_text = "-" if read is None else f"{_number(read)} d"
-    return f"{label:<8} {m.reports:>7} {m.not_safe_now:>8} {m.follow_ups:>10} {read_text:>8}"
+    seen = median(m.minutes_to_seen)
+    seen_text = "-" if seen is None else f"{_number(seen)} min"
+    longest = f"{max(m.minutes_to_seen)} min" if m.minutes_to_seen else "-"
+    return (
+        f"{label:<8} {m.reports:>7} {m.not_safe_now:>8} {m.follow_ups:>10} {read_text:>8} "
+        f"{seen_text:>8} {longest:>8} {m.climbed:>7}"
+    )
 
 
 # --- the printable page -------------------------------------------------------------

@@ -47,6 +47,7 @@ PERSON_RECORD_ID = b"qd2.record_id"
 
 ENVELOPE_FIELDS = frozenset({"v", "school", "nonce", "ct", "keys"})
 NEW_CASE_FIELDS = frozenset({"case_id", "auth_hash", "envelope"})
+URGENT_HEADER = "X-QD-Urgent"  # "1" beside a new case: the student is not safe now (opt-in)
 SLUG_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")  # schools, districts, people
 
 

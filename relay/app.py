@@ -21,7 +21,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,10 @@ from quietdoor.config import Deployment
 from quietdoor.encoding import b64u_decode, b64u_encode
 from quietdoor.signing import MAX_SKEW_SECONDS, SignatureError, SignedRequest, verify_request
 from relay.addresses import AddressLimits
+from relay.alerts import Alerter, run_escalation
 from relay.directory import Directory
+from relay.escalate import Planner
+from relay.escalation_store import Opening, alert_facts, climbed, settle
 from relay.headers import Edge
 from relay.health import health
 from relay.http import ApiError, int_param, parse_json, read_body, read_json, require_json
@@ -59,6 +62,7 @@ from relay.store import (
     Refused,
     SpentProof,
     SQLStore,
+    Tx,
     Write,
     case_messages,
     count_today,
@@ -106,6 +110,7 @@ def create_app(
     relay = _Relay(
         deployment, store, failed_codes or FailedCodes(), notifier, addresses, metrics, clock
     )
+    alerter = Alerter(relay.planner, notifier)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -115,6 +120,9 @@ def create_app(
         tasks = [asyncio.create_task(sweeper)]
         if notifier.active:
             tasks.append(asyncio.create_task(run_sender(notifier, store, clock, stop)))
+        if alerter.planner.active:
+            escalation = run_escalation(alerter, store, clock, stop, metrics)
+            tasks.append(asyncio.create_task(escalation))
         try:
             yield
         finally:
@@ -137,6 +145,7 @@ def create_app(
         ),
         Route("/api/v1/schools/{slug}/notes", relay.staff_note, methods=["POST"]),
         Route("/api/v1/schools/{slug}/acks", relay.acknowledge, methods=["POST"]),
+        Route("/api/v1/schools/{slug}/escalations", relay.escalations, methods=["GET"]),
         Route("/healthz", relay.healthz, methods=["GET"]),
         Route("/metrics", relay.metrics_text, methods=["GET"]),
     ]
@@ -180,6 +189,7 @@ class _Relay:
         self.store = store
         self.failed_codes = failed_codes
         self.notifier = notifier
+        self.planner = Planner(deployment)
         self.addresses = addresses
         self.metrics = metrics
         self.clock = clock
@@ -230,8 +240,18 @@ class _Relay:
         )
         first = self._message(envelope, raw["envelope"]["nonce"], case.case_id, "public", proof)
         notices = self.notifier.pending(case.school, datetime.now(UTC))
-        added = await self._keep(Write(first, limits.school_budget_bytes, notices, case))
-        return _stored(added)
+        urgent = (
+            self.planner.escalation.urgent_hint
+            and request.headers.get(protocol.URGENT_HEADER) == "1"
+        )
+        write = Write(
+            first,
+            limits.school_budget_bytes,
+            notices,
+            case,
+            escalation=self._opening(case.school, urgent),
+        )
+        return _stored(await self._keep(write))
 
     async def read_case(self, request: Request) -> Response:
         case = await self._student_case(request)
@@ -261,8 +281,20 @@ class _Relay:
             envelope, b64u_encode(envelope.nonce), case.case_id, "student", proof
         )
         notices = self.notifier.pending(case.school, datetime.now(UTC))
-        write = Write(message, limits.school_budget_bytes, notices, free_updates=free)
+        write = Write(
+            message,
+            limits.school_budget_bytes,
+            notices,
+            free_updates=free,
+            escalation=self._opening(case.school, urgent=False),
+        )
         return _stored(await self._keep(write))
+
+    def _opening(self, school: str, urgent: bool) -> Opening | None:
+        """A student's message opens the school's escalation, if the school has a ladder."""
+        if self.planner.ladder(school) is None:
+            return None
+        return Opening(school, self.planner.window_end(self.clock()), urgent)
 
     async def _student_case(self, request: Request) -> Case:
         """The case whose code the request proves; one answer for every way of being wrong.
@@ -419,10 +451,16 @@ class _Relay:
         if reader is None:  # a school's signer is always a recipient; kept for the type
             raise ApiError(403, "this key is not a recipient of this school")
         readers = self.directory.readers(slug)
+        resolve_at = self.planner.window_end(self.clock())
         held, seen = await self.store.awrite(
-            slug, record_ack, slug, reader, ack, readers, _today(self.clock)
+            slug, _acknowledge, slug, reader, ack, readers, _today(self.clock), resolve_at
         )
         return JSONResponse({"held": held, "seen": seen})
+
+    async def escalations(self, request: Request) -> Response:
+        """How many of the school's escalations climbed past its first tier, by month."""
+        slug = await self._staff_school(request)
+        return JSONResponse({"climbed": await self.store.aread(climbed, slug)})
 
     async def _staff_school(self, request: Request, body_limit: int = 0) -> str:
         """Check a signed request for the school in its path; the body is kept in request.state."""
@@ -466,6 +504,7 @@ class _Relay:
     async def metrics_text(self, request: Request) -> Response:
         metrics, limits = self.metrics, self.limits
         metrics.pending_notices.set(await self.store.aread(pending_notices))
+        metrics.alerts_waiting.set((await self.store.aread(alert_facts))[0])
         day = _today(self.clock)
         counts = [count for seen_day, count, _ in self._volumes.values() if seen_day == day]
         normal, base = limits.normal_daily_per_school, limits.proof_of_work_tries
@@ -583,6 +622,22 @@ def _parse_ack(raw: Any) -> Ack:
         if type(value) is not int or not 0 <= value <= MAX_ACK:
             raise ApiError(400, f"'{name}' must be a whole number from 0 to 2^53")
     return Ack(held=raw.get("held"), seen=raw.get("seen"))
+
+
+def _acknowledge(
+    tx: Tx,
+    school: str,
+    reader: str,
+    ack: Ack,
+    readers: Sequence[str],
+    day: str,
+    resolve_at: int,
+) -> tuple[int, int]:
+    """Record an acknowledgment; a `seen` covering the school's escalation closes it."""
+    held, seen = record_ack(tx, school, reader, ack, readers, day)
+    if ack.seen is not None:
+        settle(tx, school, seen, resolve_at)
+    return held, seen
 
 
 def _today(clock: Callable[[], float]) -> str:

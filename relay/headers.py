@@ -39,7 +39,14 @@ COMMON = [
 ]
 HSTS = (b"strict-transport-security", b"max-age=31536000")
 CORS_METHODS = ("GET", "POST")
-CORS_HEADERS = ("content-type", "authorization", "x-qd-case", "x-qd-case-v1", "x-qd-proof")
+CORS_HEADERS = (
+    "content-type",
+    "authorization",
+    "x-qd-case",
+    "x-qd-case-v1",
+    "x-qd-proof",
+    "x-qd-urgent",
+)
 CORS_MAX_AGE = "3600"
 OPERATOR_PATHS = ("/healthz", "/metrics")  # answered like the API: JSON or text, never cached
 

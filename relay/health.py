@@ -3,7 +3,8 @@
 Failing (503, so a load balancer stops sending here): the store cannot be
 reached, or its schema is not the one this relay knows (migrations not run, or
 run by a newer relay). Warnings (200, for the operator): notices that have
-waited over an hour (is the mail server or webhook reachable?), and messages a
+waited over an hour (is the mail server or webhook reachable?), escalation alerts
+whose delivery failed at least once (named by channel, never by school), and messages a
 recipient does not hold though they are older than the retention period
 (they are kept: what a current recipient does not hold is never deleted), and
 each current recipient who has sent no `held` acknowledgment for HELD_DAYS days
@@ -18,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from relay.escalation_store import alert_facts
 from relay.retention import cutoff_day
 from relay.store import (
     MIGRATIONS,
@@ -35,12 +37,13 @@ HELD_DAYS = 30
 NAMED_AT_MOST = 20  # silent recipients named in the answer; the rest are counted
 
 
-def _facts(tx: Tx, cutoff: str) -> tuple[int, int, int | None, int]:
+def _facts(tx: Tx, cutoff: str) -> tuple[int, int, int | None, int, tuple[int, list[str]]]:
     return (
         schema_version(tx),
         pending_notices(tx),
         oldest_notice_due(tx),
         unfetched_since(tx, cutoff),
+        alert_facts(tx),
     )
 
 
@@ -68,7 +71,7 @@ async def health(
     checks: dict[str, str] = {}
     try:
         today = datetime.fromtimestamp(now, UTC).date()
-        version, pending, oldest, unfetched = await store.aread(
+        version, pending, oldest, unfetched, (alerts, stuck) = await store.aread(
             _facts, cutoff_day(today, retention_days)
         )
         silent = await store.aread(silent_recipients, readers, today)
@@ -95,6 +98,14 @@ async def health(
         )
     else:
         checks["notices"] = f"ok ({pending} waiting)"
+    if stuck:
+        warning = True
+        checks["alerts"] = (
+            f"warning: {alerts} escalation alerts waiting; delivery failed and is retried "
+            f"for: {', '.join(stuck)}; check the mail server and those channels"
+        )
+    else:
+        checks["alerts"] = f"ok ({alerts} waiting)"
     if unfetched:
         warning = True
         checks["retention"] = (

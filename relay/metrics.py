@@ -4,7 +4,7 @@ Aggregates only: requests by endpoint (the route's template, never the path a
 request used, which may hold a school or a case) and status; write latency;
 group-commit batch sizes; notices waiting; the proof-of-work difficulty as the
 highest number of tries asked of any school and how many schools are busy;
-refusals at a school's storage budget;
+refusals at a school's storage budget; escalation alerts sent, failed and waiting;
 and the garbage collector's passes by generation (see relay.server.tune_collector).
 No label names a school (that would publish each school's volume), a case, an
 address or anything a student sent.
@@ -65,6 +65,21 @@ class Metrics:
             "quietdoor_relay_budget_refusals",
             "New cases and students' updates refused because their school's stored bytes "
             "reached [relay] school_budget_bytes (all schools together).",
+            registry=self.registry,
+        )
+        self.alerts_sent = Counter(
+            "quietdoor_relay_alerts_sent",
+            "Escalation alerts delivered (all schools and channels together).",
+            registry=self.registry,
+        )
+        self.alerts_failed = Counter(
+            "quietdoor_relay_alerts_failed",
+            "Escalation alert deliveries that failed and will be tried again or were given up.",
+            registry=self.registry,
+        )
+        self.alerts_waiting = Gauge(
+            "quietdoor_relay_alerts_waiting",
+            "Escalation alerts waiting to be delivered (all schools).",
             registry=self.registry,
         )
         GCCollector(registry=self.registry)

@@ -17,6 +17,7 @@ out once.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import math
@@ -29,6 +30,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from email.utils import formatdate
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -56,8 +58,24 @@ class Target:
     address: str
 
 
-Sender = Callable[["Notifier", str, str], None]
-"""Sends one notice's text to one address; raises OSError, SMTPException or NotifyError."""
+@dataclass(frozen=True)
+class Stamp:
+    """What makes a repeat of one e-mail the same e-mail: its Message-ID and Date.
+
+    key names the notice or alert (never its content); at is when it was due, so the
+    Date says no more than the window.
+    """
+
+    key: str
+    at: int
+
+    def message_id(self, sender: str) -> str:
+        digest = hashlib.sha256(self.key.encode()).hexdigest()[:32]
+        return f"<{digest}@{sender.rpartition('@')[2] or 'quietdoor.invalid'}>"
+
+
+Sender = Callable[["Notifier", str, str, Stamp], None]
+"""Sends one text to one address; raises OSError, SMTPException or NotifyError."""
 
 
 class Notifier:
@@ -144,21 +162,23 @@ class Notifier:
                 return t
         return None
 
-    def deliver(self, target: Target, text: str) -> None:
-        """Send one notice; NotifyError (with a reason fit for a log) if it did not go."""
+    def deliver(self, target: Target, text: str, stamp: Stamp) -> None:
+        """Send one notice or alert; NotifyError (with a reason fit for a log) if it did not go."""
         send = self.senders[target.channel]
         try:
-            send(self, target.address, text)
+            send(self, target.address, text, stamp)
         except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:
             raise NotifyError(f"{type(exc).__name__}: {str(exc)[:120]}") from None
 
-    def send_email(self, address: str, text: str) -> None:
+    def send_email(self, address: str, text: str, stamp: Stamp) -> None:
         parts = urlsplit(self.settings.smtp)
         host = parts.hostname or ""
         message = EmailMessage()
         message["From"] = self.settings.sender
         message["To"] = address
         message["Subject"] = SUBJECT
+        message["Date"] = formatdate(stamp.at, usegmt=True)
+        message["Message-ID"] = stamp.message_id(self.settings.sender)
         message.set_content(text + "\n")
         context = ssl.create_default_context()
         if parts.scheme == "smtps":
@@ -174,7 +194,7 @@ class Notifier:
                 client.login(unquote(parts.username), self.password)
             client.send_message(message)
 
-    def send_webhook(self, url: str, text: str) -> None:
+    def send_webhook(self, url: str, text: str, stamp: Stamp) -> None:
         request = urllib.request.Request(  # noqa: S310 - https, or http on loopback (config)
             url,
             data=json.dumps({"text": text}).encode(),
@@ -204,13 +224,14 @@ async def send_due(notifier: Notifier, store: SQLStore, clock: Callable[[], floa
     for notice in claimed:
         groups.setdefault((notice.recipient, notice.channel, notice.due), []).append(notice)
     sent = 0
-    for (recipient, channel, _due), notices in groups.items():
+    for (recipient, channel, due), notices in groups.items():
         target = notifier.target(recipient, channel)
         attempts = max(n.attempts for n in notices)
         if target is not None:
             text = notifier.sentence([n.school for n in notices])
             try:
-                await asyncio.to_thread(notifier.deliver, target, text)
+                stamp = Stamp(f"notice {recipient} {channel} {due}", due)
+                await asyncio.to_thread(notifier.deliver, target, text, stamp)
             except NotifyError as exc:
                 if attempts < MAX_ATTEMPTS:
                     log.warning(

@@ -366,6 +366,29 @@ def openapi_document(example_school: str = "lincoln-high") -> dict[str, Any]:
                     },
                 }
             },
+            "/api/v1/schools/{slug}/escalations": {
+                "get": {
+                    "summary": "Escalations of the school that climbed past its first tier, "
+                    "by month (signed)",
+                    "parameters": [SLUG_PARAM, *SIGNED],
+                    "responses": {
+                        "200": _json(
+                            _object(
+                                {
+                                    "climbed": {
+                                        "type": "object",
+                                        "description": "YYYY-MM: a count (13 months kept)",
+                                        "additionalProperties": {"type": "integer", "minimum": 1},
+                                    }
+                                },
+                                ["climbed"],
+                            ),
+                            "Counts only: no time finer than the month, no case.",
+                        ),
+                        **_errors(401, 403, 404),
+                    },
+                }
+            },
             "/healthz": {
                 "get": {
                     "summary": "Is this relay fit to take reports (load balancers, operators)",

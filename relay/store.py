@@ -25,6 +25,7 @@ from typing import Any, Concatenate, Literal, ParamSpec, Protocol, TypeVar
 
 from relay.commit import Many, Refused, each
 from relay.errors import RelayError
+from relay.escalation_store import Opening, open_escalations
 
 Author = Literal["public", "student", "staff"]
 MAX_CASE_MESSAGES = 200  # a conversation longer than this is refused, so a read stays bounded
@@ -116,6 +117,7 @@ class Write:
     notices: Sequence[Notice] = ()
     opens: Case | None = None
     free_updates: int | None = None
+    escalation: Opening | None = None  # a student's message opens (or extends) an escalation
 
 
 MIGRATIONS: Sequence[str] = (
@@ -214,6 +216,43 @@ CREATE TABLE school_bytes (
 );
 INSERT INTO school_bytes (school, bytes)
 SELECT school, SUM(LENGTH(body)) FROM messages GROUP BY school;
+""",
+    # 6: the escalation ladder: each school's open escalation (until a `seen` covers its
+    # cursor), the outbox of its alerts (until delivered), and per school and month how many
+    # escalations climbed past the first tier (kept 13 months).
+    """
+CREATE TABLE escalations (
+    school TEXT PRIMARY KEY,
+    dedup_key TEXT NOT NULL,
+    started {big_int} NOT NULL,
+    cursor {big_int} NOT NULL,
+    tier INTEGER NOT NULL,
+    tier_since {big_int} NOT NULL,
+    next_step {big_int} NOT NULL,
+    steps INTEGER NOT NULL,
+    urgent INTEGER NOT NULL,
+    urgent_window {big_int} NOT NULL,
+    paged TEXT NOT NULL
+);
+CREATE INDEX escalations_due ON escalations (next_step);
+CREATE TABLE alerts (
+    dedup_key TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    target TEXT NOT NULL,
+    school TEXT NOT NULL,
+    action TEXT NOT NULL,
+    waited INTEGER NOT NULL,
+    at {big_int} NOT NULL,
+    next_try {big_int} NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (dedup_key, step, target)
+);
+CREATE TABLE escalation_months (
+    school TEXT NOT NULL,
+    month TEXT NOT NULL,
+    climbed INTEGER NOT NULL,
+    PRIMARY KEY (school, month)
+);
 """,
 )
 SECRETS = ("proof",)  # made once, at the first start, and shared by every relay of the database
@@ -433,6 +472,7 @@ def store_messages(tx: Tx, writes: list[Write]) -> list[Added | Refused]:
     )
     for index, added, count in zip(ready, _insert_messages(tx, kept), counted, strict=True):
         answers[index] = dataclasses.replace(added, counted=count)
+    open_escalations(tx, [w.escalation for w in kept if w.escalation is not None])
     if later:  # a next round sees what this one wrote
         again = store_messages(tx, [writes[i] for i in later])
         answers.update(zip(later, again, strict=True))
@@ -710,6 +750,8 @@ def delete_expired(
     tx.run("DELETE FROM daily_counts WHERE day < ?", (cutoff,))
     tx.run("DELETE FROM spent_proofs WHERE expires < ?", (now,))
     tx.run("DELETE FROM seen_nonces WHERE expires < ?", (now,))
+    year, month = int(today[:4]), int(today[5:7])
+    tx.run("DELETE FROM escalation_months WHERE month < ?", (f"{year - 1:04}-{month:02}",))
     return len(expired)
 
 

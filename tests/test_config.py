@@ -201,7 +201,7 @@ def test_unreadable_files_get_one_sentence(tmp_path: Path) -> None:
             'name = "Cedar Valley School District"',
             'name = "C"\nzzz = 1',
             "districts[1].zzz",
-            "known keys: name, slug",
+            "known keys: closures, name, slug, timezone",
         ),
     ],
 )

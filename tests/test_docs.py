@@ -30,6 +30,14 @@ from quietdoor.config import (
     TOP_KEYS,
     TRAINING_KEYS,
 )
+from quietdoor.config.keys import (
+    CHANNEL_KEYS,
+    ESCALATION_KEYS,
+    LADDER_KEYS,
+    ROTA_KEYS,
+    SHIFT_KEYS,
+    TIER_KEYS,
+)
 from relay import __main__ as relay_cli
 from relay.metrics import Metrics
 from relay.openapi import openapi_document
@@ -166,6 +174,11 @@ CONFIG_KEYS = [
     *(("[[recipients]]", k) for k in RECIPIENT_KEYS),
     *(("previous", k) for k in PREVIOUS_KEYS),
     *(("[[placements]]", k) for k in PLACEMENT_KEYS),
+    *(("[escalation]", k) for k in ESCALATION_KEYS - {"channels", "rotas", "ladders"}),
+    *(("[[escalation.channels]]", k) for k in CHANNEL_KEYS),
+    *(("[[escalation.rotas]]", k) for k in ROTA_KEYS | SHIFT_KEYS),
+    *(("[[escalation.ladders]]", k) for k in LADDER_KEYS),
+    *(("[[escalation.ladders.tiers]]", k) for k in TIER_KEYS),
     *(("schools_csv", f"`{k}`") for k in SCHOOL_COLUMNS),
     *(("placements_csv", f"`{k}`") for k in PLACEMENT_COLUMNS),
 ]

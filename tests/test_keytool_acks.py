@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx2 as httpx
 import pytest
@@ -17,6 +19,7 @@ from relay.directory import Directory
 from relay.retention import sweep
 from relay.stores import open_store
 
+from .support.envelopes import new_case
 from .support.keytool import PASS, Leads, case_ref, run_keytool
 from .support.old_relay import old_relay
 from .support.processes import free_port, wait_until
@@ -136,3 +139,45 @@ def test_a_relay_without_acks_is_warned_about_once(
         code, out, err = run_keytool(capsys, "--home", leads.home, "list")
         assert code == 0 and err.count("does not take acknowledgments") == 1
     assert acks(leads, "dana-ortiz") == (0, 0)
+
+
+def test_stats_count_minutes_from_sent_to_the_first_look(
+    leads: Leads, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A report sent 30 minutes ago, fetched by the desk's kind of check, then viewed."""
+    sent = datetime.now(UTC) - timedelta(minutes=30)
+    leads.open(new_case(leads.deployment, "lincoln-high", "thirty minutes ago", now=sent))
+    leads.fetch(capsys)  # held, not seen: no time yet
+    out_csv = tmp_path / "stats.csv"
+    assert run_keytool(capsys, "--home", leads.home, "stats", "--csv", out_csv)[0] == 0
+    month = sent.strftime("%Y-%m")
+    row = next(r for r in csv.DictReader(out_csv.read_text().splitlines()) if r["month"] == month)
+    assert row["median_minutes_to_first_seen"] == ""
+    assert run_keytool(capsys, "--home", leads.home, "list")[0] == 0  # a person looks
+    assert run_keytool(capsys, "--home", leads.home, "list")[0] == 0  # again: the first counts
+    assert run_keytool(capsys, "--home", leads.home, "stats", "--csv", out_csv)[0] == 0
+    row = next(r for r in csv.DictReader(out_csv.read_text().splitlines()) if r["month"] == month)
+    assert row["median_minutes_to_first_seen"] in ("30", "31")
+    assert row["longest_minutes_to_first_seen"] in ("30", "31")
+
+
+def test_the_desk_stats_page_shows_minutes_to_the_first_look(
+    leads: Leads, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sent = datetime.now(UTC) - timedelta(minutes=45)
+    leads.open(new_case(leads.deployment, "lincoln-high", "forty-five minutes ago", now=sent))
+    leads.fetch(capsys)
+    assert run_keytool(capsys, "--home", leads.home, "list")[0] == 0
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    runtime = DeskRuntime(leads.home, config=str(leads.config), relay=leads.relay.url)
+    app = create_desk(runtime, "127.0.0.1", port, peer_ok=None)
+    with TestClient(app, base_url=base, follow_redirects=False) as client:
+        assert client.get(f"/open?key={runtime.link_secret}").status_code == 303
+        unlocked = client.post("/unlock", data={"passphrase": PASS}, headers={"origin": base})
+        assert unlocked.status_code == 303
+        page = client.get("/stats")
+    assert page.status_code == 200
+    assert "Lincoln High School" in page.text and "forty-five" not in page.text
+    cells = re.findall(r"<td>([^<]*)</td>", page.text)
+    assert "45" in cells or "46" in cells

@@ -30,7 +30,7 @@ from quietdoor.config import (
     load_config,
     parse_config,
 )
-from relay.notify import SENDERS, Notifier, NotifyError, retry_delay, send_due
+from relay.notify import SENDERS, Notifier, NotifyError, Stamp, retry_delay, send_due
 from relay.store import NewMessage, Write
 from relay.stores import open_store
 
@@ -332,7 +332,7 @@ def test_a_webhook_can_live_in_the_environment(hook: Hook, tmp_path: Path) -> No
     notifier = Notifier(d, env={"LINCOLN_HOOK": hook.url})
     target = notifier.target("dana-ortiz", "webhook")
     assert target is not None and target.address == hook.url
-    notifier.deliver(target, SENTENCE)
+    notifier.deliver(target, SENTENCE, Stamp("notice", 0))
     assert hook.posts == [{"text": SENTENCE}]
     with pytest.raises(Exception, match="holds no webhook URL"):
         Notifier(d, env={})
@@ -356,11 +356,11 @@ def test_a_channel_without_a_sender_is_refused_at_start_naming_it() -> None:
 def test_a_notice_goes_through_the_sender_its_channel_names() -> None:
     sent: list[tuple[str, str]] = []
 
-    def record(_notifier: Notifier, address: str, text: str) -> None:
+    def record(_notifier: Notifier, address: str, text: str, _stamp: Stamp) -> None:
         sent.append((address, text))
 
     notifier = Notifier(webhook_deployment(), env={}, senders={**SENDERS, "webhook": record})
     target = notifier.target("dana-ortiz", "webhook")
     assert target is not None
-    notifier.deliver(target, SENTENCE)
+    notifier.deliver(target, SENTENCE, Stamp("notice", 0))
     assert sent == [("https://chat.example/h", SENTENCE)]

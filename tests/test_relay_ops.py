@@ -37,6 +37,7 @@ def test_a_healthy_relay_says_so(client: TestClient) -> None:
             "store": "ok",
             "migrations": "ok",
             "notices": "ok (0 waiting)",
+            "alerts": "ok (0 waiting)",
             "retention": "ok",
             "acknowledgments": "ok",
         },

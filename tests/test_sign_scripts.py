@@ -19,7 +19,7 @@ from quietdoor.languages import LANGUAGES, SUPPORTED_LANGUAGES
 
 from .support.fonts import cmap
 from .support.paths import EXAMPLE
-from .support.prints import decoded, pdf_text, rendered, word_boxes
+from .support.prints import decoded, letters, pdf_text, rendered, word_boxes
 
 EVERY_LANGUAGE = dataclasses.replace(load_config(EXAMPLE), languages=SUPPORTED_LANGUAGES)
 # What a panel prints in the language's own words (the label adds the school's name).
@@ -36,13 +36,6 @@ def render(lang: str, kind: str, tmp: Path) -> tuple[SignText, Path]:
     code = make_code(text.url)
     pdf.write_bytes(render_pdf(text, code, "letter", kind, EVERY_LANGUAGE.organisation))
     return text, pdf
-
-
-def letters(text: str) -> str:
-    """The letters alone, after NFKC: their order is the order of reading. (A mark on a
-    lam before an alef follows the lam-alef ligature, so marks are left out.)"""
-    text = unicodedata.normalize("NFKC", text)
-    return "".join(c for c in text if unicodedata.category(c)[0] == "L")
 
 
 def bare(text: str) -> str:

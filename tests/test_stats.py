@@ -182,6 +182,9 @@ class Cell:
             "median_days_to_first_reply": _median(self.replied),
             "longest_days_to_first_reply": max(self.replied, default=""),
             "not_replied": self.reports - len(self.replied),
+            "median_minutes_to_first_seen": "",  # nobody viewed the generated inbox
+            "longest_minutes_to_first_seen": "",
+            "escalations_past_first_tier": 0,  # no relay counted any
         }
 
 

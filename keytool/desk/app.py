@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,8 @@ from keytool.errors import KeyToolError
 from keytool.inbox import Inbox
 from keytool.send import send_note, send_receipt, send_reply
 from keytool.session import Session
+from keytool.stats import compute
+from keytool.stats_report import rows
 from quietdoor.clock import Clock
 
 HERE = Path(__file__).resolve().parent
@@ -68,6 +71,7 @@ def create_desk(
         Route("/check", desk.check, methods=["POST"]),
         Route("/seen", desk.seen, methods=["POST"]),
         Route("/status", desk.status, methods=["GET"]),
+        Route("/stats", desk.stats, methods=["GET"]),
         Route("/case/{ref:str}", desk.case, methods=["GET"]),
         Route("/case/{ref:str}/receipt", desk.receipt, methods=["POST"]),
         Route("/case/{ref:str}/reply", desk.reply, methods=["POST"]),
@@ -215,6 +219,27 @@ class _Desk:
         )
 
     # --- a case ----------------------------------------------------------------------
+
+    async def stats(self, request: Request) -> Response:
+        """The lead's numbers for the last twelve months: reports, minutes to the first look,
+        and escalations past the first tier (the relay's count)."""
+        session = self.runtime.session
+        if session is None:
+            return RedirectResponse("/", status_code=303)
+        inbox = await asyncio.to_thread(session.read)
+        schools = session.colleagues.schools_of(session.identity.recipient)
+        climbed, warnings = await asyncio.to_thread(session.climbed, schools)
+        clock = Clock(session.colleagues.deployment)
+        start = clock.today.replace(day=1) - timedelta(days=335)
+        numbers = compute(inbox.cases, schools, start.replace(day=1), clock.today, clock, climbed)
+        every = rows(numbers, session.colleagues.school_name)
+        tables = [
+            (session.colleagues.school_name(slug), [r for r in every if r["school_slug"] == slug])
+            for slug in numbers.schools
+        ]
+        zones = clock.zones_line(list(numbers.schools))
+        context = {"tables": tables, "warnings": warnings, "zones": zones}
+        return self.page(request, "stats.html.j2", context)
 
     async def case(self, request: Request) -> Response:
         found = await self.opened(request)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from quietdoor.config.hours import days_text
 from quietdoor.config.keys import RELAY_COUNTS, RELAY_ZERO_TURNS_OFF
+from quietdoor.config.ladder import Escalation, Shift
 from quietdoor.config.model import Deployment, Recipient
 from quietdoor.encoding import b64u_encode
 
@@ -50,6 +52,9 @@ def dump_config(d: Deployment) -> str:
         out += ["", "[[districts]]", f"slug = {_q(dist.slug)}", f"name = {_q(dist.name)}"]
         if dist.timezone:
             out.append(f"timezone = {_q(dist.timezone)}")
+        if dist.closures:
+            days = [a.isoformat() if a == b else f"{a}/{b}" for a, b in dist.closures]
+            out.append(f"closures = {_list(days)}")
     for s in d.schools:
         out += [
             "",
@@ -76,7 +81,67 @@ def dump_config(d: Deployment) -> str:
             f"kind = {_q(p.kind)}",
             f"private = {'true' if p.private else 'false'}",
         ]
+    out += escalation_lines(d.escalation)
     return "\n".join(out) + "\n"
+
+
+def escalation_lines(e: Escalation) -> list[str]:
+    """The [escalation] table and its arrays, or nothing when there is no ladder."""
+    if e == Escalation():
+        return []
+    out = [
+        "",
+        "[escalation]",
+        f"urgent_hint = {'true' if e.urgent_hint else 'false'}",
+        f"pagerduty_url = {_q(e.pagerduty_url)}",
+    ]
+    for c in e.channels:
+        out += ["", "[[escalation.channels]]", f"id = {_q(c.id)}", f"kind = {_q(c.kind)}"]
+        out += [f"url = {_q(c.url)}"] if c.url else []
+        if c.kind == "pagerduty":
+            out.append(f"routing_key = {_q(c.routing_key)}")
+            continue
+        out += [
+            f"method = {_q(c.method)}",
+            f"content_type = {_q(c.content_type)}",
+            f"headers = {_inline(c.headers)}",
+            f"body = {_inline(c.body)}",
+        ]
+    for rota in e.rotas:
+        shifts = ", ".join(
+            f"{{ recipient = {_q(s.recipient)}, hours = {_q(shift_text(s))} }}" for s in rota.shifts
+        )
+        out += ["", "[[escalation.rotas]]", f"id = {_q(rota.id)}", f"shifts = [{shifts}]"]
+    for ladder in e.ladders:
+        out += [
+            "",
+            "[[escalation.ladders]]",
+            f"id = {_q(ladder.id)}",
+            f"schools = {_list(ladder.schools)}",
+            f"districts = {_list(ladder.districts)}",
+        ]
+        for t in ladder.tiers:
+            out += ["", "[[escalation.ladders.tiers]]"]
+            out += ["school = true"] if t.school else []
+            out += [f"rota = {_q(t.rota)}"] if t.rota else []
+            out += [f"recipients = {_list(t.recipients)}"] if t.recipients else []
+            out += [
+                f"wait = {t.wait!r}",
+                f"wait_outside = {t.wait_outside!r}",
+                f"realert = {t.realert!r}",
+                f"channels = {_list(t.channels)}",
+            ]
+    return out
+
+
+def shift_text(s: Shift) -> str:
+    return (
+        f"{days_text(s.days)} {s.start // 60:02}:{s.start % 60:02}-{s.end // 60:02}:{s.end % 60:02}"
+    )
+
+
+def _inline(pairs: Sequence[tuple[str, str]]) -> str:
+    return "{ " + ", ".join(f"{_q(k)} = {_q(v)}" for k, v in pairs) + " }" if pairs else "{}"
 
 
 def recipient_snippet(rec: Recipient) -> str:

@@ -32,6 +32,7 @@ TOP_KEYS = frozenset(
         "paper",
         "schools_csv",
         "placements_csv",
+        "escalation",
     }
 )
 # [relay] keys that are positive whole numbers, and those where 0 turns something off.
@@ -49,7 +50,7 @@ RELAY_COUNTS = (
 RELAY_ZERO_TURNS_OFF = ("address_per_minute", "v1_accept_days")
 RELAY_KEYS = frozenset({*RELAY_COUNTS, *RELAY_ZERO_TURNS_OFF, "proof_of_work", "trusted_proxies"})
 TRAINING_KEYS = frozenset({"refresher_months", "new_hire_days"})
-DISTRICT_KEYS = frozenset({"slug", "name", "timezone"})
+DISTRICT_KEYS = frozenset({"slug", "name", "timezone", "closures"})
 # A school's own languages are a [[schools]] key only: a state's CSV rows take the deployment's.
 SCHOOL_KEYS = frozenset({"slug", "name", "district", "read_hours", "languages"})
 RECIPIENT_KEYS = frozenset(
@@ -68,3 +69,16 @@ SCHOOL_COLUMNS = (SCHOOL_KEYS - {"languages"}) | {"district_name"}
 PLACEMENT_COLUMNS = PLACEMENT_KEYS
 SCHOOL_REQUIRED = ("slug", "name", "district", "read_hours")
 PLACEMENT_REQUIRED = ("school", "id", "location")
+ESCALATION_KEYS = frozenset({"urgent_hint", "pagerduty_url", "channels", "rotas", "ladders"})
+CHANNEL_KEYS = frozenset(
+    {"id", "kind", "url", "routing_key", "method", "content_type", "headers", "body"}
+)
+CHANNEL_KINDS = ("pagerduty", "webhook")
+WEBHOOK_CONTENT_TYPES = ("json", "form")
+PLACEHOLDER_RE = re.compile(r"\{(?:school|waited)\}")
+ROTA_KEYS = frozenset({"id", "shifts"})
+SHIFT_KEYS = frozenset({"recipient", "hours"})
+LADDER_KEYS = frozenset({"id", "schools", "districts", "tiers"})
+TIER_KEYS = frozenset(
+    {"school", "rota", "recipients", "wait", "wait_outside", "realert", "channels"}
+)

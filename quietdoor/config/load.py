@@ -10,6 +10,7 @@ from typing import Any
 from quietdoor.config import csv_schools, entries
 from quietdoor.config.csv_files import csv_table
 from quietdoor.config.errors import ConfigError
+from quietdoor.config.escalation import closures, read_escalation
 from quietdoor.config.keys import (
     DISTRICT_KEYS,
     PAPER_SIZES,
@@ -68,6 +69,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
             slug=r.slug(d, f"districts[{i}].slug"),
             name=r.text(d, "name", f"districts[{i}]"),
             timezone=r.timezone(d, "timezone", f"districts[{i}]") if "timezone" in d else "",
+            closures=closures(r, d, f"districts[{i}]"),
         )
         if district.slug in districts:
             raise ConfigError(path, f"districts[{i}].slug", f"{district.slug!r} is used twice")
@@ -131,6 +133,9 @@ def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Deplo
         state=r.state(raw),
         training=training,
         paper=paper,
+        escalation=read_escalation(
+            r, r.table(raw, "escalation"), recipients, schools, districts, notify
+        ),
         allow_draft_languages=r.boolean(raw, "allow_draft_languages", "", default=False),
         school_languages=school_languages,
     )

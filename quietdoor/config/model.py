@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from quietdoor.config.hours import ReadHours
+from quietdoor.config.ladder import Calendar, Escalation
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class District:
     slug: str
     name: str
     timezone: str = ""  # IANA name; "" for the deployment's (a state spanning two zones sets it)
+    closures: tuple[tuple[datetime.date, datetime.date], ...] = ()  # closed days, inclusive
 
 
 class School(NamedTuple):
@@ -157,6 +159,7 @@ class Deployment:
     state: str = ""  # postal code whose reporting rules the course shows; "" for general text
     training: TrainingSettings = field(default_factory=TrainingSettings)
     paper: str = "letter"
+    escalation: Escalation = field(default_factory=Escalation)
     # A draft translation (site/i18n/<code>.toml says so) is published only when true.
     allow_draft_languages: bool = False
     # A school's own `languages`, first its default, in place of the deployment's.
@@ -175,6 +178,17 @@ class Deployment:
     def school(self, slug: str) -> School | None:
         return self._schools_by_slug.get(slug)
 
+    def on_call_around_the_clock(self, slug: str) -> bool:
+        """Whether the school's ladder has a tier past its own that reaches a person at any hour.
+
+        Only then may a student page say that a person on call is alerted outside read hours.
+        """
+        school = self.school(slug)
+        ladder = None if school is None else self.escalation.ladder_for(slug, school.district)
+        return ladder is not None and any(
+            self.escalation.around_the_clock(t) for t in ladder.tiers[1:]
+        )
+
     def recipients_for(self, slug: str) -> tuple[Recipient, ...]:
         """The recipients of a school: named directly, or through the school's district."""
         school = self.school(slug)
@@ -191,11 +205,18 @@ class Deployment:
     def district(self, slug: str) -> District | None:
         return self._districts_by_slug.get(slug)
 
-    def timezone_of(self, slug: str) -> str:
-        """A school's time zone: its district's own, else the deployment's."""
+    def calendar(self, slug: str) -> Calendar:
+        """A school's clock for read hours, rotas and closures: its district's time zone
+        (else the deployment's) and its district's closures."""
         school = self.school(slug)
         district = self.district(school.district) if school else None
-        return district.timezone if district and district.timezone else self.timezone
+        if district is None:
+            return Calendar(timezone=self.timezone)
+        return Calendar(district.timezone or self.timezone, district.closures)
+
+    def timezone_of(self, slug: str) -> str:
+        """A school's time zone: its district's own, else the deployment's."""
+        return self.calendar(slug).timezone
 
     @functools.cached_property
     def _districts_by_slug(self) -> dict[str, District]:

@@ -212,7 +212,7 @@ class Reader:
         value = self.text(table, key, where)
         try:
             zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder
             raise ConfigError(
                 self.path,
                 join(where, key),

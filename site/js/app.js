@@ -156,6 +156,9 @@
       function post(header, retried) {
         var headers = { 'Content-Type': 'application/json' };
         if (header) headers['X-QD-Proof'] = header;
+        // Opt-in (config urgent_hint): one bit beside the envelope, so the relay alerts
+        // whoever is on call at once. Nothing else of what the student wrote leaves sealed.
+        if (config.urgentHint === '1' && current.safe_now === 'no') headers['X-QD-Urgent'] = '1';
         page.request(config.relay + '/api/v1/cases', {
           method: 'POST',
           headers: headers,

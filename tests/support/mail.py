@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from email import message_from_bytes
 from typing import Any
 
@@ -17,6 +18,7 @@ class Mailbox:
 
     def __init__(self, authenticator: Any = None) -> None:
         self.messages: list[tuple[list[str], bytes]] = []
+        self.times: list[float] = []  # time.monotonic() of each message's arrival
         self.port = free_port()
         self._controller = Controller(
             self,
@@ -27,6 +29,7 @@ class Mailbox:
         )
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.times.append(time.monotonic())
         self.messages.append((list(envelope.rcpt_tos), bytes(envelope.content)))
         return "250 OK"
 

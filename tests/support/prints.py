@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import re
 import subprocess
+import unicodedata
 import zlib
 from pathlib import Path
 
@@ -14,6 +15,13 @@ from PIL import Image
 WORD = re.compile(
     r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>'
 )
+
+
+def letters(text: str) -> str:
+    """The letters alone, after NFKC: their order is the order of reading. (A mark on a
+    lam before an alef follows the lam-alef ligature, so marks are left out.)"""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(c for c in text if unicodedata.category(c)[0] == "L")
 
 
 def pdf_text(path: Path) -> str:

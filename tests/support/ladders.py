@@ -1,0 +1,129 @@
+"""The example deployment with an escalation ladder, and a clock the tests move."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from .mail import DANA_EMAIL
+from .paths import EXAMPLE
+
+# Riverside Unified: the school's recipients (for Lincoln High, Dana Ortiz), then the
+# rota's person on call, then the district lead Marcus Lee, as its 24/7 person.
+LADDER = """
+[notify]
+smtp = "smtp://127.0.0.1:{smtp_port}"
+from = "quietdoor@riverside.example"
+window_minutes = 15
+
+[[escalation.channels]]
+id = "pager"
+kind = "pagerduty"
+routing_key = "env:QD_TEST_ROUTING_KEY"
+url = "{base}/pagerduty"
+
+[[escalation.channels]]
+id = "sms"
+kind = "webhook"
+url = "{base}/sms"
+content_type = "{content_type}"
+headers = {{ Authorization = "env:QD_TEST_SMS_TOKEN" }}
+body = {{ to = "+15550100", text = "Quiet Door: {{school}} has waited {{waited}} minutes." }}
+
+[[escalation.rotas]]
+id = "on-call"
+shifts = [
+  {{ recipient = "ana-wu", hours = "mon-fri 00:00-24:00" }},
+  {{ recipient = "ben-cho", hours = "sat-sun 00:00-24:00" }},
+]
+
+[[escalation.ladders]]
+id = "riverside"
+districts = ["riverside-unified"]
+
+[[escalation.ladders.tiers]]
+school = true
+wait = 60
+wait_outside = 15
+realert = 15
+
+[[escalation.ladders.tiers]]
+rota = "on-call"
+wait = 30
+wait_outside = 30
+realert = 15
+channels = ["sms"]
+
+[[escalation.ladders.tiers]]
+recipients = ["marcus-lee"]
+wait = 15
+wait_outside = 15
+realert = 15
+channels = ["pager"]
+"""
+
+ON_CALL = """
+[[recipients]]
+id = "ana-wu"
+name = "Ana Wu"
+x25519 = "{ana_x}"
+ed25519 = "{ana_ed}"
+districts = ["riverside-unified"]
+email = "ana@riverside.example"
+
+[[recipients]]
+id = "ben-cho"
+name = "Ben Cho"
+x25519 = "{ben_x}"
+ed25519 = "{ben_ed}"
+districts = ["riverside-unified"]
+email = "ben@riverside.example"
+"""
+
+# The secrets the ladder's channels read from the environment.
+ENV = {"QD_TEST_ROUTING_KEY": "R0UTING-KEY-FROM-ENV", "QD_TEST_SMS_TOKEN": "Bearer sms-token"}
+
+# Public keys that belong to nobody (fixed so the config is stable).
+KEYS = {
+    "ana_x": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
+    "ana_ed": "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8",
+    "ben_x": "QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8",
+    "ben_ed": "YGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6e3x9fn8",
+}
+
+
+def ladder_text(
+    base: str = "http://127.0.0.1:9", content_type: str = "json", smtp_port: int = 25
+) -> str:
+    """The example config with two on-call recipients and the ladder above."""
+    example = EXAMPLE.read_text(encoding="utf-8").split("# An escalation ladder")[0]
+    example = example.replace(
+        'schools = ["lincoln-high"]\n', f'schools = ["lincoln-high"]\nemail = "{DANA_EMAIL}"\n', 1
+    )
+    return (
+        example
+        + ON_CALL.format(**KEYS)
+        + LADDER.format(base=base, content_type=content_type, smtp_port=smtp_port)
+    )
+
+
+def write_ladder(folder: Path, text: str | None = None) -> Path:
+    path = folder / "ladder.toml"
+    path.write_text(ladder_text() if text is None else text, encoding="utf-8")
+    return path
+
+
+class Clock:
+    """A clock the tests move by hand; the relay reads it instead of time.time."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self.now
+
+    def move(self, seconds: float) -> None:
+        with self._lock:
+            self.now += seconds

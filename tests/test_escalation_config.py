@@ -1,0 +1,284 @@
+from __future__ import annotations
+
+import datetime
+import tomllib
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from builder.plan import school_problems
+from demo.alerts import alert_routes
+from quietdoor.config import ConfigError, dump_config, load_config, parse_config
+
+from .support.ladders import KEYS, ON_CALL, ladder_text, write_ladder
+from .support.paths import EXAMPLE, ROOT
+
+
+def test_the_ladder_loads(tmp_path: Path) -> None:
+    d = load_config(write_ladder(tmp_path))
+    ladder = d.escalation.ladder_for("lincoln-high", "riverside-unified")
+    assert ladder is not None
+    assert [(t.school, t.rota, t.recipients) for t in ladder.tiers] == [
+        (True, "", ()),
+        (False, "on-call", ()),
+        (False, "", ("marcus-lee",)),
+    ]
+    assert [t.wait for t in ladder.tiers] == [60, 30, 15]
+    assert d.escalation.ladder_for("cedar-valley-high", "cedar-valley") is None
+    assert not d.escalation.urgent_hint
+    assert d.escalation.channel("sms").headers == (("Authorization", "env:QD_TEST_SMS_TOKEN"),)
+    assert [d.escalation.around_the_clock(t) for t in ladder.tiers] == [False, True, True]
+
+
+def test_a_rota_picks_by_day_and_hour_and_finds_holes(tmp_path: Path) -> None:
+    text = ladder_text().replace("sat-sun 00:00-24:00", "sat-sun 08:00-20:00")
+    rota = load_config(write_ladder(tmp_path, text)).escalation.rota("on-call")
+    zone = ZoneInfo("America/Los_Angeles")
+    assert rota.on_call(datetime.datetime(2026, 12, 4, 23, 30, tzinfo=zone)) == ("ana-wu",)
+    assert rota.on_call(datetime.datetime(2026, 12, 5, 9, 0, tzinfo=zone)) == ("ben-cho",)
+    assert rota.on_call(datetime.datetime(2026, 12, 5, 21, 0, tzinfo=zone)) == ()
+    assert (5, 20) in rota.holes and (5, 7) in rota.holes and (5, 8) not in rota.holes
+
+
+def test_a_district_keeps_its_own_clock_and_closures(tmp_path: Path) -> None:
+    text = ladder_text().replace(
+        'name = "Riverside Unified School District"',
+        'name = "Riverside Unified School District"\ntimezone = "America/Chicago"\n'
+        'closures = ["2026-12-21/2027-01-01", "2027-05-31"]',
+    )
+    d = load_config(write_ladder(tmp_path, text))
+    cal = d.calendar("lincoln-high")
+    assert cal.timezone == d.timezone_of("lincoln-high") == "America/Chicago"
+    assert d.calendar("cedar-valley-high").timezone == "America/Los_Angeles"
+    assert not d.calendar("cedar-valley-high").closures
+    assert cal.closed(datetime.date(2026, 12, 25)) and cal.closed(datetime.date(2027, 5, 31))
+    assert not cal.closed(datetime.date(2027, 1, 2))
+    hours = d.school("lincoln-high").read_hours  # type: ignore[union-attr]
+    zone = ZoneInfo("America/Chicago")
+    monday = datetime.datetime(2026, 12, 14, 10, 0, tzinfo=zone)
+    assert cal.in_read_hours(hours, monday)
+    assert not cal.in_read_hours(hours, monday + datetime.timedelta(days=7))  # closed
+    assert not cal.in_read_hours(hours, monday.replace(hour=18))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "words"),
+    [
+        (
+            'recipients = ["marcus-lee"]',
+            'recipients = ["nobody"]',
+            "escalation.ladders[0].tiers[2].recipients[0]",
+            "no recipient has id 'nobody'",
+        ),
+        (
+            '{ recipient = "ben-cho"',
+            '{ recipient = "bem-cho"',
+            "escalation.rotas[0].shifts[1].recipient",
+            "no recipient has id 'bem-cho'",
+        ),
+        (
+            'recipients = ["marcus-lee"]',
+            'recipients = ["ana-wu"]',
+            "escalation.ladders[0].tiers[2]",
+            "overlaps itself: 'ana-wu' already in tiers[1]",
+        ),
+        (
+            'rota = "on-call"',
+            "school = true",
+            "escalation.ladders[0].tiers[1]",
+            "overlaps itself: the school's recipients",
+        ),
+        ("wait = 60", "wait = 0", "escalation.ladders[0].tiers[0].wait", "above zero"),
+        ("wait = 60", "wait = 20", "escalation.ladders[0].tiers[0].wait", "multiple"),
+        (
+            'realert = 15\nchannels = ["pager"]',
+            'realert = true\nchannels = ["pager"]',
+            "escalation.ladders[0].tiers[2].realert",
+            "above zero",
+        ),
+        (
+            'districts = ["riverside-unified"]\n\n[[escalation.ladders.tiers]]',
+            'districts = ["riverside-unified"]\nschool = true\n\n[[escalation.ladders.tiers]]',
+            "escalation.ladders[0].school",
+            "unknown key",
+        ),
+        (
+            'channels = ["sms"]',
+            'channels = ["telex"]',
+            "escalation.ladders[0].tiers[1].channels[0]",
+            "no channel",
+        ),
+        (
+            'rota = "on-call"',
+            'rota = "on-cal"',
+            "escalation.ladders[0].tiers[1].rota",
+            "no rota has id",
+        ),
+        (
+            'rota = "on-call"',
+            'rota = "on-call"\nrecipients = ["ana-wu"]',
+            "escalation.ladders[0].tiers[1]",
+            "exactly one of",
+        ),
+        (
+            'hours = "mon-fri 00:00-24:00"',
+            'hours = "mon-fri 20:00-08:00"',
+            "escalation.rotas[0].shifts[0].hours",
+            "start before end",
+        ),
+        (
+            'routing_key = "env:QD_TEST_ROUTING_KEY"',
+            'routing_key = "R0UT1NGKEY"',
+            "escalation.channels[0].routing_key",
+            "env:NAME",
+        ),
+        (
+            "has waited {waited} minutes",
+            "has waited {waited} minutes, case {case}",
+            "escalation.channels[1].body.text",
+            "only placeholders are {school} and {waited}",
+        ),
+        (
+            'content_type = "json"',
+            'content_type = "xml"',
+            "escalation.channels[1].content_type",
+            "not one of",
+        ),
+        (
+            'districts = ["riverside-unified"]\n\n[[escalation',
+            'districts = ["riverside-unified"]\nschools = ["nowhere"]\n\n[[escalation',
+            "escalation.ladders[0].schools[0]",
+            "no school has slug 'nowhere'",
+        ),
+        (
+            'name = "Riverside Unified School District"',
+            'name = "Riverside Unified School District"\ntimezone = "Pacific"',
+            "districts[0].timezone",
+            "IANA name",
+        ),
+        (
+            'name = "Riverside Unified School District"',
+            'name = "Riverside Unified School District"\nclosures = ["2027-01-05/2027-01-01"]',
+            "districts[0].closures[0]",
+            "a range like",
+        ),
+        ("window_minutes = 15", 'mode = "digest"', "escalation.ladders", "digest"),
+        (
+            "window_minutes = 15",
+            "window_minutes = 10",
+            "escalation.ladders[0].tiers[0].wait_outside",
+            "(10)",
+        ),
+        (
+            "[[escalation.rotas]]",
+            "[escalation]\nurgent = true\n\n[[escalation.rotas]]",
+            "escalation.urgent",
+            "unknown key",
+        ),
+    ],
+)
+def test_a_bad_ladder_is_refused_by_name(
+    tmp_path: Path, old: str, new: str, field: str, words: str
+) -> None:
+    text = ladder_text()
+    assert old in text
+    with pytest.raises(ConfigError) as err:
+        load_config(write_ladder(tmp_path, text.replace(old, new, 1)))
+    assert f": {field}" in str(err.value) and words in str(err.value)
+
+
+def test_a_school_in_two_ladders_is_refused(tmp_path: Path) -> None:
+    text = ladder_text() + (
+        '\n[[escalation.ladders]]\nid = "again"\ndistricts = ["riverside-unified"]\n'
+        "[[escalation.ladders.tiers]]\nschool = true\nwait = 15\nwait_outside = 15\nrealert = 15\n"
+    )
+    with pytest.raises(
+        ConfigError, match=r"ladders\[1\].districts\[0\]: 'riverside-unified' already"
+    ):
+        load_config(write_ladder(tmp_path, text))
+
+
+def test_a_ladder_round_trips_through_dump(tmp_path: Path) -> None:
+    text = ladder_text().replace(
+        'name = "Riverside Unified School District"',
+        'name = "Riverside Unified School District"\ntimezone = "America/Chicago"\n'
+        'closures = ["2026-12-21/2027-01-01", "2027-05-31"]',
+    )
+    d = load_config(write_ladder(tmp_path, text))
+    assert parse_config(tomllib.loads(dump_config(d))) == d
+
+
+def ladder_findings(tmp_path: Path, text: str, slug: str = "lincoln-high") -> set[str]:
+    d = load_config(write_ladder(tmp_path, text))
+    school = d.school(slug)
+    assert school is not None
+    return {f.check for f in school_problems(d, school) if f.level == "problem"}
+
+
+LADDER_CHECKS = ("no-on-call-tier", "rota-hole", "tier-without-keys")
+
+
+def test_a_sound_ladder_has_no_ladder_findings(tmp_path: Path) -> None:
+    assert ladder_findings(tmp_path, ladder_text()) & set(LADDER_CHECKS) == set()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "found"),
+    [
+        # A rota with a hole every night, and no last tier: no one at every hour.
+        (
+            '"mon-fri 00:00-24:00"',
+            '"mon-fri 07:00-22:00"',
+            {"rota-hole"},
+        ),
+        (
+            'recipients = ["marcus-lee"]\nwait = 15',
+            'recipients = ["ruth-nakamura"]\nwait = 15',
+            {"tier-without-keys"},  # Ruth reads Cedar Valley only
+        ),
+    ],
+    ids=["rota-hole", "tier-without-keys"],
+)
+def test_the_readiness_report_flags_a_ladder_that_will_not_reach_anyone(
+    tmp_path: Path, old: str, new: str, found: set[str]
+) -> None:
+    text = ladder_text()
+    assert old in text
+    assert ladder_findings(tmp_path, text.replace(old, new)) & set(LADDER_CHECKS) == found
+
+
+def test_a_school_whose_ladder_has_no_one_at_every_hour_is_flagged(tmp_path: Path) -> None:
+    text = ladder_text().replace('"mon-fri 00:00-24:00"', '"mon-fri 07:00-22:00"')
+    text = text[: text.index('[[escalation.ladders.tiers]]\nrecipients = ["marcus-lee"]')]
+    assert ladder_findings(tmp_path, text) & set(LADDER_CHECKS) == {"no-on-call-tier", "rota-hole"}
+    # Cedar Valley High has no ladder in a deployment that uses them.
+    assert "no-on-call-tier" in ladder_findings(tmp_path, ladder_text(), "cedar-valley-high")
+
+
+def test_the_deployment_guides_ladder_loads(tmp_path: Path) -> None:
+    """docs/DEPLOYMENT.md's example escalation, with the people it names, as written."""
+    guide = (ROOT / "docs" / "DEPLOYMENT.md").read_text(encoding="utf-8")
+    section = guide[guide.index("## Escalation") :]
+    block = section[section.index("```toml\n") + 8 : section.index("```\n", 10)]
+    people = ON_CALL.format(**KEYS).split('[[recipients]]\nid = "ben-cho"')[0]
+    text = EXAMPLE.read_text(encoding="utf-8") + people + block
+    d = load_config(write_ladder(tmp_path, text.replace('email = "ana@riverside.example"\n', "")))
+    assert [c.kind for c in d.escalation.channels] == ["pagerduty", "webhook", "webhook"]
+    assert d.on_call_around_the_clock("lincoln-high")
+
+
+def test_the_examples_ladder_loads_uncommented_and_the_demo_says_where_alerts_go(
+    tmp_path: Path,
+) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    block = text[text.index("# [[escalation.rotas]]") :]
+    uncommented = "\n".join(
+        line.removeprefix("# ").removeprefix("#") for line in block.splitlines()
+    )
+    d = load_config(write_ladder(tmp_path, text + "\n" + uncommented + "\n"))
+    assert d.escalation.ladder_for("riverside-middle", "riverside-unified") is not None
+    routes = alert_routes(d)
+    assert routes[0] == "Escalation alerts, when no one views a school's inbox:"
+    assert "Marcus Lee <no e-mail>" in routes[3] and "waits 30 min" in routes[3]
+    assert alert_routes(load_config(EXAMPLE))[0].startswith("No escalation ladder")
