@@ -11,7 +11,15 @@ from keytool.errors import KeyToolError
 from keytool.home import write_private
 from keytool.present import clean, plural
 from keytool.prompt import open_session, read_cases
-from keytool.roster import completion, load_course_info, load_staff, people, school_names
+from keytool.roster import (
+    completion,
+    load_answer_key,
+    load_course_info,
+    load_staff,
+    people,
+    rescore,
+    school_names,
+)
 from keytool.roster_report import (
     DETAIL_COLUMNS,
     STATUS_ORDER,
@@ -45,6 +53,12 @@ def cmd_roster(args: argparse.Namespace) -> int:
         for e in read_cases(session, args.school).training
         if isinstance(e.payload, Training)
     ]
+    flags: dict[str, list[str]] = {}
+    if args.answer_key:
+        key = load_answer_key(args.answer_key)
+        checked = [rescore(c, key) for c in completions]
+        completions = [c for c, _ in checked]
+        flags = {c.record: problems for c, problems in checked if problems}
     mine = session.identity.recipient
     slugs = {c.school for c in completions} | set(mine.schools)
     names = school_names(course, sorted(slugs), mine.districts)
@@ -56,7 +70,7 @@ def cmd_roster(args: argparse.Namespace) -> int:
     today = args.on or clock.today
     roster = Roster(
         course=course,
-        people=people(completions, staff),
+        people=people(completions, staff, flags),
         names=names,
         today=today,
         staff_list=bool(args.staff),
@@ -118,7 +132,14 @@ def add_roster(sub: Subparsers) -> None:
     roster.add_argument(
         "--staff",
         type=Path,
-        help="a staff list (CSV: name, role, school, start_date) of who should have trained",
+        help="a staff list (CSV: name, role, school, start_date, optionally staff_id) "
+        "of who should have trained",
+    )
+    roster.add_argument(
+        "--answer-key",
+        type=Path,
+        help="the build's training-answer-key.json (print folder): re-score every check "
+        "and flag a record whose claimed score its answers do not give",
     )
     roster.add_argument(
         "--on", type=_date_arg, help="the roster as of this date, YYYY-MM-DD (default: today)"

@@ -201,4 +201,12 @@ def _training(r: Reader, raw: Mapping[str, Any]) -> TrainingSettings:
         if refresher is None
         else r.positive_int(table, "refresher_months", "training", 12),
         new_hire_days=r.positive_int(table, "new_hire_days", "training", 30),
+        pass_percent=_percent(r, table),
     )
+
+
+def _percent(r: Reader, table: Mapping[str, Any]) -> int:
+    value = r.positive_int(table, "pass_percent", "training", 80)
+    if value > 100:
+        raise ConfigError(r.path, "training.pass_percent", f"expected 1 to 100, got {value}")
+    return value

@@ -126,7 +126,8 @@ class NotifySettings:
 
 @dataclass(frozen=True)
 class TrainingSettings:
-    """How the roster judges staff training: refresher interval and the window for new hires.
+    """How the roster judges staff training: refresher interval, the window for new hires,
+    and the final check's pass mark (a percentage of its items).
 
     refresher_months is None when the deployment does not set it: the state's
     rule applies if the state sets one, otherwise DEFAULT_REFRESHER_MONTHS.
@@ -134,6 +135,7 @@ class TrainingSettings:
 
     refresher_months: int | None = None
     new_hire_days: int = 30
+    pass_percent: int = 80
 
 
 DEFAULT_REFRESHER_MONTHS = 12
