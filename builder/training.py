@@ -20,6 +20,7 @@ a chosen option with, never a mark of the right one; the answer key by position
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -147,6 +148,9 @@ def write_course_json(
             for t in (course.pretest, course.posttest)
         },
         pass_percent=deployment.training.pass_percent,
+        version=course_version(course),
+        provider=deployment.organisation,
+        school_year_starts=deployment.training.school_year_starts,
         relay_url=deployment.relay_url,
         scripts=tuple(
             CourseScript(
@@ -157,6 +161,13 @@ def write_course_json(
         ),
     )
     write_if_changed(path, course_bytes(published))
+
+
+def course_version(course: Course) -> str:
+    """What a certificate names: changes with any module's version or any scored item."""
+    parts = [f"{m.id}={m.version}" for m in course.modules]
+    parts += [f"{i.id}={i.key()}" for i in course.bank.items]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
 
 
 def write_items_json(course: Course, path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import sys
 from pathlib import Path
 
 from keytool.cli_args import AddCommand, Subparsers
@@ -30,6 +31,7 @@ from keytool.roster_report import (
     to_csv,
     to_html,
 )
+from keytool.roster_states import attach_other_training, load_other_training
 from keytool.settings import remembered_location
 from keytool.stats import compute
 from keytool.stats_report import to_csv as to_stats_csv
@@ -65,12 +67,17 @@ def cmd_roster(args: argparse.Namespace) -> int:
     staff = load_staff(args.staff, names) if args.staff else []
     if args.school:
         staff = [m for m in staff if m.school == args.school]
+    everyone = people(completions, staff, flags)
+    if args.other_training:
+        other = load_other_training(args.other_training, names)
+        for problem in attach_other_training(everyone, other):
+            print(clean(f"{args.other_training}: {problem}"), file=sys.stderr)
     deployment = session.colleagues.deployment
     clock = Clock(deployment)
     today = args.on or clock.today
     roster = Roster(
         course=course,
-        people=people(completions, staff, flags),
+        people=everyone,
         names=names,
         today=today,
         staff_list=bool(args.staff),
@@ -140,6 +147,12 @@ def add_roster(sub: Subparsers) -> None:
         type=Path,
         help="the build's training-answer-key.json (print folder): re-score every check "
         "and flag a record whose claimed score its answers do not give",
+    )
+    roster.add_argument(
+        "--other-training",
+        type=Path,
+        help="hours from trainings outside this course (CSV: school, hours, on, provider, "
+        "and staff_id or name), added to the credited hours",
     )
     roster.add_argument(
         "--on", type=_date_arg, help="the roster as of this date, YYYY-MM-DD (default: today)"

@@ -72,6 +72,9 @@ class CourseInfo:
     state: str  # the state whose rules the course shows; "" for its general text
     base: str  # the training folder or URL, ending in "/", for the schools' files
     pass_percent: int = DEFAULT_PASS_PERCENT  # the final check's pass mark
+    state_code: str = ""  # "CA", …; "" for the general text
+    school_year_starts: str = ""  # "MM-DD" or ""
+    provider: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class ModuleResult:
     score: int | None
     questions: int | None
     completed_on: str
+    seconds: int | None = None  # time on task, as the course measured it
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,20 @@ class Completion:
     post_passed: TestResult | None = None
     acknowledgment: Acknowledgment | None = None
     staff_id: str = ""
+    attestation: Acknowledgment | None = None
+    course_version: str = ""
+
+
+@dataclass(frozen=True)
+class OtherTraining:
+    """Hours from a training outside this course (`roster --other-training`)."""
+
+    school: str
+    name: str
+    staff_id: str
+    hours: float
+    on: str
+    provider: str
 
 
 @dataclass(frozen=True)
@@ -146,6 +164,21 @@ class Person:
     records: list[str] = field(default_factory=list)
     staff_id: str = ""
     flags: list[str] = field(default_factory=list)  # records the answer key disagrees with
+    attestation: Acknowledgment | None = None
+    other: list[OtherTraining] = field(default_factory=list)
+    course_version: str = ""
+
+    def measured_hours(self, course: CourseInfo) -> float:
+        """Credited hours in this course: per current module, min(nominal, measured)."""
+        minutes = 0.0
+        for m in course.modules.values():
+            taken = self.modules.get(m.id)
+            if taken and taken.version == m.version and taken.seconds:
+                minutes += min(float(m.minutes), taken.seconds / 60)
+        return minutes / 60
+
+    def credited_hours(self, course: CourseInfo) -> float:
+        return self.measured_hours(course) + sum(o.hours for o in self.other)
 
 
 @dataclass(frozen=True)
@@ -181,6 +214,9 @@ def load_course_info(source: str) -> CourseInfo:
         state=course.state.name if course.state and course.state.code != "general" else "",
         base=base,
         pass_percent=course.pass_percent,
+        state_code=course.state.code if course.state and course.state.code != "general" else "",
+        school_year_starts=course.school_year_starts,
+        provider=course.provider,
     )
 
 
@@ -276,6 +312,7 @@ def completion(record: str, received: str, training: Training) -> Completion:
     a printed page: control and format characters become spaces, runs of space one.
     """
     ack = training.acknowledgment
+    att = training.attestation
     return Completion(
         record=record,
         school=training.header.school,
@@ -292,6 +329,7 @@ def completion(record: str, received: str, training: Training) -> Completion:
                 score=m.score,
                 questions=m.questions,
                 completed_on=m.completed_on,
+                seconds=m.seconds,
             )
             for m in training.modules[:MAX_ITEMS]
         ),
@@ -299,6 +337,8 @@ def completion(record: str, received: str, training: Training) -> Completion:
         post=_result(training.post),
         post_passed=_result(training.post_passed),
         acknowledgment=Acknowledgment(text=_clean(ack.text, MAX_ACK), on=ack.on) if ack else None,
+        attestation=Acknowledgment(text=_clean(att.text, MAX_ACK), on=att.on) if att else None,
+        course_version=_clean(training.course_version, 40),
     )
 
 
@@ -436,6 +476,9 @@ def people(
             person.post_passed = c.post_passed
         if c.acknowledgment:
             person.acknowledgment = c.acknowledgment
+        if c.attestation:
+            person.attestation = c.attestation
+        person.course_version = c.course_version or person.course_version
     return sorted(found.values(), key=lambda p: (p.school, p.name.casefold()))
 
 

@@ -103,6 +103,9 @@ class CourseFile:
     schools: SchoolFiles = SchoolFiles()
     scripts: tuple[CourseScript, ...] = ()
     pass_percent: int = DEFAULT_PASS_PERCENT  # the final check's pass mark
+    version: str = ""  # the course's version: a digest of its modules' versions and items
+    provider: str = ""  # who gives the course: the deployment's organisation
+    school_year_starts: str = ""  # "MM-DD", or "" when the deployment does not set it
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,9 @@ def course_bytes(course: CourseFile) -> bytes:
             for name, t in course.tests.items()
         },
         "pass_percent": course.pass_percent,
+        "version": course.version,
+        "provider": course.provider,
+        "school_year_starts": course.school_year_starts,
         "relay_url": course.relay_url,
         "schools": {
             "districts": course.schools.districts,
@@ -286,6 +292,11 @@ def parse_course(raw: bytes, where: str) -> CourseFile:
         pass_percent=r.count("pass_percent", 100, 1)
         if "pass_percent" in present
         else DEFAULT_PASS_PERCENT,
+        version=r.text("version", MAX_SHORT) if "version" in present else "",
+        provider=r.text("provider", MAX_SHORT) if "provider" in present else "",
+        school_year_starts=r.text("school_year_starts", 5)
+        if "school_year_starts" in present
+        else "",
         schools=_school_files(r.table("schools")) if "schools" in present else SchoolFiles(),
         scripts=tuple(_script(s) for s in r.tables("scripts", MAX_SCRIPTS))
         if "scripts" in present
@@ -299,6 +310,9 @@ def parse_course(raw: bytes, where: str) -> CourseFile:
             "modules",
             "tests",
             "pass_percent",
+            "version",
+            "provider",
+            "school_year_starts",
             "relay_url",
             "schools",
             "scripts",

@@ -163,6 +163,7 @@ def test_staff_member_trains_prints_a_certificate_and_appears_on_the_roster(
     result = take_scored_test(page, base + course.posttest.path, course.bank)
     assert "You passed" in result and "stays in your record too" in result
 
+    today = datetime.date.today()
     page.goto(base + "complete/")
     page.fill("#qd-name", "Rosa Díaz")
     page.fill("#qd-role", "School nurse")
@@ -171,6 +172,9 @@ def test_staff_member_trains_prints_a_certificate_and_appears_on_the_roster(
     page.wait_for_selector("#qd-school option[value='cedar-valley-high']", state="attached")
     page.select_option("#qd-school", "cedar-valley-high")
     page.fill("#qd-ack", "Too short.")
+    page.click("#qd-completion-form button")
+    assert "tick the attestation" in page.inner_text("#qd-status")
+    page.check("#qd-attest")
     page.click("#qd-completion-form button")
     assert "at least 10 words" in page.inner_text("#qd-status")
     page.fill("#qd-ack", ACKNOWLEDGMENT)
@@ -181,6 +185,11 @@ def test_staff_member_trains_prints_a_certificate_and_appears_on_the_roster(
     assert f"{skills - 5} of {skills}" in certificate and ACKNOWLEDGMENT in certificate
     assert f"first attempt: {skills - 4} of {skills}" in certificate
     assert f"passed with {skills} of {skills}" in certificate
+    organisation = site.deployment.organisation
+    assert f"Provider: {organisation}. Course version " in certificate
+    assert "(staff ID E-1042)" in certificate and "Credited time: " in certificate
+    assert f"Attestation, signed on {datetime.date.today().isoformat()}" in certificate
+    assert "I attest that I completed the Quiet Door staff training" in certificate
     reference = re.search(r"Record reference (\S+),", certificate)
     assert reference, certificate
     page.screenshot(path=str(site.dist.parent / "training-certificate.png"), full_page=True)
@@ -211,9 +220,10 @@ def test_staff_member_trains_prints_a_certificate_and_appears_on_the_roster(
         site, "roster", "--modules", str(site.dist), "--answer-key", str(key), home=home
     )
     (row,) = [r for r in csv.DictReader(io.StringIO(out)) if r["name"] == "Rosa Díaz"]
-    today = datetime.date.today()
     assert row["school"] == "Cedar Valley High School" and row["role"] == "School nurse"
     assert row["staff_id"] == "E-1042" and row["answer_key"] == ""
+    assert row["attested_on"] == today.isoformat() and row["course_version"]
+    assert float(row["hours_credited"]) == float(row["hours_course"]) >= 0
     assert row["status"] == "complete" and row["trained_on"] == today.isoformat()
     due = datetime.date.fromisoformat(row["due_on"])
     assert 365 <= (due - today).days <= 366  # no state set: the refresher is due in 12 months

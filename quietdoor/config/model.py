@@ -136,6 +136,7 @@ class TrainingSettings:
     refresher_months: int | None = None
     new_hire_days: int = 30
     pass_percent: int = 80
+    school_year_starts: str = ""  # "MM-DD": California's six weeks count from it
 
 
 DEFAULT_REFRESHER_MONTHS = 12

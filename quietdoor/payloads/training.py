@@ -18,6 +18,7 @@ MAX_MODULES = 64
 MAX_SKILLS = 50
 MAX_ACKNOWLEDGMENT = 2_000
 MAX_STAFF_ID = 64
+MAX_SECONDS = 86_400  # a day on one module is the most time on task a record may claim
 MAX_ITEM_ID = 64
 STATE_RE = re.compile(r"[A-Z]{2}|general")
 DAY = "a day such as 2026-11-28"
@@ -46,15 +47,19 @@ class ModuleRecord:
     score: int
     questions: int
     completed_on: str
+    seconds: int | None = None  # since 2.1: time the module's page was in view, as measured
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "id": self.id,
             "version": self.version,
             "score": self.score,
             "questions": self.questions,
             "completed_on": self.completed_on,
         }
+        if self.seconds is not None:
+            out["seconds"] = self.seconds
+        return out
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,8 @@ class Training:
     post: CheckResult | None = None  # the final check's first attempt
     post_passed: CheckResult | None = None  # since 2.1: its first passing attempt
     acknowledgment: Acknowledgment | None = None
+    attestation: Acknowledgment | None = None  # since 2.1: the state's wording, dated
+    course_version: str = ""  # since 2.1: the course.json version the person took
     # The throwaway X25519 key the record is sealed to; its case id is record_id(record_pk).
     # None in version 1.
     record_pk: bytes | None = None
@@ -118,11 +125,14 @@ class Training:
             body["post"] = self.post.to_json()
         if self.post_passed is not None:
             body["post_passed"] = self.post_passed.to_json()
-        if self.acknowledgment is not None:
-            body["acknowledgment"] = {
-                "text": self.acknowledgment.text,
-                "on": self.acknowledgment.on,
-            }
+        for name, ack in (
+            ("acknowledgment", self.acknowledgment),
+            ("attestation", self.attestation),
+        ):
+            if ack is not None:
+                body[name] = {"text": ack.text, "on": ack.on}
+        if self.course_version:
+            body["course_version"] = self.course_version
         return body
 
 
@@ -146,9 +156,10 @@ def read_training(r: Reader, header: Header) -> tuple[Training, tuple[str, ...]]
                 score=m.count("score", 1000),
                 questions=m.count("questions", 1000),
                 completed_on=m.moment("completed_on", DAY_FORMAT, DAY),
+                seconds=m.count("seconds", MAX_SECONDS) if "seconds" in m.obj else None,
             )
         )
-        m.only(("id", "version", "score", "questions", "completed_on"))
+        m.only(("id", "version", "score", "questions", "completed_on", "seconds"))
     # Optional fields: absent is fine; present, they must be right.
     present = r.obj.keys()
     training = Training(
@@ -164,10 +175,24 @@ def read_training(r: Reader, header: Header) -> tuple[Training, tuple[str, ...]]
         acknowledgment=_acknowledgment(r.table("acknowledgment"))
         if "acknowledgment" in present
         else None,
+        attestation=_acknowledgment(r.table("attestation")) if "attestation" in present else None,
+        course_version=r.text("course_version", MAX_SHORT, empty=False)
+        if "course_version" in present
+        else "",
         record_pk=r.binary("record_pk", 32) if header.version >= 2 else None,
     )
     bound = ("record_pk",) if header.version >= 2 else ()
-    fields = ("person", "modules", "state", "pre", "post", "post_passed", "acknowledgment")
+    fields = (
+        "person",
+        "modules",
+        "state",
+        "pre",
+        "post",
+        "post_passed",
+        "acknowledgment",
+        "attestation",
+        "course_version",
+    )
     return training, (*fields, *bound)
 
 

@@ -48,6 +48,26 @@
     return stored;
   }
 
+  /* Time on task: the seconds a module's page is in view, added up over visits. */
+  var MAX_SECONDS = 86400;
+  function timeOnPage(moduleId) {
+    var since = document.visibilityState === 'visible' ? Date.now() : 0;
+    function bank() {
+      if (!since) return;
+      var progress = loadProgress();
+      progress.time = progress.time || {};
+      var spent = (progress.time[moduleId] || 0) + Math.round((Date.now() - since) / 1000);
+      progress.time[moduleId] = Math.min(MAX_SECONDS, spent);
+      saveProgress(progress);
+      since = 0;
+    }
+    document.addEventListener('visibilitychange', function () {
+      if (document.visibilityState === 'visible') since = Date.now(); else bank();
+    });
+    window.addEventListener('pagehide', bank);
+    return bank;
+  }
+
   function saveProgress(progress) {
     try { localStorage.setItem(STORE, JSON.stringify(progress)); } catch (e) { /* private mode */ }
   }
@@ -323,13 +343,14 @@
     var progress = loadProgress();
     var months = course.refresher_months;
     var done = [];
+    var time = progress.time || {};
     var rows = course.modules.map(function (m) {
       var p = progress.modules[m.id];
       var state = 'not done yet';
       if (p && p.version === m.version) {
         state = 'done on ' + p.completed_on + ' (' + p.score + ' of ' + p.questions + ')';
         done.push({ id: m.id, version: p.version, score: p.score, questions: p.questions,
-          completed_on: p.completed_on });
+          completed_on: p.completed_on, seconds: Math.min(MAX_SECONDS, time[m.id] || 0) });
       } else if (p) {
         state = 'changed since you read it: please read it again';
       }
@@ -354,14 +375,34 @@
    * is sealed to and bound by (record_pk), and seals it. */
   function completionPayload(course, person, status, acknowledgment) {
     var payload = { person: person, state: course.state.code, modules: status.modules };
+    if (course.version) payload.course_version = course.version;
     ['pre', 'post', 'passed'].forEach(function (id) {
       var t = status[id];
       if (t) payload[id === 'passed' ? 'post_passed' : id] = { score: t.score,
         questions: t.questions, taken_on: t.taken_on, skills_right: t.skills_right || [],
         answers: t.answers || [] };
     });
-    if (status.complete) payload.acknowledgment = { text: acknowledgment, on: today() };
+    if (status.complete) {
+      payload.acknowledgment = { text: acknowledgment, on: today() };
+      payload.attestation = { text: attestationText(course), on: today() };
+    }
     return payload;
+  }
+
+  /* The dated statement a staff member signs: general wording naming the state's rules. */
+  function attestationText(course) {
+    return 'I attest that I completed the Quiet Door staff training' +
+      (course.provider ? ' provided by ' + course.provider : '') + ', including ' +
+      (course.state.code === 'general' ? 'the general text on reporting'
+        : 'the reporting rules for ' + course.state.name) +
+      ', and that I understand my own duty to report a suspicion of abuse, neglect or trafficking.';
+  }
+
+  /* Credited minutes for a module: the time measured, at most the module's nominal time. */
+  function credited(course, m) {
+    var nominal = 0;
+    course.modules.forEach(function (c) { if (c.id === m.id) nominal = c.minutes; });
+    return Math.min(nominal, Math.floor((m.seconds || 0) / 60));
   }
 
   function option(value, text) { return el('option', { value: value, text: text }); }
@@ -422,13 +463,20 @@
     var titles = {};
     course.modules.forEach(function (m) { titles[m.id] = m.title; });
     var score = function (t) { return t ? t.score + ' of ' + t.questions + ' (' + t.taken_on + ')' : 'not taken'; };
+    var total = 0;
     var table = el('table', {}, [
       el('thead', {}, [el('tr', {}, [
         el('th', { scope: 'col', text: 'Module' }), el('th', { scope: 'col', text: 'Version' }),
-        el('th', { scope: 'col', text: 'Completed' })])]),
+        el('th', { scope: 'col', text: 'Completed' }),
+        el('th', { scope: 'col', text: 'Time on task' }),
+        el('th', { scope: 'col', text: 'Credited' })])]),
       el('tbody', {}, payload.modules.map(function (m) {
+        var minutes = credited(course, m);
+        total += minutes;
         return el('tr', {}, [el('td', { text: titles[m.id] || m.id }), el('td', { text: m.version }),
-          el('td', { text: m.completed_on })]);
+          el('td', { text: m.completed_on }),
+          el('td', { text: Math.round((m.seconds || 0) / 60) + ' min' }),
+          el('td', { text: minutes + ' min' })]);
       }))
     ]);
     var print = el('button', { type: 'button', 'class': 'md-button md-button--primary qd-print',
@@ -438,14 +486,21 @@
     return el('section', { id: 'qd-certificate', 'aria-labelledby': 'qd-certificate-title' }, [
       el('h2', { id: 'qd-certificate-title', text: 'Certificate of completion' }),
       el('p', { 'class': 'qd-cert-name', text: payload.person.name }),
-      el('p', { text: payload.person.role + ', ' + schoolName }),
+      el('p', { text: payload.person.role + ', ' + schoolName +
+        (payload.person.staff_id ? ' (staff ID ' + payload.person.staff_id + ')' : '') }),
+      el('p', { text: 'Provider: ' + (course.provider || 'not named') + '. Course version ' +
+        (course.version || 'not named') + '.' }),
       el('p', { text: 'completed Quiet Door staff training on ' + today() + ', ' +
         (course.state.code === 'general' ? 'with the general text on reporting (no state set).'
           : 'with the reporting rules for ' + course.state.name + '.') }),
       table,
+      el('p', { text: 'Credited time: ' + (total / 60).toFixed(2) + ' hours (for each module, ' +
+        'the time measured on its page, at most its nominal time).' }),
       el('p', { text: 'Check before the course: ' + score(payload.pre) + '. Final check, ' +
         'first attempt: ' + score(payload.post) + '; passed with ' + score(payload.post_passed) +
         ' (pass mark ' + course.pass_percent + '%).' }),
+      el('p', { text: 'Attestation, signed on ' + payload.attestation.on + ':' }),
+      el('blockquote', { 'class': 'qd-attestation', text: payload.attestation.text }),
       el('p', { text: 'In their own words:' }),
       el('blockquote', { text: payload.acknowledgment.text }),
       el('p', { 'class': 'qd-cert-ref', text: 'Record reference ' + reference.id +
@@ -484,7 +539,12 @@
         el('label', { 'for': 'qd-staff-id', text: 'Your staff ID (if your school uses one)' }), staffId])
     ].concat(picker.fields);
     var ack = null;
+    var attest = null;
     if (status.complete) {
+      attest = el('input', { type: 'checkbox', id: 'qd-attest', name: 'attest', required: '' });
+      fields.push(el('div', { 'class': 'qd-field qd-attest' }, [attest,
+        el('label', { 'for': 'qd-attest', text: attestationText(course) + ' (dated today, ' +
+          today() + ')' })]));
       ack = el('textarea', { id: 'qd-ack', name: 'acknowledgment', rows: '4', required: '',
         maxlength: '1000', 'aria-describedby': 'qd-ack-help' });
       fields.push(el('div', { 'class': 'qd-field' }, [
@@ -514,6 +574,11 @@
       }
       if (!status.modules.length) {
         message.textContent = 'Finish at least one module\u2019s knowledge check first.';
+        return;
+      }
+      if (attest && !attest.checked) {
+        message.textContent = 'Please tick the attestation to sign it.';
+        attest.focus();
         return;
       }
       var words = ack ? ack.value.trim().split(/\s+/).filter(Boolean).length : 0;
@@ -584,6 +649,7 @@
         return { id: id, path: course.tests[id].path };
       }).filter(function (t) { return samePage(t.path); })[0];
       var page = module ? { kind: 'module', module: module } : test ? { kind: 'test', test: test } : null;
+      if (module) timeOnPage(module.id);
       renderQuizzes(page, course);
       var scored = document.getElementById('qd-scored');
       if (scored && test) renderScored(page, course, scored);
