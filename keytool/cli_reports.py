@@ -21,6 +21,7 @@ from keytool.roster import (
     rescore,
     school_names,
 )
+from keytool.roster_archive import append_archive, verify_archive
 from keytool.roster_report import (
     DETAIL_COLUMNS,
     STATUS_ORDER,
@@ -38,11 +39,21 @@ from keytool.stats_report import to_csv as to_stats_csv
 from keytool.stats_report import to_html as to_stats_html
 from keytool.stats_report import to_text as stats_text
 from quietdoor.clock import Clock
-from quietdoor.payloads import Training
+from quietdoor.payloads import Training, to_json
 from quietdoor.states import US_STATES
 
 
 def cmd_roster(args: argparse.Namespace) -> int:
+    if args.verify_archive:
+        archived = verify_archive(args.verify_archive)
+        print(
+            clean(
+                f"{args.verify_archive}: {plural(len(archived.ids), 'record')}, chain intact, "
+                f"signature verified; signed by {archived.signer} (check that this is the "
+                "lead's ed25519 key in the deployment config)"
+            )
+        )
+        return 0
     session = open_session(args)
     source = remembered_location(args.modules) if args.modules else session.settings.modules
     if not source:
@@ -50,11 +61,19 @@ def cmd_roster(args: argparse.Namespace) -> int:
             "where is the course? pass --modules https://…/training/course.json or the dist folder"
         )
     course = load_course_info(source)
-    completions = [
-        completion(e.stored.id, e.stored.received, e.payload)
+    training = [
+        (e.stored.id, e.stored.received, e.payload)
         for e in read_cases(session, args.school).training
         if isinstance(e.payload, Training)
     ]
+    completions = [completion(*t) for t in training]
+    if args.archive:
+        added, total = append_archive(
+            args.archive,
+            ((record, received, to_json(payload)) for record, received, payload in training),
+            session.identity.signing_key,
+        )
+        print(f"{args.archive}: {plural(added, 'record')} added, {total} in all, signed")
     flags: dict[str, list[str]] = {}
     if args.answer_key:
         key = load_answer_key(args.answer_key)
@@ -153,6 +172,16 @@ def add_roster(sub: Subparsers) -> None:
         type=Path,
         help="hours from trainings outside this course (CSV: school, hours, on, provider, "
         "and staff_id or name), added to the credited hours",
+    )
+    roster.add_argument(
+        "--archive",
+        type=Path,
+        help="append the training records to this signed, append-only archive folder",
+    )
+    roster.add_argument(
+        "--verify-archive",
+        type=Path,
+        help="verify an archive folder offline (chain and signature) and stop",
     )
     roster.add_argument(
         "--on", type=_date_arg, help="the roster as of this date, YYYY-MM-DD (default: today)"

@@ -233,6 +233,11 @@ def test_staff_member_trains_prints_a_certificate_and_appears_on_the_roster(
     assert row["modules_current"] == row["modules_total"] == str(len(course.modules))
     assert row["acknowledgment"] == ACKNOWLEDGMENT
     assert row["records"] == reference.group(1)
+    archive = site.var / "training-archive"
+    assert "1 record added" in keytool_cli(site, "roster", "--archive", str(archive), home=home)
+    assert "1 record, chain intact" in keytool_cli(
+        site, "roster", "--verify-archive", str(archive), home=home
+    )
     later = keytool_cli(
         site, "roster", "--on", (today + datetime.timedelta(days=400)).isoformat(), home=home
     )
