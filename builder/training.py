@@ -29,6 +29,7 @@ from pathlib import Path
 
 from builder.assets import Asset
 from builder.course import Course, CourseError, load_course
+from builder.course_language import course_languages, write_language_source
 from builder.course_source import write_course_source
 from builder.errors import BuildError
 from builder.files import write_if_changed
@@ -72,12 +73,17 @@ def check_course(deployment: Deployment, training_source: Path) -> tuple[Course,
 
 
 def render_training(training_source: Path, rules: StateRules, site_dir: Path) -> None:
-    """Render the course for the state's rules into site_dir (the build then copies the
-    files that changed into training/, beside the JSON files written there)."""
+    """Render the course for the state's rules into site_dir, and each translation into
+    site_dir/<language> (the build then copies the files that changed into training/,
+    beside the JSON files written there)."""
     with tempfile.TemporaryDirectory(prefix="quietdoor-course-") as tmp:
         source = Path(tmp) / "training"
         write_course_source(training_source, source, rules)
         build_training(source, site_dir)
+        for code in course_languages(training_source):
+            translated = Path(tmp) / code
+            write_language_source(training_source, code, translated, rules)
+            build_training(translated, site_dir / code)
 
 
 def build_training(source: Path, target: Path) -> None:

@@ -15,7 +15,7 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import Browser, Page, Request
 
-from builder.course import Question, load_course
+from builder.course import QUIZ_BLOCK, Question, load_course, parse_question
 from builder.course_bank import ItemBank
 from builder.site import default_print_dir
 
@@ -284,4 +284,24 @@ def test_course_pages_read_offline_after_first_load(site: Site, browser: Browser
     page.reload()
     assert "Where the codes go" in page.inner_text("h1")
     page.locator("form.qd-quiz").first.wait_for()  # scripts and course.json came from the cache
+    context.close()
+
+
+def test_a_module_read_in_spanish_counts_for_the_same_module(site: Site, browser: Browser) -> None:
+    module = load_course(TRAINING_DOCS).modules[0]
+    path = TRAINING_DOCS.parent / "es" / "docs" / f"{module.path.rstrip('/')}.md"
+    blocks = QUIZ_BLOCK.findall(path.read_text(encoding="utf-8"))
+    questions = tuple(parse_question(path, i + 1, b) for i, b in enumerate(blocks))
+    base = f"{site.relay.url}/training/"
+    context = browser.new_context()
+    page = context.new_page()
+    summary = answer_quiz_page(page, base + "es/" + module.path, questions)
+    n = len(questions)
+    assert f"You answered {n} of {n}" in summary  # course.json found from training/es/
+    assert page.get_attribute("html", "lang") == "es"
+    stored = page.evaluate("JSON.parse(localStorage.getItem('quietdoor.training'))")
+    assert stored["modules"][module.id]["score"] == n  # the same id as the English module
+    page.goto(base + "es/complete/")
+    link = page.locator(f".qd-progress a[href$='/training/es/{module.path}']")
+    assert link.count() == 1  # the Spanish completion page links to the Spanish pages
     context.close()

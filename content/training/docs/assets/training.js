@@ -8,7 +8,10 @@
   var STORE = 'quietdoor.training';
   var SLUG = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
   var MIN_ACK_WORDS = 10;
-  var root = new URL('..', document.currentScript.src);
+  /* This language's pages; the course's data (course.json, the schools) is the English
+   * course's, whose translations sit one folder below it (training/es/). */
+  var site = new URL('..', document.currentScript.src);
+  var root = document.documentElement.lang === 'en' ? site : new URL('..', site);
 
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
@@ -74,7 +77,7 @@
 
   function samePage(path) {
     var strip = function (p) { return p.replace(/index\.html$/, ''); };
-    return strip(new URL(path, root).pathname) === strip(location.pathname);
+    return strip(new URL(path, site).pathname) === strip(location.pathname);
   }
 
   function fetchJSON(path) {
@@ -310,7 +313,7 @@
       result.appendChild(el('p', { text: post ? 'Skills to revisit:' : 'Skills to look at in the course:' }));
       result.appendChild(el('ul', { 'class': 'qd-revisit' }, missed.map(function (s) {
         var links = s.modules.filter(function (m) { return titles[m]; }).map(function (m) {
-          return el('a', { href: new URL(titles[m].path, root).href, text: titles[m].title });
+          return el('a', { href: new URL(titles[m].path, site).href, text: titles[m].title });
         });
         var item = el('li', { text: s.title + ': ' });
         links.forEach(function (a, i) {
@@ -514,13 +517,13 @@
     var status = standing(course);
     var list = el('ul', { 'class': 'qd-progress' });
     var testRow = function (label, path, t) {
-      return el('li', {}, [el('a', { href: new URL(path, root).href, text: label }),
+      return el('li', {}, [el('a', { href: new URL(path, site).href, text: label }),
         document.createTextNode(': ' + (t ? 'taken on ' + t.taken_on + ' (' + t.score + ' of ' +
           t.questions + ')' : 'not taken yet'))]);
     };
     list.appendChild(testRow('Before you start', course.tests.pre.path, status.pre));
     status.rows.forEach(function (r) {
-      list.appendChild(el('li', {}, [el('a', { href: new URL(r.path, root).href, text: r.title }),
+      list.appendChild(el('li', {}, [el('a', { href: new URL(r.path, site).href, text: r.title }),
         document.createTextNode(': ' + r.state)]));
     });
     list.appendChild(testRow('Final check', course.tests.post.path, status.post));
