@@ -10,8 +10,9 @@ rules (a `<!-- qd:state NAME -->` line) also carries the rules' version: a
 change in those rules asks for a refresher of that module in that state only.
 
 The test before the course (`docs/pretest.md`) and the final check
-(`docs/final-check.md`) ask about the same skills with different questions:
-each question names its skill with a line `@ skill-name`.
+(`docs/final-check.md`) are scored: their pages hold no questions, only a
+`<div id="qd-scored"></div>` where the page draws one item per skill from the
+item bank (`builder.course_bank`). Module knowledge checks are practice.
 """
 
 from __future__ import annotations
@@ -20,9 +21,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from builder.errors import BuildError
 from builder.state_rules import StateRules, load_state_rules
+
+if TYPE_CHECKING:
+    from builder.course_bank import ItemBank
 
 REQUIRED_SECTIONS = ("Learning objectives", "Scenario", "Knowledge check", "Sources")
 QUIZ_BLOCK = re.compile(r"^```quiz[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
@@ -32,6 +37,7 @@ STATE_BLOCK = re.compile(r"^<!-- qd:state (?P<name>[a-z]+) -->[ \t]*$", re.MULTI
 SKILL = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
 PRETEST = "pretest.md"
 POSTTEST = "final-check.md"
+SCORED_MOUNT = '<div id="qd-scored"></div>'
 
 
 class CourseError(BuildError):
@@ -66,16 +72,11 @@ class Module:
 
 @dataclass(frozen=True)
 class Assessment:
-    """The test before the course or the final check: one question per skill."""
+    """The page of the test before the course or of the final check (its items: the bank)."""
 
     id: str  # "pre" or "post"
     title: str
     path: str
-    questions: tuple[Question, ...]
-
-    @property
-    def skills(self) -> tuple[str, ...]:
-        return tuple(q.skill for q in self.questions)
 
 
 @dataclass(frozen=True)
@@ -83,15 +84,12 @@ class Course:
     modules: tuple[Module, ...]
     pretest: Assessment
     posttest: Assessment
+    bank: ItemBank
 
     @property
     def questions(self) -> tuple[Question, ...]:
         """Every question a staff member answers, for measures over the whole course."""
-        return (
-            *(q for m in self.modules for q in m.questions),
-            *self.pretest.questions,
-            *self.posttest.questions,
-        )
+        return (*(q for m in self.modules for q in m.questions), *self.bank.questions())
 
 
 def load_course(docs_dir: Path, rules: StateRules | None = None) -> Course:
@@ -109,24 +107,14 @@ def load_course(docs_dir: Path, rules: StateRules | None = None) -> Course:
         seen.add(module.id)
     pretest = parse_assessment(docs_dir / PRETEST, "pre")
     posttest = parse_assessment(docs_dir / POSTTEST, "post")
-    if sorted(pretest.skills) != sorted(posttest.skills):
-        only_pre = sorted(set(pretest.skills) - set(posttest.skills))
-        only_post = sorted(set(posttest.skills) - set(pretest.skills))
-        raise CourseError(
-            f"{docs_dir / POSTTEST}: the final check must test the same skills as {PRETEST} "
-            f"(only before: {only_pre or 'none'}; only after: {only_post or 'none'})"
-        )
-    repeated = {q.text for q in pretest.questions} & {q.text for q in posttest.questions}
-    if repeated:
-        raise CourseError(
-            f"{docs_dir / POSTTEST}: ask a different question than {PRETEST} does: "
-            f"{sorted(repeated)[0]!r}"
-        )
-    return Course(modules=modules, pretest=pretest, posttest=posttest)
+    from builder.course_bank import load_bank  # noqa: PLC0415 - it builds on this module's types
+
+    bank = load_bank(docs_dir.parent, rules, tuple(m.id for m in modules))
+    return Course(modules=modules, pretest=pretest, posttest=posttest, bank=bank)
 
 
 def parse_assessment(path: Path, expected_id: str) -> Assessment:
-    """A page of ```quiz blocks, each naming the skill it tests; no other required parts."""
+    """A scored test's page: its place for the items, and never a question of its own."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -134,20 +122,11 @@ def parse_assessment(path: Path, expected_id: str) -> Assessment:
     meta = _front_matter(path, text, ("id", "title"))
     if meta["id"] != expected_id:
         raise CourseError(f"{path}: front matter id must be {expected_id!r}")
-    blocks = QUIZ_BLOCK.findall(text)
-    if not 6 <= len(blocks) <= 12:
-        raise CourseError(f"{path}: give 6 to 12 questions, not {len(blocks)}")
-    questions = tuple(parse_question(path, i + 1, block) for i, block in enumerate(blocks))
-    seen: set[str] = set()
-    for number, q in enumerate(questions, start=1):
-        if not q.skill:
-            raise CourseError(f"{path}: question {number}: name the skill it tests ('@ skill')")
-        if q.skill in seen:
-            raise CourseError(f"{path}: question {number}: skill {q.skill!r} is tested twice")
-        seen.add(q.skill)
-    return Assessment(
-        id=expected_id, title=meta["title"], path=f"{path.stem}/", questions=questions
-    )
+    if QUIZ_BLOCK.search(text):
+        raise CourseError(f"{path}: a scored test's items go in the item bank, not the page")
+    if SCORED_MOUNT not in text:
+        raise CourseError(f"{path}: the page needs {SCORED_MOUNT} where the items go")
+    return Assessment(id=expected_id, title=meta["title"], path=f"{path.stem}/")
 
 
 def parse_module(path: Path, rules: StateRules | None = None) -> Module:

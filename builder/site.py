@@ -63,13 +63,17 @@ from builder.school import BuildContext, build_school, print_folder, school_fold
 from builder.signers import school_signers, signers_json
 from builder.state_rules import StateRules
 from builder.training import (
+    ANSWER_KEY,
     COURSE_JSON,
     DISTRICTS_DIR,
     DISTRICTS_JSON,
+    ITEMS_JSON,
     SCHOOLS_DIR,
     check_course,
     render_training,
+    write_answer_key,
     write_course_json,
+    write_items_json,
     write_school_index,
 )
 from quietdoor.config import Deployment, School
@@ -184,6 +188,7 @@ def build(
         files.update(schools[school.slug].files)
     retired -= set(files)
     manifest = _publish_manifest(deployment, out_dir, files, schools, retired)
+    write_answer_key(deployment, course, print_dir / ANSWER_KEY)
     findings = write_rollout(deployment, print_dir)
     save_record(
         print_dir,
@@ -465,10 +470,11 @@ def _publish_course_files(
     """course.json and the district lists, written when they change; path -> SHA-256."""
     training = out_dir / "training"
     write_course_json(deployment, course, rules, assets, training / COURSE_JSON)
+    write_items_json(course, training / ITEMS_JSON)
     write_school_index(deployment, training)
     files = {}
     listed = {s.district for s in deployment.schools}  # a district without schools has no list
-    paths = [training / COURSE_JSON, training / DISTRICTS_JSON]
+    paths = [training / COURSE_JSON, training / ITEMS_JSON, training / DISTRICTS_JSON]
     paths += [
         training / DISTRICTS_DIR / f"{d.slug}.json"
         for d in deployment.districts

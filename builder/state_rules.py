@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,16 +43,24 @@ TOP_KEYS = frozenset(
         "gaps",
         "statutes",
         "claims",
+        "name_es",
+        "gaps_es",
+        "statutes_es",
     }
 )
-REPORTING_KEYS = frozenset({"line", "deadline_short"})
-CLAIM_KEYS = frozenset({"id", "label", "text", "sources"})
+REPORTING_KEYS = frozenset({"line", "deadline_short", "line_es", "deadline_short_es"})
+CLAIM_KEYS = frozenset({"id", "label", "text", "sources", "label_es", "text_es"})
 SOURCE_KEYS = frozenset({"title", "url", "quote", "read"})
 # The claims every rules file makes; "written" (a written follow-up) is optional.
 REQUIRED_CLAIMS = ("who", "personal", "to_whom", "deadline", "penalty", "training", "records")
 OPTIONAL_CLAIMS = ("written",)
 ROLE_PREFIX = "role-"  # a note for one role, shown in module 10
 UNVERIFIED = "*Not yet verified against the law's text; ask your safeguarding lead:*"
+# The Spanish course shows each text's `_es` twin (`text_es` beside `text`); quoted
+# passages and source titles stay in the language they were read in.
+UNVERIFIED_ES = (
+    "*Aún no verificado con el texto de la ley; consulte a su responsable de protección:*"
+)
 
 
 class StateRulesError(BuildError):
@@ -80,6 +88,9 @@ class Claim:
     sources: tuple[Source, ...]
     label: str = ""  # how a list shows it ("School police"), for extra claims and role notes
     needs_source: bool = True
+    text_es: str = ""
+    label_es: str = ""
+    unverified: str = UNVERIFIED  # the label of an unverified claim, in the page's language
 
     @property
     def verified(self) -> bool:
@@ -90,13 +101,15 @@ class Claim:
         """The claim as the course shows it (Markdown)."""
         if self.verified or not self.needs_source:
             return self.text
-        return f"{UNVERIFIED} {self.text}"
+        return f"{self.unverified} {self.text}"
 
 
 @dataclass(frozen=True)
 class Reporting:
     line: str  # the number to call, for the printable checklist ("" in the general text)
     deadline_short: str  # the deadline in a few words, for the checklist
+    line_es: str = ""
+    deadline_short_es: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,6 +123,51 @@ class StateRules:
     claims: tuple[Claim, ...]
     gaps: tuple[str, ...]  # what the state requires that this course does not give
     statutes: tuple[str, ...]
+    name_es: str = ""
+    gaps_es: tuple[str, ...] = ()
+    statutes_es: tuple[str, ...] = ()
+
+    def in_language(self, lang: str) -> StateRules:
+        """The same rules with every text in lang ("en" or "es"); versions and sources unchanged."""
+        if lang == "en":
+            return self
+        if lang != "es":
+            raise StateRulesError(f"{self.code}.toml: no texts in the language {lang!r}")
+        where = f"{self.code}.toml"
+        for claim in self.claims:
+            if not claim.text_es or (claim.label and not claim.label_es):
+                field = "text_es" if not claim.text_es else "label_es"
+                raise StateRulesError(
+                    f"{where}: claim {claim.id!r}: {field} is missing (the Spanish course needs it)"
+                )
+        if not self.name_es:
+            raise StateRulesError(f"{where}: name_es is missing (the Spanish course needs it)")
+        for field, english, spanish in (
+            ("gaps_es", self.gaps, self.gaps_es),
+            ("statutes_es", self.statutes, self.statutes_es),
+        ):
+            if len(english) != len(spanish):
+                raise StateRulesError(
+                    f"{where}: {field}: give one Spanish text per English one "
+                    f"({len(english)}, not {len(spanish)})"
+                )
+        if bool(self.reporting.line) != bool(self.reporting.line_es) or bool(
+            self.reporting.deadline_short
+        ) != bool(self.reporting.deadline_short_es):
+            raise StateRulesError(f"{where}: reporting: line_es and deadline_short_es are missing")
+        return replace(
+            self,
+            name=self.name_es,
+            gaps=self.gaps_es,
+            statutes=self.statutes_es,
+            reporting=Reporting(
+                line=self.reporting.line_es, deadline_short=self.reporting.deadline_short_es
+            ),
+            claims=tuple(
+                replace(c, text=c.text_es, label=c.label_es, unverified=UNVERIFIED_ES)
+                for c in self.claims
+            ),
+        )
 
     @property
     def is_general(self) -> bool:
@@ -220,10 +278,15 @@ def parse_state_rules(raw: Mapping[str, Any], path: Path, expected: str) -> Stat
         reporting=Reporting(
             line=f.text(reporting, "line", "reporting", optional=general),
             deadline_short=f.text(reporting, "deadline_short", "reporting", optional=general),
+            line_es=f.text(reporting, "line_es", "reporting", optional=True),
+            deadline_short_es=f.text(reporting, "deadline_short_es", "reporting", optional=True),
         ),
         claims=parsed,
         gaps=tuple(g.strip() for g in gaps),
         statutes=tuple(s.strip() for s in statutes),
+        name_es=f.text(raw, "name_es", optional=True),
+        gaps_es=f.texts(raw, "gaps_es"),
+        statutes_es=f.texts(raw, "statutes_es"),
     )
 
 
@@ -269,6 +332,12 @@ class _Fields:
             raise self.fail(f"{where}.{key}" if where else key, f"expected text, got {value!r}")
         return " ".join(value.split())
 
+    def texts(self, raw: Mapping[str, Any], key: str) -> tuple[str, ...]:
+        value = raw.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise self.fail(key, "expected a list of text")
+        return tuple(" ".join(v.split()) for v in value)
+
     def table(self, raw: Mapping[str, Any], key: str, keys: frozenset[str]) -> Mapping[str, Any]:
         value = raw.get(key)
         if not isinstance(value, Mapping):
@@ -295,6 +364,8 @@ class _Fields:
             sources=tuple(self.source(s, f"{where}.sources[{i}]") for i, s in enumerate(sources)),
             label=label,
             needs_source=needs_source,
+            text_es=self.text(value, "text_es", where, optional=True),
+            label_es=self.text(value, "label_es", where, optional=True),
         )
 
     def source(self, value: Any, where: str) -> Source:

@@ -11,11 +11,16 @@ completion page loads only what the staff member picks:
 
 A school's file depends only on that school and its recipients, so the builder writes
 it with the school's other files (`school_entry`), and only when the school changed.
-The files the key tool reads again are defined in `quietdoor.course`.
+``training/items.json`` holds the scored tests' item bank as the page draws from it:
+each item's question, its options in alphabetical order and a key the scorer compares
+a chosen option with, never a mark of the right one; the answer key by position
+(``training-answer-key.json``) goes to the print folder, for ``keytool roster
+--answer-key``. The files the key tool reads again are defined in `quietdoor.course`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -24,24 +29,30 @@ from pathlib import Path
 
 from builder.assets import Asset
 from builder.course import Course, CourseError, load_course
+from builder.course_language import course_languages, write_language_source
 from builder.course_source import write_course_source
 from builder.errors import BuildError
 from builder.files import write_if_changed
 from builder.state_rules import StateRules, load_state_rules
 from quietdoor.config import DEFAULT_REFRESHER_MONTHS, Deployment, School
+from quietdoor.course import ANSWER_KEY as ANSWER_KEY
 from quietdoor.course import COURSE_JSON as COURSE_JSON
 from quietdoor.course import DISTRICTS_DIR as DISTRICTS_DIR
 from quietdoor.course import DISTRICTS_JSON as DISTRICTS_JSON
+from quietdoor.course import ITEMS_JSON as ITEMS_JSON
 from quietdoor.course import SCHOOLS_DIR as SCHOOLS_DIR
 from quietdoor.course import (
+    AnswerKey,
     CourseFile,
     CourseModule,
     CourseScript,
     CourseState,
     CourseTest,
     DistrictEntry,
+    KeyItem,
     SchoolEntry,
     SchoolName,
+    answer_key_bytes,
     course_bytes,
     district_entry_bytes,
     json_bytes,
@@ -62,12 +73,17 @@ def check_course(deployment: Deployment, training_source: Path) -> tuple[Course,
 
 
 def render_training(training_source: Path, rules: StateRules, site_dir: Path) -> None:
-    """Render the course for the state's rules into site_dir (the build then copies the
-    files that changed into training/, beside the JSON files written there)."""
+    """Render the course for the state's rules into site_dir, and each translation into
+    site_dir/<language> (the build then copies the files that changed into training/,
+    beside the JSON files written there)."""
     with tempfile.TemporaryDirectory(prefix="quietdoor-course-") as tmp:
         source = Path(tmp) / "training"
         write_course_source(training_source, source, rules)
         build_training(source, site_dir)
+        for code in course_languages(training_source):
+            translated = Path(tmp) / code
+            write_language_source(training_source, code, translated, rules)
+            build_training(translated, site_dir / code)
 
 
 def build_training(source: Path, target: Path) -> None:
@@ -134,9 +150,13 @@ def write_course_json(
             for m in course.modules
         ),
         tests={
-            t.id: CourseTest(title=t.title, path=t.path, questions=len(t.questions))
+            t.id: CourseTest(title=t.title, path=t.path, questions=len(course.bank.skills))
             for t in (course.pretest, course.posttest)
         },
+        pass_percent=deployment.training.pass_percent,
+        version=course_version(course),
+        provider=deployment.organisation,
+        school_year_starts=deployment.training.school_year_starts,
         relay_url=deployment.relay_url,
         scripts=tuple(
             CourseScript(
@@ -147,6 +167,50 @@ def write_course_json(
         ),
     )
     write_if_changed(path, course_bytes(published))
+
+
+def course_version(course: Course) -> str:
+    """What a certificate names: changes with any module's version or any scored item."""
+    parts = [f"{m.id}={m.version}" for m in course.modules]
+    parts += [f"{i.id}={i.key()}" for i in course.bank.items]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
+
+
+def write_items_json(course: Course, path: Path) -> None:
+    """The scored tests' items as published: nothing in them marks the right option."""
+    bank = course.bank
+    write_if_changed(
+        path,
+        json_bytes(
+            {
+                "skills": [
+                    {"id": s.id, "title": s.title, "modules": list(s.modules)} for s in bank.skills
+                ],
+                "items": [
+                    {
+                        "id": i.id,
+                        "skill": i.skill,
+                        "text": i.text,
+                        "options": list(i.options),
+                        "key": i.key(),
+                    }
+                    for i in bank.items
+                ],
+            }
+        ),
+    )
+
+
+def write_answer_key(deployment: Deployment, course: Course, path: Path) -> None:
+    """The answer key by option position, for the print folder only."""
+    key = AnswerKey(
+        pass_percent=deployment.training.pass_percent,
+        items={
+            i.id: KeyItem(skill=i.skill, options=len(i.options), right=i.right)
+            for i in course.bank.items
+        },
+    )
+    write_if_changed(path, answer_key_bytes(key))
 
 
 def write_school_index(deployment: Deployment, training_dir: Path) -> None:

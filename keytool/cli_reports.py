@@ -13,7 +13,16 @@ from keytool.errors import KeyToolError
 from keytool.home import write_private
 from keytool.present import clean, plural
 from keytool.prompt import open_session, read_cases
-from keytool.roster import completion, load_course_info, load_staff, people, school_names
+from keytool.roster import (
+    completion,
+    load_answer_key,
+    load_course_info,
+    load_staff,
+    people,
+    rescore,
+    school_names,
+)
+from keytool.roster_archive import append_archive, verify_archive
 from keytool.roster_report import (
     DETAIL_COLUMNS,
     STATUS_ORDER,
@@ -24,6 +33,7 @@ from keytool.roster_report import (
     to_csv,
     to_html,
 )
+from keytool.roster_states import attach_other_training, load_other_training
 from keytool.session import Session
 from keytool.settings import remembered_location
 from keytool.stats import compute
@@ -31,11 +41,21 @@ from keytool.stats_report import to_csv as to_stats_csv
 from keytool.stats_report import to_html as to_stats_html
 from keytool.stats_report import to_text as stats_text
 from quietdoor.clock import Clock
-from quietdoor.payloads import Training
+from quietdoor.payloads import Training, to_json
 from quietdoor.states import US_STATES
 
 
 def cmd_roster(args: argparse.Namespace) -> int:
+    if args.verify_archive:
+        archived = verify_archive(args.verify_archive)
+        print(
+            clean(
+                f"{args.verify_archive}: {plural(len(archived.ids), 'record')}, chain intact, "
+                f"signature verified; signed by {archived.signer} (check that this is the "
+                "lead's ed25519 key in the deployment config)"
+            )
+        )
+        return 0
     session = open_session(args)
     source = remembered_location(args.modules) if args.modules else session.settings.modules
     if not source:
@@ -43,23 +63,42 @@ def cmd_roster(args: argparse.Namespace) -> int:
             "where is the course? pass --modules https://…/training/course.json or the dist folder"
         )
     course = load_course_info(source)
-    completions = [
-        completion(e.stored.id, e.stored.received, e.payload)
+    training = [
+        (e.stored.id, e.stored.received, e.payload)
         for e in fresh_cases(session, args).training
         if isinstance(e.payload, Training)
     ]
+    completions = [completion(*t) for t in training]
+    if args.archive:
+        added, total = append_archive(
+            args.archive,
+            ((record, received, to_json(payload)) for record, received, payload in training),
+            session.identity.signing_key,
+        )
+        print(f"{args.archive}: {plural(added, 'record')} added, {total} in all, signed")
+    flags: dict[str, list[str]] = {}
+    if args.answer_key:
+        key = load_answer_key(args.answer_key)
+        checked = [rescore(c, key) for c in completions]
+        completions = [c for c, _ in checked]
+        flags = {c.record: problems for c, problems in checked if problems}
     mine = session.identity.recipient
     slugs = {c.school for c in completions} | set(mine.schools)
     names = school_names(course, sorted(slugs), mine.districts)
     staff = load_staff(args.staff, names) if args.staff else []
     if args.school:
         staff = [m for m in staff if m.school == args.school]
+    everyone = people(completions, staff, flags)
+    if args.other_training:
+        other = load_other_training(args.other_training, names)
+        for problem in attach_other_training(everyone, other):
+            print(clean(f"{args.other_training}: {problem}"), file=sys.stderr)
     deployment = session.colleagues.deployment
     clock = Clock(deployment)
     today = args.on or clock.today
     roster = Roster(
         course=course,
-        people=people(completions, staff),
+        people=everyone,
         names=names,
         today=today,
         staff_list=bool(args.staff),
@@ -170,7 +209,30 @@ def add_roster(sub: Subparsers) -> None:
     roster.add_argument(
         "--staff",
         type=Path,
-        help="a staff list (CSV: name, role, school, start_date) of who should have trained",
+        help="a staff list (CSV: name, role, school, start_date, optionally staff_id) "
+        "of who should have trained",
+    )
+    roster.add_argument(
+        "--answer-key",
+        type=Path,
+        help="the build's training-answer-key.json (print folder): re-score every check "
+        "and flag a record whose claimed score its answers do not give",
+    )
+    roster.add_argument(
+        "--other-training",
+        type=Path,
+        help="hours from trainings outside this course (CSV: school, hours, on, provider, "
+        "and staff_id or name), added to the credited hours",
+    )
+    roster.add_argument(
+        "--archive",
+        type=Path,
+        help="append the training records to this signed, append-only archive folder",
+    )
+    roster.add_argument(
+        "--verify-archive",
+        type=Path,
+        help="verify an archive folder offline (chain and signature) and stop",
     )
     roster.add_argument(
         "--on", type=_date_arg, help="the roster as of this date, YYYY-MM-DD (default: today)"

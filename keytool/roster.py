@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import calendar
 import csv
+import dataclasses
 import datetime
 import re
 import unicodedata
@@ -32,11 +33,14 @@ from typing import Any
 from keytool.errors import KeyToolError
 from quietdoor.course import (
     COURSE_JSON,
+    DEFAULT_PASS_PERCENT,
     DISTRICTS_DIR,
     MAX_FILE_BYTES,
     SCHOOLS_DIR,
+    AnswerKey,
     CourseFileError,
     CourseModule,
+    parse_answer_key,
     parse_course,
     parse_district_entry,
     parse_school_entry,
@@ -67,6 +71,10 @@ class CourseInfo:
     new_hire_days: int
     state: str  # the state whose rules the course shows; "" for its general text
     base: str  # the training folder or URL, ending in "/", for the schools' files
+    pass_percent: int = DEFAULT_PASS_PERCENT  # the final check's pass mark
+    state_code: str = ""  # "CA", …; "" for the general text
+    school_year_starts: str = ""  # "MM-DD" or ""
+    provider: str = ""
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,7 @@ class ModuleResult:
     score: int | None
     questions: int | None
     completed_on: str
+    seconds: int | None = None  # time on task, as the course measured it
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,10 @@ class TestResult:
     questions: int
     taken_on: str
     skills_right: tuple[str, ...] = ()
+    answers: tuple[tuple[str, int], ...] = ()  # (item id, option chosen), since protocol 2.1
+
+    def passes(self, percent: int) -> bool:
+        return self.score * 100 >= percent * self.questions
 
 
 @dataclass(frozen=True)
@@ -106,7 +119,23 @@ class Completion:
     modules: tuple[ModuleResult, ...]
     pre: TestResult | None = None
     post: TestResult | None = None
+    post_passed: TestResult | None = None
     acknowledgment: Acknowledgment | None = None
+    staff_id: str = ""
+    attestation: Acknowledgment | None = None
+    course_version: str = ""
+
+
+@dataclass(frozen=True)
+class OtherTraining:
+    """Hours from a training outside this course (`roster --other-training`)."""
+
+    school: str
+    name: str
+    staff_id: str
+    hours: float
+    on: str
+    provider: str
 
 
 @dataclass(frozen=True)
@@ -115,6 +144,7 @@ class StaffMember:
     role: str
     school: str  # slug
     start_date: str
+    staff_id: str = ""
 
 
 @dataclass
@@ -129,8 +159,26 @@ class Person:
     modules: dict[str, ModuleResult] = field(default_factory=dict)
     pre: TestResult | None = None
     post: TestResult | None = None
+    post_passed: TestResult | None = None
     acknowledgment: Acknowledgment | None = None
     records: list[str] = field(default_factory=list)
+    staff_id: str = ""
+    flags: list[str] = field(default_factory=list)  # records the answer key disagrees with
+    attestation: Acknowledgment | None = None
+    other: list[OtherTraining] = field(default_factory=list)
+    course_version: str = ""
+
+    def measured_hours(self, course: CourseInfo) -> float:
+        """Credited hours in this course: per current module, min(nominal, measured)."""
+        minutes = 0.0
+        for m in course.modules.values():
+            taken = self.modules.get(m.id)
+            if taken and taken.version == m.version and taken.seconds:
+                minutes += min(float(m.minutes), taken.seconds / 60)
+        return minutes / 60
+
+    def credited_hours(self, course: CourseInfo) -> float:
+        return self.measured_hours(course) + sum(o.hours for o in self.other)
 
 
 @dataclass(frozen=True)
@@ -165,7 +213,49 @@ def load_course_info(source: str) -> CourseInfo:
         new_hire_days=course.new_hire_days,
         state=course.state.name if course.state and course.state.code != "general" else "",
         base=base,
+        pass_percent=course.pass_percent,
+        state_code=course.state.code if course.state and course.state.code != "general" else "",
+        school_year_starts=course.school_year_starts,
+        provider=course.provider,
     )
+
+
+def load_answer_key(path: Path) -> AnswerKey:
+    """The build's answer key (the print folder's training-answer-key.json)."""
+    try:
+        return parse_answer_key(_read(str(path)), str(path))
+    except OSError as exc:
+        raise KeyToolError(f"cannot read the answer key {path} ({exc.strerror})") from None
+    except CourseFileError as exc:
+        raise KeyToolError(f"{path} is not a Quiet Door answer key ({exc})") from None
+
+
+def rescore(c: Completion, key: AnswerKey) -> tuple[Completion, list[str]]:
+    """The record with any check whose claimed score its answers do not give removed, and
+    what was wrong with each, so that a forged score never counts."""
+    problems = []
+    kept: list[TestResult | None] = []
+    for name, result in (("pre", c.pre), ("post", c.post), ("post passed", c.post_passed)):
+        problem = _rescore_problem(result, key) if result else ""
+        if problem:
+            problems.append(f"record {c.record}: {name}: {problem}")
+        kept.append(None if problem else result)
+    return dataclasses.replace(c, pre=kept[0], post=kept[1], post_passed=kept[2]), problems
+
+
+def _rescore_problem(result: TestResult, key: AnswerKey) -> str:
+    if not result.answers:
+        return "no answers to re-score"
+    unknown = [item for item, _ in result.answers if item not in key.items]
+    if unknown:
+        return f"item {unknown[0]!r} is not in the answer key"
+    score = sum(key.items[item].right == chosen for item, chosen in result.answers)
+    if score != result.score or len(result.answers) != result.questions:
+        return (
+            f"claims {result.score} of {result.questions}, the answers give "
+            f"{score} of {len(result.answers)}"
+        )
+    return ""
 
 
 def school_names(
@@ -222,12 +312,14 @@ def completion(record: str, received: str, training: Training) -> Completion:
     a printed page: control and format characters become spaces, runs of space one.
     """
     ack = training.acknowledgment
+    att = training.attestation
     return Completion(
         record=record,
         school=training.header.school,
         received=received,
         submitted_on=training.header.sent[:10],
         name=_clean(training.person.name, MAX_TEXT),
+        staff_id=_clean(training.person.staff_id, 64),
         role=_clean(training.person.role, MAX_TEXT),
         state=training.state,
         modules=tuple(
@@ -237,12 +329,16 @@ def completion(record: str, received: str, training: Training) -> Completion:
                 score=m.score,
                 questions=m.questions,
                 completed_on=m.completed_on,
+                seconds=m.seconds,
             )
             for m in training.modules[:MAX_ITEMS]
         ),
         pre=_result(training.pre),
         post=_result(training.post),
+        post_passed=_result(training.post_passed),
         acknowledgment=Acknowledgment(text=_clean(ack.text, MAX_ACK), on=ack.on) if ack else None,
+        attestation=Acknowledgment(text=_clean(att.text, MAX_ACK), on=att.on) if att else None,
+        course_version=_clean(training.course_version, 40),
     )
 
 
@@ -254,6 +350,7 @@ def _result(check: CheckResult | None) -> TestResult | None:
         questions=check.questions,
         taken_on=check.taken_on,
         skills_right=tuple(s for s in (_clean(x, 40) for x in check.skills_right) if s),
+        answers=tuple((a.item, a.chosen) for a in check.answers or ()),
     )
 
 
@@ -279,6 +376,7 @@ def _date(value: Any) -> str:
 
 
 STAFF_COLUMNS = ("name", "role", "school", "start_date")
+OPTIONAL_STAFF_COLUMNS = ("staff_id",)  # matches the staff id a person gives in the course
 
 
 def load_staff(path: Path, names: Mapping[str, str]) -> list[StaffMember]:
@@ -306,7 +404,7 @@ def load_staff(path: Path, names: Mapping[str, str]) -> list[StaffMember]:
     reader.fieldnames = header
     staff = []
     for line, row in enumerate(reader, start=2):
-        values = {c: _clean(row.get(c), MAX_TEXT) for c in STAFF_COLUMNS}
+        values = {c: _clean(row.get(c), MAX_TEXT) for c in STAFF_COLUMNS + OPTIONAL_STAFF_COLUMNS}
         if not any(values.values()):
             continue
         where = f"{path}: line {line}"
@@ -323,43 +421,64 @@ def load_staff(path: Path, names: Mapping[str, str]) -> list[StaffMember]:
             raise KeyToolError(
                 f"{where}: start_date {values['start_date']!r} is not a date such as 2026-08-15"
             )
-        staff.append(StaffMember(values["name"], values["role"], school, values["start_date"]))
+        staff.append(
+            StaffMember(
+                values["name"], values["role"], school, values["start_date"], values["staff_id"]
+            )
+        )
     return staff
 
 
 # ---------------------------------------------------------------- the roster
 
 
-def people(completions: Iterable[Completion], staff: Iterable[StaffMember] = ()) -> list[Person]:
-    """One Person per school and name, with their latest result for each module."""
+def people(
+    completions: Iterable[Completion],
+    staff: Iterable[StaffMember] = (),
+    flags: Mapping[str, list[str]] | None = None,
+) -> list[Person]:
+    """One Person per school and staff id (or name), with their latest result for each module;
+    flags are the answer key's problems by record id."""
     found: dict[tuple[str, str], Person] = {}
     for member in staff:
-        key = (member.school, _key(member.name))
+        key = (member.school, _person_key(member.staff_id, member.name))
         found[key] = Person(
             school=member.school,
             name=member.name,
             role=member.role,
             start_date=member.start_date,
             on_staff_list=True,
+            staff_id=member.staff_id,
         )
     ordered = sorted(completions, key=lambda c: (c.submitted_on, c.received, c.record))
     for c in ordered:
         if not c.name:
             continue
-        person = found.setdefault((c.school, _key(c.name)), Person(school=c.school, name=c.name))
+        person = found.setdefault(
+            (c.school, _person_key(c.staff_id, c.name)),
+            Person(school=c.school, name=c.name, staff_id=c.staff_id),
+        )
         if not person.on_staff_list:
             person.role = c.role or person.role
         person.records.append(c.record)
+        person.flags += (flags or {}).get(c.record, [])
         for m in c.modules:
             kept = person.modules.get(m.id)
             if kept is None or m.completed_on >= kept.completed_on:
                 person.modules[m.id] = m
         if c.pre and (person.pre is None or c.pre.taken_on < person.pre.taken_on):
             person.pre = c.pre  # the first check before the course is the baseline
-        if c.post and (person.post is None or c.post.taken_on >= person.post.taken_on):
-            person.post = c.post
+        if c.post and (person.post is None or c.post.taken_on < person.post.taken_on):
+            person.post = c.post  # the first attempt
+        if c.post_passed and (
+            person.post_passed is None or c.post_passed.taken_on < person.post_passed.taken_on
+        ):
+            person.post_passed = c.post_passed
         if c.acknowledgment:
             person.acknowledgment = c.acknowledgment
+        if c.attestation:
+            person.attestation = c.attestation
+        person.course_version = c.course_version or person.course_version
     return sorted(found.values(), key=lambda p: (p.school, p.name.casefold()))
 
 
@@ -372,6 +491,9 @@ def standing(
     gets the note "not on the staff list", so that nothing is hidden from the lead.
     """
     result = _standing(person, course, today)
+    if person.flags:
+        note = "; ".join(x for x in (result.note, "SCORE DISAGREES WITH THE ANSWER KEY") if x)
+        result = Standing(result.status, note, result.trained_on, result.due_on)
     if staff_list and not person.on_staff_list:
         note = "; ".join(x for x in (result.note, "not on the staff list") if x)
         return Standing(result.status, note, result.trained_on, result.due_on)
@@ -385,7 +507,8 @@ def _standing(person: Person, course: CourseInfo, today: datetime.date) -> Stand
         if m.id in person.modules and person.modules[m.id].version != m.version
     )
     missing = sorted(m.id for m in course.modules.values() if m.id not in person.modules)
-    if not missing and person.post is not None and person.acknowledgment is not None:
+    passed = person.post_passed is not None and person.post_passed.passes(course.pass_percent)
+    if not missing and passed and person.acknowledgment is not None:
         dates = [person.modules[m].completed_on for m in course.modules]
         trained_on = min(dates) if all(dates) else ""
         if changed:
@@ -404,6 +527,8 @@ def _standing(person: Person, course: CourseInfo, today: datetime.date) -> Stand
         detail.append(f"modules to do: {', '.join(sorted(missing + changed))}")
     if person.post is None:
         detail.append("final check not taken")
+    elif not passed:
+        detail.append(f"final check not passed (pass mark {course.pass_percent}%)")
     if person.acknowledgment is None:
         detail.append("no acknowledgment")
     note = "; ".join(detail)
@@ -422,6 +547,11 @@ def _add_months(day: datetime.date, months: int) -> datetime.date:
     return day.replace(
         year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
     )
+
+
+def _person_key(staff_id: str, name: str) -> str:
+    """A person is their staff id when they gave one, otherwise their name."""
+    return f"id:{staff_id.casefold()}" if staff_id else _key(name)
 
 
 def _key(name: str) -> str:

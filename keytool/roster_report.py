@@ -26,12 +26,14 @@ from keytool.roster import (
     TestResult,
     standing,
 )
+from keytool.roster_states import PARTIAL, state_standing
 from quietdoor.csvcells import cells
 
 SUMMARY_COLUMNS = [
     "school",
     "school_slug",
     "name",
+    "staff_id",
     "role",
     "start_date",
     "status",
@@ -46,6 +48,16 @@ SUMMARY_COLUMNS = [
     "post_score",
     "post_questions",
     "post_taken_on",
+    "post_passed_score",
+    "post_passed_questions",
+    "post_passed_taken_on",
+    "answer_key",
+    "hours_course",
+    "hours_other",
+    "hours_credited",
+    "course_version",
+    "attested_on",
+    "attestation",
     "acknowledged_on",
     "acknowledgment",
     "records",
@@ -64,7 +76,7 @@ DETAIL_COLUMNS = [
     "completed_on",
     "module_status",
 ]
-STATUS_ORDER = (OVERDUE, NEW_HIRE, REFRESHER_DUE, IN_PROGRESS, COMPLETE)
+STATUS_ORDER = (OVERDUE, NEW_HIRE, REFRESHER_DUE, PARTIAL, IN_PROGRESS, COMPLETE)
 
 
 @dataclass(frozen=True)
@@ -87,7 +99,8 @@ class Roster:
         return "none: the deployment names no state, so the course shows the general rules"
 
     def standing(self, person: Person) -> Standing:
-        return standing(person, self.course, self.today, staff_list=self.staff_list)
+        base = standing(person, self.course, self.today, staff_list=self.staff_list)
+        return state_standing(person, self.course, self.today, base)
 
     def school(self, slug: str) -> str:
         return self.names.get(slug, slug)
@@ -112,6 +125,7 @@ def summary_rows(roster: Roster) -> list[list[str]]:
             "school": roster.school(p.school),
             "school_slug": p.school,
             "name": p.name,
+            "staff_id": p.staff_id,
             "role": p.role,
             "start_date": p.start_date,
             "status": s.status,
@@ -122,6 +136,14 @@ def summary_rows(roster: Roster) -> list[list[str]]:
             "modules_total": str(len(modules)),
             **_test_cells("pre", p.pre),
             **_test_cells("post", p.post),
+            **_test_cells("post_passed", p.post_passed),
+            "answer_key": " | ".join(p.flags),
+            "hours_course": f"{p.measured_hours(roster.course):.2f}",
+            "hours_other": f"{sum(o.hours for o in p.other):.2f}",
+            "hours_credited": f"{p.credited_hours(roster.course):.2f}",
+            "course_version": p.course_version,
+            "attested_on": p.attestation.on if p.attestation else "",
+            "attestation": p.attestation.text if p.attestation else "",
             "acknowledged_on": ack.on if ack else "",
             "acknowledgment": ack.text if ack else "",
             "records": " ".join(p.records),

@@ -37,6 +37,10 @@ MAX_URL = 2_000
 MAX_COUNT = 10**9  # months, days, minutes, questions: a sanity bound, not a policy
 DEFAULT_REFRESHER_MONTHS = 12
 DEFAULT_NEW_HIRE_DAYS = 30
+DEFAULT_PASS_PERCENT = 80
+ITEMS_JSON = "items.json"  # the scored tests' items, beside course.json
+ANSWER_KEY = "training-answer-key.json"  # in the print folder, never published
+MAX_KEY_ITEMS = 2_000
 
 
 class CourseFileError(QuietDoorError):
@@ -98,6 +102,27 @@ class CourseFile:
     relay_url: str = ""
     schools: SchoolFiles = SchoolFiles()
     scripts: tuple[CourseScript, ...] = ()
+    pass_percent: int = DEFAULT_PASS_PERCENT  # the final check's pass mark
+    version: str = ""  # the course's version: a digest of its modules' versions and items
+    provider: str = ""  # who gives the course: the deployment's organisation
+    school_year_starts: str = ""  # "MM-DD", or "" when the deployment does not set it
+
+
+@dataclass(frozen=True)
+class KeyItem:
+    """One scored item in the answer key: its skill, how many options, the right one's place."""
+
+    skill: str
+    options: int
+    right: int
+
+
+@dataclass(frozen=True)
+class AnswerKey:
+    """The build's answer key (ANSWER_KEY) by item id, for `roster --answer-key` to re-score."""
+
+    pass_percent: int
+    items: dict[str, KeyItem]
 
 
 @dataclass(frozen=True)
@@ -151,6 +176,10 @@ def course_bytes(course: CourseFile) -> bytes:
             name: {"title": t.title, "path": t.path, "questions": t.questions}
             for name, t in course.tests.items()
         },
+        "pass_percent": course.pass_percent,
+        "version": course.version,
+        "provider": course.provider,
+        "school_year_starts": course.school_year_starts,
         "relay_url": course.relay_url,
         "schools": {
             "districts": course.schools.districts,
@@ -160,6 +189,46 @@ def course_bytes(course: CourseFile) -> bytes:
         "scripts": [{"src": s.src, "integrity": s.integrity} for s in course.scripts],
     }
     return json_bytes(data)
+
+
+def answer_key_bytes(key: AnswerKey) -> bytes:
+    return json_bytes(
+        {
+            "format": "quietdoor-answer-key",
+            "version": 1,
+            "pass_percent": key.pass_percent,
+            "items": {
+                iid: {"skill": k.skill, "options": k.options, "right": k.right}
+                for iid, k in key.items.items()
+            },
+        }
+    )
+
+
+def parse_answer_key(raw: bytes, where: str) -> AnswerKey:
+    r = _root(raw, where, "answer key")
+    if r.field("format") != "quietdoor-answer-key" or r.field("version") != 1:
+        raise r.fail("format", "must be quietdoor-answer-key, version 1")
+    items = r.table("items")
+    if len(items.obj) > MAX_KEY_ITEMS:
+        raise items.error(f"{items.where}: more than {MAX_KEY_ITEMS} items")
+    key = {}
+    for iid in items.obj:
+        if not 0 < len(iid) <= 64:
+            raise items.fail(iid[:64], "must be an item id of at most 64 characters")
+        k = items.table(iid)
+        entry = KeyItem(
+            skill=k.text("skill", MAX_SHORT),
+            options=k.count("options", 4, 2),
+            right=k.count("right", 3),
+        )
+        k.only(("skill", "options", "right"))
+        if entry.right >= entry.options:
+            raise k.fail("right", "must be the place of one of the options")
+        key[iid] = entry
+    answer = AnswerKey(pass_percent=r.count("pass_percent", 100, 1), items=key)
+    r.only(("format", "version", "pass_percent", "items"))
+    return answer
 
 
 def school_entry_bytes(entry: SchoolEntry) -> bytes:
@@ -220,6 +289,14 @@ def parse_course(raw: bytes, where: str) -> CourseFile:
         else DEFAULT_NEW_HIRE_DAYS,
         tests=_tests(r.table("tests")) if "tests" in present else {},
         relay_url=r.text("relay_url", MAX_URL) if "relay_url" in present else "",
+        pass_percent=r.count("pass_percent", 100, 1)
+        if "pass_percent" in present
+        else DEFAULT_PASS_PERCENT,
+        version=r.text("version", MAX_SHORT) if "version" in present else "",
+        provider=r.text("provider", MAX_SHORT) if "provider" in present else "",
+        school_year_starts=r.text("school_year_starts", 5)
+        if "school_year_starts" in present
+        else "",
         schools=_school_files(r.table("schools")) if "schools" in present else SchoolFiles(),
         scripts=tuple(_script(s) for s in r.tables("scripts", MAX_SCRIPTS))
         if "scripts" in present
@@ -232,6 +309,10 @@ def parse_course(raw: bytes, where: str) -> CourseFile:
             "new_hire_days",
             "modules",
             "tests",
+            "pass_percent",
+            "version",
+            "provider",
+            "school_year_starts",
             "relay_url",
             "schools",
             "scripts",

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from builder.course import (
+    SCORED_MOUNT,
     CourseError,
     Option,
     Question,
@@ -35,8 +36,7 @@ def test_the_course_has_eleven_complete_modules_and_two_tests() -> None:
         assert 5 <= m.minutes <= 10, m.id
         assert 900 <= m.words <= 2600, f"{m.id}: {m.words} words is not 5-10 minutes of reading"
         assert 3 <= len(m.questions) <= 5
-    assert len(course.pretest.questions) == len(course.posttest.questions) >= 10
-    assert sorted(course.pretest.skills) == sorted(course.posttest.skills)
+    assert len(course.bank.skills) >= 10 and len(course.bank.items) >= 2 * len(course.bank.skills)
 
 
 # The measure of fairness, over every question a staff member answers (module checks and
@@ -200,50 +200,27 @@ id: pre
 title: Before
 ---
 
-QUIZZES
+BODY
 """
 
 
-def skill_quiz(skill: str, text: str = "What now?") -> str:
-    return QUIZ.replace("? What now?", f"@ {skill}\n? {text} ({skill})")
-
-
-def test_a_test_page_needs_a_skill_on_each_question(tmp_path: Path) -> None:
-    page = tmp_path / "pretest.md"
-    page.write_text(TEST_PAGE.replace("QUIZZES", "".join(skill_quiz(f"s{i}") for i in range(6))))
-    assert parse_assessment(page, "pre").skills == tuple(f"s{i}" for i in range(6))
-    page.write_text(TEST_PAGE.replace("QUIZZES", QUIZ * 6))
-    with pytest.raises(CourseError, match="name the skill it tests"):
-        parse_assessment(page, "pre")
-    page.write_text(TEST_PAGE.replace("QUIZZES", skill_quiz("s0") * 6))
-    with pytest.raises(CourseError, match="'s0' is tested twice"):
-        parse_assessment(page, "pre")
-    with pytest.raises(CourseError, match="id must be 'post'"):
-        parse_assessment(page, "post")
-
-
 @pytest.mark.parametrize(
-    ("after", "message"),
+    ("body", "expected", "message"),
     [
-        (lambda i: skill_quiz(f"t{i}"), "only before: ['s0'"),
-        (lambda i: skill_quiz(f"s{i}"), "ask a different question"),
+        (SCORED_MOUNT, "post", "id must be 'post'"),
+        (QUIZ, "pre", "items go in the item bank"),
+        ("Nothing here.", "pre", 'needs <div id="qd-scored">'),
     ],
 )
-def test_the_final_check_tests_the_same_skills_with_new_questions(
-    tmp_path: Path, after: object, message: str
+def test_a_scored_test_page_holds_no_question_of_its_own(
+    tmp_path: Path, body: str, expected: str, message: str
 ) -> None:
-    (tmp_path / "modules").mkdir()
-    (tmp_path / "pretest.md").write_text(
-        TEST_PAGE.replace("QUIZZES", "".join(skill_quiz(f"s{i}") for i in range(6)))
-    )
-    (tmp_path / "final-check.md").write_text(
-        TEST_PAGE.replace("id: pre", "id: post").replace(
-            "QUIZZES",
-            "".join(after(i) for i in range(6)),  # type: ignore[operator]
-        )
-    )
+    page = tmp_path / "pretest.md"
+    page.write_text(TEST_PAGE.replace("BODY", SCORED_MOUNT))
+    assert parse_assessment(page, "pre").path == "pretest/"
+    page.write_text(TEST_PAGE.replace("BODY", body))
     with pytest.raises(CourseError, match=re.escape(message)):
-        load_course(tmp_path)
+        parse_assessment(page, expected)
 
 
 def test_site_builds_strict_and_loads_nothing_from_elsewhere(tmp_path: Path) -> None:
@@ -257,8 +234,11 @@ def test_site_builds_strict_and_loads_nothing_from_elsewhere(tmp_path: Path) -> 
         found = THIRD_PARTY.search(text)
         assert found is None, f"{path.relative_to(out)} loads {found.group(0)!r}"
     course = load_course(DOCS)
-    for page_of in (*course.modules, course.pretest, course.posttest):
+    for page_of in course.modules:
         page = (out / page_of.path / "index.html").read_text()
         assert page.count('<pre class="quiz">') == len(page_of.questions), page_of.path
+    for scored in (course.pretest, course.posttest):
+        page = (out / scored.path / "index.html").read_text()
+        assert '<pre class="quiz">' not in page and SCORED_MOUNT in page
     assert (out / "search" / "search_index.json").is_file()
     assert (out / "sw.js").is_file() and (out / "assets" / "training.js").is_file()

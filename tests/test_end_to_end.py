@@ -15,7 +15,9 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import Browser, Page, Request
 
-from builder.course import Question, load_course
+from builder.course import QUIZ_BLOCK, Question, load_course, parse_question
+from builder.course_bank import ItemBank
+from builder.site import default_print_dir
 
 from .support.keytool import keytool_cli
 from .support.paths import ROOT
@@ -113,6 +115,25 @@ def answer_quiz_page(
     return page.inner_text(".qd-summary")
 
 
+def take_scored_test(page: Page, url: str, bank: ItemBank, wrong: int = 0) -> str:
+    """Answer a scored test (the items the page drew), the first `wrong` of them wrongly,
+    submit, and return the result. No feedback may show before submission."""
+    page.goto(url)
+    fieldsets = page.locator("form.qd-scored fieldset")
+    fieldsets.first.wait_for()
+    by_text = {i.text: i for i in bank.items}
+    assert fieldsets.count() == len(bank.skills)
+    for n in range(fieldsets.count()):
+        legend = fieldsets.nth(n).locator("legend").inner_text().split(". ", 1)[1]
+        item = by_text[legend]
+        choice = item.right if n >= wrong else (item.right + 1) % len(item.options)
+        fieldsets.nth(n).locator(f"input[value='{choice}']").check()
+    assert page.locator("#qd-result").inner_text() == ""
+    page.click("form.qd-scored button[type=submit]")
+    page.wait_for_selector("#qd-result p")
+    return page.inner_text("#qd-result")
+
+
 def test_staff_member_trains_prints_a_certificate_and_appears_on_the_roster(
     site: Site, browser: Browser
 ) -> None:
@@ -123,26 +144,37 @@ def test_staff_member_trains_prints_a_certificate_and_appears_on_the_roster(
     page = context.new_page()
     page.on("request", lambda r: requests.append(r))
 
-    pre = course.pretest.questions
-    summary = answer_quiz_page(page, base + course.pretest.path, pre, wrong_first=5)
-    assert f"You answered {len(pre) - 5} of {len(pre)}" in summary
-    assert "recorded on this device as your score before the course" in summary
+    skills = len(course.bank.skills)
+    result = take_scored_test(page, base + course.pretest.path, course.bank, wrong=5)
+    assert f"You answered {skills - 5} of {skills}" in result
+    assert "recorded on this device as your score before the course" in result
+    assert "Skills to look at in the course:" in result
     for module in course.modules:
         wrong = 1 if module.id == "m03" else 0  # a wrong first try counts against the score
         summary = answer_quiz_page(page, base + module.path, module.questions, wrong)
         n = len(module.questions)
         assert f"You answered {n - wrong} of {n}" in summary, module.id
-    post = course.posttest.questions
-    summary = answer_quiz_page(page, base + course.posttest.path, post)
-    assert "recorded on this device as your final-check score" in summary
+    page.goto(base + "complete/")
+    assert page.locator("#qd-ack").count() == 0  # no pass yet, so no acknowledgment
+    result = take_scored_test(page, base + course.posttest.path, course.bank, wrong=4)
+    assert "below the pass mark of 80%" in result and "Skills to revisit:" in result
+    assert page.locator("#qd-result a").count() >= 1  # the modules behind the missed skills
+    page.click("#qd-retake")
+    result = take_scored_test(page, base + course.posttest.path, course.bank)
+    assert "You passed" in result and "stays in your record too" in result
 
+    today = datetime.date.today()
     page.goto(base + "complete/")
     page.fill("#qd-name", "Rosa Díaz")
     page.fill("#qd-role", "School nurse")
+    page.fill("#qd-staff-id", "E-1042")
     page.select_option("#qd-district", "cedar-valley")
     page.wait_for_selector("#qd-school option[value='cedar-valley-high']", state="attached")
     page.select_option("#qd-school", "cedar-valley-high")
     page.fill("#qd-ack", "Too short.")
+    page.click("#qd-completion-form button")
+    assert "tick the attestation" in page.inner_text("#qd-status")
+    page.check("#qd-attest")
     page.click("#qd-completion-form button")
     assert "at least 10 words" in page.inner_text("#qd-status")
     page.fill("#qd-ack", ACKNOWLEDGMENT)
@@ -150,7 +182,14 @@ def test_staff_member_trains_prints_a_certificate_and_appears_on_the_roster(
     page.wait_for_selector("#qd-certificate")
     certificate = page.inner_text("#qd-certificate")
     assert "Rosa Díaz" in certificate and "Cedar Valley High School" in certificate
-    assert f"{len(pre) - 5} of {len(pre)}" in certificate and ACKNOWLEDGMENT in certificate
+    assert f"{skills - 5} of {skills}" in certificate and ACKNOWLEDGMENT in certificate
+    assert f"first attempt: {skills - 4} of {skills}" in certificate
+    assert f"passed with {skills} of {skills}" in certificate
+    organisation = site.deployment.organisation
+    assert f"Provider: {organisation}. Course version " in certificate
+    assert "(staff ID E-1042)" in certificate and "Credited time: " in certificate
+    assert f"Attestation, signed on {datetime.date.today().isoformat()}" in certificate
+    assert "I attest that I completed the Quiet Door staff training" in certificate
     reference = re.search(r"Record reference (\S+),", certificate)
     assert reference, certificate
     page.screenshot(path=str(site.dist.parent / "training-certificate.png"), full_page=True)
@@ -176,18 +215,29 @@ def test_staff_member_trains_prints_a_certificate_and_appears_on_the_roster(
 
     home = site.var / "keys" / "ruth-nakamura"
     assert "cedar-valley-high: 1 new" in keytool_cli(site, "fetch", home=home)
-    out = keytool_cli(site, "roster", "--modules", str(site.dist), home=home)
+    key = default_print_dir(site.dist) / "training-answer-key.json"
+    out = keytool_cli(
+        site, "roster", "--modules", str(site.dist), "--answer-key", str(key), home=home
+    )
     (row,) = [r for r in csv.DictReader(io.StringIO(out)) if r["name"] == "Rosa Díaz"]
-    today = datetime.date.today()
     assert row["school"] == "Cedar Valley High School" and row["role"] == "School nurse"
+    assert row["staff_id"] == "E-1042" and row["answer_key"] == ""
+    assert row["attested_on"] == today.isoformat() and row["course_version"]
+    assert float(row["hours_credited"]) == float(row["hours_course"]) >= 0
     assert row["status"] == "complete" and row["trained_on"] == today.isoformat()
     due = datetime.date.fromisoformat(row["due_on"])
     assert 365 <= (due - today).days <= 366  # no state set: the refresher is due in 12 months
-    assert (row["pre_score"], row["pre_questions"]) == (str(len(pre) - 5), str(len(pre)))
-    assert (row["post_score"], row["post_questions"]) == (str(len(post)), str(len(post)))
+    assert (row["pre_score"], row["pre_questions"]) == (str(skills - 5), str(skills))
+    assert (row["post_score"], row["post_questions"]) == (str(skills - 4), str(skills))
+    assert (row["post_passed_score"], row["post_passed_questions"]) == (str(skills), str(skills))
     assert row["modules_current"] == row["modules_total"] == str(len(course.modules))
     assert row["acknowledgment"] == ACKNOWLEDGMENT
     assert row["records"] == reference.group(1)
+    archive = site.var / "training-archive"
+    assert "1 record added" in keytool_cli(site, "roster", "--archive", str(archive), home=home)
+    assert "1 record, chain intact" in keytool_cli(
+        site, "roster", "--verify-archive", str(archive), home=home
+    )
     later = keytool_cli(
         site, "roster", "--on", (today + datetime.timedelta(days=400)).isoformat(), home=home
     )
@@ -234,4 +284,24 @@ def test_course_pages_read_offline_after_first_load(site: Site, browser: Browser
     page.reload()
     assert "Where the codes go" in page.inner_text("h1")
     page.locator("form.qd-quiz").first.wait_for()  # scripts and course.json came from the cache
+    context.close()
+
+
+def test_a_module_read_in_spanish_counts_for_the_same_module(site: Site, browser: Browser) -> None:
+    module = load_course(TRAINING_DOCS).modules[0]
+    path = TRAINING_DOCS.parent / "es" / "docs" / f"{module.path.rstrip('/')}.md"
+    blocks = QUIZ_BLOCK.findall(path.read_text(encoding="utf-8"))
+    questions = tuple(parse_question(path, i + 1, b) for i, b in enumerate(blocks))
+    base = f"{site.relay.url}/training/"
+    context = browser.new_context()
+    page = context.new_page()
+    summary = answer_quiz_page(page, base + "es/" + module.path, questions)
+    n = len(questions)
+    assert f"You answered {n} of {n}" in summary  # course.json found from training/es/
+    assert page.get_attribute("html", "lang") == "es"
+    stored = page.evaluate("JSON.parse(localStorage.getItem('quietdoor.training'))")
+    assert stored["modules"][module.id]["score"] == n  # the same id as the English module
+    page.goto(base + "es/complete/")
+    link = page.locator(f".qd-progress a[href$='/training/es/{module.path}']")
+    assert link.count() == 1  # the Spanish completion page links to the Spanish pages
     context.close()

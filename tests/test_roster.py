@@ -73,6 +73,7 @@ def record(
         state="TX",
         pre=check(pre),
         post=check(post),
+        post_passed=check(post),
         acknowledgment=payloads.Acknowledgment(ack, "2026-11-28") if ack else None,
     )
 
@@ -108,6 +109,28 @@ def test_a_record_is_read_into_typed_fields() -> None:
     assert c.acknowledgment is not None and c.acknowledgment.text == ACK
 
 
+def test_a_2_1_record_keeps_staff_id_answers_and_first_pass() -> None:
+    answers = (payloads.Answer("own-report-1", 2), payloads.Answer("tampered-code-2", 0))
+    first = payloads.CheckResult(1, 2, "2026-01-12", ("own-report",), answers)
+    sent = dataclasses.replace(
+        FULL,
+        person=dataclasses.replace(FULL.person, staff_id="E-1042"),
+        post=first,
+        post_passed=dataclasses.replace(first, score=2, taken_on="2026-01-13"),
+    )
+    opened = payloads.parse_payload(payloads.encode(payloads.to_json(sent)))
+    assert opened == sent
+    (c,) = parse(sent)
+    assert c.staff_id == "E-1042" and c.post is not None and c.post_passed is not None
+    assert c.post.answers == (("own-report-1", 2), ("tampered-code-2", 0))
+    (p,) = people([c])
+    assert (p.post, p.post_passed) == (c.post, c.post_passed)
+    failed = dataclasses.replace(sent, post_passed=None)
+    (p,) = people(parse(failed))
+    s = standing(p, COURSE, day("2026-06-01"))
+    assert s.status == IN_PROGRESS and "final check not passed (pass mark 80%)" in s.note
+
+
 def test_record_text_is_tidied_for_the_printed_roster() -> None:
     """Malformed records never get here (quietdoor.payloads refuses them); text is still tidied."""
     (c,) = parse(record("\x1b[2J\u202eEve\x07 " + "x" * 150, ("m01", "2", "2026-01-10")))
@@ -124,6 +147,29 @@ def test_record_text_is_tidied_for_the_printed_roster() -> None:
             {"score": 12, "questions": 11, "taken_on": "2026-01-01", "skills_right": []},
             "more than the questions",
         ),
+        (
+            "post_passed",
+            {
+                "score": 1,
+                "questions": 1,
+                "taken_on": "2026-01-01",
+                "skills_right": [],
+                "answers": [{"item": "x-1", "chosen": 4}],
+            },
+            "from 0 to 3",
+        ),
+        (
+            "post",
+            {
+                "score": 1,
+                "questions": 2,
+                "taken_on": "2026-01-01",
+                "skills_right": [],
+                "answers": [{"item": "x-1", "chosen": 0}],
+            },
+            "one answer per question",
+        ),
+        ("person", {"name": "A", "role": "", "school": "lincoln-high", "staff_id": ""}, "empty"),
         ("acknowledgment", {"text": 42, "on": "2026-11-28"}, "must be text"),
         ("acknowledgment", {"text": "", "on": "2026-11-28"}, "must not be empty"),
         ("state", "Texas", "postal code"),

@@ -43,7 +43,10 @@ def dump_config(d: Deployment) -> str:
         "",
         "[training]",
         f"new_hire_days = {d.training.new_hire_days}",
+        f"pass_percent = {d.training.pass_percent}",
     ]
+    if d.training.school_year_starts:
+        out.append(f"school_year_starts = {_q(d.training.school_year_starts)}")
     if d.training.refresher_months is not None:
         out.append(f"refresher_months = {d.training.refresher_months}")
     if d.state:

@@ -49,7 +49,9 @@ RELAY_COUNTS = (
 )
 RELAY_ZERO_TURNS_OFF = ("address_per_minute", "v1_accept_days")
 RELAY_KEYS = frozenset({*RELAY_COUNTS, *RELAY_ZERO_TURNS_OFF, "proof_of_work", "trusted_proxies"})
-TRAINING_KEYS = frozenset({"refresher_months", "new_hire_days"})
+TRAINING_KEYS = frozenset(
+    {"refresher_months", "new_hire_days", "pass_percent", "school_year_starts"}
+)
 DISTRICT_KEYS = frozenset({"slug", "name", "timezone", "closures"})
 # A school's own languages are a [[schools]] key only: a state's CSV rows take the deployment's.
 SCHOOL_KEYS = frozenset({"slug", "name", "district", "read_hours", "languages"})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -215,4 +217,28 @@ def _training(r: Reader, raw: Mapping[str, Any]) -> TrainingSettings:
         if refresher is None
         else r.positive_int(table, "refresher_months", "training", 12),
         new_hire_days=r.positive_int(table, "new_hire_days", "training", 30),
+        pass_percent=_percent(r, table),
+        school_year_starts=_month_day(r, table),
     )
+
+
+def _month_day(r: Reader, table: Mapping[str, Any]) -> str:
+    if "school_year_starts" not in table:
+        return ""
+    value = r.text(table, "school_year_starts", "training")
+    try:
+        datetime.date.fromisoformat(f"2000-{value}")  # a leap year: 02-29 is a day
+    except ValueError:
+        value = ""
+    if not re.fullmatch(r"\d\d-\d\d", value):
+        raise ConfigError(
+            r.path, "training.school_year_starts", 'expected a month and day such as "08-15"'
+        )
+    return value
+
+
+def _percent(r: Reader, table: Mapping[str, Any]) -> int:
+    value = r.positive_int(table, "pass_percent", "training", 80)
+    if value > 100:
+        raise ConfigError(r.path, "training.pass_percent", f"expected 1 to 100, got {value}")
+    return value

@@ -128,7 +128,8 @@ class NotifySettings:
 
 @dataclass(frozen=True)
 class TrainingSettings:
-    """How the roster judges staff training: refresher interval and the window for new hires.
+    """How the roster judges staff training: refresher interval, the window for new hires,
+    and the final check's pass mark (a percentage of its items).
 
     refresher_months is None when the deployment does not set it: the state's
     rule applies if the state sets one, otherwise DEFAULT_REFRESHER_MONTHS.
@@ -136,6 +137,8 @@ class TrainingSettings:
 
     refresher_months: int | None = None
     new_hire_days: int = 30
+    pass_percent: int = 80
+    school_year_starts: str = ""  # "MM-DD": California's six weeks count from it
 
 
 DEFAULT_REFRESHER_MONTHS = 12

@@ -17,6 +17,9 @@ from quietdoor.payloads.reader import DAY_FORMAT, MAX_SHORT, Reader
 MAX_MODULES = 64
 MAX_SKILLS = 50
 MAX_ACKNOWLEDGMENT = 2_000
+MAX_STAFF_ID = 64
+MAX_SECONDS = 86_400  # a day on one module is the most time on task a record may claim
+MAX_ITEM_ID = 64
 STATE_RE = re.compile(r"[A-Z]{2}|general")
 DAY = "a day such as 2026-11-28"
 
@@ -26,6 +29,15 @@ class Person:
     name: str
     role: str
     school: str
+    staff_id: str = ""  # since 2.1: the school's id for the person, when they gave one
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Since 2.1: a scored item and the option chosen, by its place in the published order."""
+
+    item: str
+    chosen: int
 
 
 @dataclass(frozen=True)
@@ -35,15 +47,19 @@ class ModuleRecord:
     score: int
     questions: int
     completed_on: str
+    seconds: int | None = None  # since 2.1: time the module's page was in view, as measured
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "id": self.id,
             "version": self.version,
             "score": self.score,
             "questions": self.questions,
             "completed_on": self.completed_on,
         }
+        if self.seconds is not None:
+            out["seconds"] = self.seconds
+        return out
 
 
 @dataclass(frozen=True)
@@ -54,14 +70,18 @@ class CheckResult:
     questions: int
     taken_on: str
     skills_right: tuple[str, ...] = ()
+    answers: tuple[Answer, ...] | None = None  # None before 2.1
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "score": self.score,
             "questions": self.questions,
             "taken_on": self.taken_on,
             "skills_right": list(self.skills_right),
         }
+        if self.answers is not None:
+            out["answers"] = [{"item": a.item, "chosen": a.chosen} for a in self.answers]
+        return out
 
 
 @dataclass(frozen=True)
@@ -79,8 +99,11 @@ class Training:
     modules: tuple[ModuleRecord, ...]
     state: str = ""  # the state rules the course showed: a postal code, "general", or ""
     pre: CheckResult | None = None
-    post: CheckResult | None = None
+    post: CheckResult | None = None  # the final check's first attempt
+    post_passed: CheckResult | None = None  # since 2.1: its first passing attempt
     acknowledgment: Acknowledgment | None = None
+    attestation: Acknowledgment | None = None  # since 2.1: the state's wording, dated
+    course_version: str = ""  # since 2.1: the course.json version the person took
     # The throwaway X25519 key the record is sealed to; its case id is record_id(record_pk).
     # None in version 1.
     record_pk: bytes | None = None
@@ -88,7 +111,8 @@ class Training:
     def body(self) -> dict[str, Any]:
         p = self.person
         body: dict[str, Any] = {
-            "person": {"name": p.name, "role": p.role, "school": p.school},
+            "person": {"name": p.name, "role": p.role, "school": p.school}
+            | ({"staff_id": p.staff_id} if p.staff_id else {}),
             "modules": [m.to_json() for m in self.modules],
         }
         if self.record_pk is not None:
@@ -99,11 +123,16 @@ class Training:
             body["pre"] = self.pre.to_json()
         if self.post is not None:
             body["post"] = self.post.to_json()
-        if self.acknowledgment is not None:
-            body["acknowledgment"] = {
-                "text": self.acknowledgment.text,
-                "on": self.acknowledgment.on,
-            }
+        if self.post_passed is not None:
+            body["post_passed"] = self.post_passed.to_json()
+        for name, ack in (
+            ("acknowledgment", self.acknowledgment),
+            ("attestation", self.attestation),
+        ):
+            if ack is not None:
+                body[name] = {"text": ack.text, "on": ack.on}
+        if self.course_version:
+            body["course_version"] = self.course_version
         return body
 
 
@@ -113,8 +142,9 @@ def read_training(r: Reader, header: Header) -> tuple[Training, tuple[str, ...]]
         name=p.text("name", MAX_SHORT, empty=False),
         role=p.text("role", MAX_SHORT),
         school=p.slug("school"),
+        staff_id=p.text("staff_id", MAX_STAFF_ID, empty=False) if "staff_id" in p.obj else "",
     )
-    p.only(("name", "role", "school"))
+    p.only(("name", "role", "school", "staff_id"))
     if person.school != header.school:
         raise p.fail("school", "must be the school the record is sealed for")
     modules = []
@@ -126,9 +156,10 @@ def read_training(r: Reader, header: Header) -> tuple[Training, tuple[str, ...]]
                 score=m.count("score", 1000),
                 questions=m.count("questions", 1000),
                 completed_on=m.moment("completed_on", DAY_FORMAT, DAY),
+                seconds=m.count("seconds", MAX_SECONDS) if "seconds" in m.obj else None,
             )
         )
-        m.only(("id", "version", "score", "questions", "completed_on"))
+        m.only(("id", "version", "score", "questions", "completed_on", "seconds"))
     # Optional fields: absent is fine; present, they must be right.
     present = r.obj.keys()
     training = Training(
@@ -140,13 +171,29 @@ def read_training(r: Reader, header: Header) -> tuple[Training, tuple[str, ...]]
         else "",
         pre=_check_result(r.table("pre")) if "pre" in present else None,
         post=_check_result(r.table("post")) if "post" in present else None,
+        post_passed=_check_result(r.table("post_passed")) if "post_passed" in present else None,
         acknowledgment=_acknowledgment(r.table("acknowledgment"))
         if "acknowledgment" in present
         else None,
+        attestation=_acknowledgment(r.table("attestation")) if "attestation" in present else None,
+        course_version=r.text("course_version", MAX_SHORT, empty=False)
+        if "course_version" in present
+        else "",
         record_pk=r.binary("record_pk", 32) if header.version >= 2 else None,
     )
     bound = ("record_pk",) if header.version >= 2 else ()
-    return training, ("person", "modules", "state", "pre", "post", "acknowledgment", *bound)
+    fields = (
+        "person",
+        "modules",
+        "state",
+        "pre",
+        "post",
+        "post_passed",
+        "acknowledgment",
+        "attestation",
+        "course_version",
+    )
+    return training, (*fields, *bound)
 
 
 def _check_result(r: Reader) -> CheckResult:
@@ -162,11 +209,24 @@ def _check_result(r: Reader) -> CheckResult:
         questions=r.count("questions", 1000),
         taken_on=r.moment("taken_on", DAY_FORMAT, DAY),
         skills_right=tuple(skills),
+        answers=_answers(r) if "answers" in r.obj else None,
     )
-    r.only(("score", "questions", "taken_on", "skills_right"))
+    r.only(("score", "questions", "taken_on", "skills_right", "answers"))
+    if result.answers is not None and len(result.answers) != result.questions:
+        raise r.fail("answers", "must give one answer per question")
     if result.score > result.questions:
         raise r.fail("score", "must not be more than the questions")
     return result
+
+
+def _answers(r: Reader) -> tuple[Answer, ...]:
+    answers = []
+    for a in r.tables("answers", MAX_SKILLS):
+        answers.append(
+            Answer(item=a.text("item", MAX_ITEM_ID, empty=False), chosen=a.count("chosen", 3))
+        )
+        a.only(("item", "chosen"))
+    return tuple(answers)
 
 
 def _acknowledgment(r: Reader) -> Acknowledgment:

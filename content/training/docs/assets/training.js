@@ -8,7 +8,10 @@
   var STORE = 'quietdoor.training';
   var SLUG = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
   var MIN_ACK_WORDS = 10;
-  var root = new URL('..', document.currentScript.src);
+  /* This language's pages; the course's data (course.json, the schools) is the English
+   * course's, whose translations sit one folder below it (training/es/). */
+  var site = new URL('..', document.currentScript.src);
+  var root = document.documentElement.lang === 'en' ? site : new URL('..', site);
 
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
@@ -43,7 +46,29 @@
       stored = { modules: modules, tests: {} };
     }
     stored.tests = stored.tests || {};
+    var post = stored.tests.post;
+    if (post && !post.first) stored.tests.post = { first: post };  /* kept before the pass mark */
     return stored;
+  }
+
+  /* Time on task: the seconds a module's page is in view, added up over visits. */
+  var MAX_SECONDS = 86400;
+  function timeOnPage(moduleId) {
+    var since = document.visibilityState === 'visible' ? Date.now() : 0;
+    function bank() {
+      if (!since) return;
+      var progress = loadProgress();
+      progress.time = progress.time || {};
+      var spent = (progress.time[moduleId] || 0) + Math.round((Date.now() - since) / 1000);
+      progress.time[moduleId] = Math.min(MAX_SECONDS, spent);
+      saveProgress(progress);
+      since = 0;
+    }
+    document.addEventListener('visibilitychange', function () {
+      if (document.visibilityState === 'visible') since = Date.now(); else bank();
+    });
+    window.addEventListener('pagehide', bank);
+    return bank;
   }
 
   function saveProgress(progress) {
@@ -52,7 +77,7 @@
 
   function samePage(path) {
     var strip = function (p) { return p.replace(/index\.html$/, ''); };
-    return strip(new URL(path, root).pathname) === strip(location.pathname);
+    return strip(new URL(path, site).pathname) === strip(location.pathname);
   }
 
   function fetchJSON(path) {
@@ -74,67 +99,45 @@
     return out;
   }
 
-  /* ```quiz blocks: "@ skill", "? question", "+ right" / "- wrong" options, "= feedback". */
+  /* ```quiz blocks: "? question", "+ right" / "- wrong" options, "= feedback". */
   function parseQuiz(text) {
-    var q = { text: '', skill: '', options: [] };
+    var q = { text: '', options: [] };
     text.split('\n').forEach(function (raw) {
       var line = raw.trim();
       var mark = line.charAt(0);
       var rest = line.slice(1).trim();
       if (mark === '?') q.text = rest;
-      else if (mark === '@') q.skill = rest;
       else if (mark === '+' || mark === '-') q.options.push({ text: rest, correct: mark === '+', feedback: '' });
       else if (mark === '=' && q.options.length) q.options[q.options.length - 1].feedback = rest;
     });
     return q;
   }
 
-  /* What happens when every question on the page has a first answer; returns the summary. */
-  function recordResult(page, course, score, total, skillsRight) {
+  /* A module's knowledge check is practice: when every question has a first answer, the
+   * module is marked as done (once per version); returns the summary. */
+  function recordResult(page, course, score, total) {
     var progress = loadProgress();
     var intro = 'You answered ' + score + ' of ' + total + ' correctly on the first try. ';
-    if (page.kind === 'module') {
-      progress.modules[page.module.id] = {
-        version: page.module.version, score: score, questions: total, completed_on: today()
-      };
-      saveProgress(progress);
-      return intro + 'This module is marked as done on this device.';
+    var kept = progress.modules[page.module.id];
+    if (kept && kept.version === page.module.version) {
+      return 'You answered ' + score + ' of ' + total + '. This was practice: the module was ' +
+        'already marked as done on ' + kept.completed_on + '.';
     }
-    var months = course.refresher_months;
-    var kept = progress.tests[page.test.id];
-    if (kept && inCycle(kept.taken_on, months)) {
-      return intro + 'Your first attempt, on ' + kept.taken_on + ' (' + kept.score + ' of ' +
-        kept.questions + '), is the one that counts; this one was for practice.';
-    }
-    if (page.test.id === 'pre') {
-      var started = Object.keys(progress.modules).some(function (id) {
-        return inCycle(progress.modules[id].completed_on, months);
-      });
-      if (started) {
-        return intro + 'It is not recorded as your starting score, because you had already ' +
-          'started the modules.';
-      }
-    }
-    progress.tests[page.test.id] = {
-      score: score, questions: total, taken_on: today(), skills_right: skillsRight
+    progress.modules[page.module.id] = {
+      version: page.module.version, score: score, questions: total, completed_on: today()
     };
     saveProgress(progress);
-    return intro + (page.test.id === 'pre'
-      ? 'This is recorded on this device as your score before the course.'
-      : 'This is recorded on this device as your final-check score.');
+    return intro + 'This module is marked as done on this device.';
   }
-
   function renderQuizzes(page, course) {
     var blocks = Array.prototype.slice.call(
       document.querySelectorAll('pre.quiz > code, div.language-quiz, pre > code.language-quiz'));
     if (!blocks.length) return;
     var results = new Array(blocks.length);
-    var skills = new Array(blocks.length);
     var summary = el('p', { 'class': 'qd-summary', role: 'status' });
     blocks.forEach(function (block, index) {
       var container = block.tagName === 'CODE' ? block.parentNode : block;
       var q = parseQuiz(block.textContent);
-      skills[index] = q.skill;
       var name = 'qd-q' + index;
       var feedback = el('p', { 'class': 'qd-feedback', 'aria-live': 'polite' });
       var fieldset = el('fieldset', { 'class': 'qd-question' }, [
@@ -165,14 +168,167 @@
         if (results[index] === undefined) results[index] = option.correct;
         var answered = results.filter(function (r) { return r !== undefined; }).length;
         if (answered === results.length && page && !summary.textContent) {
-          var skillsRight = skills.filter(function (s, i) { return s && results[i]; });
           summary.textContent = recordResult(page, course, results.filter(Boolean).length,
-            results.length, skillsRight);
+            results.length);
         }
       });
       container.parentNode.replaceChild(form, container);
       if (index === blocks.length - 1) form.parentNode.insertBefore(summary, form.nextSibling);
     });
+  }
+
+  /* The scored tests (before the course, final check): one item per skill, drawn from the
+   * bank in items.json so that a retake or a refresher sees other items. No feedback per
+   * question: the score and the skills to revisit come after submission. Each item's key
+   * is a digest of its id and its right option, compared with the chosen one's. */
+  function digest(text) {
+    return window.crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)).then(function (b) {
+      return Array.prototype.map.call(new Uint8Array(b), function (x) {
+        return (x < 16 ? '0' : '') + x.toString(16);
+      }).join('').slice(0, 24);
+    });
+  }
+
+  function draw(bank, seen) {
+    return bank.skills.map(function (skill) {
+      var items = bank.items.filter(function (i) { return i.skill === skill.id; });
+      var fresh = items.filter(function (i) { return seen.indexOf(i.id) < 0; });
+      if (fresh.length) return shuffled(fresh)[0];
+      return items.sort(function (a, b) { return seen.indexOf(a.id) - seen.indexOf(b.id); })[0];
+    });
+  }
+
+  function passes(t, course) { return !!t && t.score * 100 >= course.pass_percent * t.questions; }
+
+  function recordAttempt(page, course, attempt) {
+    var progress = loadProgress();
+    var months = course.refresher_months;
+    var id = page.test.id;
+    progress.seen = (progress.seen || []).filter(function (i) {
+      return !attempt.answers.some(function (a) { return a.item === i; });
+    }).concat(attempt.answers.map(function (a) { return a.item; }));
+    var kept = progress.tests[id];
+    var note;
+    if (id === 'pre') {
+      var started = Object.keys(progress.modules).some(function (m) {
+        return inCycle(progress.modules[m].completed_on, months);
+      });
+      if (kept && inCycle(kept.taken_on, months)) {
+        note = 'Your first attempt, on ' + kept.taken_on + ', is the one that counts.';
+      } else if (started) {
+        note = 'It is not recorded as your starting score, because you had already started the modules.';
+      } else {
+        progress.tests.pre = attempt;
+        note = 'This is recorded on this device as your score before the course.';
+      }
+    } else {
+      var post = kept && kept.first && inCycle(kept.first.taken_on, months) ? kept : {};
+      post.first = post.first || attempt;
+      if (!post.passed && passes(attempt, course)) post.passed = attempt;
+      progress.tests.post = post;
+      note = post.first === attempt ? 'This is recorded on this device as your first final check.'
+        : 'Your first attempt, on ' + post.first.taken_on + ', stays in your record too.';
+    }
+    saveProgress(progress);
+    return note;
+  }
+
+  function renderScored(page, course, mount) {
+    fetchJSON('items.json').then(function (bank) {
+      var skills = {};
+      bank.skills.forEach(function (s) { skills[s.id] = s; });
+      var items = draw(bank, loadProgress().seen || []);
+      var fieldsets = items.map(function (item, index) {
+        var name = 'qd-s' + index;
+        var fieldset = el('fieldset', { 'class': 'qd-question' }, [
+          el('legend', { text: (index + 1) + '. ' + item.text })]);
+        shuffled(item.options.map(function (text, i) { return { text: text, i: i }; }))
+          .forEach(function (option, shown) {
+            var id = name + '-' + shown;
+            fieldset.appendChild(el('div', { 'class': 'qd-option' }, [
+              el('input', { type: 'radio', name: name, id: id, value: String(option.i) }),
+              el('label', { 'for': id, text: option.text })]));
+          });
+        return fieldset;
+      });
+      var submit = el('button', { type: 'submit', 'class': 'md-button md-button--primary',
+        text: 'Submit my answers' });
+      var result = el('div', { 'class': 'qd-summary', role: 'status', id: 'qd-result' });
+      var form = el('form', { 'class': 'qd-scored', novalidate: '' }, fieldsets.concat([submit]));
+      mount.appendChild(el('p', { 'class': 'qd-help', text: items.length + ' questions. ' +
+        (page.test.id === 'post' ? 'The pass mark is ' + course.pass_percent + '%. ' : '') +
+        'You see your score when you submit.' }));
+      mount.appendChild(form);
+      mount.appendChild(result);
+      form.addEventListener('submit', function (event) {
+        event.preventDefault();
+        var chosen = items.map(function (item, index) {
+          var c = form.querySelector('input[name="qd-s' + index + '"]:checked');
+          return c ? Number(c.value) : -1;
+        });
+        if (chosen.indexOf(-1) >= 0) {
+          result.textContent = 'Please answer every question first (question ' +
+            (chosen.indexOf(-1) + 1) + ' has no answer).';
+          return;
+        }
+        submit.disabled = true;
+        Promise.all(items.map(function (item, i) {
+          return digest(item.id + '\n' + item.options[chosen[i]]).then(function (d) {
+            return d === item.key;
+          });
+        })).then(function (right) {
+          var attempt = {
+            score: right.filter(Boolean).length, questions: items.length, taken_on: today(),
+            skills_right: items.filter(function (it, i) { return right[i]; })
+              .map(function (it) { return it.skill; }),
+            answers: items.map(function (it, i) { return { item: it.id, chosen: chosen[i] }; })
+          };
+          form.hidden = true;
+          showResult(page, course, attempt, items, right, skills, result);
+        });
+      });
+    }).catch(function () {
+      mount.textContent = 'The questions could not be loaded. Check your connection and reload the page.';
+    });
+  }
+
+  function showResult(page, course, attempt, items, right, skills, result) {
+    var note = recordAttempt(page, course, attempt);
+    var percent = Math.round(100 * attempt.score / attempt.questions);
+    var missed = items.filter(function (it, i) { return !right[i]; })
+      .map(function (it) { return skills[it.skill]; });
+    var titles = {};
+    course.modules.forEach(function (m) { titles[m.id] = m; });
+    result.textContent = '';
+    result.appendChild(el('p', { text: 'You answered ' + attempt.score + ' of ' +
+      attempt.questions + ' correctly (' + percent + '%). ' + note }));
+    var post = page.test.id === 'post';
+    if (post) {
+      result.appendChild(el('p', { 'class': 'qd-pass', text: passes(attempt, course)
+        ? 'You passed: the pass mark is ' + course.pass_percent + '%.'
+        : 'This is below the pass mark of ' + course.pass_percent + '%. Read the modules below ' +
+          'again, then take the check again. It asks other questions.' }));
+    }
+    if (missed.length) {
+      result.appendChild(el('p', { text: post ? 'Skills to revisit:' : 'Skills to look at in the course:' }));
+      result.appendChild(el('ul', { 'class': 'qd-revisit' }, missed.map(function (s) {
+        var links = s.modules.filter(function (m) { return titles[m]; }).map(function (m) {
+          return el('a', { href: new URL(titles[m].path, site).href, text: titles[m].title });
+        });
+        var item = el('li', { text: s.title + ': ' });
+        links.forEach(function (a, i) {
+          if (i) item.appendChild(document.createTextNode(', '));
+          item.appendChild(a);
+        });
+        return item;
+      })));
+    }
+    if (post && !passes(attempt, course)) {
+      var again = el('button', { type: 'button', 'class': 'md-button', id: 'qd-retake',
+        text: 'Take the final check again' });
+      again.addEventListener('click', function () { location.reload(); });
+      result.appendChild(again);
+    }
   }
 
   function loadScript(script) {
@@ -190,26 +346,29 @@
     var progress = loadProgress();
     var months = course.refresher_months;
     var done = [];
+    var time = progress.time || {};
     var rows = course.modules.map(function (m) {
       var p = progress.modules[m.id];
       var state = 'not done yet';
       if (p && p.version === m.version) {
         state = 'done on ' + p.completed_on + ' (' + p.score + ' of ' + p.questions + ')';
         done.push({ id: m.id, version: p.version, score: p.score, questions: p.questions,
-          completed_on: p.completed_on });
+          completed_on: p.completed_on, seconds: Math.min(MAX_SECONDS, time[m.id] || 0) });
       } else if (p) {
         state = 'changed since you read it: please read it again';
       }
       return { title: m.title, path: m.path, state: state };
     });
     var tests = {};
-    ['pre', 'post'].forEach(function (id) {
-      var t = progress.tests[id];
-      tests[id] = t && inCycle(t.taken_on, months) ? t : null;
-    });
+    var pre = progress.tests.pre;
+    var post = progress.tests.post;
+    tests.pre = pre && inCycle(pre.taken_on, months) ? pre : null;
+    tests.post = post && inCycle(post.first.taken_on, months) ? post.first : null;
+    tests.passed = tests.post && post.passed && inCycle(post.passed.taken_on, months)
+      ? post.passed : null;
     return {
-      modules: done, rows: rows, pre: tests.pre, post: tests.post,
-      complete: done.length === course.modules.length && !!tests.post
+      modules: done, rows: rows, pre: tests.pre, post: tests.post, passed: tests.passed,
+      complete: done.length === course.modules.length && !!tests.passed
     };
   }
 
@@ -219,13 +378,34 @@
    * is sealed to and bound by (record_pk), and seals it. */
   function completionPayload(course, person, status, acknowledgment) {
     var payload = { person: person, state: course.state.code, modules: status.modules };
-    ['pre', 'post'].forEach(function (id) {
+    if (course.version) payload.course_version = course.version;
+    ['pre', 'post', 'passed'].forEach(function (id) {
       var t = status[id];
-      if (t) payload[id] = { score: t.score, questions: t.questions, taken_on: t.taken_on,
-        skills_right: t.skills_right || [] };
+      if (t) payload[id === 'passed' ? 'post_passed' : id] = { score: t.score,
+        questions: t.questions, taken_on: t.taken_on, skills_right: t.skills_right || [],
+        answers: t.answers || [] };
     });
-    if (status.complete) payload.acknowledgment = { text: acknowledgment, on: today() };
+    if (status.complete) {
+      payload.acknowledgment = { text: acknowledgment, on: today() };
+      payload.attestation = { text: attestationText(course), on: today() };
+    }
     return payload;
+  }
+
+  /* The dated statement a staff member signs: general wording naming the state's rules. */
+  function attestationText(course) {
+    return 'I attest that I completed the Quiet Door staff training' +
+      (course.provider ? ' provided by ' + course.provider : '') + ', including ' +
+      (course.state.code === 'general' ? 'the general text on reporting'
+        : 'the reporting rules for ' + course.state.name) +
+      ', and that I understand my own duty to report a suspicion of abuse, neglect or trafficking.';
+  }
+
+  /* Credited minutes for a module: the time measured, at most the module's nominal time. */
+  function credited(course, m) {
+    var nominal = 0;
+    course.modules.forEach(function (c) { if (c.id === m.id) nominal = c.minutes; });
+    return Math.min(nominal, Math.floor((m.seconds || 0) / 60));
   }
 
   function option(value, text) { return el('option', { value: value, text: text }); }
@@ -286,13 +466,20 @@
     var titles = {};
     course.modules.forEach(function (m) { titles[m.id] = m.title; });
     var score = function (t) { return t ? t.score + ' of ' + t.questions + ' (' + t.taken_on + ')' : 'not taken'; };
+    var total = 0;
     var table = el('table', {}, [
       el('thead', {}, [el('tr', {}, [
         el('th', { scope: 'col', text: 'Module' }), el('th', { scope: 'col', text: 'Version' }),
-        el('th', { scope: 'col', text: 'Completed' })])]),
+        el('th', { scope: 'col', text: 'Completed' }),
+        el('th', { scope: 'col', text: 'Time on task' }),
+        el('th', { scope: 'col', text: 'Credited' })])]),
       el('tbody', {}, payload.modules.map(function (m) {
+        var minutes = credited(course, m);
+        total += minutes;
         return el('tr', {}, [el('td', { text: titles[m.id] || m.id }), el('td', { text: m.version }),
-          el('td', { text: m.completed_on })]);
+          el('td', { text: m.completed_on }),
+          el('td', { text: Math.round((m.seconds || 0) / 60) + ' min' }),
+          el('td', { text: minutes + ' min' })]);
       }))
     ]);
     var print = el('button', { type: 'button', 'class': 'md-button md-button--primary qd-print',
@@ -302,13 +489,21 @@
     return el('section', { id: 'qd-certificate', 'aria-labelledby': 'qd-certificate-title' }, [
       el('h2', { id: 'qd-certificate-title', text: 'Certificate of completion' }),
       el('p', { 'class': 'qd-cert-name', text: payload.person.name }),
-      el('p', { text: payload.person.role + ', ' + schoolName }),
+      el('p', { text: payload.person.role + ', ' + schoolName +
+        (payload.person.staff_id ? ' (staff ID ' + payload.person.staff_id + ')' : '') }),
+      el('p', { text: 'Provider: ' + (course.provider || 'not named') + '. Course version ' +
+        (course.version || 'not named') + '.' }),
       el('p', { text: 'completed Quiet Door staff training on ' + today() + ', ' +
         (course.state.code === 'general' ? 'with the general text on reporting (no state set).'
           : 'with the reporting rules for ' + course.state.name + '.') }),
       table,
-      el('p', { text: 'Check before the course: ' + score(payload.pre) + '. Final check: ' +
-        score(payload.post) + '.' }),
+      el('p', { text: 'Credited time: ' + (total / 60).toFixed(2) + ' hours (for each module, ' +
+        'the time measured on its page, at most its nominal time).' }),
+      el('p', { text: 'Check before the course: ' + score(payload.pre) + '. Final check, ' +
+        'first attempt: ' + score(payload.post) + '; passed with ' + score(payload.post_passed) +
+        ' (pass mark ' + course.pass_percent + '%).' }),
+      el('p', { text: 'Attestation, signed on ' + payload.attestation.on + ':' }),
+      el('blockquote', { 'class': 'qd-attestation', text: payload.attestation.text }),
       el('p', { text: 'In their own words:' }),
       el('blockquote', { text: payload.acknowledgment.text }),
       el('p', { 'class': 'qd-cert-ref', text: 'Record reference ' + reference.id +
@@ -322,13 +517,13 @@
     var status = standing(course);
     var list = el('ul', { 'class': 'qd-progress' });
     var testRow = function (label, path, t) {
-      return el('li', {}, [el('a', { href: new URL(path, root).href, text: label }),
+      return el('li', {}, [el('a', { href: new URL(path, site).href, text: label }),
         document.createTextNode(': ' + (t ? 'taken on ' + t.taken_on + ' (' + t.score + ' of ' +
           t.questions + ')' : 'not taken yet'))]);
     };
     list.appendChild(testRow('Before you start', course.tests.pre.path, status.pre));
     status.rows.forEach(function (r) {
-      list.appendChild(el('li', {}, [el('a', { href: new URL(r.path, root).href, text: r.title }),
+      list.appendChild(el('li', {}, [el('a', { href: new URL(r.path, site).href, text: r.title }),
         document.createTextNode(': ' + r.state)]));
     });
     list.appendChild(testRow('Final check', course.tests.post.path, status.post));
@@ -337,13 +532,22 @@
     var name = el('input', { id: 'qd-name', name: 'name', autocomplete: 'name', required: '' });
     var role = el('input', { id: 'qd-role', name: 'role', required: '',
       placeholder: 'for example: teacher, counselor, bus driver' });
+    var staffId = el('input', { id: 'qd-staff-id', name: 'staff_id', maxlength: '64',
+      autocomplete: 'off' });
     var picker = schoolPicker(course, message);
     var fields = [
       el('div', { 'class': 'qd-field' }, [el('label', { 'for': 'qd-name', text: 'Your name' }), name]),
-      el('div', { 'class': 'qd-field' }, [el('label', { 'for': 'qd-role', text: 'Your role' }), role])
+      el('div', { 'class': 'qd-field' }, [el('label', { 'for': 'qd-role', text: 'Your role' }), role]),
+      el('div', { 'class': 'qd-field' }, [
+        el('label', { 'for': 'qd-staff-id', text: 'Your staff ID (if your school uses one)' }), staffId])
     ].concat(picker.fields);
     var ack = null;
+    var attest = null;
     if (status.complete) {
+      attest = el('input', { type: 'checkbox', id: 'qd-attest', name: 'attest', required: '' });
+      fields.push(el('div', { 'class': 'qd-field qd-attest' }, [attest,
+        el('label', { 'for': 'qd-attest', text: attestationText(course) + ' (dated today, ' +
+          today() + ')' })]));
       ack = el('textarea', { id: 'qd-ack', name: 'acknowledgment', rows: '4', required: '',
         maxlength: '1000', 'aria-describedby': 'qd-ack-help' });
       fields.push(el('div', { 'class': 'qd-field' }, [
@@ -354,7 +558,7 @@
         ack]));
     } else {
       fields.push(el('p', { 'class': 'qd-help', text: 'When you have finished every module and ' +
-        'the final check, this page asks for your acknowledgment and gives you a certificate. ' +
+        'passed the final check, this page asks for your acknowledgment and gives you a certificate. ' +
         'Until then you can send your progress so far.' }));
     }
     var send = el('button', { type: 'submit', 'class': 'md-button md-button--primary',
@@ -375,6 +579,11 @@
         message.textContent = 'Finish at least one module\u2019s knowledge check first.';
         return;
       }
+      if (attest && !attest.checked) {
+        message.textContent = 'Please tick the attestation to sign it.';
+        attest.focus();
+        return;
+      }
       var words = ack ? ack.value.trim().split(/\s+/).filter(Boolean).length : 0;
       if (ack && words < MIN_ACK_WORDS) {
         message.textContent = 'Please write your acknowledgment in your own words: at least ' +
@@ -382,8 +591,9 @@
         ack.focus();
         return;
       }
-      var payload = completionPayload(course,
-        { name: name.value.trim(), role: role.value.trim(), school: slug },
+      var person = { name: name.value.trim(), role: role.value.trim(), school: slug };
+      if (staffId.value.trim()) person.staff_id = staffId.value.trim();
+      var payload = completionPayload(course, person,
         status, ack ? ack.value.trim() : '');
       var target = null;
       send.disabled = true;
@@ -442,7 +652,10 @@
         return { id: id, path: course.tests[id].path };
       }).filter(function (t) { return samePage(t.path); })[0];
       var page = module ? { kind: 'module', module: module } : test ? { kind: 'test', test: test } : null;
+      if (module) timeOnPage(module.id);
       renderQuizzes(page, course);
+      var scored = document.getElementById('qd-scored');
+      if (scored && test) renderScored(page, course, scored);
       var mount = document.getElementById('qd-completion');
       if (mount) renderCompletion(course, mount);
     })

@@ -1,0 +1,155 @@
+"""The course in another language: a translated copy of the pages, built beside the English one.
+
+``content/training/es/`` holds the Spanish pages (``docs/`` with the same file names,
+module ids and versions as the English ones), its ``mkdocs.yml`` and ``language.toml``,
+which says whether the translation is a ``draft`` (machine-assisted, not yet checked) or
+``reviewed`` (by whom, and when). The scripts, styles and state data are the English
+course's: the state blocks are rendered from the same state files, in their ``_es`` texts,
+with the templates in ``states/templates/es/``. The course is published at
+``training/es/``, so a completion record from either language counts the same.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from builder.course import (
+    POSTTEST,
+    PRETEST,
+    QUIZ_BLOCK,
+    CourseError,
+    load_course,
+    parse_assessment,
+    parse_question,
+)
+from builder.course_source import TEMPLATES, write_course_source
+from builder.state_rules import DATE_RE, StateRules
+
+LANGUAGE_FILE = "language.toml"
+REVIEW_BLOCK = re.compile(r"^<!-- qd:review -->[ \t]*$", re.MULTILINE)
+SHARED = ("assets",)  # what the translated pages load from the English course's docs/
+DRAFT_NOTICE = (
+    '!!! warning "Traducción en borrador: aún no revisada por un hablante nativo"\n'
+    "    Esta traducción se hizo con ayuda de una máquina y nadie que hable español como "
+    "lengua materna la ha revisado todavía. Si algo no queda claro, la versión en inglés "
+    "es la de referencia."
+)
+
+
+@dataclass(frozen=True)
+class CourseLanguage:
+    code: str  # "es"
+    name: str  # the language's name in itself, "Español"
+    review: str  # "draft" or "reviewed"
+    reviewer: str = ""
+    reviewed: str = ""  # the date of the review
+
+
+def course_languages(training_source: Path) -> tuple[str, ...]:
+    """The languages the course is translated into: each folder with a language.toml."""
+    return tuple(
+        sorted(p.parent.name for p in training_source.glob(f"*/{LANGUAGE_FILE}") if p.is_file())
+    )
+
+
+def load_course_language(folder: Path) -> CourseLanguage:
+    path = folder / LANGUAGE_FILE
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise CourseError(f"{path}: cannot read the file ({exc})") from None
+    unknown = sorted(set(raw) - {"code", "name", "review", "reviewer", "reviewed"})
+    if unknown:
+        raise CourseError(f"{path}: {unknown[0]}: unknown key")
+    for key in ("code", "name", "review"):
+        if not isinstance(raw.get(key), str) or not raw[key].strip():
+            raise CourseError(f"{path}: {key}: expected text")
+    if raw["code"] != folder.name:
+        raise CourseError(f"{path}: code: {raw['code']!r} does not match the folder's name")
+    language = CourseLanguage(
+        code=raw["code"],
+        name=raw["name"],
+        review=raw["review"],
+        reviewer=str(raw.get("reviewer", "")),
+        reviewed=str(raw.get("reviewed", "")),
+    )
+    if language.review == "reviewed":
+        if not language.reviewer.strip() or not DATE_RE.match(language.reviewed):
+            raise CourseError(
+                f"{path}: review: a reviewed translation names its reviewer and the date "
+                "(reviewer, reviewed = YYYY-MM-DD)"
+            )
+    elif language.review != "draft" or language.reviewer or language.reviewed:
+        raise CourseError(
+            f"{path}: review: expected 'draft' (no reviewer yet) or 'reviewed', "
+            f"got {language.review!r}"
+        )
+    return language
+
+
+def review_notice(language: CourseLanguage) -> str:
+    """What the translated home tells staff about the translation's review."""
+    if language.review == "draft":
+        return DRAFT_NOTICE
+    return (
+        f'!!! info "Traducción revisada por {language.reviewer} el {language.reviewed}"\n'
+        "    Si algo no queda claro, la versión en inglés es la de referencia."
+    )
+
+
+def check_translation(english_docs: Path, translated_docs: Path, rules: StateRules) -> None:
+    """Every English page has its translation, with the same ids, versions and questions.
+
+    The scored tests' pages hold no questions (their items are the bank's, in English for
+    now), so their translations must only be such pages too."""
+    english = load_course(english_docs, rules)
+    pages = {m.path: m for m in english.modules}
+    tests = {PRETEST: english.pretest.id, POSTTEST: english.posttest.id}
+    for page in sorted(english_docs.rglob("*.md")):
+        rel = page.relative_to(english_docs)
+        twin = translated_docs / rel
+        if not twin.is_file():
+            raise CourseError(f"{twin}: the translation of {rel} is missing")
+        text = twin.read_text(encoding="utf-8")
+        blocks = QUIZ_BLOCK.findall(text)
+        if len(blocks) != len(QUIZ_BLOCK.findall(page.read_text(encoding="utf-8"))):
+            raise CourseError(f"{twin}: ask as many questions as {rel} does")
+        for number, block in enumerate(blocks, start=1):
+            parse_question(twin, number, block)
+        if str(rel) in tests:
+            parse_assessment(twin, tests[str(rel)])
+        module = pages.get(f"modules/{rel.stem}/")
+        if module is not None:
+            version = module.version.partition("+")[0]
+            for key, value in (("id", module.id), ("version", version)):
+                if not re.search(rf"^{key}: *{re.escape(value)} *$", text, re.MULTILINE):
+                    raise CourseError(f"{twin}: front matter {key} must be {value!r}, as in {rel}")
+    extra = sorted(
+        str(p.relative_to(translated_docs))
+        for p in translated_docs.rglob("*.md")
+        if not (english_docs / p.relative_to(translated_docs)).is_file()
+    )
+    if extra:
+        raise CourseError(f"{translated_docs / extra[0]}: no English page has this name")
+
+
+def write_language_source(
+    training_source: Path, code: str, target: Path, rules: StateRules
+) -> None:
+    """The source of the course in one language, checked, with its state blocks rendered."""
+    folder = training_source / code
+    language = load_course_language(folder)
+    check_translation(training_source / "docs", folder / "docs", rules)
+    write_course_source(folder, target, rules.in_language(code), templates=TEMPLATES / code)
+    for name in SHARED:
+        shutil.copytree(training_source / "docs" / name, target / "docs" / name)
+    home = target / "docs" / "index.md"
+    text = home.read_text(encoding="utf-8")
+    if not REVIEW_BLOCK.search(text):
+        raise CourseError(f"{folder / 'docs' / 'index.md'}: the home needs a qd:review line")
+    notice = review_notice(language)
+    home.write_text(REVIEW_BLOCK.sub(lambda _: notice, text), encoding="utf-8")

@@ -1,0 +1,122 @@
+"""The training archive an auditor verifies offline: `roster --archive DIR`, `--verify-archive DIR`.
+
+``records.jsonl`` holds one line per training record, in the order archived: its
+relay id, when the relay received it, and the decrypted payload. Each line names the
+SHA-256 of the line before it (``prev``), so a line changed, removed or reordered
+breaks the chain. ``head.json`` holds the number of lines, the last line's hash, the
+signer's Ed25519 public key and its signature of ``"QD-TRAINING-ARCHIVE\\n" ‖ count ‖
+"\\n" ‖ head``. Archiving again first verifies the archive, then only appends records
+it does not hold and signs the new head: nothing is ever rewritten.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nacl.exceptions import BadSignatureError
+from nacl.signing import SigningKey, VerifyKey
+
+from keytool.errors import KeyToolError
+from keytool.home import write_private
+from quietdoor.encoding import b64u_decode, b64u_encode
+
+RECORDS = "records.jsonl"
+HEAD = "head.json"
+GENESIS = "0" * 64
+DOMAIN = b"QD-TRAINING-ARCHIVE\n"
+MAX_LINE = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Archived:
+    """A verified archive: its record ids, last hash and signer."""
+
+    ids: tuple[str, ...]
+    head: str
+    signer: str  # base64url Ed25519 public key
+
+
+def _signed_text(count: int, head: str) -> bytes:
+    return DOMAIN + f"{count}\n{head}".encode()
+
+
+def verify_archive(folder: Path) -> Archived:
+    """Check the chain and the signature; a KeyToolError names the first problem."""
+    records, head_path = folder / RECORDS, folder / HEAD
+    if not head_path.is_file() and not records.exists():
+        raise KeyToolError(f"{folder}: no training archive here ({HEAD} is missing)")
+    try:
+        head = json.loads(head_path.read_text(encoding="utf-8"))
+        lines = records.read_bytes().splitlines() if records.exists() else []
+        count, last, signer, sig = head["records"], head["head"], head["signer"], head["sig"]
+        key = VerifyKey(b64u_decode(signer))
+        key.verify(_signed_text(count, last), b64u_decode(sig))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise KeyToolError(f"{folder / HEAD}: not a readable archive head ({exc})") from None
+    except BadSignatureError:
+        raise KeyToolError(f"{folder / HEAD}: the signature does not verify") from None
+    prev, ids = GENESIS, []
+    for number, line in enumerate(lines, start=1):
+        try:
+            entry = json.loads(line)
+            ok = isinstance(entry, dict) and entry.get("prev") == prev and len(line) <= MAX_LINE
+        except ValueError:
+            ok = False
+        if not ok:
+            raise KeyToolError(f"{folder / RECORDS}: line {number} does not follow the line before")
+        ids.append(str(entry["record"]))
+        prev = hashlib.sha256(line).hexdigest()
+    if len(lines) != count or prev != last:
+        raise KeyToolError(
+            f"{folder / RECORDS}: holds {len(lines)} records ending in {prev[:12]}…, "
+            f"but the signed head says {count} ending in {str(last)[:12]}…"
+        )
+    return Archived(ids=tuple(ids), head=prev, signer=signer)
+
+
+def append_archive(
+    folder: Path, records: Iterable[tuple[str, str, dict[str, Any]]], key: SigningKey
+) -> tuple[int, int]:
+    """Add the records (id, received, payload) the archive does not hold; (added, total)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if (folder / HEAD).exists() or (folder / RECORDS).exists():
+        archived = verify_archive(folder)
+        mine = b64u_encode(bytes(key.verify_key))
+        if archived.signer != mine:
+            raise KeyToolError(
+                f"{folder}: the archive was signed by another key ({archived.signer})"
+            )
+    else:
+        archived = Archived(ids=(), head=GENESIS, signer="")
+    held, prev, added = set(archived.ids), archived.head, []
+    for record, received, payload in records:
+        if record in held:
+            continue
+        line = json.dumps(
+            {"record": record, "received": received, "payload": payload, "prev": prev},
+            ensure_ascii=False,
+            separators=(",", ":"),
+            sort_keys=True,
+        ).encode()
+        added.append(line)
+        held.add(record)
+        prev = hashlib.sha256(line).hexdigest()
+    total = len(archived.ids) + len(added)
+    if added:
+        with open(folder / RECORDS, "ab") as file:
+            file.write(b"".join(line + b"\n" for line in added))
+    head = {
+        "records": total,
+        "head": prev,
+        "signer": b64u_encode(bytes(key.verify_key)),
+        "signed_on": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%MZ"),
+        "sig": b64u_encode(key.sign(_signed_text(total, prev)).signature),
+    }
+    write_private(folder / HEAD, (json.dumps(head, indent=1) + "\n").encode())
+    return len(added), total

@@ -1,0 +1,83 @@
+"""The signed, append-only training archive: verifies offline, and any tampering fails."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from nacl.signing import SigningKey
+
+from keytool.errors import KeyToolError
+from keytool.roster_archive import HEAD, RECORDS, append_archive, verify_archive
+
+
+def records(*ids: str) -> list[tuple[str, str, dict[str, object]]]:
+    return [(i, "2026-11-28T10:00Z", {"kind": "training", "person": {"name": i}}) for i in ids]
+
+
+def test_an_archive_verifies_and_only_grows(tmp_path: Path) -> None:
+    key = SigningKey.generate()
+    assert append_archive(tmp_path, records("a", "b"), key) == (2, 2)
+    first = (tmp_path / RECORDS).read_bytes()
+    assert append_archive(tmp_path, records("a", "b", "c"), key) == (1, 3)
+    assert (tmp_path / RECORDS).read_bytes().startswith(first)  # nothing rewritten
+    archived = verify_archive(tmp_path)
+    assert archived.ids == ("a", "b", "c")
+    with pytest.raises(KeyToolError, match="signed by another key"):
+        append_archive(tmp_path, records("d"), SigningKey.generate())
+
+
+def _edit_line(folder: Path) -> None:
+    path = folder / RECORDS
+    path.write_bytes(path.read_bytes().replace(b'"name":"b"', b'"name":"B"'))
+
+
+def _drop_last(folder: Path) -> None:
+    path = folder / RECORDS
+    path.write_bytes(b"".join(path.read_bytes().splitlines(keepends=True)[:-1]))
+
+
+def _swap(folder: Path) -> None:
+    path = folder / RECORDS
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(lines[1] + lines[0] + b"".join(lines[2:]))
+
+
+def _count(folder: Path) -> None:
+    head = json.loads((folder / HEAD).read_text())
+    head["records"] = 2
+    (folder / HEAD).write_text(json.dumps(head))
+
+
+@pytest.mark.parametrize(
+    ("tamper", "message"),
+    [
+        (_edit_line, "line 3 does not follow"),
+        (_drop_last, "holds 2 records"),
+        (_swap, "line 1 does not follow"),
+        (_count, "signature does not verify"),
+    ],
+)
+def test_tampering_fails_verification(
+    tmp_path: Path, tamper: Callable[[Path], None], message: str
+) -> None:
+    append_archive(tmp_path, records("a", "b", "c"), SigningKey.generate())
+    verify_archive(tmp_path)
+    tamper(tmp_path)
+    with pytest.raises(KeyToolError, match=message):
+        verify_archive(tmp_path)
+
+
+def test_a_folder_without_an_archive_is_named(tmp_path: Path) -> None:
+    with pytest.raises(KeyToolError, match="no training archive here"):
+        verify_archive(tmp_path)
+
+
+def test_an_archive_rewritten_and_signed_by_another_key_names_that_key(tmp_path: Path) -> None:
+    lead = SigningKey.generate()
+    append_archive(tmp_path / "real", records("a", "b"), lead)
+    append_archive(tmp_path / "forged", records("a", "B"), SigningKey.generate())
+    real, forged = verify_archive(tmp_path / "real"), verify_archive(tmp_path / "forged")
+    assert real.signer != forged.signer and real.head != forged.head
