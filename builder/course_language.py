@@ -43,7 +43,7 @@ DRAFT_NOTICE = (
 @dataclass(frozen=True)
 class CourseLanguage:
     code: str  # "es"
-    name: str  # the language's name in itself, "Español"
+    name: str  # the language's name in itself (Español, for Spanish)
     review: str  # "draft" or "reviewed"
     reviewer: str = ""
     reviewed: str = ""  # the date of the review

@@ -126,7 +126,9 @@ def test_text_files_have_precompressed_copies_the_manifest_describes(
 
 # TCP's first flight from a new connection: ten segments of 1,460 bytes (RFC 6928).
 FIRST_FLIGHT = 10 * 1460
-HEADERS_ALLOWANCE = 2048  # the relay's answer headers for a page, its CSP included: 0.9 KB
+# The relay's answer headers for a page, its CSP included: 839 bytes measured on 2026-12-06
+# (HTTP/1.1, Russian landing page); the rest is room for a proxy's own headers.
+HEADERS_ALLOWANCE = 1536
 
 
 @pytest.mark.parametrize("kind", ["pages", "case_pages"])
