@@ -379,6 +379,18 @@ STAFF_COLUMNS = ("name", "role", "school", "start_date")
 OPTIONAL_STAFF_COLUMNS = ("staff_id",)  # matches the staff id a person gives in the course
 
 
+def read_csv(path: Path, what: str) -> tuple[csv.DictReader[str], list[str]]:
+    """A CSV a person saved (UTF-8, a BOM allowed), and its header in lower case."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise KeyToolError(f"cannot read {what} {path} ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise KeyToolError(f"{path}: save {what} as UTF-8 text (CSV)") from None
+    reader = csv.DictReader(text.splitlines())
+    return reader, [h.strip().lower() for h in reader.fieldnames or []]
+
+
 def load_staff(path: Path, names: Mapping[str, str]) -> list[StaffMember]:
     """A staff CSV with the columns name, role, school, start_date (YYYY-MM-DD).
 
@@ -387,14 +399,7 @@ def load_staff(path: Path, names: Mapping[str, str]) -> list[StaffMember]:
     by_name: dict[str, list[str]] = {}
     for slug, name in names.items():
         by_name.setdefault(_key(name), []).append(slug)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise KeyToolError(f"cannot read the staff list {path} ({exc.strerror})") from None
-    except UnicodeDecodeError:
-        raise KeyToolError(f"{path}: save the staff list as UTF-8 text (CSV)") from None
-    reader = csv.DictReader(text.splitlines())
-    header = [h.strip().lower() for h in reader.fieldnames or []]
+    reader, header = read_csv(path, "the staff list")
     missing = [c for c in STAFF_COLUMNS if c not in header]
     if missing:
         raise KeyToolError(

@@ -12,7 +12,6 @@ which cite their sources; docs/TRAINING.md lists them as a table:
 
 from __future__ import annotations
 
-import csv
 import datetime
 from collections.abc import Mapping
 from dataclasses import replace
@@ -31,6 +30,7 @@ from keytool.roster import (
     _clean,
     _date,
     _person_key,
+    read_csv,
 )
 
 PARTIAL = "partial"
@@ -97,14 +97,7 @@ def _join(*parts: str) -> str:
 
 def load_other_training(path: Path, names: Mapping[str, str]) -> list[OtherTraining]:
     """A CSV of trainings outside the course: school, hours, on, provider, and staff_id or name."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise KeyToolError(f"cannot read the other trainings {path} ({exc.strerror})") from None
-    except UnicodeDecodeError:
-        raise KeyToolError(f"{path}: save the list as UTF-8 text (CSV)") from None
-    reader = csv.DictReader(text.splitlines())
-    header = [h.strip().lower() for h in reader.fieldnames or []]
+    reader, header = read_csv(path, "the list of other trainings")
     missing = [c for c in OTHER_COLUMNS if c not in header]
     if missing or not {"staff_id", "name"} & set(header):
         raise KeyToolError(
