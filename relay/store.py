@@ -485,6 +485,9 @@ def _room(tx: Tx, writes: list[Write]) -> dict[str, int]:
     for w in writes:
         if w.budget is not None:
             budgets[w.message.school] = w.budget
+    for school in sorted(budgets):  # lock each school's total first (in order: no deadlock),
+        # so that two relays sharing PostgreSQL cannot both fit the last message in
+        tx.run("UPDATE school_bytes SET bytes = bytes WHERE school = ?", (school,))
     stored = dict(_where_in(tx, "SELECT school, bytes FROM school_bytes", "school", set(budgets)))
     return {school: budget - int(stored.get(school, 0)) for school, budget in budgets.items()}
 
