@@ -47,6 +47,8 @@ def unlock(page: Page, desk: DeskProcess, expected_cases: int) -> None:
     page.click("form.unlock button")
     # The first check starts at once; the inbox shows its cases when it ends.
     page.wait_for_selector(f"tr.case >> nth={expected_cases - 1}", timeout=30_000)
+    # The inbox then posts "seen" by itself; it removes the form once the desk has it.
+    page.wait_for_selector("form.seen", state="detached")
 
 
 def ref(case: StudentCase) -> str:
