@@ -50,7 +50,10 @@ TOP_KEYS = frozenset(
 )
 REPORTING_KEYS = frozenset({"line", "deadline_short", "line_es", "deadline_short_es"})
 CLAIM_KEYS = frozenset({"id", "label", "text", "sources", "label_es", "text_es"})
-SOURCE_KEYS = frozenset({"title", "url", "quote", "read"})
+SOURCE_KEYS = frozenset({"title", "url", "quote", "read", "kind"})
+# A primary source is the law's own text or the agency's own page; a secondary one (a
+# summary, an association's note, a copy on another site) is a lead, not a verification.
+SOURCE_KINDS = ("primary", "secondary")
 # The claims every rules file makes; "written" (a written follow-up) is optional.
 REQUIRED_CLAIMS = ("who", "personal", "to_whom", "deadline", "penalty", "training", "records")
 OPTIONAL_CLAIMS = ("written",)
@@ -73,6 +76,7 @@ class Source:
     url: str
     quote: str = ""  # the exact passage the claim relies on, as read
     read: str = ""  # the date it was read
+    kind: str = "primary"  # or "secondary": see SOURCE_KINDS
 
 
 @dataclass(frozen=True)
@@ -378,9 +382,13 @@ class _Fields:
         read = self.text(value, "read", where)
         if not DATE_RE.match(read):
             raise self.fail(f"{where}.read", "expected the date it was read, such as 2026-12-06")
+        kind = value.get("kind", "primary")
+        if kind not in SOURCE_KINDS:
+            raise self.fail(f"{where}.kind", f"{kind!r} is not one of {', '.join(SOURCE_KINDS)}")
         return Source(
             title=self.text(value, "title", where),
             url=url,
             quote=self.text(value, "quote", where),
             read=read,
+            kind=kind,
         )
