@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -78,12 +78,17 @@ class Source:
     read: str = ""  # the date it was read
     kind: str = "primary"  # or "secondary": see SOURCE_KINDS
 
+    @property
+    def primary(self) -> bool:
+        return self.kind == "primary"
+
 
 @dataclass(frozen=True)
 class Claim:
     """One statement of a state's law, with the passages that support it.
 
-    A claim with no quoted source is shown as not yet verified, never as fact.
+    A claim with no quoted primary source is shown as not yet verified, never as
+    fact: its secondary sources are leads to check, not a verification.
     The general text (no state) states no law, so it needs no source.
     """
 
@@ -98,7 +103,7 @@ class Claim:
 
     @property
     def verified(self) -> bool:
-        return bool(self.sources)
+        return any(s.primary for s in self.sources)
 
     @property
     def shown(self) -> str:
@@ -294,7 +299,7 @@ def parse_state_rules(raw: Mapping[str, Any], path: Path, expected: str) -> Stat
     )
 
 
-def claims_table(codes: list[str], rules_dir: Path = STATE_RULES_DIR) -> str:
+def claims_table(codes: Iterable[str], rules_dir: Path = STATE_RULES_DIR) -> str:
     """docs/TRAINING.md's table of every state claim and its source (tests check it matches)."""
     rows = [
         "| State | Claim | Source | Read | Passage relied on |",
@@ -304,10 +309,13 @@ def claims_table(codes: list[str], rules_dir: Path = STATE_RULES_DIR) -> str:
         for claim in load_state_rules(code, rules_dir).claims:
             if not claim.sources:
                 rows.append(f"| {code} | `{claim.id}` | not yet verified | | |")
+            # A claim resting only on secondary sources is not verified: its row says so.
+            shown_id = f"`{claim.id}`" if claim.verified else f"`{claim.id}` (not yet verified)"
             for s in claim.sources:
                 quote = s.quote.replace("|", "\\|")
+                lead = "" if s.primary else "*secondary, a lead:* "
                 rows.append(
-                    f"| {code} | `{claim.id}` | [{s.title}]({s.url}) | {s.read} | {quote} |"
+                    f"| {code} | {shown_id} | {lead}[{s.title}]({s.url}) | {s.read} | {quote} |"
                 )
     return "\n".join(rows) + "\n"
 

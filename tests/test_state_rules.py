@@ -15,6 +15,7 @@ from builder.course_source import write_course_source
 from builder.state_rules import (
     STATE_RULES_DIR,
     UNVERIFIED,
+    UNVERIFIED_ES,
     StateRules,
     StateRulesError,
     claims_table,
@@ -60,7 +61,51 @@ def test_a_claim_without_a_quote_is_shown_as_not_yet_verified() -> None:
     deadline = rules.claim("deadline")
     assert deadline is not None and not deadline.verified
     assert rules.shown("deadline").startswith(UNVERIFIED)
-    assert rules.shown("penalty") == rules.claim("penalty").text  # type: ignore[union-attr]
+    sourced = [c for c in rules.claims if c.verified]
+    assert sourced and all(rules.shown(c.id) == c.text for c in sourced)
+
+
+def with_deadline_sources(kinds: list[str]) -> StateRules:
+    """The Texas rules with the deadline resting on one source of each kind given."""
+    raw = tomllib.loads(GOOD)
+    sources = [
+        {
+            "title": f"Source {i}",
+            "url": f"https://example.org/{i}",
+            "quote": "within 24 hours",
+            "read": "2026-12-06",
+            "kind": kind,
+        }
+        for i, kind in enumerate(kinds)
+    ]
+    raw["claims"] = [
+        {**c, "sources": sources} if c["id"] == "deadline" else c for c in raw["claims"]
+    ]
+    return parse_state_rules(raw, Path("TX.toml"), "TX")
+
+
+@pytest.mark.parametrize(
+    ("kinds", "verified"),
+    [
+        (["secondary"], False),
+        (["secondary", "secondary"], False),
+        (["secondary", "primary"], True),
+        (["primary"], True),
+    ],
+)
+def test_a_claim_is_verified_only_by_a_primary_source(kinds: list[str], verified: bool) -> None:
+    rules = with_deadline_sources(kinds)
+    assert rules.shown("deadline").startswith(UNVERIFIED) is not verified
+    for lang, label in (("en", UNVERIFIED), ("es", UNVERIFIED_ES)):
+        assert rules.in_language(lang).shown("deadline").startswith(label) is not verified
+
+
+def test_the_claims_table_marks_a_secondary_source(tmp_path: Path) -> None:
+    first_source_read = 'read = "2026-12-06"\n'
+    marked = GOOD.replace(first_source_read, first_source_read + 'kind = "secondary"\n', 1)
+    (tmp_path / "TX.toml").write_text(marked, encoding="utf-8")
+    rows = [r for r in claims_table(["TX"], tmp_path).splitlines() if r.startswith("| TX | `who`")]
+    assert "*secondary, a lead:*" in rows[0]
 
 
 GOOD = (STATE_RULES_DIR / "TX.toml").read_text(encoding="utf-8")
@@ -75,6 +120,11 @@ GOOD = (STATE_RULES_DIR / "TX.toml").read_text(encoding="utf-8")
         ("[reporting]\n", "[reporting]\nwhen = 'x'\n", "reporting.when: unknown key"),
         ('url = "https://www.tasb.org/', 'url = "http://www.tasb.org/', "claims[2].sources[0].url"),
         ('read = "2026-12-06"', 'read = "yesterday"', "claims[0].sources[0].read"),
+        (
+            'read = "2026-12-06"',
+            'read = "2026-12-06"\nkind = "summary"',
+            "sources[0].kind: 'summary'",
+        ),
         ('id = "penalty"', 'id = "fine"', "no claim with id 'penalty'"),
         ('id = "written"', 'id = "deadline"', "id 'deadline' is used twice"),
         ('label = "School police', 'labels = "School police', "claims[9].labels: unknown key"),
@@ -157,6 +207,8 @@ def test_the_built_course_shows_the_state_rules(code: str, tmp_path: Path) -> No
         assert statute in duties
     for source in rules.sources:
         assert source.url in reporting
+        lead = f"{source.title} (a secondary source: a lead to check"
+        assert (lead in reporting) is not source.primary, source.url
     unverified = [c for c in rules.claims if not c.verified]
     assert ("Not yet verified" in front + reporting + duties + roles) == bool(unverified)
 
