@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -50,7 +50,10 @@ TOP_KEYS = frozenset(
 )
 REPORTING_KEYS = frozenset({"line", "deadline_short", "line_es", "deadline_short_es"})
 CLAIM_KEYS = frozenset({"id", "label", "text", "sources", "label_es", "text_es"})
-SOURCE_KEYS = frozenset({"title", "url", "quote", "read"})
+SOURCE_KEYS = frozenset({"title", "url", "quote", "read", "kind"})
+# A primary source is the law's own text or the agency's own page; a secondary one (a
+# summary, an association's note, a copy on another site) is a lead, not a verification.
+SOURCE_KINDS = ("primary", "secondary")
 # The claims every rules file makes; "written" (a written follow-up) is optional.
 REQUIRED_CLAIMS = ("who", "personal", "to_whom", "deadline", "penalty", "training", "records")
 OPTIONAL_CLAIMS = ("written",)
@@ -73,13 +76,19 @@ class Source:
     url: str
     quote: str = ""  # the exact passage the claim relies on, as read
     read: str = ""  # the date it was read
+    kind: str = "primary"  # or "secondary": see SOURCE_KINDS
+
+    @property
+    def primary(self) -> bool:
+        return self.kind == "primary"
 
 
 @dataclass(frozen=True)
 class Claim:
     """One statement of a state's law, with the passages that support it.
 
-    A claim with no quoted source is shown as not yet verified, never as fact.
+    A claim with no quoted primary source is shown as not yet verified, never as
+    fact: its secondary sources are leads to check, not a verification.
     The general text (no state) states no law, so it needs no source.
     """
 
@@ -94,7 +103,7 @@ class Claim:
 
     @property
     def verified(self) -> bool:
-        return bool(self.sources)
+        return any(s.primary for s in self.sources)
 
     @property
     def shown(self) -> str:
@@ -290,7 +299,7 @@ def parse_state_rules(raw: Mapping[str, Any], path: Path, expected: str) -> Stat
     )
 
 
-def claims_table(codes: list[str], rules_dir: Path = STATE_RULES_DIR) -> str:
+def claims_table(codes: Iterable[str], rules_dir: Path = STATE_RULES_DIR) -> str:
     """docs/TRAINING.md's table of every state claim and its source (tests check it matches)."""
     rows = [
         "| State | Claim | Source | Read | Passage relied on |",
@@ -300,10 +309,13 @@ def claims_table(codes: list[str], rules_dir: Path = STATE_RULES_DIR) -> str:
         for claim in load_state_rules(code, rules_dir).claims:
             if not claim.sources:
                 rows.append(f"| {code} | `{claim.id}` | not yet verified | | |")
+            # A claim resting only on secondary sources is not verified: its row says so.
+            shown_id = f"`{claim.id}`" if claim.verified else f"`{claim.id}` (not yet verified)"
             for s in claim.sources:
                 quote = s.quote.replace("|", "\\|")
+                lead = "" if s.primary else "*secondary, a lead:* "
                 rows.append(
-                    f"| {code} | `{claim.id}` | [{s.title}]({s.url}) | {s.read} | {quote} |"
+                    f"| {code} | {shown_id} | {lead}[{s.title}]({s.url}) | {s.read} | {quote} |"
                 )
     return "\n".join(rows) + "\n"
 
@@ -378,9 +390,13 @@ class _Fields:
         read = self.text(value, "read", where)
         if not DATE_RE.match(read):
             raise self.fail(f"{where}.read", "expected the date it was read, such as 2026-12-06")
+        kind = value.get("kind", "primary")
+        if kind not in SOURCE_KINDS:
+            raise self.fail(f"{where}.kind", f"{kind!r} is not one of {', '.join(SOURCE_KINDS)}")
         return Source(
             title=self.text(value, "title", where),
             url=url,
             quote=self.text(value, "quote", where),
             read=read,
+            kind=kind,
         )

@@ -15,6 +15,7 @@ from builder.course_source import write_course_source
 from builder.state_rules import (
     STATE_RULES_DIR,
     UNVERIFIED,
+    UNVERIFIED_ES,
     StateRules,
     StateRulesError,
     claims_table,
@@ -60,7 +61,54 @@ def test_a_claim_without_a_quote_is_shown_as_not_yet_verified() -> None:
     deadline = rules.claim("deadline")
     assert deadline is not None and not deadline.verified
     assert rules.shown("deadline").startswith(UNVERIFIED)
-    assert rules.shown("penalty") == rules.claim("penalty").text  # type: ignore[union-attr]
+
+
+def with_deadline_sources(kinds: list[str]) -> StateRules:
+    """The Texas rules with the deadline resting on one source of each kind given."""
+    raw = tomllib.loads(GOOD)
+    sources = [
+        {
+            "title": f"Source {i}",
+            "url": f"https://example.org/{i}",
+            "quote": "within 24 hours",
+            "read": "2026-12-06",
+            "kind": kind,
+        }
+        for i, kind in enumerate(kinds)
+    ]
+    raw["claims"] = [
+        {**c, "sources": sources} if c["id"] == "deadline" else c for c in raw["claims"]
+    ]
+    return parse_state_rules(raw, Path("TX.toml"), "TX")
+
+
+@pytest.mark.parametrize(
+    ("kinds", "verified"),
+    [
+        (["secondary"], False),
+        (["secondary", "secondary"], False),
+        (["secondary", "primary"], True),
+        (["primary"], True),
+    ],
+)
+def test_a_claim_is_verified_only_by_a_primary_source(kinds: list[str], verified: bool) -> None:
+    rules = with_deadline_sources(kinds)
+    assert rules.shown("deadline").startswith(UNVERIFIED) is not verified
+    for lang, label in (("en", UNVERIFIED), ("es", UNVERIFIED_ES)):
+        assert rules.in_language(lang).shown("deadline").startswith(label) is not verified
+
+
+def test_the_claims_table_marks_a_secondary_source(tmp_path: Path) -> None:
+    secondary = 'kind = "secondary"\n'
+    all_primary = GOOD.replace(secondary, "")
+    first_read = 'read = "2026-12-06"\n'
+    marked = all_primary.replace(first_read, first_read + secondary, 1)
+    (tmp_path / "TX.toml").write_text(marked, encoding="utf-8")
+    rows = claims_table(["TX"], tmp_path).splitlines()
+    who = [r for r in rows if r.startswith("| TX | `who`")]
+    to_whom = [r for r in rows if r.startswith("| TX | `to_whom`")]
+    assert who and all("(not yet verified) | *secondary, a lead:*" in r for r in who)
+    assert to_whom and not any("secondary" in r or "not yet" in r for r in to_whom)
 
 
 GOOD = (STATE_RULES_DIR / "TX.toml").read_text(encoding="utf-8")
@@ -75,6 +123,7 @@ GOOD = (STATE_RULES_DIR / "TX.toml").read_text(encoding="utf-8")
         ("[reporting]\n", "[reporting]\nwhen = 'x'\n", "reporting.when: unknown key"),
         ('url = "https://www.tasb.org/', 'url = "http://www.tasb.org/', "claims[2].sources[0].url"),
         ('read = "2026-12-06"', 'read = "yesterday"', "claims[0].sources[0].read"),
+        ('kind = "secondary"', 'kind = "summary"', "claims[0].sources[0].kind: 'summary'"),
         ('id = "penalty"', 'id = "fine"', "no claim with id 'penalty'"),
         ('id = "written"', 'id = "deadline"', "id 'deadline' is used twice"),
         ('label = "School police', 'labels = "School police', "claims[9].labels: unknown key"),
@@ -157,6 +206,8 @@ def test_the_built_course_shows_the_state_rules(code: str, tmp_path: Path) -> No
         assert statute in duties
     for source in rules.sources:
         assert source.url in reporting
+        lead = f"{source.title} (a secondary source: a lead to check"
+        assert (lead in reporting) is not source.primary, source.url
     unverified = [c for c in rules.claims if not c.verified]
     assert ("Not yet verified" in front + reporting + duties + roles) == bool(unverified)
 
