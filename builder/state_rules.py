@@ -59,8 +59,10 @@ REQUIRED_CLAIMS = ("who", "personal", "to_whom", "deadline", "penalty", "trainin
 OPTIONAL_CLAIMS = ("written",)
 ROLE_PREFIX = "role-"  # a note for one role, shown in module 10
 UNVERIFIED = "*Not yet verified against the law's text; ask your safeguarding lead:*"
+UNVERIFIED_SHORT = "not yet verified: ask your safeguarding lead"
 # The Spanish course shows each text's `_es` twin (`text_es` beside `text`); quoted
 # passages and source titles stay in the language they were read in.
+UNVERIFIED_SHORT_ES = "aún sin verificar: pregunte a su responsable de protección"
 UNVERIFIED_ES = (
     "*Aún no verificado con el texto de la ley; consulte a su responsable de protección:*"
 )
@@ -135,6 +137,7 @@ class StateRules:
     name_es: str = ""
     gaps_es: tuple[str, ...] = ()
     statutes_es: tuple[str, ...] = ()
+    unverified_short: str = UNVERIFIED_SHORT  # the checklist's marker, in the page's language
 
     def in_language(self, lang: str) -> StateRules:
         """The same rules with every text in lang ("en" or "es"); versions and sources unchanged."""
@@ -169,6 +172,7 @@ class StateRules:
             name=self.name_es,
             gaps=self.gaps_es,
             statutes=self.statutes_es,
+            unverified_short=UNVERIFIED_SHORT_ES,
             reporting=Reporting(
                 line=self.reporting.line_es, deadline_short=self.reporting.deadline_short_es
             ),
@@ -189,6 +193,13 @@ class StateRules:
 
     def claim(self, claim_id: str) -> Claim | None:
         return next((c for c in self.claims if c.id == claim_id), None)
+
+    def marked(self, value: str, claim_id: str) -> str:
+        """A short fact from a claim (the checklist deadline), marked if the claim is unverified."""
+        found = self.claim(claim_id)
+        if found is None or found.verified or not found.needs_source:
+            return value
+        return f"{value} ({self.unverified_short})"
 
     def shown(self, claim_id: str) -> str:
         """A required or optional claim as shown, or "" when the file does not make it."""

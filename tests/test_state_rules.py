@@ -8,6 +8,7 @@ import re
 import tomllib
 from pathlib import Path
 
+import jinja2
 import pytest
 
 from builder.course import load_course
@@ -96,6 +97,18 @@ def test_a_claim_is_verified_only_by_a_primary_source(kinds: list[str], verified
     assert rules.shown("deadline").startswith(UNVERIFIED) is not verified
     for lang, label in (("en", UNVERIFIED), ("es", UNVERIFIED_ES)):
         assert rules.in_language(lang).shown("deadline").startswith(label) is not verified
+
+
+@pytest.mark.parametrize(("kinds", "verified"), [(["secondary"], False), (["primary"], True)])
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_the_checklist_marks_a_deadline_that_is_not_verified(
+    kinds: list[str], verified: bool, lang: str
+) -> None:
+    rules = with_deadline_sources(kinds).in_language(lang)
+    template = STATE_RULES_DIR / "templates" / ("es/" if lang == "es" else "") / "checklist.md.j2"
+    shown = jinja2.Template(template.read_text(encoding="utf-8")).render(rules=rules)
+    deadline = next(line for line in shown.splitlines() if rules.reporting.deadline_short in line)
+    assert (rules.unverified_short in deadline) is not verified
 
 
 def test_the_claims_table_marks_a_secondary_source(tmp_path: Path) -> None:
