@@ -21,7 +21,7 @@ from quietdoor.languages import LANGUAGES, SUPPORTED_LANGUAGES
 
 from .support.fonts import every_face, notdef_chars
 from .support.prints import pdf_text, shown_strings
-from .test_sign_scripts import PRINTED, render
+from .support.signs import PRINTED, render
 
 MISSING = "\U0001f600"  # a character no sign font has
 CONTROL = f"10{MISSING}01"
