@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import json
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,6 +142,29 @@ def day_list(days: list[str], lang: str) -> str:
     if len(days) == 1:
         return days[0]
     return _calendar_text(lang, "list").format(most=", ".join(days[:-1]), last=days[-1])
+
+
+def case_calendar(lang: str) -> str:
+    """The case page's words for the days it names, as JSON for its data-calendar: the
+    file's day and month names and date pattern for a language Intl has no words for
+    (its row says ``cldr=False``); "" for the others, whose page asks Intl."""
+    if LANGUAGES[lang].cldr:
+        return ""
+    path = translation_path(lang)
+    months = _calendar(lang).get("months")
+    if not (
+        isinstance(months, list) and len(months) == 12 and all(isinstance(m, str) for m in months)
+    ):
+        raise TranslationError(f"{path}: calendar.months: list twelve month names")
+    date = _calendar_text(lang, "date")
+    try:
+        date.format(weekday="", day="", month="")
+    except (KeyError, IndexError, ValueError):
+        raise TranslationError(
+            f"{path}: calendar.date: use only {{weekday}}, {{day}} and {{month}}"
+        ) from None
+    calendar = {"days": day_names(lang), "months": months, "date": date}
+    return json.dumps(calendar, ensure_ascii=False)
 
 
 def _calendar(lang: str) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from markupsafe import Markup
 
 from builder.assets import SITE_DIR, Asset, sri
 from builder.errors import BuildError
-from builder.i18n import TABLES, clock, day_list, day_names
+from builder.i18n import TABLES, case_calendar, clock, day_list, day_names
 from builder.signers import current_signers, signers_json
 from quietdoor.config import Deployment, ReadHours, School
 from quietdoor.csp import INLINE_SCRIPTS, INLINE_STYLES, InlineCode, content_security_policy
@@ -147,6 +147,7 @@ def render_case(
         },
         conversation_ends=conversation_ends(deployment, strings),
         signers=signers,
+        calendar=case_calendar(lang),
     )
 
 

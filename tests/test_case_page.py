@@ -26,6 +26,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Request, Route
 from quietdoor import payloads, protocol
 from quietdoor.encoding import b64u_decode, b64u_encode
 
+from .support.case_page import open_case, thread_items
 from .support.envelopes import StudentCase, new_case, school_keys
 from .support.keytool import keytool_cli
 from .support.mail import DANA_EMAIL, Mailbox
@@ -60,21 +61,6 @@ def conversation_site(tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox
 
 def case_page(site: Site, school: str = "lincoln-high", lang: str = "") -> str:
     return site.deployment.landing_url(school) + (f"{lang}/" if lang else "") + "case/"
-
-
-def open_case(page: Page, url: str, typed: str) -> None:
-    """Type a code on the case page and wait until the page has answered."""
-    page.goto(url)
-    page.fill("#code", typed)
-    page.click("#open")
-    page.wait_for_function(
-        "() => !document.getElementById('thread').hidden"
-        " || document.getElementById('code-error').textContent !== ''"
-    )
-
-
-def thread_items(page: Page) -> list[str]:
-    return [" ".join(t.split()) for t in page.locator("#messages > li").all_inner_texts()]
 
 
 Tamper = Callable[[list[dict[str, Any]], StudentCase, Site], None]

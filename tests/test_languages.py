@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from builder.i18n import TranslationError, refuse_drafts, review
+from builder.i18n import TranslationError, case_calendar, locale, refuse_drafts, review
 from builder.plan import deployment_problems
 from builder.sign_fonts import FAMILIES
 from builder.signs import SignText
@@ -132,3 +133,22 @@ def test_a_wrong_review_table_is_refused(tmp_path: Path, table: str, message: st
     (tmp_path / "vi.toml").write_text(f"x = 'y'\n[review]\n{table}\n", encoding="utf-8")
     with pytest.raises(TranslationError, match=re.escape(f"vi.toml: {message}")):
         review("vi", tmp_path)
+
+
+@pytest.mark.parametrize("code", SUPPORTED_LANGUAGES)
+def test_the_case_page_carries_a_calendar_only_where_intl_has_no_words(code: str) -> None:
+    calendar = case_calendar(code)
+    if LANGUAGES[code].cldr:
+        assert calendar == ""  # the page asks Intl
+    else:
+        words = json.loads(calendar)
+        assert len(words["days"]) == 7 and len(words["months"]) == 12
+        assert "{weekday}" in words["date"] and "{month}" in words["date"]
+
+
+def test_somalis_own_words_are_cldrs() -> None:
+    """Chromium's Intl has no Somali; Babel's CLDR does, and the file says the same."""
+    words = json.loads(case_calendar("so"))
+    cldr = locale("so")
+    assert words["days"] == [cldr.days["format"]["wide"][day] for day in range(7)]
+    assert words["months"] == [cldr.months["format"]["wide"][month] for month in range(1, 13)]

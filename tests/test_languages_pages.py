@@ -8,6 +8,7 @@ import json
 import re
 import secrets
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from playwright.sync_api import Browser, Page
@@ -17,13 +18,15 @@ from builder.landing import load_catalogs
 from quietdoor.languages import LANGUAGES, SUPPORTED_LANGUAGES
 
 from .support.axe import violations
+from .support.case_page import open_case, thread_items
 from .support.keytool import keytool_cli
 from .support.processes import stop_relay
-from .support.site import Site, serve_example
+from .support.site import Site, post_conversation, serve_example
 
 SCHOOL = "lincoln-high"  # read by Dana Ortiz, whose keys keytool_cli uses
 PHONE = {"width": 390, "height": 844}
 CLDR_LANGUAGES = [code for code, row in LANGUAGES.items() if row.cldr]
+OWN_WORDS_LANGUAGES = [code for code, row in LANGUAGES.items() if not row.cldr]
 
 
 @pytest.fixture(scope="module")
@@ -159,6 +162,60 @@ def test_intl_in_the_page_and_babel_in_the_builder_agree(browser: Browser, lang:
 
 def _spaces(text: str) -> str:
     return re.sub(r"\s", " ", text)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", OWN_WORDS_LANGUAGES)
+def test_intl_has_no_words_for_a_language_and_the_case_page_carries_the_files(
+    every_language: Site, browser: Browser, lang: str
+) -> None:
+    """Where Chromium's Intl falls back to English, the page has the words Python uses."""
+    page = browser.new_page()
+    try:
+        page.goto(url(every_language, lang, case=True))
+        supported, calendar = page.evaluate(
+            """lang => [Intl.DateTimeFormat.supportedLocalesOf([lang]),
+                        JSON.parse(document.getElementById('case').dataset.calendar)]""",
+            lang,
+        )
+    finally:
+        page.close()
+    assert supported == []
+    assert calendar["days"] == _babel_words(lang)[:7]
+
+
+# Lincoln High is in America/Los_Angeles, the phone in Tokyo; "now" is Friday 27 November
+# 2026, noon in Los Angeles (as in test_case_page.py).
+NOW = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)
+SENT = (
+    datetime(2026, 11, 17, 7, 30, tzinfo=UTC),  # LA: Monday 16th, 11:30 p.m.: "Monday, 16 November"
+    datetime(2026, 11, 25, 6, 0, tzinfo=UTC),  # LA: Tuesday 24th, 10 p.m.: "Tuesday"
+    datetime(2026, 11, 27, 16, 0, tzinfo=UTC),  # LA: Friday 27th, 8 a.m.: "today"
+)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    ("lang", "monday_16th", "tuesday"),
+    [("ht", "lendi 16 novanm", "madi"), ("so", "Isniin, Noofeembar 16", "Talaado")],
+)
+def test_the_case_page_names_the_days_in_the_files_words(
+    every_language: Site, browser: Browser, lang: str, monday_16th: str, tuesday: str
+) -> None:
+    t = load_catalogs()[lang]
+    case = post_conversation(every_language, SCHOOL, "dana-ortiz", "Old words", "New words", SENT)
+    context = browser.new_context(viewport=PHONE, timezone_id="Asia/Tokyo")
+    try:
+        page = context.new_page()
+        page.clock.set_fixed_time(NOW)
+        open_case(page, url(every_language, lang, case=True), case.code)
+        assert thread_items(page) == [
+            f"{t['thread_you']} · {monday_16th} Old words {t['safe_legend']} {t['safe_unsure']}",
+            t["thread_read_on"].format(day=tuesday),
+            f"{t['thread_school']} · {t['thread_today']} New words",
+        ]
+    finally:
+        context.close()
 
 
 @pytest.mark.parametrize(

@@ -13,29 +13,12 @@ import pytest
 
 from builder.qr import make_code
 from builder.shaping import layout, pieces
-from builder.signs import SignText, render_pdf, sign_text
-from quietdoor.config import load_config
+from builder.signs import render_pdf, sign_text
 from quietdoor.languages import LANGUAGES, SUPPORTED_LANGUAGES
 
 from .support.fonts import cmap
-from .support.paths import EXAMPLE
 from .support.prints import decoded, letters, pdf_text, rendered, word_boxes
-
-EVERY_LANGUAGE = dataclasses.replace(load_config(EXAMPLE), languages=SUPPORTED_LANGUAGES)
-# What a panel prints in the language's own words (the label adds the school's name).
-OWN_WORDS = ("headline", "lead", "scan", "no_name", "danger", "helpline", "leave", "hours")
-PRINTED = (*OWN_WORDS, "label")
-
-
-def render(lang: str, kind: str, tmp: Path) -> tuple[SignText, Path]:
-    placement = dataclasses.replace(EVERY_LANGUAGE.placements[1], kind=kind)
-    school = EVERY_LANGUAGE.school(placement.school)
-    assert school is not None
-    text = sign_text(EVERY_LANGUAGE, school, placement, lang)
-    pdf = tmp / f"{kind}-{lang}.pdf"
-    code = make_code(text.url)
-    pdf.write_bytes(render_pdf(text, code, "letter", kind, EVERY_LANGUAGE.organisation))
-    return text, pdf
+from .support.signs import EVERY_LANGUAGE, OWN_WORDS, PRINTED, render
 
 
 def bare(text: str) -> str:

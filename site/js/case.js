@@ -12,7 +12,8 @@
  * that the code's keys do not prove is not shown (one line says so); a school's
  * message whose signer is not in data-signers is shown, marked.
  * Text is only ever set with textContent. Localised text comes from data-msg-*
- * attributes of #case, the school's keys and the relay from its other data-*.
+ * attributes of #case (and data-calendar, the day names of a language Intl lacks),
+ * the school's keys and the relay from its other data-*.
  */
 (function () {
   'use strict';
@@ -179,21 +180,51 @@
     }
   }
 
+  /* The page's own day and month names (data-calendar, from its translation file) for a
+   * language Intl has no words for; null where the page asks Intl. */
+  var calendar = readCalendar(config.calendar);
+
+  function readCalendar(text) {
+    try {
+      var words = JSON.parse(text || 'null');
+      return words && Array.isArray(words.days) && words.days.length === 7 &&
+        Array.isArray(words.months) && words.months.length === 12 &&
+        typeof words.date === 'string' ? words : null;
+    } catch (error) {
+      return null;
+    }
+  }
+
   /* The day of a message in the school's time zone: "today", "Tuesday" within the last
    * week, "Tuesday, November 28" before that. */
   function day(sent) {
     var date = new Date(sent);
     var numeric = zoned('en-US', { year: 'numeric', month: 'numeric', day: 'numeric' });
-    function dayNumber(d) {
+    function schoolDay(d) {
       var parts = {};
       numeric.formatToParts(d).forEach(function (p) { parts[p.type] = p.value; });
-      return Date.UTC(+parts.year, +parts.month - 1, +parts.day) / 86400000;
+      return { year: +parts.year, month: +parts.month, day: +parts.day };
     }
-    var ago = dayNumber(new Date()) - dayNumber(date);
+    function dayNumber(d) {
+      return Date.UTC(d.year, d.month - 1, d.day) / 86400000;
+    }
+    var when = schoolDay(date);
+    var ago = dayNumber(schoolDay(new Date())) - dayNumber(when);
     if (ago === 0) return { today: true, text: config.msgToday };
-    var options = ago > 0 && ago < 7 ? { weekday: 'long' } :
+    var recent = ago > 0 && ago < 7;
+    if (calendar) return { today: false, text: ownWords(when, recent) };
+    var options = recent ? { weekday: 'long' } :
       { weekday: 'long', month: 'long', day: 'numeric' };
     return { today: false, text: zoned(document.documentElement.lang, options).format(date) };
+  }
+
+  /* A school day in the file's words: the day's name, or the calendar's date pattern. */
+  function ownWords(when, recent) {
+    var monday = (new Date(Date.UTC(when.year, when.month - 1, when.day)).getUTCDay() + 6) % 7;
+    var weekday = calendar.days[monday];
+    if (recent) return weekday;
+    return calendar.date.split('{weekday}').join(weekday).split('{day}').join(String(when.day))
+      .split('{month}').join(calendar.months[when.month - 1]);
   }
 
   function meta(who, sent) {

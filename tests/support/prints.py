@@ -12,6 +12,8 @@ from pathlib import Path
 import zxingcpp
 from PIL import Image
 
+SHOW = re.compile(rb"/(?P<font>\S+) [\d.]+ Tf|\((?P<string>(?:[^\\)]|\\.)*)\) Tj")
+ESCAPE = re.compile(rb"\\([0-7]{1,3}|.)")
 WORD = re.compile(
     r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>'
 )
@@ -33,14 +35,41 @@ def pdf_text(path: Path) -> str:
 
 def font_sizes(path: Path) -> list[float]:
     """Every font size a PDF's pages set (each `Tf`), read from its content streams."""
-    data = path.read_bytes()
     sizes: list[float] = []
-    for raw in re.findall(rb"stream\r?\n(.*?)endstream", data, re.DOTALL):
+    for content in _streams(path):
+        sizes += [float(m) for m in re.findall(rb"/[^\s/]+ ([\d.]+) Tf", content)]
+    return sizes
+
+
+def shown_strings(path: Path) -> list[tuple[str, bytes]]:
+    """Every string a PDF's pages show (each `Tj`), with the font resource it is shown in
+    (ReportLab names a TrueType subset like "F2+0"), its escapes undone: the codes drawn."""
+    shown: list[tuple[str, bytes]] = []
+    for content in _streams(path):
+        font = ""
+        for match in SHOW.finditer(content):
+            if match["font"] is not None:
+                font = match["font"].decode()
+            else:
+                shown.append((font, ESCAPE.sub(_unescape, match["string"])))
+    return shown
+
+
+def _streams(path: Path) -> list[bytes]:
+    streams = []
+    for raw in re.findall(rb"stream\r?\n(.*?)endstream", path.read_bytes(), re.DOTALL):
         content = raw.strip()
         if content.endswith(b"~>"):  # ReportLab's /ASCII85Decode /FlateDecode
             content = zlib.decompress(base64.a85decode(content[:-2]))
-        sizes += [float(m) for m in re.findall(rb"/[^\s/]+ ([\d.]+) Tf", content)]
-    return sizes
+        streams.append(content)
+    return streams
+
+
+def _unescape(match: re.Match[bytes]) -> bytes:
+    escaped = match[1]
+    if escaped[0] in b"01234567":
+        return bytes([int(escaped, 8)])
+    return {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}.get(escaped, escaped)
 
 
 def decoded(path: Path, tmp: Path) -> list[str]:
