@@ -1,7 +1,8 @@
 """What a state asks of the roster beyond the course: when training is due, and how long.
 
-The rules come from the state files' `[training] rule` (content/training/states/*.toml),
-which cite their sources; docs/TRAINING.md lists them as a table:
+Each rests on a claim in the state's file (content/training/states/*.toml), which cites
+its sources; docs/TRAINING.md lists the rules as a table and says which rest on a claim
+not yet verified in a primary source:
 
 - CA: every school year, within six weeks of its start (`[training] school_year_starts`);
 - OH: at least four hours (the course's credited hours plus `--other-training`, such as
