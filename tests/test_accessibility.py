@@ -154,8 +154,8 @@ DESK_BACKGROUND = {"light": "rgb(246, 245, 242)", "dark": "rgb(20, 23, 28)"}
 def test_the_desk_has_no_wcag_violations(
     leads: Leads, browser: Browser, tmp_path: Path, scheme: Literal["light", "dark"]
 ) -> None:
-    """The unlock page, the inbox (urgent and other cases) and a case with a reply and a note,
-    in the colour scheme the computer asks for."""
+    """The unlock page, the inbox (urgent and other cases), a case with a reply and a note,
+    and the numbers page, in the colour scheme the computer asks for."""
     leads.post("An accessibility check of the desk.", safe_now="no")
     leads.post("Another one.", safe_now="unsure")
     leads.post("A calm one.", safe_now="yes")
@@ -187,6 +187,12 @@ def test_the_desk_has_no_wcag_violations(
         page.click("form.status button")
         page.wait_for_selector("ol.history li")
         assert page.query_selector(".alert.urgent") is not None  # the urgent case's page
+        assert violations(page) == []
+        page.set_viewport_size({"width": 390, "height": 800})
+        assert violations(page) == []
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.goto(desk.base + "/stats")  # the numbers page: its tables, wide and narrow
+        page.wait_for_selector("table.cases caption")
         assert violations(page) == []
         page.set_viewport_size({"width": 390, "height": 800})
         assert violations(page) == []
