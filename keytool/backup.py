@@ -287,7 +287,7 @@ def _mac(key: bytes, fields: Mapping[str, Any]) -> str:
 def _stored_mac_key(home: Path, recipient_x25519: bytes) -> bytes:
     """The MAC key written at unlock, for the key the backup is sealed to."""
     path = home / INBOX_MAC_FILE
-    unlock = f"unlock the key tool once (`python -m keytool --home {home} list`) to write it"
+    unlock = f"unlock the key tool once (`quietdoor-keytool --home {home} list`) to write it"
     try:
         doc = strictjson.loads(path.read_bytes(), max_bytes=MAX_HEADER_LINE)
         to, key = b64u_decode(doc["to"]), b64u_decode(doc["key"])

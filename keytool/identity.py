@@ -123,7 +123,7 @@ def load_identity(home: Path, passphrase: str) -> Identity:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise KeyToolError(
-            f"no keys in {home}; run `python -m keytool --home {home} init` first"
+            f"no keys in {home}; run `quietdoor-keytool --home {home} init` first"
         ) from None
     except (OSError, ValueError):
         raise KeyToolError(f"{path} is damaged; restore it from your backup") from None

@@ -257,7 +257,7 @@ Never photograph it, scan it or send it. Do not write your passphrase on it.</p>
 <li>On your new laptop, install the Quiet Door key tool and get the deployment config
 from whoever maintains it.</li>
 <li>Run
-<code>python -m keytool --home ~/.quietdoor --config deployment.toml restore --sheet</code>.</li>
+<code>quietdoor-keytool --home ~/.quietdoor --config deployment.toml restore --sheet</code>.</li>
 <li>Type each line when asked, including its last character: it lets the tool catch a typo
 on the line where it happens. Spaces do not matter; O and 0, and I, L and 1, are read the same.</li>
 <li>Give your passphrase. The tool shows your key fingerprint: check that it matches the

@@ -23,6 +23,7 @@ from keytool.desk.guard import COOKIE, POLICY
 from keytool.desk.runtime import DeskRuntime
 
 from .support.keytool import PASS, Leads, run_keytool
+from .support.old_relay import old_relay
 from .support.paths import ROOT
 from .support.processes import DeskProcess, free_port, start_desk, stop_desk, wait_until
 
@@ -263,6 +264,17 @@ def test_a_relay_out_of_reach_is_shown_and_the_inbox_still_opens(
         page = client.get("/").text
         assert "The last check did not work" in page and "No cases yet" in page
         assert "does not know your colleagues" in page  # no --config given
+
+
+def test_a_check_through_an_older_relay_says_so_on_the_page(leads: Leads) -> None:
+    leads.post("one")
+    with old_relay(leads.relay.url) as url:
+        runtime = DeskRuntime(leads.home, config=str(leads.config), relay=url)
+        with desk_client(runtime) as client:
+            unlocked(client, runtime)
+            assert not wait_for_fetch(client)["error"]
+            page = client.get("/").text
+    assert "The last check noticed: the relay does not take acknowledgments" in page
 
 
 def test_opening_a_case_sends_nothing_and_its_post_sends_the_receipt_once(leads: Leads) -> None:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from keytool.errors import KeyToolError
+from keytool.present import clean
 from keytool.session import Session
 
 DEFAULT_EVERY = 120  # seconds between background fetches
@@ -35,6 +36,7 @@ class Checked:
     at: datetime  # aware, UTC
     new: int
     error: str = ""
+    warnings: tuple[str, ...] = ()  # what the check noticed: a restored or an older relay
 
 
 class DeskRuntime:
@@ -153,8 +155,14 @@ class DeskRuntime:
     async def _fetch(self, session: Session) -> None:
         self.checking = True
         try:
-            added = await asyncio.to_thread(lambda: session.fetch(session.relay()))
-            outcome = Checked(at=datetime.now(UTC), new=sum(added.values()))
+            relay = session.relay()
+            noticed: list[str] = []
+            added = await asyncio.to_thread(session.fetch, relay, warn=noticed.append)
+            outcome = Checked(
+                at=datetime.now(UTC),
+                new=sum(added.values()),
+                warnings=tuple(clean(w) for w in noticed + relay.warnings),
+            )
         except KeyToolError as exc:
             outcome = Checked(at=datetime.now(UTC), new=0, error=str(exc))
         finally:

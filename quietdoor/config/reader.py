@@ -270,7 +270,7 @@ class Reader:
                 self.path,
                 join(where, key),
                 f"{value!r} is not a public key (expected 32 bytes in base64url, "
-                "as printed by `python -m keytool init`)",
+                "as printed by `quietdoor-keytool init`)",
             )
         return raw
 
