@@ -112,7 +112,7 @@ def render_landing(
         case_href=page.href_to(case_paths(deployment, school)[lang]),
         case_address=_address(deployment.base_url, case_paths(deployment, school)[lang]),
         messages={name.replace("_", "-"): strings[name] for name in SCRIPT_MESSAGES}
-        | next_read_messages(hours, lang),
+        | next_read_messages(hours, lang, deployment.on_call_around_the_clock(school.slug)),
         read_days=" ".join(str(d) for d in hours.days),
         read_start=hours.start,
         read_end=hours.end,
@@ -343,8 +343,12 @@ def _address(base_url: str, page_path: str) -> str:
     return address.split("://", 1)[1]
 
 
-def next_read_messages(hours: ReadHours, lang: str) -> dict[str, str]:
-    """The sentences that say when the school next reads; app.js picks one at send time."""
+def next_read_messages(hours: ReadHours, lang: str, on_call: bool) -> dict[str, str]:
+    """The sentences that say when the school next reads; app.js picks one at send time.
+
+    on_call: a person on call is alerted at every hour outside the read hours (the
+    escalation's last tier), so a message sent then does not simply wait.
+    """
     if hours.always:
         return {}
     t = load_catalogs()[lang]
@@ -355,6 +359,8 @@ def next_read_messages(hours: ReadHours, lang: str) -> dict[str, str]:
         "next-tomorrow": t["next_read_tomorrow"].format(start=start),
         "next-day": t["next_read_day"].format(start=start, day="{day}"),
     }
+    if on_call:
+        texts |= dict.fromkeys(("next-today", "next-tomorrow", "next-day"), t["next_read_on_call"])
     return {name: _sentence(text) for name, text in texts.items()}
 
 

@@ -107,6 +107,28 @@ def test_the_pages_say_what_happens_after_hours(
         context.close()
 
 
+@pytest.mark.parametrize("lang", ["en", "es", "ar"])
+@pytest.mark.parametrize("config", ["ladder", "holey", "none"])
+def test_after_sending_out_of_hours_the_page_says_who_is_alerted(
+    tmp_path: Path, config: str, lang: str
+) -> None:
+    """The sentence app.js shows after sending outside the read hours: "a person on call is
+    alerted" where the ladder covers every hour, "the next time is ..." where it does not."""
+    text = {"ladder": ladder_text(), "holey": HOLEY, "none": EXAMPLE.read_text()}[config]
+    d = dataclasses.replace(load_config(write_ladder(tmp_path, text)), languages=(lang,))
+    school = d.school("lincoln-high")
+    assert school is not None
+    strings = load_catalogs()[lang]
+    path = landing_paths(d, school)[lang]
+    page = html.unescape(render_landing(d, school, lang, build_assets(tmp_path / "site"), path))
+    later = {m[0]: m[1] for m in re.findall(r'data-msg-(next-[a-z]+)="([^"]*)"', page)}
+    assert set(later) == {"next-now", "next-today", "next-tomorrow", "next-day"}
+    on_call = config == "ladder"
+    for name in ("next-today", "next-tomorrow", "next-day"):
+        assert (later[name] == strings["next_read_on_call"]) is on_call, name
+    assert strings["next_read_on_call"] not in later["next-now"]
+
+
 @pytest.mark.parametrize("lang", SUPPORTED_LANGUAGES)
 def test_every_language_says_a_person_on_call_is_alerted_on_the_page_and_the_sign(
     tmp_path: Path, lang: str
