@@ -45,7 +45,7 @@ def finished(day: str, minutes: int = 30, attest: bool = True) -> payloads.Train
         post=passed,
         post_passed=passed,
         acknowledgment=ack,
-        attestation=payloads.Acknowledgment("I attest that I completed it.", day)
+        attestation=payloads.Attestation("I completed this training myself.", day, "FL.2")
         if attest
         else None,
     )
@@ -70,13 +70,13 @@ def test_california_trains_within_six_weeks_of_each_school_year(
     trained: str, today: str, status: str, due: str, note: str
 ) -> None:
     r = row(course("CA", "08-15"), finished(trained), today)
-    assert (r["status"], r["due_on"]) == (status, due) and note in r["note"]
+    assert (r["status"], r["due_on"]) == (status, due) and note in r["state_rule"]
 
 
 def test_ohio_counts_hours_and_says_what_remains(tmp_path: Path) -> None:
     r = row(course("OH"), finished("2026-09-01", minutes=30), "2026-10-01")
     assert r["status"] == "partial" and r["hours_credited"] == "1.50"
-    assert "partial: 1.5 of 4 hours; 2.5 hours remain" in r["note"]
+    assert "partial: 1.5 of 4 hours; 2.5 hours remain" in r["state_rule"]
     # Measured time above a module's nominal time is not credited.
     r = row(course("OH"), finished("2026-09-01", minutes=500), "2026-10-01")
     assert r["hours_course"] == "3.00" and r["status"] == "partial"
@@ -89,6 +89,7 @@ def test_ohio_counts_hours_and_says_what_remains(tmp_path: Path) -> None:
     roster = Roster(course("OH"), found, NAMES, datetime.date(2026, 10, 1))
     r = dict(zip(SUMMARY_COLUMNS, summary_rows(roster)[0], strict=True))
     assert (r["status"], r["hours_other"], r["hours_credited"]) == ("complete", "2.50", "4.00")
+    assert r["state_rule"] == "4 of 4 hours: met"
 
 
 def test_texas_new_hires_train_at_orientation() -> None:
@@ -98,7 +99,7 @@ def test_texas_new_hires_train_at_orientation() -> None:
     )
     r = dict(zip(SUMMARY_COLUMNS, summary_rows(roster)[0], strict=True))
     assert r["status"] == "new hire, not yet trained" and r["staff_id"] == "E-9"
-    assert "new-employee orientation" in r["note"]
+    assert "new-employee orientation" in r["state_rule"]
 
 
 @pytest.mark.parametrize(("attest", "status"), [(True, "complete"), (False, "partial")])
@@ -106,6 +107,10 @@ def test_florida_needs_the_dated_acknowledgment(attest: bool, status: str) -> No
     r = row(course("FL"), finished("2026-09-01", attest=attest), "2026-10-01")
     assert r["status"] == status
     assert r["attested_on"] == ("2026-09-01" if attest else "")
+    assert r["attestation_wording"] == ("FL.2" if attest else "")
+    assert r["state_rule"] == (
+        "acknowledged on 2026-09-01 (FL.2 wording)" if attest else "no dated acknowledgment on file"
+    )
 
 
 @pytest.mark.parametrize(
