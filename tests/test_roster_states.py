@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import re
 from pathlib import Path
 
 import pytest
 
 from keytool.errors import KeyToolError
 from keytool.roster import CourseInfo, StaffMember, completion, people
-from keytool.roster_report import SUMMARY_COLUMNS, Roster, summary_rows
+from keytool.roster_report import SUMMARY_COLUMNS, Roster, summary_rows, to_html
 from keytool.roster_states import attach_other_training, load_other_training
 from quietdoor import payloads
 from quietdoor.course import CourseModule
@@ -127,3 +128,30 @@ def test_a_bad_other_training_list_names_the_line(tmp_path: Path, text: str, mes
     path.write_text(text)
     with pytest.raises(KeyToolError, match=message):
         load_other_training(path, NAMES)
+
+
+@pytest.mark.parametrize(
+    ("state", "rule"),
+    [
+        ("CA", "trained this school year (from 2026-08-15)"),
+        ("OH", "partial: 1.5 of 4 hours; 2.5 hours remain"),
+        ("TX", ""),
+        ("FL", "acknowledged on 2026-09-01 (FL.2 wording)"),
+    ],
+)
+def test_the_printable_roster_has_every_column_an_auditor_needs(state: str, rule: str) -> None:
+    info = dataclasses.replace(
+        course(state, "08-15" if state == "CA" else ""), provider="Riverside USD", version="c0ffee"
+    )
+    record = dataclasses.replace(finished("2026-09-01"), course_version="c0ffee")
+    found = people([completion("env0", "2026-10-01", record)])
+    page = to_html(Roster(info, found, NAMES, datetime.date(2026, 10, 1)), "Roster")
+    headings = re.findall(r'<th scope="col"[^>]*>([^<]+)</th>', page)
+    for heading in ("Staff ID", "State rule", "Final: first", "Final: passed", "Hours"):
+        assert heading in headings
+    assert {"Attested", "Course version"} <= set(headings)
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", page)
+    assert "E-7" in cells and "10 of 11" in cells and "c0ffee" in cells
+    assert "1.50" in cells and "Tue 1 Sep 2026 (FL.2)" in cells  # the clock's day format
+    assert "Provider: Riverside USD. Course version: c0ffee." in page
+    assert any(rule in c for c in cells)
