@@ -32,6 +32,7 @@ from keytool.roster import (
     _person_key,
     read_csv,
 )
+from quietdoor.clock import Clock
 
 PARTIAL = "partial"
 CA_WEEKS = 6
@@ -63,7 +64,7 @@ def state_standing(
             rule = "no dated acknowledgment on file"
             return replace(base, status=PARTIAL if done else base.status, rule=rule)
         wording = f" ({person.attestation.wording} wording)" if person.attestation.wording else ""
-        return replace(base, rule=f"acknowledged on {person.attestation.on}{wording}")
+        return replace(base, rule=f"acknowledged on {_day(person.attestation.on)}{wording}")
     return base
 
 
@@ -79,17 +80,24 @@ def _california(
     passed = person.post_passed.taken_on if person.post_passed else ""
     if done and passed >= start.isoformat():
         following = _month_day(start.year + 1, month, day) + datetime.timedelta(weeks=CA_WEEKS)
-        rule = f"trained this school year (from {start.isoformat()}); next by {following}"
+        rule = f"trained this school year (from {_day(start)}); next by {_day(following)}"
         return replace(base, due_on=following.isoformat(), rule=rule)
-    rule = f"not yet trained this school year (due within six weeks of {start.isoformat()})"
+    rule = f"not yet trained this school year (due within six weeks of {_day(start)})"
     if not done:
-        return replace(base, rule=f"{rule}, by {window.isoformat()}")
+        return replace(base, rule=f"{rule}, by {_day(window)}")
     status = OVERDUE if today > window else REFRESHER_DUE
     return replace(base, status=status, rule=rule, due_on=window.isoformat())
 
 
 def _month_day(year: int, month: int, day: int) -> datetime.date:
     return datetime.date(year, month, min(day, 28) if month == 2 else day)
+
+
+def _day(day: datetime.date | str) -> str:
+    """A day as people read it, by the one clock helper."""
+    return Clock.full_day(
+        day if isinstance(day, datetime.date) else datetime.date.fromisoformat(day)
+    )
 
 
 def _hours(value: float) -> str:

@@ -63,7 +63,7 @@ def row(info: CourseInfo, record: payloads.Training, today: str, **kw: object) -
     ("trained", "today", "status", "due", "note"),
     [
         ("2026-09-01", "2026-10-01", "complete", "2027-09-26", ""),
-        ("2026-05-01", "2026-09-01", "refresher due", "2026-09-26", "six weeks of 2026-08-15"),
+        ("2026-05-01", "2026-09-01", "refresher due", "2026-09-26", "six weeks of Sat 15 Aug 2026"),
         ("2026-05-01", "2026-10-01", "overdue", "2026-09-26", "not yet trained this school year"),
     ],
 )
@@ -109,9 +109,8 @@ def test_florida_needs_the_dated_acknowledgment(attest: bool, status: str) -> No
     assert r["status"] == status
     assert r["attested_on"] == ("2026-09-01" if attest else "")
     assert r["attestation_wording"] == ("FL.2" if attest else "")
-    assert r["state_rule"] == (
-        "acknowledged on 2026-09-01 (FL.2 wording)" if attest else "no dated acknowledgment on file"
-    )
+    signed = "acknowledged on Tue 1 Sep 2026 (FL.2 wording)"
+    assert r["state_rule"] == (signed if attest else "no dated acknowledgment on file")
 
 
 @pytest.mark.parametrize(
@@ -133,10 +132,10 @@ def test_a_bad_other_training_list_names_the_line(tmp_path: Path, text: str, mes
 @pytest.mark.parametrize(
     ("state", "rule"),
     [
-        ("CA", "trained this school year (from 2026-08-15)"),
+        ("CA", "trained this school year (from Sat 15 Aug 2026)"),
         ("OH", "partial: 1.5 of 4 hours; 2.5 hours remain"),
         ("TX", ""),
-        ("FL", "acknowledged on 2026-09-01 (FL.2 wording)"),
+        ("FL", "acknowledged on Tue 1 Sep 2026 (FL.2 wording)"),
     ],
 )
 def test_the_printable_roster_has_every_column_an_auditor_needs(state: str, rule: str) -> None:
