@@ -86,3 +86,41 @@ def test_the_attestation_is_the_states_and_the_record_carries_it(
     (row,) = rows
     assert row["attestation"] == expected and row["attested_on"] == today
     assert row["attestation_wording"] == f"{state}.{rules.version}"
+
+
+def test_the_day_signed_is_the_schools_and_the_words_signed_are_the_words_shown(
+    site: Site, browser: Browser
+) -> None:
+    """A device on Kiritimati (UTC+14) at 03:00 UTC is a day ahead of a school in the
+    example's Los Angeles: the page shows the school's day and asks for the tick again."""
+    school = json.loads((site.dist / "training" / "schools" / "cedar-valley-high.json").read_text())
+    assert school["timezone"] == "America/Los_Angeles"
+    built = (site.dist / "training" / "course.json").read_text()
+    context = browser.new_context(timezone_id="Pacific/Kiritimati")
+    context.clock.install(time=datetime.datetime(2026, 12, 6, 3, 0, tzinfo=datetime.UTC))
+    context.add_init_script(
+        "localStorage.setItem('quietdoor.training', "
+        f"{json.dumps(complete_progress(json.loads(built), '2026-12-06'))})"
+    )
+    page = context.new_page()
+    page.goto(f"{site.relay.url}/training/complete/")
+    assert "on 2026-12-06." in page.inner_text("label[for=qd-attest]")  # the device's day
+    page.fill("#qd-name", "Kiri Device")
+    page.fill("#qd-role", "Teacher")
+    page.select_option("#qd-district", "cedar-valley")
+    page.wait_for_selector("#qd-school option[value='cedar-valley-high']", state="attached")
+    page.select_option("#qd-school", "cedar-valley-high")
+    page.check("#qd-attest")
+    page.fill("#qd-ack", ACK)
+    page.click("#qd-completion-form button")
+    page.locator("#qd-status", has_text="at your school").wait_for()
+    assert "the date is 2026-12-05 at your school" in page.inner_text("#qd-status")
+    assert not page.is_checked("#qd-attest")
+    assert "on 2026-12-05." in page.inner_text("label[for=qd-attest]")
+    page.check("#qd-attest")
+    page.click("#qd-completion-form button")
+    page.wait_for_selector("#qd-certificate")
+    certificate = page.inner_text("#qd-certificate")
+    context.close()
+    assert "Attestation, signed on 2026-12-05 (the school’s date)" in certificate
+    assert "I completed this training myself on 2026-12-05." in certificate
