@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser
 
 from keytool.errors import KeyToolError
 from keytool.roster import CourseInfo, StaffMember, completion, people
@@ -154,3 +155,25 @@ def test_the_printable_roster_has_every_column_an_auditor_needs(state: str, rule
     assert "1.50" in cells and "Tue 1 Sep 2026 (FL.2)" in cells  # the clock's day format
     assert "Provider: Riverside USD. Course version: c0ffee." in page
     assert any(rule in c for c in cells)
+
+
+@pytest.mark.browser
+def test_the_printable_roster_fits_a_landscape_a4_page(browser: Browser, tmp_path: Path) -> None:
+    """Printed by Chromium on A4 (the narrower of A4 and Letter once landscape), no table is
+    wider than the page, even with a long name and every column filled."""
+    info = dataclasses.replace(course("OH"), provider="Riverside Unified", version="3f9a1c2b7d4e")
+    record = finished("2026-09-01")
+    record = dataclasses.replace(
+        record,
+        person=dataclasses.replace(record.person, name="Maria-Fernanda Castellanos Oyelaran"),
+        course_version="3f9a1c2b7d4e",
+    )
+    found = people([completion("0123456789abcdef0123", "2026-10-01", record)])
+    page_file = tmp_path / "roster.html"
+    page_file.write_text(to_html(Roster(info, found, NAMES, datetime.date(2026, 10, 1)), "R"))
+    page = browser.new_page(viewport={"width": 1031, "height": 730})  # 273 mm at 96 dpi
+    page.emulate_media(media="print")
+    page.goto(page_file.as_uri())
+    widths = page.locator("table").evaluate_all("ts => ts.map(t => t.scrollWidth)")
+    page.close()
+    assert len(widths) >= 3 and max(widths) <= 1031, widths
