@@ -46,6 +46,8 @@ TOP_KEYS = frozenset(
         "name_es",
         "gaps_es",
         "statutes_es",
+        "attestation",
+        "attestation_es",
     }
 )
 REPORTING_KEYS = frozenset({"line", "deadline_short", "line_es", "deadline_short_es"})
@@ -57,6 +59,7 @@ SOURCE_KINDS = ("primary", "secondary")
 # The claims every rules file makes; "written" (a written follow-up) is optional.
 REQUIRED_CLAIMS = ("who", "personal", "to_whom", "deadline", "penalty", "training", "records")
 OPTIONAL_CLAIMS = ("written",)
+DATE_SLOT = "{date}"  # where an attestation names the day it is signed
 ROLE_PREFIX = "role-"  # a note for one role, shown in module 10
 UNVERIFIED = "*Not yet verified against the law's text; ask your safeguarding lead:*"
 UNVERIFIED_SHORT = "not yet verified: ask your safeguarding lead"
@@ -138,6 +141,9 @@ class StateRules:
     gaps_es: tuple[str, ...] = ()
     statutes_es: tuple[str, ...] = ()
     unverified_short: str = UNVERIFIED_SHORT  # the checklist's marker, in the page's language
+    # What a staff member signs at the end of the course, with DATE_SLOT for the day.
+    attestation: str = ""
+    attestation_es: str = ""
 
     def in_language(self, lang: str) -> StateRules:
         """The same rules with every text in lang ("en" or "es"); versions and sources unchanged."""
@@ -152,8 +158,9 @@ class StateRules:
                 raise StateRulesError(
                     f"{where}: claim {claim.id!r}: {field} is missing (the Spanish course needs it)"
                 )
-        if not self.name_es:
-            raise StateRulesError(f"{where}: name_es is missing (the Spanish course needs it)")
+        for field, value in (("name_es", self.name_es), ("attestation_es", self.attestation_es)):
+            if not value:
+                raise StateRulesError(f"{where}: {field} is missing (the Spanish course needs it)")
         for field, english, spanish in (
             ("gaps_es", self.gaps, self.gaps_es),
             ("statutes_es", self.statutes, self.statutes_es),
@@ -173,6 +180,7 @@ class StateRules:
             gaps=self.gaps_es,
             statutes=self.statutes_es,
             unverified_short=UNVERIFIED_SHORT_ES,
+            attestation=self.attestation_es,
             reporting=Reporting(
                 line=self.reporting.line_es, deadline_short=self.reporting.deadline_short_es
             ),
@@ -181,6 +189,12 @@ class StateRules:
                 for c in self.claims
             ),
         )
+
+    @property
+    def attestations(self) -> dict[str, str]:
+        """The attestation by language, as course.json publishes it."""
+        found = {"en": self.attestation, "es": self.attestation_es}
+        return {lang: text for lang, text in found.items() if text}
 
     @property
     def is_general(self) -> bool:
@@ -307,6 +321,8 @@ def parse_state_rules(raw: Mapping[str, Any], path: Path, expected: str) -> Stat
         name_es=f.text(raw, "name_es", optional=True),
         gaps_es=f.texts(raw, "gaps_es"),
         statutes_es=f.texts(raw, "statutes_es"),
+        attestation=f.attestation(raw, "attestation"),
+        attestation_es=f.attestation(raw, "attestation_es", optional=True),
     )
 
 
@@ -360,6 +376,12 @@ class _Fields:
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             raise self.fail(key, "expected a list of text")
         return tuple(" ".join(v.split()) for v in value)
+
+    def attestation(self, raw: Mapping[str, Any], key: str, *, optional: bool = False) -> str:
+        value = self.text(raw, key, optional=optional)
+        if value and value.count(DATE_SLOT) != 1:
+            raise self.fail(key, f"name the day it is signed once, as {DATE_SLOT}")
+        return value
 
     def table(self, raw: Mapping[str, Any], key: str, keys: frozenset[str]) -> Mapping[str, Any]:
         value = raw.get(key)

@@ -135,7 +135,12 @@ def write_course_json(
 ) -> None:
     """What every course page needs, and nothing per school."""
     published = CourseFile(
-        state=CourseState(code=rules.code, name=rules.name, version=rules.version),
+        state=CourseState(
+            code=rules.code,
+            name=rules.name,
+            version=rules.version,
+            attestation=rules.attestations,
+        ),
         refresher_months=refresher_months(deployment, rules),
         new_hire_days=deployment.training.new_hire_days,
         modules=tuple(
@@ -258,5 +263,6 @@ def school_entry(deployment: Deployment, school: School) -> bytes:
             name=school.name,
             district=school.district,
             recipients=tuple(r.x25519 for r in deployment.recipients_for(school.slug)),
+            timezone=deployment.timezone_of(school.slug),
         )
     )

@@ -75,6 +75,7 @@ class CourseInfo:
     state_code: str = ""  # "CA", …; "" for the general text
     school_year_starts: str = ""  # "MM-DD" or ""
     provider: str = ""
+    version: str = ""  # the course's version (course.json), as certificates name it
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,15 @@ class Acknowledgment:
 
 
 @dataclass(frozen=True)
+class Attestation:
+    """The dated statement the person ticked, and the state wording it was (e.g. "FL.2")."""
+
+    text: str
+    on: str
+    wording: str = ""
+
+
+@dataclass(frozen=True)
 class Completion:
     """One decrypted completion record, checked and trimmed."""
 
@@ -122,7 +132,7 @@ class Completion:
     post_passed: TestResult | None = None
     acknowledgment: Acknowledgment | None = None
     staff_id: str = ""
-    attestation: Acknowledgment | None = None
+    attestation: Attestation | None = None
     course_version: str = ""
 
 
@@ -164,7 +174,7 @@ class Person:
     records: list[str] = field(default_factory=list)
     staff_id: str = ""
     flags: list[str] = field(default_factory=list)  # records the answer key disagrees with
-    attestation: Acknowledgment | None = None
+    attestation: Attestation | None = None
     other: list[OtherTraining] = field(default_factory=list)
     course_version: str = ""
 
@@ -187,6 +197,7 @@ class Standing:
     note: str
     trained_on: str  # from when the current training counts ("" if not trained)
     due_on: str  # when a refresher is due, or when a new hire must have trained
+    rule: str = ""  # where the person stands on the state's own rule, in words
 
 
 # ---------------------------------------------------------------- the course
@@ -217,6 +228,7 @@ def load_course_info(source: str) -> CourseInfo:
         state_code=course.state.code if course.state and course.state.code != "general" else "",
         school_year_starts=course.school_year_starts,
         provider=course.provider,
+        version=course.version,
     )
 
 
@@ -337,7 +349,7 @@ def completion(record: str, received: str, training: Training) -> Completion:
         post=_result(training.post),
         post_passed=_result(training.post_passed),
         acknowledgment=Acknowledgment(text=_clean(ack.text, MAX_ACK), on=ack.on) if ack else None,
-        attestation=Acknowledgment(text=_clean(att.text, MAX_ACK), on=att.on) if att else None,
+        attestation=Attestation(_clean(att.text, MAX_ACK), att.on, att.wording) if att else None,
         course_version=_clean(training.course_version, 40),
     )
 

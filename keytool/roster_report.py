@@ -27,6 +27,7 @@ from keytool.roster import (
     standing,
 )
 from keytool.roster_states import PARTIAL, state_standing
+from quietdoor.clock import Clock
 from quietdoor.csvcells import cells
 
 SUMMARY_COLUMNS = [
@@ -38,6 +39,7 @@ SUMMARY_COLUMNS = [
     "start_date",
     "status",
     "note",
+    "state_rule",
     "trained_on",
     "due_on",
     "modules_current",
@@ -56,7 +58,9 @@ SUMMARY_COLUMNS = [
     "hours_other",
     "hours_credited",
     "course_version",
+    "provider",
     "attested_on",
+    "attestation_wording",
     "attestation",
     "acknowledged_on",
     "acknowledgment",
@@ -130,6 +134,7 @@ def summary_rows(roster: Roster) -> list[list[str]]:
             "start_date": p.start_date,
             "status": s.status,
             "note": s.note,
+            "state_rule": s.rule,
             "trained_on": s.trained_on,
             "due_on": s.due_on,
             "modules_current": str(current),
@@ -142,7 +147,9 @@ def summary_rows(roster: Roster) -> list[list[str]]:
             "hours_other": f"{sum(o.hours for o in p.other):.2f}",
             "hours_credited": f"{p.credited_hours(roster.course):.2f}",
             "course_version": p.course_version,
+            "provider": roster.course.provider,
             "attested_on": p.attestation.on if p.attestation else "",
+            "attestation_wording": p.attestation.wording if p.attestation else "",
             "attestation": p.attestation.text if p.attestation else "",
             "acknowledged_on": ack.on if ack else "",
             "acknowledgment": ack.text if ack else "",
@@ -208,6 +215,8 @@ def to_html(roster: Roster, title: str) -> str:
         title=title,
         as_of=roster.as_of or roster.today.isoformat(),
         state=roster.state_rules,
+        provider=roster.course.provider or "not named in the course",
+        course_version=roster.course.version or "not named in the course",
         refresher_months=roster.course.refresher_months,
         new_hire_days=roster.course.new_hire_days,
         modules=modules,
@@ -225,14 +234,20 @@ def _school_view(roster: Roster, slug: str, people: list[Person]) -> dict[str, A
         rows.append(
             {
                 "name": p.name,
+                "staff_id": p.staff_id,
                 "role": p.role,
                 "status": s.status,
                 "flag": s.status != COMPLETE,
                 "note": s.note,
-                "trained_on": s.trained_on,
-                "due_on": s.due_on,
+                "rule": s.rule,
+                "trained_on": _day(s.trained_on),
+                "due_on": _day(s.due_on),
                 "pre": _score(p.pre),
                 "post": _score(p.post),
+                "post_passed": _score(p.post_passed),
+                "hours": _hours_cell(roster, p),
+                "attested": _attested(p),
+                "course_version": p.course_version,
                 "records": " ".join(p.records),
                 "modules": [
                     _module_cell(p, m.id, m.version) for m in roster.course.modules.values()
@@ -244,16 +259,44 @@ def _school_view(roster: Roster, slug: str, people: list[Person]) -> dict[str, A
         "people": rows,
         "summary": ", ".join(f"{n} {s}" for s, n in counts.items() if n),
         "acknowledgments": [
-            (p.name, p.acknowledgment.on, p.acknowledgment.text) for p in people if p.acknowledgment
+            (p.name, _day(p.acknowledgment.on), p.acknowledgment.text)
+            for p in people
+            if p.acknowledgment
+        ],
+        "attestations": [
+            (p.name, _day(p.attestation.on), p.attestation.wording, p.attestation.text)
+            for p in people
+            if p.attestation
         ],
     }
+
+
+def _day(iso: str) -> str:
+    """A record's day as people read it (quietdoor.clock's format); the day itself is the
+    one the record gives, written in the school's zone."""
+    return Clock.full_day(datetime.date.fromisoformat(iso)) if iso else ""
+
+
+def _hours_cell(roster: Roster, p: Person) -> str:
+    other = sum(o.hours for o in p.other)
+    text = f"{p.credited_hours(roster.course):.2f}"
+    if other:
+        text += f" ({p.measured_hours(roster.course):.2f} here, {other:.2f} other)"
+    return text
+
+
+def _attested(p: Person) -> str:
+    if p.attestation is None:
+        return ""
+    wording = f" ({p.attestation.wording})" if p.attestation.wording else ""
+    return _day(p.attestation.on) + wording
 
 
 def _module_cell(person: Person, module_id: str, version: str) -> str:
     taken = person.modules.get(module_id)
     if taken is None:
         return ""
-    text = f"{_num(taken.score)}/{_num(taken.questions)} {taken.completed_on}"
+    text = f"{_num(taken.score)}/{_num(taken.questions)} {_day(taken.completed_on)}"
     return text if taken.version == version else f"{text} (older version)"
 
 

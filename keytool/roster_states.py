@@ -33,6 +33,7 @@ from keytool.roster import (
     _person_key,
     read_csv,
 )
+from quietdoor.clock import Clock
 
 PARTIAL = "partial"
 CA_WEEKS = 6
@@ -43,31 +44,33 @@ OTHER_COLUMNS = ("school", "hours", "on", "provider")  # and staff_id or name
 def state_standing(
     person: Person, course: CourseInfo, today: datetime.date, base: Standing
 ) -> Standing:
-    """The course's standing, adjusted by the state's own rule."""
+    """The course's standing, adjusted by the state's own rule, which `rule` puts in words."""
     state = course.state_code
     done = base.status in (COMPLETE, REFRESHER_DUE)
-    if state == "OH" and done:
+    if state == "OH":
         hours = person.credited_hours(course)
-        if hours < OH_HOURS:
-            note = (
-                f"partial: {_hours(hours)} of {_hours(OH_HOURS)} hours; "
-                f"{_hours(OH_HOURS - hours)} hours remain (other trainings: --other-training)"
-            )
-            return replace(base, status=PARTIAL, note=_join(base.note, note))
-    if state == "CA" and done and course.school_year_starts:
-        return _california(person, course, today, base)
+        if hours >= OH_HOURS:
+            return replace(base, rule=f"{_hours(hours)} of {_hours(OH_HOURS)} hours: met")
+        rule = (
+            f"partial: {_hours(hours)} of {_hours(OH_HOURS)} hours; "
+            f"{_hours(OH_HOURS - hours)} hours remain (other trainings: --other-training)"
+        )
+        return replace(base, status=PARTIAL if done else base.status, rule=rule)
+    if state == "CA" and course.school_year_starts:
+        return _california(person, course, today, base, done)
     if state == "TX" and base.status == NEW_HIRE:
-        return replace(base, note=_join(base.note, "Texas: due at new-employee orientation"))
-    if state == "FL" and done:
+        return replace(base, rule="new hire: due at new-employee orientation")
+    if state == "FL":
         if person.attestation is None:
-            note = "no dated acknowledgment (attestation) on file"
-            return replace(base, status=PARTIAL, note=_join(base.note, note))
-        return replace(base, note=_join(base.note, f"acknowledged on {person.attestation.on}"))
+            rule = "no dated acknowledgment on file"
+            return replace(base, status=PARTIAL if done else base.status, rule=rule)
+        wording = f" ({person.attestation.wording} wording)" if person.attestation.wording else ""
+        return replace(base, rule=f"acknowledged on {_day(person.attestation.on)}{wording}")
     return base
 
 
 def _california(
-    person: Person, course: CourseInfo, today: datetime.date, base: Standing
+    person: Person, course: CourseInfo, today: datetime.date, base: Standing, done: bool
 ) -> Standing:
     """Trained within this school year, or due within its first six weeks."""
     month, day = (int(x) for x in course.school_year_starts.split("-"))
@@ -76,24 +79,30 @@ def _california(
         start = _month_day(today.year - 1, month, day)
     window = start + datetime.timedelta(weeks=CA_WEEKS)
     passed = person.post_passed.taken_on if person.post_passed else ""
-    if passed >= start.isoformat():
+    if done and passed >= start.isoformat():
         following = _month_day(start.year + 1, month, day) + datetime.timedelta(weeks=CA_WEEKS)
-        return replace(base, due_on=following.isoformat())
-    note = f"not yet trained this school year (due within six weeks of {start.isoformat()})"
+        rule = f"trained this school year (from {_day(start)}); next by {_day(following)}"
+        return replace(base, due_on=following.isoformat(), rule=rule)
+    rule = f"not yet trained this school year (due within six weeks of {_day(start)})"
+    if not done:
+        return replace(base, rule=f"{rule}, by {_day(window)}")
     status = OVERDUE if today > window else REFRESHER_DUE
-    return replace(base, status=status, note=_join(base.note, note), due_on=window.isoformat())
+    return replace(base, status=status, rule=rule, due_on=window.isoformat())
 
 
 def _month_day(year: int, month: int, day: int) -> datetime.date:
     return datetime.date(year, month, min(day, 28) if month == 2 else day)
 
 
+def _day(day: datetime.date | str) -> str:
+    """A day as people read it, by the one clock helper."""
+    return Clock.full_day(
+        day if isinstance(day, datetime.date) else datetime.date.fromisoformat(day)
+    )
+
+
 def _hours(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
-
-
-def _join(*parts: str) -> str:
-    return "; ".join(p for p in parts if p)
 
 
 def load_other_training(path: Path, names: Mapping[str, str]) -> list[OtherTraining]:

@@ -14,6 +14,7 @@ list a lead wrote by hand, so every other field has the default a course without
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,9 @@ DEFAULT_PASS_PERCENT = 80
 ITEMS_JSON = "items.json"  # the scored tests' items, beside course.json
 ANSWER_KEY = "training-answer-key.json"  # in the print folder, never published
 MAX_KEY_ITEMS = 2_000
+MAX_ATTESTATION = 2_000  # a record's attestation holds at most this many characters
+LANGUAGE_RE = re.compile(r"[a-z]{2}")
+ZONE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_+-]{0,30}(/[A-Za-z0-9_+-]{1,30}){0,2}")
 
 
 class CourseFileError(QuietDoorError):
@@ -49,11 +53,13 @@ class CourseFileError(QuietDoorError):
 
 @dataclass(frozen=True)
 class CourseState:
-    """The state rules the course shows: a postal code or "general", its name, their version."""
+    """The state rules the course shows: a postal code or "general", its name, their version,
+    and the attestation a staff member signs, by language ("{date}" marks the day)."""
 
     code: str
     name: str
     version: int
+    attestation: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -133,6 +139,7 @@ class SchoolEntry:
     name: str
     district: str = ""
     recipients: tuple[bytes, ...] = ()
+    timezone: str = ""  # the school's IANA zone: the day a staff member signs is the school's
 
 
 @dataclass(frozen=True)
@@ -158,6 +165,8 @@ def course_bytes(course: CourseFile) -> bytes:
     if course.state is not None:
         s = course.state
         data["state"] = {"code": s.code, "name": s.name, "version": s.version}
+        if s.attestation:
+            data["state"]["attestation"] = dict(s.attestation)
     data |= {
         "refresher_months": course.refresher_months,
         "new_hire_days": course.new_hire_days,
@@ -239,6 +248,7 @@ def school_entry_bytes(entry: SchoolEntry) -> bytes:
             "district": entry.district,
             "recipients": [b64u_encode(k) for k in entry.recipients],
         }
+        | ({"timezone": entry.timezone} if entry.timezone else {})
     )
 
 
@@ -335,8 +345,11 @@ def parse_school_entry(raw: bytes, where: str) -> SchoolEntry:
             Reader({"key": k}, f"{r.where}.recipients[{i}]", CourseFileError).binary("key", 32)
             for i, k in enumerate(keys)
         ),
+        timezone=r.pattern("timezone", ZONE_RE, "an IANA time zone such as America/Chicago")
+        if "timezone" in given
+        else "",
     )
-    r.only(("slug", "name", "district", "recipients"))
+    r.only(("slug", "name", "district", "recipients", "timezone"))
     return entry
 
 
@@ -366,9 +379,20 @@ def _state(r: Reader) -> CourseState:
         code=r.text("code", MAX_SHORT),
         name=r.text("name", MAX_SHORT),
         version=r.count("version", MAX_COUNT),
+        attestation=_attestation(r.table("attestation")) if "attestation" in r.obj else {},
     )
-    r.only(("code", "name", "version"))
+    r.only(("code", "name", "version", "attestation"))
     return state
+
+
+def _attestation(r: Reader) -> dict[str, str]:
+    """The attestation's text by language: at most a few languages, each text bounded."""
+    if len(r.obj) > MAX_TESTS:
+        raise r.error(f"{r.where}: more than {MAX_TESTS} languages")
+    for lang in r.obj:
+        if not LANGUAGE_RE.fullmatch(lang):
+            raise r.fail(lang[:8], "must be a language code such as en")
+    return {lang: r.text(lang, MAX_ATTESTATION, empty=False) for lang in r.obj}
 
 
 def _tests(r: Reader) -> dict[str, CourseTest]:

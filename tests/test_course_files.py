@@ -48,7 +48,12 @@ COURSE = CourseFile(
             questions=4,
         ),
     ),
-    state=CourseState(code="TX", name="Texas", version=1),
+    state=CourseState(
+        code="TX",
+        name="Texas",
+        version=1,
+        attestation={"en": "I completed it on {date}.", "es": "La completé el {date}."},
+    ),
     refresher_months=24,
     new_hire_days=14,
     tests={"pre": CourseTest("Before", "pre/", 10), "post": CourseTest("After", "post/", 10)},
@@ -61,6 +66,7 @@ SCHOOL = SchoolEntry(
     name="Lincoln High School",
     district="riverside-unified",
     recipients=(bytes(range(32)), bytes(32)),
+    timezone="America/Chicago",
 )
 DISTRICT = DistrictEntry(
     slug="riverside-unified",
@@ -108,6 +114,16 @@ def test_a_module_list_alone_is_a_course_with_the_defaults() -> None:
         (course_with(new_hire_days=True), r"course\.new_hire_days: must be a whole number"),
         (course_with(state={"code": "TX", "name": "Texas"}), r"course\.state\.version: missing"),
         (course_with(tests={"x" * 40: {}}), r"course\.tests\.x{32}: must be a test id"),
+        (
+            course_with(
+                state={"code": "TX", "name": "T", "version": 1, "attestation": {"EN": "x"}}
+            ),
+            r"course\.state\.attestation\.EN: must be a language code",
+        ),
+        (
+            course_with(state={"code": "TX", "name": "T", "version": 1, "attestation": {"en": ""}}),
+            r"course\.state\.attestation\.en: must not be empty",
+        ),
         (course_with(relay_url="x" * 3000), r"course\.relay_url: longer than 2000"),
         (course_with(scripts=[{"src": "a.js"}]), r"course\.scripts\[0\]\.integrity: missing"),
         (course_with(surprise=1), r"course\.surprise: unknown field"),
@@ -129,6 +145,7 @@ def test_a_hostile_course_json_is_refused_naming_file_and_field(raw: bytes, mess
         ({"recipients": ["AAAA"]}, r"school\.recipients\[0\]\.key: must be 32 bytes"),
         ({"recipients": "AAAA"}, r"school\.recipients: must be a list"),
         ({"keys": []}, r"school\.keys: unknown field"),
+        ({"timezone": "../../etc"}, r"school\.timezone: must be an IANA time zone"),
     ],
 )
 def test_a_hostile_school_entry_is_refused(changes: dict[str, Any], message: str) -> None:

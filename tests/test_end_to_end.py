@@ -188,8 +188,8 @@ def test_staff_member_trains_prints_a_certificate_and_appears_on_the_roster(
     organisation = site.deployment.organisation
     assert f"Provider: {organisation}. Course version " in certificate
     assert "(staff ID E-1042)" in certificate and "Credited time: " in certificate
-    assert f"Attestation, signed on {datetime.date.today().isoformat()}" in certificate
-    assert "I attest that I completed the Quiet Door staff training" in certificate
+    assert f"Attestation, signed on {today.isoformat()} (the school’s date)" in certificate
+    assert f"I completed this training myself on {today.isoformat()}." in certificate
     reference = re.search(r"Record reference (\S+),", certificate)
     assert reference, certificate
     page.screenshot(path=str(site.dist.parent / "training-certificate.png"), full_page=True)
@@ -223,6 +223,8 @@ def test_staff_member_trains_prints_a_certificate_and_appears_on_the_roster(
     assert row["school"] == "Cedar Valley High School" and row["role"] == "School nurse"
     assert row["staff_id"] == "E-1042" and row["answer_key"] == ""
     assert row["attested_on"] == today.isoformat() and row["course_version"]
+    assert row["attestation_wording"] == "general.1" and row["provider"] == organisation
+    assert row["attestation"].startswith(f"I completed this training myself on {today}.")
     assert float(row["hours_credited"]) == float(row["hours_course"]) >= 0
     assert row["status"] == "complete" and row["trained_on"] == today.isoformat()
     due = datetime.date.fromisoformat(row["due_on"])

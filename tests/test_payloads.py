@@ -129,6 +129,27 @@ def test_training_person_must_belong_to_the_school() -> None:
         payloads.parse_payload(payloads.encode(obj))
 
 
+@pytest.mark.parametrize(
+    ("wording", "accepted"),
+    [("FL.2", True), ("general.1", True), ("", True), ("fl.2", False), ("FL.", False)],
+)
+def test_an_attestation_names_its_wording(wording: str, accepted: bool) -> None:
+    """Since 2.2 a record says which state's wording, in which version, was signed."""
+    training = every_kind()[5]
+    assert isinstance(training, payloads.Training)
+    signed = payloads.Attestation("I completed this training myself on 2026-12-06.", "2026-12-06")
+    obj = payloads.to_json(dataclasses.replace(training, attestation=signed))
+    if wording:
+        obj["attestation"]["wording"] = wording
+    if not accepted:
+        with pytest.raises(protocol.ProtocolError, match=r"attestation\.wording"):
+            payloads.parse_payload(payloads.encode(obj))
+        return
+    parsed = payloads.parse_payload(payloads.encode(obj))
+    assert isinstance(parsed, payloads.Training) and parsed.attestation is not None
+    assert parsed.attestation.wording == wording and payloads.to_json(parsed) == obj
+
+
 # --- version 1 and 2 ------------------------------------------------------------
 
 V2_FIELDS = {"report": "update_pk", "update": "sig", "note": "prev", "training": "record_pk"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import html
 import re
@@ -248,3 +249,23 @@ def test_without_a_state_the_course_shows_the_general_text(tmp_path: Path) -> No
 def test_training_doc_lists_every_claim_and_its_source() -> None:
     doc = (ROOT / "docs" / "TRAINING.md").read_text(encoding="utf-8")
     assert claims_table(STATES) in doc, "regenerate the table: see docs/TRAINING.md"
+
+
+@pytest.mark.parametrize("code", ["", *known_states()])
+def test_every_state_file_words_its_attestation_with_the_day(code: str) -> None:
+    rules = load_state_rules(code)
+    for text in (rules.attestation, rules.attestation_es):
+        assert text.count("{date}") == 1
+    # Florida asks for an acknowledgment of having received the training (s. 1006.481(3)).
+    assert rules.attestation.startswith("I acknowledge") == (code == "FL")
+    assert rules.attestations == {"en": rules.attestation, "es": rules.attestation_es}
+
+
+def test_an_attestation_without_its_day_or_its_spanish_text_is_named(tmp_path: Path) -> None:
+    rules = load_state_rules("FL")
+    with pytest.raises(StateRulesError, match=r"FL\.toml: attestation_es is missing"):
+        dataclasses.replace(rules, attestation_es="").in_language("es")
+    source = (STATE_RULES_DIR / "FL.toml").read_text(encoding="utf-8")
+    (tmp_path / "FL.toml").write_text(source.replace("on {date}.", "today."), encoding="utf-8")
+    with pytest.raises(StateRulesError, match=r"FL\.toml: attestation: name the day it is signed"):
+        load_state_rules("FL", tmp_path)

@@ -56,7 +56,13 @@ def test_course_json_names_no_school_and_does_not_grow_with_schools(
     course = json.loads(small)
     assert [m["id"] for m in course["modules"]] == [f"m{n:02d}" for n in range(1, 12)]
     assert set(course["tests"]) == {"pre", "post"}
-    assert course["state"] == {"code": "general", "name": "your state", "version": 1}
+    general = load_state_rules("")
+    assert course["state"] == {
+        "code": "general",
+        "name": "your state",
+        "version": 1,
+        "attestation": {"en": general.attestation, "es": general.attestation_es},
+    }
     assert (course["refresher_months"], course["new_hire_days"]) == (12, 30)
     assert "lincoln-high" not in small.decode() and len(small) < 4096
     parsed = parse_course(small, "course.json")  # what the key tool's roster reads
@@ -95,6 +101,7 @@ def test_schools_are_split_per_district_and_per_school(
     assert len(lincoln["recipients"]) == 2  # the school's lead and the district lead
     entry = parse_school_entry((tmp_path / "schools" / "lincoln-high.json").read_bytes(), "x")
     assert entry.recipients == tuple(r.x25519 for r in d.recipients_for("lincoln-high"))
+    assert entry.timezone == d.timezone_of("lincoln-high")  # the day an attestation is signed
 
 
 @pytest.mark.parametrize(

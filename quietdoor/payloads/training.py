@@ -21,6 +21,7 @@ MAX_STAFF_ID = 64
 MAX_SECONDS = 86_400  # a day on one module is the most time on task a record may claim
 MAX_ITEM_ID = 64
 STATE_RE = re.compile(r"[A-Z]{2}|general")
+WORDING_RE = re.compile(r"(?:[A-Z]{2}|general)\.[0-9]{1,6}")
 DAY = "a day such as 2026-11-28"
 
 
@@ -93,6 +94,20 @@ class Acknowledgment:
 
 
 @dataclass(frozen=True)
+class Attestation:
+    """The dated statement the course shows and the person ticks, in the state's wording."""
+
+    text: str
+    on: str
+    wording: str = ""  # since 2.3: the state rules it came from and their version, "FL.2"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "on": self.on} | (
+            {"wording": self.wording} if self.wording else {}
+        )
+
+
+@dataclass(frozen=True)
 class Training:
     header: Header
     person: Person
@@ -102,7 +117,7 @@ class Training:
     post: CheckResult | None = None  # the final check's first attempt
     post_passed: CheckResult | None = None  # since 2.1: its first passing attempt
     acknowledgment: Acknowledgment | None = None
-    attestation: Acknowledgment | None = None  # since 2.1: the state's wording, dated
+    attestation: Attestation | None = None  # since 2.1: the state's wording, dated
     course_version: str = ""  # since 2.1: the course.json version the person took
     # The throwaway X25519 key the record is sealed to; its case id is record_id(record_pk).
     # None in version 1.
@@ -125,12 +140,13 @@ class Training:
             body["post"] = self.post.to_json()
         if self.post_passed is not None:
             body["post_passed"] = self.post_passed.to_json()
-        for name, ack in (
-            ("acknowledgment", self.acknowledgment),
-            ("attestation", self.attestation),
-        ):
-            if ack is not None:
-                body[name] = {"text": ack.text, "on": ack.on}
+        if self.acknowledgment is not None:
+            body["acknowledgment"] = {
+                "text": self.acknowledgment.text,
+                "on": self.acknowledgment.on,
+            }
+        if self.attestation is not None:
+            body["attestation"] = self.attestation.to_json()
         if self.course_version:
             body["course_version"] = self.course_version
         return body
@@ -175,7 +191,7 @@ def read_training(r: Reader, header: Header) -> tuple[Training, tuple[str, ...]]
         acknowledgment=_acknowledgment(r.table("acknowledgment"))
         if "acknowledgment" in present
         else None,
-        attestation=_acknowledgment(r.table("attestation")) if "attestation" in present else None,
+        attestation=_attestation(r.table("attestation")) if "attestation" in present else None,
         course_version=r.text("course_version", MAX_SHORT, empty=False)
         if "course_version" in present
         else "",
@@ -227,6 +243,18 @@ def _answers(r: Reader) -> tuple[Answer, ...]:
         )
         a.only(("item", "chosen"))
     return tuple(answers)
+
+
+def _attestation(r: Reader) -> Attestation:
+    attestation = Attestation(
+        text=r.text("text", MAX_ACKNOWLEDGMENT, empty=False),
+        on=r.moment("on", DAY_FORMAT, DAY),
+        wording=r.pattern("wording", WORDING_RE, "a state's code and version, such as FL.2")
+        if "wording" in r.obj
+        else "",
+    )
+    r.only(("text", "on", "wording"))
+    return attestation
 
 
 def _acknowledgment(r: Reader) -> Acknowledgment:

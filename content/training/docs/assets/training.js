@@ -376,7 +376,7 @@
   /* The training record's own fields (docs/PROTOCOL.md, kind "training"); the envelope code
    * adds the header (kind, school, case, message id, time) and the throwaway key the record
    * is sealed to and bound by (record_pk), and seals it. */
-  function completionPayload(course, person, status, acknowledgment) {
+  function completionPayload(course, person, status, acknowledgment, day) {
     var payload = { person: person, state: course.state.code, modules: status.modules };
     if (course.version) payload.course_version = course.version;
     ['pre', 'post', 'passed'].forEach(function (id) {
@@ -386,19 +386,27 @@
         answers: t.answers || [] };
     });
     if (status.complete) {
-      payload.acknowledgment = { text: acknowledgment, on: today() };
-      payload.attestation = { text: attestationText(course), on: today() };
+      payload.acknowledgment = { text: acknowledgment, on: day };
+      payload.attestation = { text: attestationText(course, day), on: day,
+        wording: course.state.code + '.' + course.state.version };
     }
     return payload;
   }
 
-  /* The dated statement a staff member signs: general wording naming the state's rules. */
-  function attestationText(course) {
-    return 'I attest that I completed the Quiet Door staff training' +
-      (course.provider ? ' provided by ' + course.provider : '') + ', including ' +
-      (course.state.code === 'general' ? 'the general text on reporting'
-        : 'the reporting rules for ' + course.state.name) +
-      ', and that I understand my own duty to report a suspicion of abuse, neglect or trafficking.';
+  /* The dated statement a staff member signs: the state's wording (its file's `attestation`),
+   * in the page's language, for the day given (the school's day when it is known). */
+  function attestationText(course, day) {
+    var texts = course.state.attestation;
+    return (texts[document.documentElement.lang] || texts.en).replace('{date}', day);
+  }
+
+  /* Today as the school's clock reads it (its IANA zone, from its entry). */
+  function schoolDay(zone) {
+    if (!zone) return today();
+    var parts = {};
+    new Intl.DateTimeFormat('en-US', { timeZone: zone, year: 'numeric', month: '2-digit',
+      day: '2-digit' }).formatToParts(new Date()).forEach(function (p) { parts[p.type] = p.value; });
+    return parts.year + '-' + parts.month + '-' + parts.day;
   }
 
   /* Credited minutes for a module: the time measured, at most the module's nominal time. */
@@ -493,7 +501,7 @@
         (payload.person.staff_id ? ' (staff ID ' + payload.person.staff_id + ')' : '') }),
       el('p', { text: 'Provider: ' + (course.provider || 'not named') + '. Course version ' +
         (course.version || 'not named') + '.' }),
-      el('p', { text: 'completed Quiet Door staff training on ' + today() + ', ' +
+      el('p', { text: 'completed Quiet Door staff training on ' + payload.attestation.on + ', ' +
         (course.state.code === 'general' ? 'with the general text on reporting (no state set).'
           : 'with the reporting rules for ' + course.state.name + '.') }),
       table,
@@ -502,7 +510,8 @@
       el('p', { text: 'Check before the course: ' + score(payload.pre) + '. Final check, ' +
         'first attempt: ' + score(payload.post) + '; passed with ' + score(payload.post_passed) +
         ' (pass mark ' + course.pass_percent + '%).' }),
-      el('p', { text: 'Attestation, signed on ' + payload.attestation.on + ':' }),
+      el('p', { text: 'Attestation, signed on ' + payload.attestation.on + ' (the school\u2019s ' +
+        'date), in the wording for ' + course.state.name + ' (' + payload.attestation.wording + '):' }),
       el('blockquote', { 'class': 'qd-attestation', text: payload.attestation.text }),
       el('p', { text: 'In their own words:' }),
       el('blockquote', { text: payload.acknowledgment.text }),
@@ -546,8 +555,7 @@
     if (status.complete) {
       attest = el('input', { type: 'checkbox', id: 'qd-attest', name: 'attest', required: '' });
       fields.push(el('div', { 'class': 'qd-field qd-attest' }, [attest,
-        el('label', { 'for': 'qd-attest', text: attestationText(course) + ' (dated today, ' +
-          today() + ')' })]));
+        el('label', { 'for': 'qd-attest', text: attestationText(course, today()) })]));
       ack = el('textarea', { id: 'qd-ack', name: 'acknowledgment', rows: '4', required: '',
         maxlength: '1000', 'aria-describedby': 'qd-ack-help' });
       fields.push(el('div', { 'class': 'qd-field' }, [
@@ -593,14 +601,23 @@
       }
       var person = { name: name.value.trim(), role: role.value.trim(), school: slug };
       if (staffId.value.trim()) person.staff_id = staffId.value.trim();
-      var payload = completionPayload(course, person,
-        status, ack ? ack.value.trim() : '');
+      var payload = null;
       var target = null;
       send.disabled = true;
       message.textContent = 'Sending\u2026';
       fetchJSON(course.schools.school + slug + '.json')
         .then(function (s) {
           target = s;
+          var day = schoolDay(s.timezone);
+          var label = attest && form.querySelector('label[for="qd-attest"]');
+          if (label && label.textContent !== attestationText(course, day)) {
+            /* The school's day is not this device's: sign only what was shown. */
+            label.textContent = attestationText(course, day);
+            attest.checked = false;
+            throw new Error('the date is ' + day + ' at your school; read the attestation ' +
+              'again and tick it');
+          }
+          payload = completionPayload(course, person, status, ack ? ack.value.trim() : '', day);
           return course.scripts.reduce(function (p, script) {
             return p.then(function () { return loadScript(script); });
           }, Promise.resolve());
