@@ -3,7 +3,7 @@
 The wheel is built from a copy of the project's files and installed into a fresh
 venv outside the checkout, from a wheelhouse packed from this venv's own
 installed distributions (tests/support/wheelhouse.py): nothing is downloaded.
-Slow: 80 s on 2 busy cores (load 13), most of it installing 140 MB of wheels.
+Slow: most of it installing the wheels of the key tool's and the relay's libraries.
 """
 
 from __future__ import annotations
@@ -100,6 +100,7 @@ def test_the_wheel_installs_offline_and_runs_without_a_checkout(laptop: Laptop) 
         "python", "-c", "import keytool, relay; print(keytool.__file__, relay.__file__)"
     )
     assert all(Path(p).is_relative_to(laptop.bin.parent) for p in imported.split())
+    assert_the_builder_asks_for_its_libraries(laptop)
 
     config = make_deployment(laptop.tmp).path
     relay = start_relay(
@@ -120,6 +121,16 @@ def test_the_wheel_installs_offline_and_runs_without_a_checkout(laptop: Laptop) 
         assert_desk_serves(laptop, home, config)
     finally:
         stop_relay(relay)
+
+
+def assert_the_builder_asks_for_its_libraries(laptop: Laptop) -> None:
+    """The laptop has no `build` extra: the builder's scripts say what to install, in one line."""
+    for script in ("quietdoor-build", "quietdoor-monitor"):
+        done = subprocess.run(
+            [laptop.bin / script], capture_output=True, text=True, env=laptop.env, cwd=laptop.tmp
+        )
+        assert done.returncode == 2, done.stderr
+        assert "pip install 'quiet-door[build]'" in done.stderr and "Traceback" not in done.stderr
 
 
 def assert_desk_serves(laptop: Laptop, home: Path, config: Path) -> None:
