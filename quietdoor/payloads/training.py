@@ -21,6 +21,7 @@ MAX_STAFF_ID = 64
 MAX_SECONDS = 86_400  # a day on one module is the most time on task a record may claim
 MAX_ITEM_ID = 64
 STATE_RE = re.compile(r"[A-Z]{2}|general")
+LANGUAGE_RE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?")  # a BCP 47 code such as es
 DAY = "a day such as 2026-11-28"
 
 
@@ -104,6 +105,7 @@ class Training:
     acknowledgment: Acknowledgment | None = None
     attestation: Acknowledgment | None = None  # since 2.1: the state's wording, dated
     course_version: str = ""  # since 2.1: the course.json version the person took
+    language: str = ""  # since 2.2: the course's language the record was sent from ("es")
     # The throwaway X25519 key the record is sealed to; its case id is record_id(record_pk).
     # None in version 1.
     record_pk: bytes | None = None
@@ -133,6 +135,8 @@ class Training:
                 body[name] = {"text": ack.text, "on": ack.on}
         if self.course_version:
             body["course_version"] = self.course_version
+        if self.language:
+            body["language"] = self.language
         return body
 
 
@@ -179,6 +183,9 @@ def read_training(r: Reader, header: Header) -> tuple[Training, tuple[str, ...]]
         course_version=r.text("course_version", MAX_SHORT, empty=False)
         if "course_version" in present
         else "",
+        language=r.pattern("language", LANGUAGE_RE, "a language code such as en or es")
+        if "language" in present
+        else "",
         record_pk=r.binary("record_pk", 32) if header.version >= 2 else None,
     )
     bound = ("record_pk",) if header.version >= 2 else ()
@@ -192,6 +199,7 @@ def read_training(r: Reader, header: Header) -> tuple[Training, tuple[str, ...]]
         "acknowledgment",
         "attestation",
         "course_version",
+        "language",
     )
     return training, (*fields, *bound)
 
