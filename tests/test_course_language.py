@@ -161,9 +161,7 @@ def test_a_draft_course_language_is_left_out_unless_drafts_are_allowed(tmp_path:
         text = page.read_text(encoding="utf-8")
         assert "Español" not in text and 'hreflang="es"' not in text, page
     assert published_course_languages(TRAINING, allow_drafts=False) == ()
-    assert [lang.code for lang in published_course_languages(TRAINING, allow_drafts=True)] == [
-        "es"
-    ]
+    assert [lang.code for lang in published_course_languages(TRAINING, allow_drafts=True)] == ["es"]
 
 
 def test_a_reviewed_translation_is_published_without_drafts_and_names_its_reviewer(
