@@ -3,22 +3,15 @@ script shows no sentence of its own (each comes whole from training-text.js)."""
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 
+from .support.course_text import course_text
 from .support.paths import ROOT
 
 ASSETS = ROOT / "content" / "training" / "docs" / "assets"
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
-
-
-def course_text() -> dict[str, dict[str, str]]:
-    source = (ASSETS / "training-text.js").read_text(encoding="utf-8")
-    start = source.index("window.QuietDoorTrainingText = ") + len("window.QuietDoorTrainingText = ")
-    loaded: dict[str, dict[str, str]] = json.loads(source[start:].rstrip().removesuffix(";"))
-    return loaded
 
 
 def script() -> str:
