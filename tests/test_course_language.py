@@ -110,7 +110,7 @@ def test_the_course_builds_in_english_and_spanish(code: str, tmp_path: Path) -> 
         folder = page.parent.relative_to(out / "es").as_posix()
         rel = "" if folder == "." else f"{folder}/"
         served = page.read_text(encoding="utf-8")
-        assert f'hreflang="en" lang="en">English</a>' in served, page
+        assert 'hreflang="en" lang="en">English</a>' in served, page
         assert DRAFT_LINE in page_text(page), page
         english = links_in(out / rel / "index.html", "es")
         assert [urljoin(f"/training/{rel}", h) for h in english] == [f"/training/es/{rel}"]
