@@ -9,6 +9,7 @@ import json
 import re
 import secrets
 import subprocess
+from pathlib import Path
 
 import pytest
 import zxingcpp
@@ -138,6 +139,18 @@ def take_scored_test(page: Page, url: str, bank: ItemBank, wrong: int = 0) -> st
     return page.inner_text("#qd-result")
 
 
+def roster_row(site: Site, home: Path, name: str) -> dict[str, str]:
+    """Fetch the one new record of Cedar Valley High as its lead, and return the person's
+    roster row, re-scored with the build's answer key."""
+    assert "cedar-valley-high: 1 new" in keytool_cli(site, "fetch", home=home)
+    key = default_print_dir(site.dist) / "training-answer-key.json"
+    out = keytool_cli(
+        site, "roster", "--modules", str(site.dist), "--answer-key", str(key), home=home
+    )
+    (row,) = [r for r in csv.DictReader(io.StringIO(out)) if r["name"] == name]
+    return row
+
+
 def test_staff_member_trains_prints_a_certificate_and_appears_on_the_roster(
     site: Site, browser: Browser
 ) -> None:
@@ -218,12 +231,7 @@ def test_staff_member_trains_prints_a_certificate_and_appears_on_the_roster(
     assert fetched == {"schools/cedar-valley-high.json"}  # no other school's keys were loaded
 
     home = site.var / "keys" / "ruth-nakamura"
-    assert "cedar-valley-high: 1 new" in keytool_cli(site, "fetch", home=home)
-    key = default_print_dir(site.dist) / "training-answer-key.json"
-    out = keytool_cli(
-        site, "roster", "--modules", str(site.dist), "--answer-key", str(key), home=home
-    )
-    (row,) = [r for r in csv.DictReader(io.StringIO(out)) if r["name"] == "Rosa Díaz"]
+    row = roster_row(site, home, "Rosa Díaz")
     assert row["school"] == "Cedar Valley High School" and row["role"] == "School nurse"
     assert row["staff_id"] == "E-1042" and row["answer_key"] == ""
     assert row["attested_on"] == today.isoformat() and row["course_version"]
@@ -364,13 +372,7 @@ def test_staff_member_trains_in_spanish_and_the_record_says_so(
         assert english_words not in certificate
     context.close()
 
-    home = site.var / "keys" / "ruth-nakamura"
-    assert "cedar-valley-high: 1 new" in keytool_cli(site, "fetch", home=home)
-    key = default_print_dir(site.dist) / "training-answer-key.json"
-    out = keytool_cli(
-        site, "roster", "--modules", str(site.dist), "--answer-key", str(key), home=home
-    )
-    (row,) = [r for r in csv.DictReader(io.StringIO(out)) if r["name"] == "Lucía Gómez"]
+    row = roster_row(site, site.var / "keys" / "ruth-nakamura", "Lucía Gómez")
     assert row["course_language"] == "es" and row["answer_key"] == ""  # re-scored, agreed
     assert row["status"] == "complete" and row["records"] == reference.group(1)
     assert row["attestation"].startswith("Declaro que completé")
