@@ -38,13 +38,14 @@ from builder.course import (
 from builder.course_bank import load_bank
 from builder.course_source import TEMPLATES, write_course_source
 from builder.state_rules import DATE_RE, StateRules
+from quietdoor.languages import LANGUAGES
 
 LANGUAGE_FILE = "language.toml"
 REVIEW_BLOCK = re.compile(r"^<!-- qd:review -->[ \t]*$", re.MULTILINE)
 SHARED = ("assets",)  # what the translated pages load from the English course's docs/
 OVERRIDES = "overrides"  # the theme's templates: qd-page-head.html goes in, per language
 PAGE_HEAD = "qd-page-head.html"
-ENGLISH = ("en", "English")
+ENGLISH = ("en", LANGUAGES["en"].native)  # the source, named in itself
 # On every page of a translation, above its title (the home says more: review_notice).
 DRAFT_LINE = (
     "Traducción en borrador: aún no revisada por un hablante nativo. "
