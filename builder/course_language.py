@@ -25,12 +25,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from builder.course import (
-    FRONT_MATTER,
     POSTTEST,
     PRETEST,
     QUIZ_BLOCK,
     Course,
     CourseError,
+    front_matter,
     load_course,
     parse_assessment,
     parse_question,
@@ -45,6 +45,7 @@ REVIEW_BLOCK = re.compile(r"^<!-- qd:review -->[ \t]*$", re.MULTILINE)
 SHARED = ("assets",)  # what the translated pages load from the English course's docs/
 OVERRIDES = "overrides"  # the theme's templates: qd-page-head.html goes in, per language
 PAGE_HEAD = "qd-page-head.html"
+UNSAFE_TEXT = re.compile(r"[{}<>\x00-\x1f\x7f]")  # not in a name the page head shows
 ENGLISH = ("en", LANGUAGES["en"].native)  # the source, named in itself
 # On every page of a translation, above its title (the home says more: review_notice).
 DRAFT_LINE = (
@@ -105,6 +106,9 @@ def load_course_language(folder: Path) -> CourseLanguage:
     for key in ("code", "name", "review"):
         if not isinstance(raw.get(key), str) or not raw[key].strip():
             raise CourseError(f"{path}: {key}: expected text")
+    for key in ("name", "reviewer", "reviewed"):  # shown in every page's head, a template
+        if UNSAFE_TEXT.search(str(raw.get(key, ""))):
+            raise CourseError(f"{path}: {key}: braces, angle brackets and control characters")
     if raw["code"] != folder.name:
         raise CourseError(f"{path}: code: {raw['code']!r} does not match the folder's name")
     language = CourseLanguage(
@@ -182,11 +186,7 @@ def translated_course(
 
     def title(path: str) -> str:
         page = docs / f"{path.rstrip('/')}.md"
-        match = FRONT_MATTER.match(page.read_text(encoding="utf-8"))
-        found = re.search(r"^title: *(.+?) *$", match.group(1) if match else "", re.MULTILINE)
-        if not found:
-            raise CourseError(f"{page}: front matter 'title' is missing")
-        return found.group(1).strip("\"'")
+        return front_matter(page, page.read_text(encoding="utf-8"), ("title",))["title"]
 
     modules = tuple(replace(m, title=title(m.path)) for m in course.modules)
     return Course(

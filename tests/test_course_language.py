@@ -240,6 +240,12 @@ def test_a_translation_that_does_not_match_the_english_course_is_refused(
         ('code = "fr"\nname = "Español"\nreview = "draft"\n', "does not match the folder"),
         ('code = "es"\nname = "Español"\nreview = "draft"\nnote = 1\n', "note: unknown key"),
         ('code = "es"\n', "name: expected text"),
+        ('code = "es"\nname = "{{ config }}"\nreview = "draft"\n', "name: braces"),
+        (
+            'code = "es"\nname = "Español"\nreview = "reviewed"\nreviewer = "<b>A</b>"\n'
+            'reviewed = "2026-12-01"\n',
+            "reviewer: braces, angle brackets",
+        ),
     ],
 )
 def test_a_bad_review_status_is_named(tmp_path: Path, toml: str, message: str) -> None:
