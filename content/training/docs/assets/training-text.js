@@ -156,7 +156,7 @@ window.QuietDoorTrainingText = {
     "cert_language": "Idioma del curso: español.",
     "cert_attested": "Declaración, firmada el {date}:",
     "cert_own_words": "Con sus propias palabras:",
-    "cert_reference": "Referencia del registro: {id}, recibido por el servidor de la escuela el {received}. La lista de formación de la escuela muestra la misma referencia.",
+    "cert_reference": "Referencia del registro: {id}, recibido por el servicio de retransmisión de la escuela el {received}. La lista de formación de la escuela muestra la misma referencia.",
     "before_start": "Antes de empezar",
     "final_check": "Comprobación final",
     "test_taken": "hecha el {date} ({score} de {total})",
