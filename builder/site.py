@@ -197,9 +197,9 @@ def build(
         pool.shutdown(cancel_futures=True)  # waits for mkdocs when a school failed
         remove_tree(site_dir)
     course_files = _publish_course_files(deployment, course, rules, assets, out_dir)
-    for code, translated in translations.items():
+    for lang, translated in translations.items():
         course_files.update(
-            _publish_translation_files(deployment, course, translated, rules, code, assets, out_dir)
+            _publish_translation_files(deployment, course, translated, rules, lang, assets, out_dir)
         )
 
     files: dict[str, str] = {**asset_files, **rendered, **course_files}
