@@ -119,7 +119,7 @@ def parse_assessment(path: Path, expected_id: str) -> Assessment:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise CourseError(f"{path}: the course needs this test page") from None
-    meta = _front_matter(path, text, ("id", "title"))
+    meta = front_matter(path, text, ("id", "title"))
     if meta["id"] != expected_id:
         raise CourseError(f"{path}: front matter id must be {expected_id!r}")
     if QUIZ_BLOCK.search(text):
@@ -132,7 +132,7 @@ def parse_assessment(path: Path, expected_id: str) -> Assessment:
 def parse_module(path: Path, rules: StateRules | None = None) -> Module:
     rules = rules if rules is not None else load_state_rules("")
     text = path.read_text(encoding="utf-8")
-    meta = _front_matter(path, text, ("id", "title", "minutes", "version"))
+    meta = front_matter(path, text, ("id", "title", "minutes", "version"))
     if not MODULE_ID.match(meta["id"]):
         raise CourseError(f"{path}: front matter id {meta['id']!r} must look like m01")
     body = text[FRONT_MATTER.match(text).end() :]  # type: ignore[union-attr]
@@ -207,7 +207,8 @@ def parse_question(path: Path, number: int, block: str) -> Question:
     )
 
 
-def _front_matter(path: Path, text: str, required: tuple[str, ...]) -> dict[str, str]:
+def front_matter(path: Path, text: str, required: tuple[str, ...]) -> dict[str, str]:
+    """A page's front matter, each of `required` present and not empty."""
     match = FRONT_MATTER.match(text)
     if not match:
         raise CourseError(f"{path}: front matter (--- {', '.join(required)} ---) is missing")

@@ -8,6 +8,12 @@ position, goes to the print folder for ``keytool roster --answer-key``.
 Items on the state's own rules (``[[state_items]]``) are made from the state's rules
 file: the right option is a field of that state, the wrong ones the same field of the
 other states, so each state's deployment tests its own rule.
+
+A translated course (Spanish: ``es``) asks the same items: each item carries
+``question_es``, ``right_es`` and ``wrong_es`` (one per English wrong option, in the same
+order) and each skill ``title_es``. The options keep the English published order, so an
+option's place, the answer key and a record's ``answers`` mean the same in every
+language; only the text (and so the scorer's `option_key`) differs.
 """
 
 from __future__ import annotations
@@ -71,9 +77,13 @@ def option_key(item_id: str, option: str) -> str:
 
 
 def load_bank(
-    source: Path, rules: StateRules, module_ids: tuple[str, ...] | None = None
+    source: Path,
+    rules: StateRules,
+    module_ids: tuple[str, ...] | None = None,
+    language: str = "en",
 ) -> ItemBank:
-    """The bank for one deployment's state; `source` is the course source folder."""
+    """The bank for one deployment's state in one language; `source` is the course source
+    folder."""
     path = source / BANK
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -81,11 +91,13 @@ def load_bank(
         raise CourseError(f"{path}: the scored tests need this item bank") from None
     except tomllib.TOMLDecodeError as exc:
         raise CourseError(f"{path}: not valid TOML ({exc})") from None
-    skills = {sid: _skill(path, sid, s, module_ids) for sid, s in raw.get("skills", {}).items()}
-    items = [_item(path, n, it) for n, it in enumerate(raw.get("items", []), start=1)]
+    skills = {
+        sid: _skill(path, sid, s, module_ids, language) for sid, s in raw.get("skills", {}).items()
+    }
+    items = [_item(path, n, it, language) for n, it in enumerate(raw.get("items", []), start=1)]
     if not rules.is_general:
         items += [
-            _state_item(path, n, it, rules)
+            _state_item(path, n, it, rules, language)
             for n, it in enumerate(raw.get("state_items", []), start=1)
         ]
     used = {i.skill for i in items}
@@ -105,16 +117,18 @@ def load_bank(
     return ItemBank(skills=tuple(s for s in skills.values() if s.id in used), items=tuple(items))
 
 
-def all_state_questions(source: Path) -> tuple[Question, ...]:
+def all_state_questions(source: Path, language: str = "en") -> tuple[Question, ...]:
     """Every state's items, for measures over the whole bank."""
     out: list[Question] = []
     for code in COURSE_STATES:
-        bank = load_bank(source, load_state_rules(code))
+        bank = load_bank(source, load_state_rules(code), language=language)
         out += [i.question() for i in bank.items if i.id.startswith("state-")]
     return tuple(out)
 
 
-def _skill(path: Path, sid: str, raw: Any, module_ids: tuple[str, ...] | None) -> Skill:
+def _skill(
+    path: Path, sid: str, raw: Any, module_ids: tuple[str, ...] | None, language: str
+) -> Skill:
     where = f"{path}: skills.{sid}"
     if not SKILL.match(sid) or not isinstance(raw, dict):
         raise CourseError(f"{where}: a skill is a lowercase name with a table")
@@ -126,6 +140,8 @@ def _skill(path: Path, sid: str, raw: Any, module_ids: tuple[str, ...] | None) -
     unknown = [m for m in modules if module_ids is not None and m not in module_ids]
     if unknown:
         raise CourseError(f"{where}: modules: no module {unknown[0]!r}")
+    if language != "en":
+        title = _text(where, raw, f"title_{language}")
     return Skill(id=sid, title=title.strip(), modules=tuple(modules))
 
 
@@ -136,7 +152,7 @@ def _text(where: str, raw: dict[str, Any], key: str) -> str:
     return " ".join(value.split())
 
 
-def _item(path: Path, number: int, raw: Any) -> Item:
+def _item(path: Path, number: int, raw: Any, language: str) -> Item:
     where = f"{path}: items[{number}]"
     if not isinstance(raw, dict):
         raise CourseError(f"{where}: an item is a table")
@@ -145,7 +161,7 @@ def _item(path: Path, number: int, raw: Any) -> Item:
     if not isinstance(wrong, list) or not 2 <= len(wrong) <= 3:
         raise CourseError(f"{where}: wrong must list 2 or 3 options")
     wrong_texts = [_text(where, {"wrong": w}, "wrong") for w in wrong]
-    return _ordered(
+    item = _ordered(
         where,
         _text(where, raw, "id"),
         _text(where, raw, "skill"),
@@ -153,9 +169,24 @@ def _item(path: Path, number: int, raw: Any) -> Item:
         _text(where, raw, "right"),
         wrong_texts,
     )
+    if language == "en":
+        return item
+    key = f"wrong_{language}"
+    translated = raw.get(key)
+    if not isinstance(translated, list) or len(translated) != len(wrong):
+        raise CourseError(f"{where}: {key} must list {len(wrong)} options, one per wrong option")
+    texts = dict(
+        zip(
+            [_text(where, raw, "right"), *wrong_texts],
+            [_text(where, raw, f"right_{language}")]
+            + [_text(where, {key: w}, key) for w in translated],
+            strict=True,
+        )
+    )
+    return _translated(where, item, _text(where, raw, f"question_{language}"), texts)
 
 
-def _state_item(path: Path, number: int, raw: Any, rules: StateRules) -> Item:
+def _state_item(path: Path, number: int, raw: Any, rules: StateRules, language: str) -> Item:
     where = f"{path}: state_items[{number}]"
     if not isinstance(raw, dict):
         raise CourseError(f"{where}: an item is a table")
@@ -168,8 +199,20 @@ def _state_item(path: Path, number: int, raw: Any, rules: StateRules) -> Item:
         - {right, ""}
     )
     question = _text(where, raw, "question").replace("{state}", rules.name)
-    return _ordered(
+    item = _ordered(
         where, _text(where, raw, "id"), _text(where, raw, "skill"), question, right, others[:3]
+    )
+    if language == "en":
+        return item
+    texts = {
+        " ".join(getattr(r.reporting, field).split()): " ".join(
+            getattr(r.in_language(language).reporting, field).split()
+        )
+        for r in (load_state_rules(c) for c in COURSE_STATES)
+    }
+    question = _text(where, raw, f"question_{language}")
+    return _translated(
+        where, item, question.replace("{state}", rules.in_language(language).name), texts
     )
 
 
@@ -179,3 +222,11 @@ def _ordered(where: str, iid: str, skill: str, text: str, right: str, wrong: lis
         raise CourseError(f"{where}: give 3 or 4 different options")
     ordered = tuple(sorted(options, key=str.casefold))
     return Item(id=iid, skill=skill, text=text, options=ordered, right=ordered.index(right))
+
+
+def _translated(where: str, item: Item, text: str, options: dict[str, str]) -> Item:
+    """The item in another language: its options in the English published order."""
+    translated = tuple(options[o] for o in item.options)
+    if len(set(translated)) != len(translated):
+        raise CourseError(f"{where}: the translated options must all differ")
+    return Item(id=item.id, skill=item.skill, text=text, options=translated, right=item.right)

@@ -7,31 +7,51 @@ which says whether the translation is a ``draft`` (machine-assisted, not yet che
 course's: the state blocks are rendered from the same state files, in their ``_es`` texts,
 with the templates in ``states/templates/es/``. The course is published at
 ``training/es/``, so a completion record from either language counts the same.
+
+A draft translation is published only when the deployment allows drafts
+(``allow_draft_languages = true``), as for the student pages; the readiness report lists
+it either way. Every page of a translation says, above its title, whether a native
+speaker has reviewed it, and every page of each published language links to the same
+page in the others.
 """
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from builder.course import (
     POSTTEST,
     PRETEST,
     QUIZ_BLOCK,
+    Course,
     CourseError,
+    front_matter,
     load_course,
     parse_assessment,
     parse_question,
 )
+from builder.course_bank import load_bank
 from builder.course_source import TEMPLATES, write_course_source
 from builder.state_rules import DATE_RE, StateRules
+from quietdoor.languages import LANGUAGES
 
 LANGUAGE_FILE = "language.toml"
 REVIEW_BLOCK = re.compile(r"^<!-- qd:review -->[ \t]*$", re.MULTILINE)
 SHARED = ("assets",)  # what the translated pages load from the English course's docs/
+OVERRIDES = "overrides"  # the theme's templates: qd-page-head.html goes in, per language
+PAGE_HEAD = "qd-page-head.html"
+UNSAFE_TEXT = re.compile(r"[{}<>\x00-\x1f\x7f]")  # not in a name the page head shows
+ENGLISH = ("en", LANGUAGES["en"].native)  # the source, named in itself
+# On every page of a translation, above its title (the home says more: review_notice).
+DRAFT_LINE = (
+    "Traducción en borrador: aún no revisada por un hablante nativo. "
+    "La versión en inglés es la de referencia."
+)
 DRAFT_NOTICE = (
     '!!! warning "Traducción en borrador: aún no revisada por un hablante nativo"\n'
     "    Esta traducción se hizo con ayuda de una máquina y nadie que hable español como "
@@ -56,6 +76,24 @@ def course_languages(training_source: Path) -> tuple[str, ...]:
     )
 
 
+def published_course_languages(
+    training_source: Path, allow_drafts: bool
+) -> tuple[CourseLanguage, ...]:
+    """The translations a deployment publishes: the reviewed ones, and drafts if allowed."""
+    return tuple(
+        lang
+        for lang in all_course_languages(training_source)
+        if allow_drafts or lang.review != "draft"
+    )
+
+
+def all_course_languages(training_source: Path) -> tuple[CourseLanguage, ...]:
+    """Every translation of the course, with its review status."""
+    return tuple(
+        load_course_language(training_source / c) for c in course_languages(training_source)
+    )
+
+
 def load_course_language(folder: Path) -> CourseLanguage:
     path = folder / LANGUAGE_FILE
     try:
@@ -68,6 +106,9 @@ def load_course_language(folder: Path) -> CourseLanguage:
     for key in ("code", "name", "review"):
         if not isinstance(raw.get(key), str) or not raw[key].strip():
             raise CourseError(f"{path}: {key}: expected text")
+    for key in ("name", "reviewer", "reviewed"):  # shown in every page's head, a template
+        if UNSAFE_TEXT.search(str(raw.get(key, ""))):
+            raise CourseError(f"{path}: {key}: braces, angle brackets and control characters")
     if raw["code"] != folder.name:
         raise CourseError(f"{path}: code: {raw['code']!r} does not match the folder's name")
     language = CourseLanguage(
@@ -98,6 +139,61 @@ def review_notice(language: CourseLanguage) -> str:
     return (
         f'!!! info "Traducción revisada por {language.reviewer} el {language.reviewed}"\n'
         "    Si algo no queda claro, la versión en inglés es la de referencia."
+    )
+
+
+def page_head(code: str, published: tuple[CourseLanguage, ...]) -> str:
+    """The template shown above every page in `code`: the same page in each other
+    published language, and a translation's review status."""
+    if not published:
+        return ""  # no other language to link to, no translation to describe
+    names = (ENGLISH, *((lang.code, lang.name) for lang in published))
+    links = []
+    for other, name in names:
+        if other == code:
+            links.append(f"<strong>{html.escape(name)}</strong>")
+            continue
+        folder = "" if other == "en" else f"{other}/"
+        up = "" if code == "en" else "../"
+        links.append(
+            f'<a href="{{{{ base_url }}}}/{up}{folder}{{{{ page.url }}}}" '
+            f'hreflang="{other}" lang="{other}">{html.escape(name)}</a>'
+        )
+    head = f'<p class="qd-languages">{" · ".join(links)}</p>\n'
+    language = next((lang for lang in published if lang.code == code), None)
+    if language is not None:
+        note = (
+            DRAFT_LINE
+            if language.review == "draft"
+            else f"Traducción revisada por {language.reviewer} el {language.reviewed}."
+        )
+        head += f'<p class="qd-review-note">{html.escape(note)}</p>\n'
+    return head
+
+
+def write_page_head(source: Path, code: str, published: tuple[CourseLanguage, ...]) -> None:
+    """Give a rendered course source (English or a translation) its page head."""
+    (source / OVERRIDES).mkdir(exist_ok=True)
+    (source / OVERRIDES / PAGE_HEAD).write_text(page_head(code, published), encoding="utf-8")
+
+
+def translated_course(
+    course: Course, training_source: Path, rules: StateRules, code: str
+) -> Course:
+    """The English course as its translation shows it: the translated titles (from each
+    page's front matter) and the item bank in that language, in the same order."""
+    docs = training_source / code / "docs"
+
+    def title(path: str) -> str:
+        page = docs / f"{path.rstrip('/')}.md"
+        return front_matter(page, page.read_text(encoding="utf-8"), ("title",))["title"]
+
+    modules = tuple(replace(m, title=title(m.path)) for m in course.modules)
+    return Course(
+        modules=modules,
+        pretest=replace(course.pretest, title=title(course.pretest.path)),
+        posttest=replace(course.posttest, title=title(course.posttest.path)),
+        bank=load_bank(training_source, rules, tuple(m.id for m in modules), language=code),
     )
 
 
@@ -138,15 +234,22 @@ def check_translation(english_docs: Path, translated_docs: Path, rules: StateRul
 
 
 def write_language_source(
-    training_source: Path, code: str, target: Path, rules: StateRules
+    training_source: Path,
+    code: str,
+    target: Path,
+    rules: StateRules,
+    published: tuple[CourseLanguage, ...] = (),
 ) -> None:
-    """The source of the course in one language, checked, with its state blocks rendered."""
+    """The source of the course in one language, checked, with its state blocks rendered;
+    `published` are the translations the deployment publishes (for the language links)."""
     folder = training_source / code
     language = load_course_language(folder)
     check_translation(training_source / "docs", folder / "docs", rules)
     write_course_source(folder, target, rules.in_language(code), templates=TEMPLATES / code)
     for name in SHARED:
         shutil.copytree(training_source / "docs" / name, target / "docs" / name)
+    shutil.copytree(training_source / OVERRIDES, target / OVERRIDES)
+    write_page_head(target, code, published or (language,))
     home = target / "docs" / "index.md"
     text = home.read_text(encoding="utf-8")
     if not REVIEW_BLOCK.search(text):

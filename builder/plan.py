@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import jinja2
 
 from builder.assets import SITE_DIR
+from builder.course_language import CourseLanguage
 from builder.i18n import clock, day_names, review
 from builder.ladder_checks import ladder_problems
 from builder.landing import read_hours_text
@@ -78,6 +79,34 @@ def draft_findings(deployment: Deployment) -> list[Finding]:
         )
         for lang in deployment.offered_languages
         if not review(lang).publishable_as_is
+    ]
+
+
+def course_draft_findings(
+    deployment: Deployment, languages: Sequence[CourseLanguage]
+) -> list[Finding]:
+    """Every translation of the staff course nobody has reviewed: published when the
+    deployment allows drafts, left out (staff see the English course only) when not."""
+    return [
+        Finding(
+            "note",
+            "course-language-draft",
+            "",
+            "",
+            f"The staff course in {lang.name} ({lang.code}) is a draft translation that no "
+            "native speaker has checked; "
+            + (
+                "it is published because allow_draft_languages = true, and each of its pages "
+                "says so."
+                if deployment.allow_draft_languages
+                else "it is not published, because allow_draft_languages is not true: staff "
+                "see the English course only."
+            )
+            + f" Have it reviewed, then mark it in content/training/{lang.code}/language.toml "
+            "(docs/TRAINING.md).",
+        )
+        for lang in languages
+        if lang.review == "draft"
     ]
 
 

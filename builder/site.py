@@ -39,6 +39,12 @@ from builder.build_record import (
     tree_version,
 )
 from builder.course import Course
+from builder.course_language import (
+    CourseLanguage,
+    all_course_languages,
+    published_course_languages,
+    translated_course,
+)
 from builder.errors import BuildError
 from builder.files import (
     expected_with_copies,
@@ -51,6 +57,7 @@ from builder.i18n import refuse_drafts
 from builder.plan import (
     Finding,
     by_district,
+    course_draft_findings,
     deployment_problems,
     district_problems,
     plan_csv,
@@ -70,6 +77,7 @@ from builder.training import (
     ITEMS_JSON,
     SCHOOLS_DIR,
     check_course,
+    course_version,
     render_training,
     write_answer_key,
     write_course_json,
@@ -142,6 +150,11 @@ def build(
     code = code_version()
     record, fresh = _open_folders(out_dir, print_dir, code, full)
     course, rules = check_course(deployment, training_source)
+    languages = published_course_languages(training_source, deployment.allow_draft_languages)
+    translations = {
+        lang.code: translated_course(course, training_source, rules, lang.code)
+        for lang in languages
+    }
     # The course depends on its source, mkdocs and the deployment's settings (its state).
     training_version = tree_version(
         training_source,
@@ -154,7 +167,9 @@ def build(
     site_dir = Path(tempfile.mkdtemp(prefix="quietdoor-training-"))
     if training_version != record.training or not (out_dir / "training").is_dir():
         # mkdocs runs in its own process: a thread waits for it while the schools build.
-        rendering = pool.submit(render_training, training_source, rules, site_dir / "training")
+        rendering = pool.submit(
+            render_training, training_source, rules, site_dir / "training", languages
+        )
     (out_dir / "training" / SCHOOLS_DIR).mkdir(parents=True, exist_ok=True)
 
     try:
@@ -182,6 +197,10 @@ def build(
         pool.shutdown(cancel_futures=True)  # waits for mkdocs when a school failed
         remove_tree(site_dir)
     course_files = _publish_course_files(deployment, course, rules, assets, out_dir)
+    for lang, translated in translations.items():
+        course_files.update(
+            _publish_translation_files(deployment, course, translated, rules, lang, assets, out_dir)
+        )
 
     files: dict[str, str] = {**asset_files, **rendered, **course_files}
     for school in deployment.schools:
@@ -189,7 +208,7 @@ def build(
     retired -= set(files)
     manifest = _publish_manifest(deployment, out_dir, files, schools, retired)
     write_answer_key(deployment, course, print_dir / ANSWER_KEY)
-    findings = write_rollout(deployment, print_dir)
+    findings = write_rollout(deployment, print_dir, all_course_languages(training_source))
     save_record(
         print_dir,
         BuildRecord(
@@ -345,9 +364,13 @@ def _publish_manifest(
     return manifest
 
 
-def write_rollout(deployment: Deployment, print_dir: Path) -> list[Finding]:
-    """The deployment-wide print files: plan.csv, the readiness report and its district pages."""
+def write_rollout(
+    deployment: Deployment, print_dir: Path, course_languages: tuple[CourseLanguage, ...] = ()
+) -> list[Finding]:
+    """The deployment-wide print files: plan.csv, the readiness report and its district pages;
+    `course_languages` are the staff course's translations (drafts are listed)."""
     findings = deployment_problems(deployment) + district_problems(deployment)
+    findings += course_draft_findings(deployment, course_languages)
     for school in deployment.schools:
         findings.extend(school_problems(deployment, school))
     findings.sort(key=lambda f: (f.district, f.school))
@@ -486,6 +509,31 @@ def _publish_course_files(
     # A district that has gone, or whose last school has gone, keeps no list.
     remove_unexpected(out_dir, f"training/{DISTRICTS_DIR}", expected_with_copies(files))
     return files
+
+
+def _publish_translation_files(
+    deployment: Deployment,
+    course: Course,
+    translated: Course,
+    rules: StateRules,
+    code: str,
+    assets: dict[str, Asset],
+    out_dir: Path,
+) -> dict[str, str]:
+    """A translation's course.json (its titles, the English course's version) and items.json
+    (the same items in its language), in training/<code>/; path -> SHA-256."""
+    folder = out_dir / "training" / code
+    spoken = rules.in_language(code)
+    write_course_json(
+        deployment, translated, spoken, assets, folder / COURSE_JSON, course_version(course)
+    )
+    write_items_json(translated, folder / ITEMS_JSON)
+    return {
+        f"training/{code}/{name}": publish(
+            out_dir, f"training/{code}/{name}", (folder / name).read_bytes()
+        )
+        for name in (COURSE_JSON, ITEMS_JSON)
+    }
 
 
 def _prepare(folder: Path, marker: str, full: bool) -> None:

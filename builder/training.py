@@ -29,7 +29,7 @@ from pathlib import Path
 
 from builder.assets import Asset
 from builder.course import Course, CourseError, load_course
-from builder.course_language import course_languages, write_language_source
+from builder.course_language import CourseLanguage, write_language_source, write_page_head
 from builder.course_source import write_course_source
 from builder.errors import BuildError
 from builder.files import write_if_changed
@@ -72,18 +72,24 @@ def check_course(deployment: Deployment, training_source: Path) -> tuple[Course,
     return course, rules
 
 
-def render_training(training_source: Path, rules: StateRules, site_dir: Path) -> None:
-    """Render the course for the state's rules into site_dir, and each translation into
-    site_dir/<language> (the build then copies the files that changed into training/,
-    beside the JSON files written there)."""
+def render_training(
+    training_source: Path,
+    rules: StateRules,
+    site_dir: Path,
+    languages: tuple[CourseLanguage, ...] = (),
+) -> None:
+    """Render the course for the state's rules into site_dir, and each translation the
+    deployment publishes (`languages`) into site_dir/<language> (the build then copies the
+    files that changed into training/, beside the JSON files written there)."""
     with tempfile.TemporaryDirectory(prefix="quietdoor-course-") as tmp:
         source = Path(tmp) / "training"
         write_course_source(training_source, source, rules)
+        write_page_head(source, "en", languages)
         build_training(source, site_dir)
-        for code in course_languages(training_source):
-            translated = Path(tmp) / code
-            write_language_source(training_source, code, translated, rules)
-            build_training(translated, site_dir / code)
+        for language in languages:
+            translated = Path(tmp) / language.code
+            write_language_source(training_source, language.code, translated, rules, languages)
+            build_training(translated, site_dir / language.code)
 
 
 def build_training(source: Path, target: Path) -> None:
@@ -132,8 +138,10 @@ def write_course_json(
     rules: StateRules,
     assets: dict[str, Asset],
     path: Path,
+    version: str = "",
 ) -> None:
-    """What every course page needs, and nothing per school."""
+    """What every course page needs, and nothing per school. A translation's file gives
+    the English course's `version`: a record counts the same in either language."""
     published = CourseFile(
         state=CourseState(
             code=rules.code,
@@ -159,7 +167,7 @@ def write_course_json(
             for t in (course.pretest, course.posttest)
         },
         pass_percent=deployment.training.pass_percent,
-        version=course_version(course),
+        version=version or course_version(course),
         provider=deployment.organisation,
         school_year_starts=deployment.training.school_year_starts,
         relay_url=deployment.relay_url,

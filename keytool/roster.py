@@ -134,6 +134,7 @@ class Completion:
     staff_id: str = ""
     attestation: Attestation | None = None
     course_version: str = ""
+    language: str = ""  # the course's language ("en", "es"), when the record says
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,7 @@ class Person:
     attestation: Attestation | None = None
     other: list[OtherTraining] = field(default_factory=list)
     course_version: str = ""
+    course_language: str = ""
 
     def measured_hours(self, course: CourseInfo) -> float:
         """Credited hours in this course: per current module, min(nominal, measured)."""
@@ -351,6 +353,7 @@ def completion(record: str, received: str, training: Training) -> Completion:
         acknowledgment=Acknowledgment(text=_clean(ack.text, MAX_ACK), on=ack.on) if ack else None,
         attestation=Attestation(_clean(att.text, MAX_ACK), att.on, att.wording) if att else None,
         course_version=_clean(training.course_version, 40),
+        language=training.language,
     )
 
 
@@ -496,6 +499,7 @@ def people(
         if c.attestation:
             person.attestation = c.attestation
         person.course_version = c.course_version or person.course_version
+        person.course_language = c.language or person.course_language
     return sorted(found.values(), key=lambda p: (p.school, p.name.casefold()))
 
 

@@ -8,14 +8,19 @@ import html
 import re
 import shutil
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 
 from builder.course import QUIZ_BLOCK, CourseError, load_course, parse_question
 from builder.course_language import (
+    DRAFT_LINE,
     DRAFT_NOTICE,
+    all_course_languages,
     course_languages,
     load_course_language,
+    page_head,
+    published_course_languages,
     review_notice,
     write_language_source,
 )
@@ -96,21 +101,28 @@ def test_the_course_builds_in_english_and_spanish(code: str, tmp_path: Path) -> 
     rules = load_state_rules(code)
     spanish = rules.in_language("es")
     out = tmp_path / "training"
-    render_training(TRAINING, rules, out)
-    home = (out / "es" / "index.html").read_text(encoding="utf-8")
-    assert re.search(r'<a href="\.\./"[^>]*>English</a>', home)
-    assert re.search(r'<a href="es/"[^>]*>Español</a>', (out / "index.html").read_text())
+    render_training(TRAINING, rules, out, all_course_languages(TRAINING))
     pages = sorted((out / "es").rglob("*.html"))
     assert len(pages) >= 15
     for page in pages:
         assert '<html lang="es"' in page.read_text(encoding="utf-8"), page
+    for page in pages_with_content(out / "es"):  # each links to its English twin, says draft
+        folder = page.parent.relative_to(out / "es").as_posix()
+        rel = "" if folder == "." else f"{folder}/"
+        served = page.read_text(encoding="utf-8")
+        assert 'hreflang="en" lang="en">English</a>' in served, page
+        assert DRAFT_LINE in page_text(page), page
+        english = links_in(out / rel / "index.html", "es")
+        assert [urljoin(f"/training/{rel}", h) for h in english] == [f"/training/es/{rel}"]
+        back = links_in(page, "en")
+        assert [urljoin(f"/training/es/{rel}", h) for h in back] == [f"/training/{rel}"]
     assert "Traducción en borrador: aún no revisada por un hablante nativo" in page_text(
         out / "es" / "index.html"
     )
-    for test in ("pretest", "final-check"):  # the bank's items, said to be in English
+    for test in ("pretest", "final-check"):  # the bank's items, drawn by the page
         served = (out / "es" / test / "index.html").read_text(encoding="utf-8")
         assert '<div id="qd-scored"></div>' in served and "```quiz" not in served
-        assert "Las preguntas están en inglés" in page_text(out / "es" / test / "index.html")
+        assert "se muestran en inglés" not in page_text(out / "es" / test / "index.html")
     front = page_text(out / "es" / "index.html")
     reporting = page_text(out / "es" / "modules" / "04-reporting-protocol" / "index.html")
     roles = page_text(out / "es" / "modules" / "10-notes-for-your-role" / "index.html")
@@ -128,6 +140,42 @@ def test_the_course_builds_in_english_and_spanish(code: str, tmp_path: Path) -> 
         assert all(statute in duties for statute in spanish.statutes)
         for source in rules.sources:
             assert f"{source.title} (en inglés)" in reporting
+
+
+def pages_with_content(out: Path) -> list[Path]:
+    """Every page of a built course but mkdocs' 404 page."""
+    return [p for p in sorted(out.rglob("index.html")) if p.parent.name != "404"]
+
+
+def links_in(page: Path, lang: str) -> list[str]:
+    """The page head's links to its twin in lang."""
+    text = page.read_text(encoding="utf-8")
+    return re.findall(rf'<a href="([^"]*)" hreflang="{lang}" lang="{lang}">', text)
+
+
+def test_a_draft_course_language_is_left_out_unless_drafts_are_allowed(tmp_path: Path) -> None:
+    english_only = tmp_path / "english"
+    render_training(TRAINING, load_state_rules(""), english_only, ())
+    assert not (english_only / "es").exists()
+    for page in pages_with_content(english_only):
+        text = page.read_text(encoding="utf-8")
+        assert "Español" not in text and 'hreflang="es"' not in text, page
+    assert published_course_languages(TRAINING, allow_drafts=False) == ()
+    assert [lang.code for lang in published_course_languages(TRAINING, allow_drafts=True)] == ["es"]
+
+
+def test_a_reviewed_translation_is_published_without_drafts_and_names_its_reviewer(
+    tmp_path: Path,
+) -> None:
+    source = spanish_copy(tmp_path)
+    (source / "es" / "language.toml").write_text(
+        'code = "es"\nname = "Español"\nreview = "reviewed"\nreviewer = "Ana Ruiz"\n'
+        'reviewed = "2026-12-01"\n',
+        encoding="utf-8",
+    )
+    [language] = published_course_languages(source, allow_drafts=False)
+    head = page_head("es", (language,))
+    assert "Ana Ruiz" in head and DRAFT_LINE not in head
 
 
 def spanish_copy(tmp_path: Path) -> Path:
@@ -192,6 +240,12 @@ def test_a_translation_that_does_not_match_the_english_course_is_refused(
         ('code = "fr"\nname = "Español"\nreview = "draft"\n', "does not match the folder"),
         ('code = "es"\nname = "Español"\nreview = "draft"\nnote = 1\n', "note: unknown key"),
         ('code = "es"\n', "name: expected text"),
+        ('code = "es"\nname = "{{ config }}"\nreview = "draft"\n', "name: braces"),
+        (
+            'code = "es"\nname = "Español"\nreview = "reviewed"\nreviewer = "<b>A</b>"\n'
+            'reviewed = "2026-12-01"\n',
+            "reviewer: braces, angle brackets",
+        ),
     ],
 )
 def test_a_bad_review_status_is_named(tmp_path: Path, toml: str, message: str) -> None:

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from builder.course_language import all_course_languages
 from builder.plan import (
+    course_draft_findings,
     deployment_problems,
     district_problems,
     longest_wait,
@@ -17,7 +19,7 @@ from builder.plan import (
     render_school_plan,
     school_problems,
 )
-from builder.site import write_rollout
+from builder.site import TRAINING_SOURCE, write_rollout
 from quietdoor.config import Deployment, Placement, ReadHours, Recipient, load_config
 
 from .support.paths import EXAMPLE
@@ -174,3 +176,22 @@ def test_readiness_files_per_deployment_and_district(tmp_path: Path) -> None:
         ("problem", "single-recipient", "riverside-middle"),
         ("note", "weekend-wait", "riverside-middle"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("allowed", "said"),
+    [(True, "it is published because allow_draft_languages = true"), (False, "not published")],
+)
+def test_the_readiness_report_lists_a_draft_translation_of_the_staff_course(
+    tmp_path: Path, allowed: bool, said: str
+) -> None:
+    deployment = dataclasses.replace(BASE, allow_draft_languages=allowed)
+    languages = all_course_languages(TRAINING_SOURCE)
+    write_rollout(deployment, tmp_path, languages)
+    with (tmp_path / "readiness.csv").open() as f:
+        [row] = [r for r in csv.DictReader(f) if r["check"] == "course-language-draft"]
+    assert "The staff course in Español (es) is a draft translation" in row["message"]
+    assert said in row["message"]
+    assert "course-language-draft" in (tmp_path / "readiness.html").read_text()
+    reviewed = dataclasses.replace(languages[0], review="reviewed", reviewer="A", reviewed="x")
+    assert course_draft_findings(deployment, (reviewed,)) == []

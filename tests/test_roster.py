@@ -173,6 +173,8 @@ def test_record_text_is_tidied_for_the_printed_roster() -> None:
         ("acknowledgment", {"text": 42, "on": "2026-11-28"}, "must be text"),
         ("acknowledgment", {"text": "", "on": "2026-11-28"}, "must not be empty"),
         ("state", "Texas", "postal code"),
+        ("language", "Spanish", "a language code such as en or es"),
+        ("language", "es-", "a language code such as en or es"),
         ("modules", [{"id": "m01", "version": 5}], "must be text"),
         (
             "modules",
@@ -194,6 +196,17 @@ def test_malformed_records_are_refused_when_opened(field: str, value: Any, probl
     obj[field] = value
     with pytest.raises(protocol.ProtocolError, match=problem):
         payloads.parse_payload(payloads.encode(obj))
+
+
+def test_the_language_a_record_was_sent_from_is_read_and_kept() -> None:
+    spanish = dataclasses.replace(FULL, language="es")
+    opened = payloads.parse_payload(payloads.encode(payloads.to_json(spanish)))
+    assert isinstance(opened, payloads.Training) and opened.language == "es"
+    assert "language" not in payloads.to_json(FULL)  # a record from before 2.2 has none
+    earlier, later = parse(FULL, spanish)
+    assert (earlier.language, later.language) == ("", "es")
+    (person,) = people([earlier, later])
+    assert person.course_language == "es"
 
 
 def test_one_person_from_several_records() -> None:

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from builder.course import Question, answer_cues, load_course
-from builder.course_bank import BANK, all_state_questions, load_bank
+from builder.course import CourseError, Question, answer_cues, load_course
+from builder.course_bank import BANK, all_state_questions, load_bank, option_key
+from builder.course_language import translated_course, write_language_source
 from builder.course_source import write_course_source
 from builder.state_rules import load_state_rules
 from builder.training import build_training, write_answer_key, write_items_json
@@ -27,8 +28,16 @@ from .support.envelopes import training_record
 from .support.paths import ROOT
 
 SOURCE = ROOT / "content" / "training"
-NAMES = re.compile(r"\b(lead|report|protocol)", re.IGNORECASE)
-AVOIDS = re.compile(r"\b(always|only|wait)", re.IGNORECASE)
+# Words a test-wise guesser favours (naming the lead, a report, the protocol) or avoids
+# (absolutes, waiting), in each language the items are published in.
+NAMES = {
+    "en": re.compile(r"\b(lead|report|protocol)", re.IGNORECASE),
+    "es": re.compile(r"\b(responsable|denunci|protocolo)", re.IGNORECASE),
+}
+AVOIDS = {
+    "en": re.compile(r"\b(always|only|wait)", re.IGNORECASE),
+    "es": re.compile(r"\b(siempre|solo|esper)", re.IGNORECASE),
+}
 MARGIN = 0.13  # the issue's bound: a cue may score at most chance + 13 points
 CONTEXT = 24  # characters either side of an option's text, searched for a marker
 SCORED_FILES = {ITEMS_JSON, "pretest/index.html", "final-check/index.html", "course.json"}
@@ -44,6 +53,11 @@ def published(out: Path) -> dict[str, str]:
     }
 
 
+def forms(text: str) -> tuple[str, ...]:
+    """A text as a page or a JSON file may hold it (non-ASCII escaped or not)."""
+    return (text, json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1])
+
+
 def leaks(
     files: dict[str, str], questions: tuple[Question, ...], rationales: list[str]
 ) -> list[str]:
@@ -55,10 +69,10 @@ def leaks(
     for q in questions:
         counts = []
         for path, text in files.items():
-            for form in (q.text, json.dumps(q.text)[1:-1]):
+            for form in forms(q.text):
                 text = text.replace(form, "")
             for n, o in enumerate(q.options):  # each option becomes a token of its number
-                for form in (o.text, json.dumps(o.text)[1:-1]):
+                for form in forms(o.text):
                     text = text.replace(form, f"\x00{n}\x00")
             for n in range(len(q.options)):
                 for m in re.finditer(f"\x00{n}\x00", text):
@@ -82,27 +96,37 @@ def rationales() -> list[str]:
     return [" ".join(i["why"].split()) for i in raw["items"]]
 
 
-@pytest.fixture(scope="module", params=["", "TX"])
+@pytest.fixture(scope="module", params=[("", "en"), ("TX", "en"), ("", "es"), ("TX", "es")])
 def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple:
-    rules = load_state_rules(request.param)
-    tmp = tmp_path_factory.mktemp(f"course-{request.param or 'general'}")
-    write_course_source(SOURCE, tmp / "src", rules)
+    state, language = request.param
+    rules = load_state_rules(state)
+    tmp = tmp_path_factory.mktemp(f"course-{state or 'general'}-{language}")
+    course = english = load_course(SOURCE / "docs", rules)
+    if language == "en":
+        write_course_source(SOURCE, tmp / "src", rules)
+    else:
+        write_language_source(SOURCE, language, tmp / "src", rules)
+        course = translated_course(course, SOURCE, rules, language)
     build_training(tmp / "src", tmp / "training")
-    course = load_course(SOURCE / "docs", rules)
     write_items_json(course, tmp / "training" / ITEMS_JSON)
-    return course, tmp / "training"
+    return course, tmp / "training", english.bank
 
 
 def test_nothing_published_marks_the_right_option(built: tuple) -> None:
-    course, out = built
+    course, out, english = built
     files = published(out)
     assert "search/search_index.json" in files and "assets/training.js" in files
     assert ITEMS_JSON in files
     questions = course.bank.questions()
     assert leaks(files, questions, rationales()) == []
     items = json.loads(files[ITEMS_JSON])["items"]
-    for item in items:  # published in alphabetical order, with a key that is no option
-        assert item["options"] == sorted(item["options"], key=str.casefold)
+    assert [i["id"] for i in items] == [i.id for i in english.items]
+    for item, en in zip(items, english.items, strict=True):
+        # The English options in alphabetical order; a translation's in the same places, so
+        # the key by position (and a record's answers) mean the same in every language.
+        assert list(en.options) == sorted(en.options, key=str.casefold)
+        assert len(item["options"]) == len(en.options)
+        assert option_key(en.id, item["options"][en.right]) == item["key"], en.id
         assert item["key"] not in item["options"] and not item["key"].isdigit()
     cues = answer_cues(questions)
     for name in ("longest", "shortest", "best_position"):
@@ -124,11 +148,16 @@ def test_the_leak_check_sees_a_marker_and_a_rationale() -> None:
     assert leaks(explained, (q,), rationales()) != []
 
 
-def test_a_word_cue_scores_near_chance_over_every_scored_item() -> None:
-    questions = (*load_bank(SOURCE, load_state_rules("")).questions(), *all_state_questions(SOURCE))
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_a_word_cue_scores_near_chance_over_every_scored_item(language: str) -> None:
+    questions = (
+        *load_bank(SOURCE, load_state_rules(""), language=language).questions(),
+        *all_state_questions(SOURCE, language),
+    )
+    names, avoids = NAMES[language], AVOIDS[language]
     expected = chance = 0.0
     for q in questions:
-        marks = [bool(NAMES.search(o.text)) + (not AVOIDS.search(o.text)) for o in q.options]
+        marks = [bool(names.search(o.text)) + (not avoids.search(o.text)) for o in q.options]
         best = [o for o, m in zip(q.options, marks, strict=True) if m == max(marks)]
         expected += sum(o.correct for o in best) / len(best)
         chance += 1 / len(q.options)
@@ -182,3 +211,42 @@ def test_the_answer_key_re_scores_and_flags_a_forged_score(
     info = CourseInfo({}, 12, 30, "", "")
     s = standing(person, info, datetime.date(2026, 12, 1))
     assert s.status != "complete" and "ANSWER KEY" in s.note
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("right_es = ", "right_en = ", r"items\[1\]: right_es is missing or empty"),
+        ('  "Un asunto que primero', '  # "', r"items\[1\]: wrong_es must list 3 options"),
+        ("title_es = ", "title_en = ", r"skills\.minor-exchange: title_es is missing"),
+        ("question_es = ", "question_en = ", r"items\[1\]: question_es is missing"),
+        (
+            "Trata solo si él cobra dinero a sus amigos; una habitación no es un pago.",
+            "Posible trata sexual de una menor: que ella esté de acuerdo no lo cambia.",
+            r"items\[1\]: the translated options must all differ",
+        ),
+    ],
+)
+def test_a_missing_or_broken_translation_of_an_item_is_named(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    bank = (SOURCE / BANK).read_text(encoding="utf-8")
+    (tmp_path / BANK).parent.mkdir(parents=True)
+    (tmp_path / BANK).write_text(bank.replace(old, new, 1), encoding="utf-8")
+    load_bank(tmp_path, load_state_rules(""))  # the English course does not need it
+    with pytest.raises(CourseError, match=rf"items\.toml: {message}"):
+        load_bank(tmp_path, load_state_rules(""), language="es")
+
+
+@pytest.mark.parametrize("state", ["CA", "FL", "NY", "OH", "TX"])
+def test_a_state_item_asks_in_spanish_with_the_same_option_in_the_same_place(state: str) -> None:
+    rules = load_state_rules(state)
+    english = load_bank(SOURCE, rules)
+    spanish = load_bank(SOURCE, rules, language="es")
+    for en, es in zip(english.items, spanish.items, strict=True):
+        assert (en.id, en.right, len(en.options)) == (es.id, es.right, len(es.options))
+        assert es.text != en.text and es.options != en.options, en.id
+        if en.skill == "state-deadline":
+            spoken = rules.in_language("es")
+            assert es.options[es.right] == " ".join(spoken.reporting.deadline_short.split())
+            assert spoken.name in es.text

@@ -150,3 +150,34 @@ def test_a_texas_build_shows_texas_rules_and_versions(
     manifest = json.loads((tmp_path / "dist" / "manifest.json").read_text())
     assert "training/schools/lincoln-high.json" in manifest["files"]
     assert "training/districts.json" in manifest["files"]
+
+
+def test_the_spanish_course_follows_allow_draft_languages(
+    deployment: KeyedDeployment, tmp_path: Path
+) -> None:
+    texas = dataclasses.replace(deployment.deployment, state="TX")
+    assert texas.allow_draft_languages
+    dist = tmp_path / "dist"
+    build_site(texas, dist)
+    english = json.loads((dist / "training" / "course.json").read_text())
+    spanish = json.loads((dist / "training" / "es" / "course.json").read_text())
+    assert spanish["version"] == english["version"]  # a record counts the same in either
+    assert [(m["id"], m["version"]) for m in spanish["modules"]] == [
+        (m["id"], m["version"]) for m in english["modules"]
+    ]
+    assert spanish["modules"][0]["title"] != english["modules"][0]["title"]
+    assert spanish["state"]["name"] == "Texas" and spanish["scripts"] == english["scripts"]
+    items = json.loads((dist / "training" / "es" / "items.json").read_text())
+    assert items["skills"][0]["title"] == "Qué hace que sea trata de un menor"
+    manifest = json.loads((dist / "manifest.json").read_text())
+    assert {"training/es/items.json", "training/es/index.html"} <= set(manifest["files"])
+    # Without drafts (and so with English student pages only) the Spanish course goes.
+    strict = dataclasses.replace(
+        texas, allow_draft_languages=False, languages=("en",), school_languages={}
+    )
+    build_site(strict, dist)
+    assert not list((dist / "training" / "es").rglob("*.*"))
+    front = (dist / "training" / "index.html").read_text()
+    assert 'hreflang="es"' not in front
+    manifest = json.loads((dist / "manifest.json").read_text())
+    assert not [f for f in manifest["files"] if f.startswith("training/es/")]

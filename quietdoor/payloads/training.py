@@ -22,6 +22,7 @@ MAX_SECONDS = 86_400  # a day on one module is the most time on task a record ma
 MAX_ITEM_ID = 64
 STATE_RE = re.compile(r"[A-Z]{2}|general")
 WORDING_RE = re.compile(r"(?:[A-Z]{2}|general)\.[0-9]{1,6}")
+LANGUAGE_RE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?")  # a BCP 47 code such as es
 DAY = "a day such as 2026-11-28"
 
 
@@ -30,7 +31,7 @@ class Person:
     name: str
     role: str
     school: str
-    staff_id: str = ""  # since 2.1: the school's id for the person, when they gave one
+    staff_id: str = ""  # since 2.2: the school's id for the person, when they gave one
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class ModuleRecord:
     score: int
     questions: int
     completed_on: str
-    seconds: int | None = None  # since 2.1: time the module's page was in view, as measured
+    seconds: int | None = None  # since 2.2: time the module's page was in view, as measured
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -115,10 +116,11 @@ class Training:
     state: str = ""  # the state rules the course showed: a postal code, "general", or ""
     pre: CheckResult | None = None
     post: CheckResult | None = None  # the final check's first attempt
-    post_passed: CheckResult | None = None  # since 2.1: its first passing attempt
+    post_passed: CheckResult | None = None  # since 2.2: its first passing attempt
     acknowledgment: Acknowledgment | None = None
-    attestation: Attestation | None = None  # since 2.1: the state's wording, dated
-    course_version: str = ""  # since 2.1: the course.json version the person took
+    attestation: Attestation | None = None  # since 2.2: the state's wording, dated
+    course_version: str = ""  # since 2.2: the course.json version the person took
+    language: str = ""  # since 2.4: the course's language the record was sent from ("es")
     # The throwaway X25519 key the record is sealed to; its case id is record_id(record_pk).
     # None in version 1.
     record_pk: bytes | None = None
@@ -149,6 +151,8 @@ class Training:
             body["attestation"] = self.attestation.to_json()
         if self.course_version:
             body["course_version"] = self.course_version
+        if self.language:
+            body["language"] = self.language
         return body
 
 
@@ -195,6 +199,9 @@ def read_training(r: Reader, header: Header) -> tuple[Training, tuple[str, ...]]
         course_version=r.text("course_version", MAX_SHORT, empty=False)
         if "course_version" in present
         else "",
+        language=r.pattern("language", LANGUAGE_RE, "a language code such as en or es")
+        if "language" in present
+        else "",
         record_pk=r.binary("record_pk", 32) if header.version >= 2 else None,
     )
     bound = ("record_pk",) if header.version >= 2 else ()
@@ -208,6 +215,7 @@ def read_training(r: Reader, header: Header) -> tuple[Training, tuple[str, ...]]
         "acknowledgment",
         "attestation",
         "course_version",
+        "language",
     )
     return training, (*fields, *bound)
 

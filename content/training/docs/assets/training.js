@@ -10,8 +10,19 @@
   var MIN_ACK_WORDS = 10;
   /* This language's pages; the course's data (course.json, the schools) is the English
    * course's, whose translations sit one folder below it (training/es/). */
+  var LANG = document.documentElement.lang || 'en';
   var site = new URL('..', document.currentScript.src);
-  var root = document.documentElement.lang === 'en' ? site : new URL('..', site);
+  var root = LANG === 'en' ? site : new URL('..', site);
+  /* This language's words (training-text.js, loaded before this script). */
+  var TEXT = window.QuietDoorTrainingText || {};
+  var WORDS = TEXT[LANG] || TEXT.en || {};
+
+  /* One whole sentence or label of this language, with its {names} filled in. */
+  function say(key, values) {
+    return (WORDS[key] || key).replace(/\{(\w+)\}/g, function (all, name) {
+      return values && values[name] !== undefined ? String(values[name]) : all;
+    });
+  }
 
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
@@ -80,9 +91,11 @@
     return strip(new URL(path, site).pathname) === strip(location.pathname);
   }
 
-  function fetchJSON(path) {
-    return fetch(new URL(path, root).href).then(function (answer) {
-      if (!answer.ok) throw new Error('could not load ' + path);
+  /* The schools' files are the English course's; course.json and items.json are this
+   * language's (its titles and items: same ids, versions and option order). */
+  function fetchJSON(path, base) {
+    return fetch(new URL(path, base || root).href).then(function (answer) {
+      if (!answer.ok) throw new Error(say('load_failed', { path: path }));
       return answer.json();
     });
   }
@@ -117,17 +130,15 @@
    * module is marked as done (once per version); returns the summary. */
   function recordResult(page, course, score, total) {
     var progress = loadProgress();
-    var intro = 'You answered ' + score + ' of ' + total + ' correctly on the first try. ';
     var kept = progress.modules[page.module.id];
     if (kept && kept.version === page.module.version) {
-      return 'You answered ' + score + ' of ' + total + '. This was practice: the module was ' +
-        'already marked as done on ' + kept.completed_on + '.';
+      return say('practice_again', { score: score, total: total, date: kept.completed_on });
     }
     progress.modules[page.module.id] = {
       version: page.module.version, score: score, questions: total, completed_on: today()
     };
     saveProgress(progress);
-    return intro + 'This module is marked as done on this device.';
+    return say('practice_first', { score: score, total: total });
   }
   function renderQuizzes(page, course) {
     var blocks = Array.prototype.slice.call(
@@ -153,18 +164,19 @@
           ]));
         });
       var check = el('button', { type: 'submit', 'class': 'md-button md-button--primary',
-        text: 'Check my answer' });
+        text: say('check_answer') });
       var form = el('form', { 'class': 'qd-quiz', novalidate: '' }, [fieldset, check, feedback]);
       form.addEventListener('submit', function (event) {
         event.preventDefault();
         var chosen = form.querySelector('input[name="' + name + '"]:checked');
         if (!chosen) {
-          feedback.textContent = 'Choose an answer first.';
+          feedback.textContent = say('choose_first');
           return;
         }
         var option = q.options[Number(chosen.value)];
         feedback.className = 'qd-feedback ' + (option.correct ? 'qd-right' : 'qd-wrong');
-        feedback.textContent = (option.correct ? 'Correct. ' : 'Not quite. ') + option.feedback;
+        feedback.textContent = say(option.correct ? 'feedback_right' : 'feedback_wrong',
+          { feedback: option.feedback });
         if (results[index] === undefined) results[index] = option.correct;
         var answered = results.filter(function (r) { return r !== undefined; }).length;
         if (answered === results.length && page && !summary.textContent) {
@@ -214,27 +226,27 @@
         return inCycle(progress.modules[m].completed_on, months);
       });
       if (kept && inCycle(kept.taken_on, months)) {
-        note = 'Your first attempt, on ' + kept.taken_on + ', is the one that counts.';
+        note = say('pre_kept', { date: kept.taken_on });
       } else if (started) {
-        note = 'It is not recorded as your starting score, because you had already started the modules.';
+        note = say('pre_started');
       } else {
         progress.tests.pre = attempt;
-        note = 'This is recorded on this device as your score before the course.';
+        note = say('pre_recorded');
       }
     } else {
       var post = kept && kept.first && inCycle(kept.first.taken_on, months) ? kept : {};
       post.first = post.first || attempt;
       if (!post.passed && passes(attempt, course)) post.passed = attempt;
       progress.tests.post = post;
-      note = post.first === attempt ? 'This is recorded on this device as your first final check.'
-        : 'Your first attempt, on ' + post.first.taken_on + ', stays in your record too.';
+      note = post.first === attempt ? say('post_first')
+        : say('post_again', { date: post.first.taken_on });
     }
     saveProgress(progress);
     return note;
   }
 
   function renderScored(page, course, mount) {
-    fetchJSON('items.json').then(function (bank) {
+    fetchJSON('items.json', site).then(function (bank) {
       var skills = {};
       bank.skills.forEach(function (s) { skills[s.id] = s; });
       var items = draw(bank, loadProgress().seen || []);
@@ -252,12 +264,12 @@
         return fieldset;
       });
       var submit = el('button', { type: 'submit', 'class': 'md-button md-button--primary',
-        text: 'Submit my answers' });
+        text: say('submit_answers') });
       var result = el('div', { 'class': 'qd-summary', role: 'status', id: 'qd-result' });
       var form = el('form', { 'class': 'qd-scored', novalidate: '' }, fieldsets.concat([submit]));
-      mount.appendChild(el('p', { 'class': 'qd-help', text: items.length + ' questions. ' +
-        (page.test.id === 'post' ? 'The pass mark is ' + course.pass_percent + '%. ' : '') +
-        'You see your score when you submit.' }));
+      mount.appendChild(el('p', { 'class': 'qd-help', text: say(
+        page.test.id === 'post' ? 'help_post' : 'help_pre',
+        { count: items.length, pass: course.pass_percent }) }));
       mount.appendChild(form);
       mount.appendChild(result);
       form.addEventListener('submit', function (event) {
@@ -267,8 +279,7 @@
           return c ? Number(c.value) : -1;
         });
         if (chosen.indexOf(-1) >= 0) {
-          result.textContent = 'Please answer every question first (question ' +
-            (chosen.indexOf(-1) + 1) + ' has no answer).';
+          result.textContent = say('answer_all', { number: chosen.indexOf(-1) + 1 });
           return;
         }
         submit.disabled = true;
@@ -288,7 +299,7 @@
         });
       });
     }).catch(function () {
-      mount.textContent = 'The questions could not be loaded. Check your connection and reload the page.';
+      mount.textContent = say('questions_failed');
     });
   }
 
@@ -300,24 +311,22 @@
     var titles = {};
     course.modules.forEach(function (m) { titles[m.id] = m; });
     result.textContent = '';
-    result.appendChild(el('p', { text: 'You answered ' + attempt.score + ' of ' +
-      attempt.questions + ' correctly (' + percent + '%). ' + note }));
+    result.appendChild(el('p', { text: say('score', { score: attempt.score,
+      total: attempt.questions, percent: percent, note: note }) }));
     var post = page.test.id === 'post';
     if (post) {
-      result.appendChild(el('p', { 'class': 'qd-pass', text: passes(attempt, course)
-        ? 'You passed: the pass mark is ' + course.pass_percent + '%.'
-        : 'This is below the pass mark of ' + course.pass_percent + '%. Read the modules below ' +
-          'again, then take the check again. It asks other questions.' }));
+      result.appendChild(el('p', { 'class': 'qd-pass', text: say(
+        passes(attempt, course) ? 'passed' : 'below_pass', { pass: course.pass_percent }) }));
     }
     if (missed.length) {
-      result.appendChild(el('p', { text: post ? 'Skills to revisit:' : 'Skills to look at in the course:' }));
+      result.appendChild(el('p', { text: say(post ? 'revisit_post' : 'revisit_pre') }));
       result.appendChild(el('ul', { 'class': 'qd-revisit' }, missed.map(function (s) {
         var links = s.modules.filter(function (m) { return titles[m]; }).map(function (m) {
           return el('a', { href: new URL(titles[m].path, site).href, text: titles[m].title });
         });
-        var item = el('li', { text: s.title + ': ' });
+        var item = el('li', { text: say('skill_modules', { skill: s.title }) });
         links.forEach(function (a, i) {
-          if (i) item.appendChild(document.createTextNode(', '));
+          if (i) item.appendChild(document.createTextNode(say('list_separator')));
           item.appendChild(a);
         });
         return item;
@@ -325,7 +334,7 @@
     }
     if (post && !passes(attempt, course)) {
       var again = el('button', { type: 'button', 'class': 'md-button', id: 'qd-retake',
-        text: 'Take the final check again' });
+        text: say('retake') });
       again.addEventListener('click', function () { location.reload(); });
       result.appendChild(again);
     }
@@ -336,7 +345,7 @@
       var s = el('script', { src: new URL(script.src, root).href, integrity: script.integrity,
         crossorigin: 'anonymous' });
       s.onload = resolve;
-      s.onerror = function () { reject(new Error('could not load ' + script.src)); };
+      s.onerror = function () { reject(new Error(say('load_failed', { path: script.src }))); };
       document.head.appendChild(s);
     });
   }
@@ -349,13 +358,13 @@
     var time = progress.time || {};
     var rows = course.modules.map(function (m) {
       var p = progress.modules[m.id];
-      var state = 'not done yet';
+      var state = say('module_not_done');
       if (p && p.version === m.version) {
-        state = 'done on ' + p.completed_on + ' (' + p.score + ' of ' + p.questions + ')';
+        state = say('module_done', { date: p.completed_on, score: p.score, total: p.questions });
         done.push({ id: m.id, version: p.version, score: p.score, questions: p.questions,
           completed_on: p.completed_on, seconds: Math.min(MAX_SECONDS, time[m.id] || 0) });
       } else if (p) {
-        state = 'changed since you read it: please read it again';
+        state = say('module_changed');
       }
       return { title: m.title, path: m.path, state: state };
     });
@@ -377,7 +386,8 @@
    * adds the header (kind, school, case, message id, time) and the throwaway key the record
    * is sealed to and bound by (record_pk), and seals it. */
   function completionPayload(course, person, status, acknowledgment, day) {
-    var payload = { person: person, state: course.state.code, modules: status.modules };
+    var payload = { person: person, state: course.state.code, modules: status.modules,
+      language: LANG };
     if (course.version) payload.course_version = course.version;
     ['pre', 'post', 'passed'].forEach(function (id) {
       var t = status[id];
@@ -397,7 +407,7 @@
    * in the page's language, for the day given (the school's day when it is known). */
   function attestationText(course, day) {
     var texts = course.state.attestation;
-    return (texts[document.documentElement.lang] || texts.en).replace('{date}', day);
+    return (texts[LANG] || texts.en).replace('{date}', day);
   }
 
   /* Today as the school's clock reads it (its IANA zone, from its entry). */
@@ -429,28 +439,28 @@
     var district = el('select', { id: 'qd-district', name: 'district' });
     var school = el('select', { id: 'qd-school', name: 'school', required: '', disabled: '' });
     var districtField = el('div', { 'class': 'qd-field' }, [
-      el('label', { 'for': 'qd-district', text: 'Your district' }), district]);
+      el('label', { 'for': 'qd-district', text: say('your_district') }), district]);
     var schoolField = el('div', { 'class': 'qd-field' }, [
-      el('label', { 'for': 'qd-school', text: 'Your school' }), school]);
-    fill(district, 'Loading districts\u2026', []);
-    fill(school, 'Choose your district first', []);
+      el('label', { 'for': 'qd-school', text: say('your_school') }), school]);
+    fill(district, say('loading_districts'), []);
+    fill(school, say('choose_district_first'), []);
 
     function loadDistrict(slug) {
       school.disabled = true;
-      fill(school, 'Loading schools\u2026', []);
-      if (!SLUG.test(slug)) { fill(school, 'Choose your district first', []); return Promise.resolve(); }
+      fill(school, say('loading_schools'), []);
+      if (!SLUG.test(slug)) { fill(school, say('choose_district_first'), []); return Promise.resolve(); }
       return fetchJSON(course.schools.district + slug + '.json').then(function (d) {
-        fill(school, 'Choose your school', d.schools);
+        fill(school, say('choose_school'), d.schools);
         school.disabled = false;
       }).catch(function () {
-        fill(school, 'Choose your district first', []);
-        status.textContent = 'The list of schools could not be loaded. Check your connection and try again.';
+        fill(school, say('choose_district_first'), []);
+        status.textContent = say('schools_failed');
       });
     }
 
     district.addEventListener('change', function () { loadDistrict(district.value); });
     var ready = fetchJSON(course.schools.districts).then(function (index) {
-      fill(district, 'Choose your district', index.districts);
+      fill(district, say('choose_district'), index.districts);
       if (index.districts.length === 1) {
         district.value = index.districts[0].slug;
         districtField.hidden = true;
@@ -465,7 +475,7 @@
         return loadDistrict(s.district).then(function () { school.value = s.slug; });
       }).catch(function () { /* an unknown school in the link: the pickers still work */ });
     }).catch(function () {
-      status.textContent = 'The list of districts could not be loaded. Check your connection and try again.';
+      status.textContent = say('districts_failed');
     });
     return { fields: [districtField, schoolField], school: school, ready: ready };
   }
@@ -473,51 +483,53 @@
   function certificate(course, payload, schoolName, reference) {
     var titles = {};
     course.modules.forEach(function (m) { titles[m.id] = m.title; });
-    var score = function (t) { return t ? t.score + ' of ' + t.questions + ' (' + t.taken_on + ')' : 'not taken'; };
+    var score = function (t) {
+      return t ? say('test_score', { score: t.score, total: t.questions, date: t.taken_on })
+        : say('not_taken');
+    };
     var total = 0;
     var table = el('table', {}, [
       el('thead', {}, [el('tr', {}, [
-        el('th', { scope: 'col', text: 'Module' }), el('th', { scope: 'col', text: 'Version' }),
-        el('th', { scope: 'col', text: 'Completed' }),
-        el('th', { scope: 'col', text: 'Time on task' }),
-        el('th', { scope: 'col', text: 'Credited' })])]),
+        el('th', { scope: 'col', text: say('col_module') }),
+        el('th', { scope: 'col', text: say('col_version') }),
+        el('th', { scope: 'col', text: say('col_completed') }),
+        el('th', { scope: 'col', text: say('col_time') }),
+        el('th', { scope: 'col', text: say('col_credited') })])]),
       el('tbody', {}, payload.modules.map(function (m) {
         var minutes = credited(course, m);
         total += minutes;
         return el('tr', {}, [el('td', { text: titles[m.id] || m.id }), el('td', { text: m.version }),
           el('td', { text: m.completed_on }),
-          el('td', { text: Math.round((m.seconds || 0) / 60) + ' min' }),
-          el('td', { text: minutes + ' min' })]);
+          el('td', { text: say('minutes', { minutes: Math.round((m.seconds || 0) / 60) }) }),
+          el('td', { text: say('minutes', { minutes: minutes }) })]);
       }))
     ]);
     var print = el('button', { type: 'button', 'class': 'md-button md-button--primary qd-print',
-      text: 'Print my certificate' });
+      text: say('print') });
     print.addEventListener('click', function () { window.print(); });
     document.documentElement.classList.add('qd-has-certificate');
     return el('section', { id: 'qd-certificate', 'aria-labelledby': 'qd-certificate-title' }, [
-      el('h2', { id: 'qd-certificate-title', text: 'Certificate of completion' }),
+      el('h2', { id: 'qd-certificate-title', text: say('cert_title') }),
       el('p', { 'class': 'qd-cert-name', text: payload.person.name }),
-      el('p', { text: payload.person.role + ', ' + schoolName +
-        (payload.person.staff_id ? ' (staff ID ' + payload.person.staff_id + ')' : '') }),
-      el('p', { text: 'Provider: ' + (course.provider || 'not named') + '. Course version ' +
-        (course.version || 'not named') + '.' }),
-      el('p', { text: 'completed Quiet Door staff training on ' + payload.attestation.on + ', ' +
-        (course.state.code === 'general' ? 'with the general text on reporting (no state set).'
-          : 'with the reporting rules for ' + course.state.name + '.') }),
+      el('p', { text: say(payload.person.staff_id ? 'cert_role_staff_id' : 'cert_role', {
+        role: payload.person.role, school: schoolName, staff_id: payload.person.staff_id }) }),
+      el('p', { text: say('cert_provider', { provider: course.provider || say('not_named'),
+        version: course.version || say('not_named') }) }),
+      el('p', { text: say(course.state.code === 'general' ? 'cert_done_general' : 'cert_done_state',
+        { date: payload.attestation.on, state: course.state.name }) }),
+      el('p', { text: say('cert_language') }),
       table,
-      el('p', { text: 'Credited time: ' + (total / 60).toFixed(2) + ' hours (for each module, ' +
-        'the time measured on its page, at most its nominal time).' }),
-      el('p', { text: 'Check before the course: ' + score(payload.pre) + '. Final check, ' +
-        'first attempt: ' + score(payload.post) + '; passed with ' + score(payload.post_passed) +
-        ' (pass mark ' + course.pass_percent + '%).' }),
-      el('p', { text: 'Attestation, signed on ' + payload.attestation.on + ' (the school\u2019s ' +
-        'date), in the wording for ' + course.state.name + ' (' + payload.attestation.wording + '):' }),
+      el('p', { text: say('cert_hours', { hours: (total / 60).toLocaleString(LANG,
+        { minimumFractionDigits: 2, maximumFractionDigits: 2 }) }) }),
+      el('p', { text: say('cert_tests', { pre: score(payload.pre), post: score(payload.post),
+        passed: score(payload.post_passed), pass: course.pass_percent }) }),
+      el('p', { text: say('cert_attested', { date: payload.attestation.on,
+        state: course.state.name, wording: payload.attestation.wording }) }),
       el('blockquote', { 'class': 'qd-attestation', text: payload.attestation.text }),
-      el('p', { text: 'In their own words:' }),
+      el('p', { text: say('cert_own_words') }),
       el('blockquote', { text: payload.acknowledgment.text }),
-      el('p', { 'class': 'qd-cert-ref', text: 'Record reference ' + reference.id +
-        ', received by the school\u2019s relay on ' + reference.received +
-        '. The school\u2019s training roster lists the same reference.' }),
+      el('p', { 'class': 'qd-cert-ref', text: say('cert_reference',
+        { id: reference.id, received: reference.received }) }),
       print
     ]);
   }
@@ -527,28 +539,29 @@
     var list = el('ul', { 'class': 'qd-progress' });
     var testRow = function (label, path, t) {
       return el('li', {}, [el('a', { href: new URL(path, site).href, text: label }),
-        document.createTextNode(': ' + (t ? 'taken on ' + t.taken_on + ' (' + t.score + ' of ' +
-          t.questions + ')' : 'not taken yet'))]);
+        document.createTextNode(say('row_status', { status: t
+          ? say('test_taken', { date: t.taken_on, score: t.score, total: t.questions })
+          : say('test_not_taken') }))]);
     };
-    list.appendChild(testRow('Before you start', course.tests.pre.path, status.pre));
+    list.appendChild(testRow(say('before_start'), course.tests.pre.path, status.pre));
     status.rows.forEach(function (r) {
       list.appendChild(el('li', {}, [el('a', { href: new URL(r.path, site).href, text: r.title }),
-        document.createTextNode(': ' + r.state)]));
+        document.createTextNode(say('row_status', { status: r.state }))]));
     });
-    list.appendChild(testRow('Final check', course.tests.post.path, status.post));
+    list.appendChild(testRow(say('final_check'), course.tests.post.path, status.post));
 
     var message = el('p', { id: 'qd-status', role: 'status' });
     var name = el('input', { id: 'qd-name', name: 'name', autocomplete: 'name', required: '' });
     var role = el('input', { id: 'qd-role', name: 'role', required: '',
-      placeholder: 'for example: teacher, counselor, bus driver' });
+      placeholder: say('role_example') });
     var staffId = el('input', { id: 'qd-staff-id', name: 'staff_id', maxlength: '64',
       autocomplete: 'off' });
     var picker = schoolPicker(course, message);
     var fields = [
-      el('div', { 'class': 'qd-field' }, [el('label', { 'for': 'qd-name', text: 'Your name' }), name]),
-      el('div', { 'class': 'qd-field' }, [el('label', { 'for': 'qd-role', text: 'Your role' }), role]),
+      el('div', { 'class': 'qd-field' }, [el('label', { 'for': 'qd-name', text: say('your_name') }), name]),
+      el('div', { 'class': 'qd-field' }, [el('label', { 'for': 'qd-role', text: say('your_role') }), role]),
       el('div', { 'class': 'qd-field' }, [
-        el('label', { 'for': 'qd-staff-id', text: 'Your staff ID (if your school uses one)' }), staffId])
+        el('label', { 'for': 'qd-staff-id', text: say('your_staff_id') }), staffId])
     ].concat(picker.fields);
     var ack = null;
     var attest = null;
@@ -559,18 +572,14 @@
       ack = el('textarea', { id: 'qd-ack', name: 'acknowledgment', rows: '4', required: '',
         maxlength: '1000', 'aria-describedby': 'qd-ack-help' });
       fields.push(el('div', { 'class': 'qd-field' }, [
-        el('label', { 'for': 'qd-ack', text: 'Your acknowledgment' }),
-        el('p', { id: 'qd-ack-help', 'class': 'qd-help', text: 'In a sentence or two, in your ' +
-          'own words: confirm that you completed this course, and say how you would report a ' +
-          'concern about a student at your school.' }),
+        el('label', { 'for': 'qd-ack', text: say('your_ack') }),
+        el('p', { id: 'qd-ack-help', 'class': 'qd-help', text: say('ack_help') }),
         ack]));
     } else {
-      fields.push(el('p', { 'class': 'qd-help', text: 'When you have finished every module and ' +
-        'passed the final check, this page asks for your acknowledgment and gives you a certificate. ' +
-        'Until then you can send your progress so far.' }));
+      fields.push(el('p', { 'class': 'qd-help', text: say('finish_first') }));
     }
     var send = el('button', { type: 'submit', 'class': 'md-button md-button--primary',
-      text: status.complete ? 'Send my completion record' : 'Send my progress so far' });
+      text: say(status.complete ? 'send_complete' : 'send_progress') });
     var form = el('form', { id: 'qd-completion-form', novalidate: '' }, fields.concat([send]));
     mount.appendChild(list);
     mount.appendChild(form);
@@ -580,22 +589,21 @@
       event.preventDefault();
       var slug = picker.school.value;
       if (!name.value.trim() || !role.value.trim() || !slug) {
-        message.textContent = 'Please fill in your name, role and school.';
+        message.textContent = say('fill_in');
         return;
       }
       if (!status.modules.length) {
-        message.textContent = 'Finish at least one module\u2019s knowledge check first.';
+        message.textContent = say('one_module_first');
         return;
       }
       if (attest && !attest.checked) {
-        message.textContent = 'Please tick the attestation to sign it.';
+        message.textContent = say('tick_attest');
         attest.focus();
         return;
       }
       var words = ack ? ack.value.trim().split(/\s+/).filter(Boolean).length : 0;
       if (ack && words < MIN_ACK_WORDS) {
-        message.textContent = 'Please write your acknowledgment in your own words: at least ' +
-          MIN_ACK_WORDS + ' words.';
+        message.textContent = say('ack_words', { count: MIN_ACK_WORDS });
         ack.focus();
         return;
       }
@@ -604,7 +612,7 @@
       var payload = null;
       var target = null;
       send.disabled = true;
-      message.textContent = 'Sending\u2026';
+      message.textContent = say('sending');
       fetchJSON(course.schools.school + slug + '.json')
         .then(function (s) {
           target = s;
@@ -614,8 +622,7 @@
             /* The school's day is not this device's: sign only what was shown. */
             label.textContent = attestationText(course, day);
             attest.checked = false;
-            throw new Error('the date is ' + day + ' at your school; read the attestation ' +
-              'again and tick it');
+            throw new Error(say('school_day_changed', { date: day }));
           }
           payload = completionPayload(course, person, status, ack ? ack.value.trim() : '', day);
           return course.scripts.reduce(function (p, script) {
@@ -643,8 +650,8 @@
         })
         .then(function (reference) {
           var count = payload.modules.length;
-          message.textContent = 'Recorded on ' + today() + ' for ' + count +
-            (count === 1 ? ' module' : ' modules') + '. Your safeguarding lead can now see it.';
+          message.textContent = say(count === 1 ? 'recorded_one' : 'recorded_many',
+            { date: today(), count: count });
           if (payload.acknowledgment) {
             form.hidden = true;
             var cert = certificate(course, payload, target.name, reference);
@@ -657,12 +664,12 @@
         })
         .catch(function (error) {
           send.disabled = false;
-          message.textContent = 'Not sent: ' + error.message + '. Please try again.';
+          message.textContent = say('not_sent', { error: error.message });
         });
     });
   }
 
-  fetchJSON('course.json')
+  fetchJSON('course.json', site)
     .then(function (course) {
       var module = course.modules.filter(function (m) { return samePage(m.path); })[0];
       var test = ['pre', 'post'].map(function (id) {
