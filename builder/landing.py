@@ -35,6 +35,9 @@ from quietdoor.languages import LANGUAGES, SUPPORTED_LANGUAGES
 TEMPLATE = "landing.html.j2"
 CASE_TEMPLATE = "case.html.j2"
 STYLESHEET = INLINE_STYLES[0]  # inline on every student page
+# Inline just after the page's text box (the case page's code box): shows it as soon as it has
+# arrived, not when page.js, at the end of the page, runs.
+REVEAL_SCRIPT = "reveal.js"
 PAGE_SCRIPT = "page.js"  # inline on every student page, before the page's own script
 LANDING_SCRIPT = "app.js"  # inline: the report form works before the crypto arrives
 # Deferred, first of the case page's scripts: inline it would push the page past the first
@@ -267,6 +270,7 @@ class _StudentPage:
                 organisation=d.organisation,
                 csp=_policy(d.relay_url, inline),
                 style=_inline_text(STYLESHEET),
+                reveal=_inline_text(REVEAL_SCRIPT),
                 inline_scripts=[_inline_text(n) for n in inline_names],
                 scripts=[
                     {"src": self.asset_url(n), "integrity": self.assets[n].integrity}

@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 INLINE_STYLES = ("landing.css",)
-INLINE_SCRIPTS = ("page.js", "app.js")
+INLINE_SCRIPTS = ("reveal.js", "page.js", "app.js")
 
 
 @dataclass(frozen=True)

@@ -12,15 +12,14 @@
  * that the code's keys do not prove is not shown (one line says so); a school's
  * message whose signer is not in data-signers is shown, marked.
  * Text is only ever set with textContent. Localised text comes from data-msg-*
- * attributes of #case, the school's keys and the relay from its other data-*.
+ * attributes of #case-data, the school's keys and the relay from its other data-*.
  */
 (function () {
   'use strict';
 
   var page = window.QuietDoorPage;
   page.started();
-  var root = document.getElementById('case');
-  var config = root.dataset;
+  var config = document.getElementById('case-data').dataset;
   var codeForm = document.getElementById('code-form');
   var codeInput = document.getElementById('code');
   var codeError = document.getElementById('code-error');

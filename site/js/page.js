@@ -16,6 +16,7 @@
   var cleaners = [];
 
   // Without JavaScript these stay hidden: a form that could never send is not offered.
+  // reveal.js, inline just after the text box, has shown those that come before it.
   Array.prototype.forEach.call(document.querySelectorAll('[data-needs-js]'), function (element) {
     element.hidden = false;
   });
