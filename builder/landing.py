@@ -27,6 +27,7 @@ from builder.assets import SITE_DIR, Asset, sri
 from builder.errors import BuildError
 from builder.i18n import TABLES, clock, day_list, day_names
 from builder.signers import current_signers, signers_json
+from builder.trim import trimmed
 from quietdoor.config import Deployment, ReadHours, School
 from quietdoor.csp import INLINE_SCRIPTS, INLINE_STYLES, InlineCode, content_security_policy
 from quietdoor.encoding import b64u_encode
@@ -325,7 +326,7 @@ def _source_path(name: str) -> Path:
 def _source(name: str) -> bytes:
     path = _source_path(name)
     try:
-        data = path.read_bytes()
+        data = trimmed(path, path.read_bytes())  # as published under assets/
     except OSError as exc:
         raise LandingError(f"{path}: cannot read ({exc.strerror})") from None
     text = data.decode("utf-8")
