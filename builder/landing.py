@@ -4,8 +4,8 @@ The landing page (``site/templates/landing.html.j2``) is where a student writes
 a report; the case page (``case.html.j2``) is where they come back with the
 case code to read the school's answers and add more. Both are rendered with the
 strings of ``site/i18n/<lang>.toml``. Everything they link to is relative to the
-page, so the built site works under any base path. The stylesheet, page.js and
-the landing page's app.js are inline, allowed by their hashes (quietdoor.csp);
+page, so the built site works under any base path. The stylesheet, reveal.js,
+page.js and the landing page's app.js are inline, allowed by their hashes (quietdoor.csp);
 the crypto, and the case page's case.js before it, load after them, deferred,
 same-origin with integrity hashes (builder.assets).
 """
@@ -41,9 +41,9 @@ STYLESHEET = INLINE_STYLES[0]  # inline on every student page
 REVEAL_SCRIPT = "reveal.js"
 PAGE_SCRIPT = "page.js"  # inline on every student page, before the page's own script
 LANDING_SCRIPT = "app.js"  # inline: the report form works before the crypto arrives
-# Deferred, first of the case page's scripts: inline it would push the page past the first
-# flight (about 4 KB gzipped), and opening a case needs the crypto anyway. It runs as soon as
-# it arrives and waits for the crypto with page.js's whenCrypto.
+# Deferred, first of the case page's scripts: inline it would bring the page close to the edge
+# of the first flight (about 3.3 KB gzipped), and opening a case needs the crypto anyway. It
+# runs as soon as it arrives and waits for the crypto with page.js's whenCrypto.
 CASE_SCRIPT = "case.js"
 # Preloaded from the head, run after the page's own scripts (deferred), in this order, with
 # integrity hashes.
