@@ -211,13 +211,14 @@ def test_the_policy_allows_exactly_the_inline_code_of_the_pages(site: Site, path
     assert [_sha256(e.text) for e in inline] == [
         _sha256((site.root / "assets" / name).read_text(encoding="utf-8"))
         for name in (
-            ("reveal.js", "page.js") if "/case/" in path else ("reveal.js", "page.js", "app.js")
+            ("reveal.js", "page.js", "case.js")
+            if "/case/" in path
+            else ("reveal.js", "page.js", "app.js")
         )
     ]
     assert set(_sha256(e.text) for e in inline) <= set(allowed)
-    # reveal.js, page.js and app.js: one policy for every page. case.js is a deferred file (the
-    # case page must arrive in the first flight), so its hash is not there.
-    assert len(allowed) == 3
+    # reveal.js, page.js, app.js and case.js: one policy for every page.
+    assert len(allowed) == 4
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -234,8 +235,7 @@ def test_assets_are_relative_deferred_and_pinned(site: Site, path: str) -> None:
         assert script.attrs["crossorigin"] == "anonymous"
         names.append(_check_asset(site, path, script.attrs["src"], script.attrs["integrity"]))
     crypto = ["nacl-fast.min.js", "blake2b.js", "envelope.js", "proof.js"]
-    # case.js first: it runs as soon as it arrives, and waits for the crypto itself.
-    assert names == (["case.js", *crypto] if "/case/" in path else crypto)
+    assert names == crypto  # case.js is inline: it waits for the crypto itself
     # Fetched from the start (preload), run after the page's own code (defer at the end).
     scripts = [
         (s.attrs["src"], s.attrs["integrity"]) for s in doc.all("script") if "src" in s.attrs

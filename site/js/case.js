@@ -1,9 +1,9 @@
 /* Quiet Door case page: open a conversation with its case code, read it, add to it.
  *
- * Deferred, before the crypto scripts, and after page.js, which is inline
- * (window.QuietDoorPage): it runs as soon as it arrives and waits for the crypto
- * with page.whenCrypto; it tells page.js it ran (page.started), and if it never
- * does, page.js says the page did not load. The case code is turned into the
+ * Inline after page.js (window.QuietDoorPage), allowed by its hash in the page's
+ * policy: it waits for the crypto with page.whenCrypto; it tells page.js it ran
+ * (page.started), and if it never does (a relay whose policy lacks its hash),
+ * page.js says the page did not load. The case code is turned into the
  * case's keys at once and the typed code is wiped; keys and thread live only in
  * this tab's memory and are wiped on the quick exit, on "Close", and when the
  * page is left or the tab closed. Nothing is stored: no cookie, no web storage.
