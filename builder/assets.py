@@ -2,9 +2,11 @@
 
 Every file a student page loads is written to ``<out>/assets/`` and returned with
 its Subresource Integrity hash, so that the page refuses a file that changed on
-the way (or on the server) after the build. The stylesheet, page.js and app.js
-are also carried inline by the pages (see builder.landing); their copies here are
-what the relay hashes for its header policy.
+the way (or on the server) after the build. Our own scripts and stylesheet are
+published without their comments (builder.trim); the vendored files as they are.
+The stylesheet, reveal.js, page.js and app.js are also carried inline by the pages
+(see builder.landing); their copies here are what the relay hashes for its header
+policy.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 from builder.errors import BuildError
 from builder.files import write_if_changed
+from builder.trim import trimmed
 
 SITE_DIR = Path(__file__).resolve().parent.parent / "site"
 ASSETS_DIR = "assets"
@@ -100,7 +103,7 @@ def build_assets(out_dir: Path, *, site_dir: Path = SITE_DIR) -> dict[str, Asset
     for source in sources:
         if source.name in contents:
             raise AssetError(f"{source}: the name {source.name!r} is taken by a vendored asset")
-        contents[source.name] = source.read_bytes()
+        contents[source.name] = trimmed(source, source.read_bytes())
 
     target = out_dir / ASSETS_DIR
     target.mkdir(parents=True, exist_ok=True)

@@ -7,8 +7,8 @@ builder writes ``<name>.gz`` (gzip) and, except for each school's own files,
 no compression work per request. Both are deterministic: the same file always
 gives the same bytes.
 
-Each school's files get gzip only. A school's page is 23 to 30 KB and gzip makes
-it 8 to 11 KB, which arrives within TCP's first flight (an initial window of ten
+Each school's files get gzip only. A school's page is 27 to 38 KB and gzip makes
+it 9.5 to 12.5 KB, which arrives within TCP's first flight (an initial window of ten
 segments, about 14.6 KB: RFC 6928) with room for the headers; brotli would make
 it about an eighth smaller, which saves a student no round trip, and would almost
 double the time each school takes to build (four pages a school, tens of

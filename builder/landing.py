@@ -4,9 +4,9 @@ The landing page (``site/templates/landing.html.j2``) is where a student writes
 a report; the case page (``case.html.j2``) is where they come back with the
 case code to read the school's answers and add more. Both are rendered with the
 strings of ``site/i18n/<lang>.toml``. Everything they link to is relative to the
-page, so the built site works under any base path. The stylesheet, page.js and
-the landing page's app.js are inline, allowed by their hashes (quietdoor.csp);
-the crypto, and the case page's case.js before it, load after them, deferred,
+page, so the built site works under any base path. The stylesheet, reveal.js,
+page.js and the landing page's app.js are inline, allowed by their hashes (quietdoor.csp);
+and so is the case page's case.js; the crypto loads after them, deferred,
 same-origin with integrity hashes (builder.assets).
 """
 
@@ -27,6 +27,7 @@ from builder.assets import SITE_DIR, Asset, sri
 from builder.errors import BuildError
 from builder.i18n import TABLES, case_calendar, clock, day_list, day_names
 from builder.signers import current_signers, signers_json
+from builder.trim import trimmed
 from quietdoor.config import Deployment, ReadHours, School
 from quietdoor.csp import INLINE_SCRIPTS, INLINE_STYLES, InlineCode, content_security_policy
 from quietdoor.encoding import b64u_encode
@@ -35,18 +36,21 @@ from quietdoor.languages import LANGUAGES, SUPPORTED_LANGUAGES
 TEMPLATE = "landing.html.j2"
 CASE_TEMPLATE = "case.html.j2"
 STYLESHEET = INLINE_STYLES[0]  # inline on every student page
+# Inline just after the page's text box (the case page's code box): shows it as soon as it has
+# arrived, not when page.js, at the end of the page, runs.
+REVEAL_SCRIPT = "reveal.js"
 PAGE_SCRIPT = "page.js"  # inline on every student page, before the page's own script
 LANDING_SCRIPT = "app.js"  # inline: the report form works before the crypto arrives
-# Deferred, first of the case page's scripts: inline it would push the page past the first
-# flight (about 4 KB gzipped), and opening a case needs the crypto anyway. It runs as soon as
-# it arrives and waits for the crypto with page.js's whenCrypto.
+# Inline: its bytes come while the crypto's requests are on their way (a deferred file, it
+# shared the link with the crypto: 0.1 s later on one bar of signal; bench/README.md). It
+# waits for the crypto with page.js's whenCrypto.
 CASE_SCRIPT = "case.js"
 # Preloaded from the head, run after the page's own scripts (deferred), in this order, with
 # integrity hashes.
 # proof.js solves the relay's proof of work; it asks the relay nothing until the student types.
 CRYPTO_SCRIPTS = ("nacl-fast.min.js", "blake2b.js", "envelope.js", "proof.js")
 LANDING_SCRIPTS = ((PAGE_SCRIPT, LANDING_SCRIPT), CRYPTO_SCRIPTS)  # (inline, deferred)
-CASE_SCRIPTS = ((PAGE_SCRIPT,), (CASE_SCRIPT, *CRYPTO_SCRIPTS))
+CASE_SCRIPTS = ((PAGE_SCRIPT, CASE_SCRIPT), CRYPTO_SCRIPTS)
 ICON = "icon.svg"
 INLINE_NAMES = (*INLINE_STYLES, *INLINE_SCRIPTS)
 
@@ -212,7 +216,7 @@ class _StudentPage:
                 f"language {lang!r} is not in the languages of {school.slug!r} "
                 f"({', '.join(languages)})"
             )
-        needed = (*INLINE_NAMES, CASE_SCRIPT, *CRYPTO_SCRIPTS, ICON)
+        needed = (*INLINE_NAMES, *CRYPTO_SCRIPTS, ICON)
         missing = [name for name in needed if name not in assets]
         if missing:
             raise LandingError(f"asset {missing[0]!r} was not built; run build_assets first")
@@ -268,6 +272,7 @@ class _StudentPage:
                 organisation=d.organisation,
                 csp=_policy(d.relay_url, inline),
                 style=_inline_text(STYLESHEET),
+                reveal=_inline_text(REVEAL_SCRIPT),
                 inline_scripts=[_inline_text(n) for n in inline_names],
                 scripts=[
                     {"src": self.asset_url(n), "integrity": self.assets[n].integrity}
@@ -322,7 +327,7 @@ def _source_path(name: str) -> Path:
 def _source(name: str) -> bytes:
     path = _source_path(name)
     try:
-        data = path.read_bytes()
+        data = trimmed(path, path.read_bytes())  # as published under assets/
     except OSError as exc:
         raise LandingError(f"{path}: cannot read ({exc.strerror})") from None
     text = data.decode("utf-8")

@@ -16,6 +16,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
+from builder.compress import FILES
 from builder.site import BuildError, build, build_site
 from builder.training import build_training
 from quietdoor.config import Deployment, Placement, load_config
@@ -129,6 +130,9 @@ FIRST_FLIGHT = 10 * 1460
 # The relay's answer headers for a page, its CSP included: 839 bytes measured on 2026-12-06
 # (HTTP/1.1, Russian landing page); the rest is room for a proxy's own headers.
 HEADERS_ALLOWANCE = 1536
+# What may come before the text box, as gzip: a tenth of a second at 51,200 bytes/s. 4,817 bytes,
+# the largest in any language, measured on 2026-12-06.
+BEFORE_THE_BOX = 5120
 
 
 @pytest.mark.parametrize("kind", ["pages", "case_pages"])
@@ -149,6 +153,18 @@ def test_every_school_page_arrives_in_the_first_flight_as_gzip(
     assert len(pages) == 3 * len(SUPPORTED_LANGUAGES)
     sizes = {p: (out / f"{p}.gz").stat().st_size for p in pages}
     assert max(sizes.values()) + HEADERS_ALLOWANCE <= FIRST_FLIGHT, sizes
+    # The text box does not wait for the rest: the script just after it shows it, and what
+    # comes before it is a tenth of a second on one bar of signal (bench/page_weight.py).
+    box = 'id="code"' if kind == "case_pages" else 'id="what"'
+    before_box = {}
+    for page in pages:
+        html = (out / page).read_text(encoding="utf-8")
+        at = html.index(box)
+        script = html.index("<script>", at)
+        between = html[html.index(">", at) + 1 : script]
+        assert between.replace("</textarea>", "").strip() == "", page  # the box, the script
+        before_box[page] = len(FILES.gzip(html[: html.index("</script>", script)].encode()))
+    assert max(before_box.values()) <= BEFORE_THE_BOX, before_box
 
 
 def test_files_are_compressed_almost_as_small_as_can_be_and_shared_assets_fully(

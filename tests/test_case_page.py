@@ -24,6 +24,7 @@ from nacl.signing import SigningKey
 from playwright.sync_api import Browser, BrowserContext, Page, Request, Route
 
 from quietdoor import payloads, protocol
+from quietdoor.csp import source_hash
 from quietdoor.encoding import b64u_decode, b64u_encode
 
 from .support.case_page import open_case, thread_items
@@ -619,7 +620,7 @@ def test_a_case_opened_before_version_2_opens_labelled_and_takes_an_update(
         context.close()
 
 
-# --- loading: case.js is deferred, first, before the crypto ------------------------
+# --- loading: case.js is inline, before the crypto ---------------------------------
 
 NOT_LOADED = "This page did not load all the way, so it cannot send yet."
 
@@ -627,7 +628,7 @@ NOT_LOADED = "This page did not load all the way, so it cannot send yet."
 def test_the_case_page_works_before_the_crypto_arrives(
     conversation_site: Site, browser: Browser, look_alike_case: StudentCase
 ) -> None:
-    """case.js runs as soon as it arrives, not after the (larger) crypto."""
+    """case.js, inline, runs before the (larger) crypto has arrived."""
     context = browser.new_context(viewport=PHONE)
     held: list[Route] = []
     context.route("**/assets/nacl-fast.min.js*", lambda route: held.append(route))
@@ -667,21 +668,28 @@ def test_a_crypto_script_that_fails_is_named_on_the_case_page(
         context.close()
 
 
-@pytest.mark.parametrize("how", ["tampered", "unreachable"])
-def test_a_case_script_that_does_not_load_is_named_and_the_exit_still_works(
-    conversation_site: Site, browser: Browser, how: str
+def test_a_case_script_the_policy_refuses_is_named_and_the_exit_still_works(
+    conversation_site: Site, browser: Browser
 ) -> None:
-    """page.js, inline, says so: without it the open button would stay disabled, unexplained."""
+    """A relay whose header policy lacks case.js's hash (older than the build) refuses it;
+    page.js says so: without it the open button would stay disabled, unexplained."""
     exit_url = conversation_site.deployment.quick_exit_url
     context = browser.new_context(viewport=PHONE)
     context.route(
         exit_url + "**",
         lambda r: r.fulfill(status=200, content_type="text/html", body="<title>elsewhere</title>"),
     )
-    if how == "tampered":  # the integrity check refuses it
-        context.route("**/assets/case.js*", lambda r: r.fulfill(status=200, body="tampered()"))
-    else:
-        context.route("**/assets/case.js*", lambda r: r.abort("connectionrefused"))
+    case_js = source_hash((conversation_site.dist / "assets" / "case.js").read_bytes())
+
+    def without_case_js(route: Route) -> None:
+        answer = route.fetch()
+        headers = dict(answer.headers)
+        policy = headers["content-security-policy"]
+        assert case_js in policy
+        headers["content-security-policy"] = policy.replace(" " + case_js, "")
+        route.fulfill(response=answer, headers=headers)
+
+    context.route(case_page(conversation_site), without_case_js)
     page = context.new_page()
     try:
         page.goto(case_page(conversation_site))

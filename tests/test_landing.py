@@ -204,17 +204,21 @@ def test_the_policy_allows_exactly_the_inline_code_of_the_pages(site: Site, path
     (style,) = doc.all("style")
     assert "head" in style.inside
     assert policy["styles"].split() == [_sha256(style.text)]
-    assert style.text == (SITE_DIR / "css" / "landing.css").read_text(encoding="utf-8")
+    assert style.text == (site.root / "assets" / "landing.css").read_text(encoding="utf-8")
     inline = [e for e in doc.all("script") if "src" not in e.attrs]
     allowed = policy["scripts"].split()
+    # Exact copies of what the build publishes (the relay hashes those for its header).
     assert [_sha256(e.text) for e in inline] == [
-        _sha256((SITE_DIR / "js" / name).read_text(encoding="utf-8"))
-        for name in (("page.js",) if "/case/" in path else ("page.js", "app.js"))
+        _sha256((site.root / "assets" / name).read_text(encoding="utf-8"))
+        for name in (
+            ("reveal.js", "page.js", "case.js")
+            if "/case/" in path
+            else ("reveal.js", "page.js", "app.js")
+        )
     ]
     assert set(_sha256(e.text) for e in inline) <= set(allowed)
-    # page.js and app.js: one policy for every page. case.js is a deferred file (the case page
-    # must arrive in the first flight), so its hash is not there.
-    assert len(allowed) == 2
+    # reveal.js, page.js, app.js and case.js: one policy for every page.
+    assert len(allowed) == 4
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -231,14 +235,16 @@ def test_assets_are_relative_deferred_and_pinned(site: Site, path: str) -> None:
         assert script.attrs["crossorigin"] == "anonymous"
         names.append(_check_asset(site, path, script.attrs["src"], script.attrs["integrity"]))
     crypto = ["nacl-fast.min.js", "blake2b.js", "envelope.js", "proof.js"]
-    # case.js first: it runs as soon as it arrives, and waits for the crypto itself.
-    assert names == (["case.js", *crypto] if "/case/" in path else crypto)
+    assert names == crypto  # case.js is inline: it waits for the crypto itself
     # Fetched from the start (preload), run after the page's own code (defer at the end).
     scripts = [
         (s.attrs["src"], s.attrs["integrity"]) for s in doc.all("script") if "src" in s.attrs
     ]
     preloads = doc.all("link", rel="preload")
     assert all("head" in p.inside and p.attrs["as"] == "script" for p in preloads)
+    # Before the stylesheet: the downloads start with the page's first bytes.
+    after_style = doc.elements[[e.tag for e in doc.elements].index("style") :]
+    assert preloads and not [e for e in after_style if e.attrs.get("rel") == "preload"]
     assert all(p.attrs["crossorigin"] == "anonymous" for p in preloads)
     assert [(p.attrs["href"], p.attrs["integrity"]) for p in preloads] == scripts
     icon = doc.one("link", rel="icon")
@@ -398,30 +404,34 @@ def test_form_carries_the_school_keys_and_never_submits_natively(
     assert form.attrs["method"] == "post"  # if a script ever failed open, no words go in a URL
     assert "action" not in form.attrs and "novalidate" in form.attrs
     assert form.attrs["autocomplete"] == "off"
-    assert form.attrs["data-school"] == "lincoln-high" and form.attrs["data-lang"] == "es"
-    assert form.attrs["data-relay"] == RELAY
+    # Without JavaScript nothing could be sent: the form starts hidden and a script shows it.
+    assert "hidden" in form.attrs and "data-needs-js" in form.attrs
+    # What app.js reads comes after the form, so none of it delays the text box.
+    assert not [name for name in form.attrs if name.startswith("data-") and name != "data-needs-js"]
+    data = doc.one("div", id="report-data")
+    assert "hidden" in data.attrs
+    assert data.attrs["data-school"] == "lincoln-high" and data.attrs["data-lang"] == "es"
+    assert data.attrs["data-relay"] == RELAY
     expected = [b64u_encode(r.x25519) for r in keyed.deployment.recipients_for("lincoln-high")]
-    assert form.attrs["data-recipients"].split(" ") == expected and len(expected) == 2
+    assert data.attrs["data-recipients"].split(" ") == expected and len(expected) == 2
     catalog = load_catalogs()["es"]
     for name in SCRIPT_MESSAGES:
-        assert form.attrs["data-msg-" + name.replace("_", "-")] == catalog[name]
-    # Without JavaScript nothing could be sent: the form starts hidden and page.js shows it.
-    assert "hidden" in form.attrs and "data-needs-js" in form.attrs
-    assert form.attrs["data-timezone"] == "America/Los_Angeles"
-    assert (form.attrs["data-read-days"], form.attrs["data-read-start"]) == ("0 1 2 3 4", "07:30")
-    assert form.attrs["data-read-end"] == "16:30"
-    assert form.attrs["data-day-names"].split(",")[2] == "miércoles"
-    assert form.attrs["data-msg-next-tomorrow"] == ("La próxima vez es mañana después de las 7:30.")
-    assert form.attrs["data-msg-next-now"] == "Alguien debería leerlo hoy, antes de las 16:30."
+        assert data.attrs["data-msg-" + name.replace("_", "-")] == catalog[name]
+    assert data.attrs["data-timezone"] == "America/Los_Angeles"
+    assert (data.attrs["data-read-days"], data.attrs["data-read-start"]) == ("0 1 2 3 4", "07:30")
+    assert data.attrs["data-read-end"] == "16:30"
+    assert data.attrs["data-day-names"].split(",")[2] == "miércoles"
+    assert data.attrs["data-msg-next-tomorrow"] == ("La próxima vez es mañana después de las 7:30.")
+    assert data.attrs["data-msg-next-now"] == "Alguien debería leerlo hoy, antes de las 16:30."
     exit_link = doc.one("a", id="quick-exit")
     assert exit_link.attrs["data-exit-url"] == exit_link.attrs["href"] == EXIT
     assert exit_link.attrs["rel"] == "noreferrer"
 
 
 def test_an_always_open_school_has_no_next_time(site: Site) -> None:
-    form = page_of(site, "s/cedar-valley-high/index.html").one("form")
-    assert form.attrs["data-read-days"] == ""
-    assert not [name for name in form.attrs if name.startswith("data-msg-next")]
+    data = page_of(site, "s/cedar-valley-high/index.html").one("div", id="report-data")
+    assert data.attrs["data-read-days"] == ""
+    assert not [name for name in data.attrs if name.startswith("data-msg-next")]
 
 
 @pytest.mark.parametrize(

@@ -175,7 +175,7 @@ def test_intl_has_no_words_for_a_language_and_the_case_page_carries_the_files(
         page.goto(url(every_language, lang, case=True))
         supported, calendar = page.evaluate(
             """lang => [Intl.DateTimeFormat.supportedLocalesOf([lang]),
-                        JSON.parse(document.getElementById('case').dataset.calendar)]""",
+                        JSON.parse(document.getElementById('case-data').dataset.calendar)]""",
             lang,
         )
     finally:

@@ -459,13 +459,18 @@ def test_the_page_header_allows_the_inline_code_of_the_site_it_serves(
     (site / "assets" / "app.js").write_text("var b = 2;")
     (site / "assets" / "landing.css").write_text("p{}")
     (site / "assets" / "other.js").write_text("var c = 3;")
-    (site / "assets" / "case.js").write_text("var d = 4;")  # deferred, never inline
+    (site / "assets" / "case.js").write_text("var d = 4;")
+    (site / "assets" / "proof.js").write_text("var e = 5;")  # deferred, never inline
     assert scripts_and_styles() == (
-        [source_hash(b"var a = 1;"), source_hash(b"var b = 2;")],
+        [source_hash(b"var a = 1;"), source_hash(b"var b = 2;"), source_hash(b"var d = 4;")],
         [source_hash(b"p{}")],
     )
     (site / "assets" / "app.js").write_text("var b = 22;")  # rebuilt
-    assert scripts_and_styles()[0] == [source_hash(b"var a = 1;"), source_hash(b"var b = 22;")]
+    assert scripts_and_styles()[0] == [
+        source_hash(b"var a = 1;"),
+        source_hash(b"var b = 22;"),
+        source_hash(b"var d = 4;"),
+    ]
     assert (
         source_hash(b"var a = 1;")
         == "'sha256-" + base64.b64encode(hashlib.sha256(b"var a = 1;").digest()).decode() + "'"

@@ -3,8 +3,8 @@
  * Inline after page.js (which provides window.QuietDoorPage), so the form works
  * while the crypto libraries are still on their way. Nothing is stored: no
  * cookie, no web storage, no draft. Localised text comes from data-msg-*
- * attributes on the form; the school's keys, the relay and the read hours from
- * data-* too.
+ * attributes of #report-data (after the form, so none of it comes before the text
+ * box); the school's keys, the relay and the read hours from data-* too.
  */
 (function () {
   'use strict';
@@ -21,7 +21,7 @@
   var result = document.getElementById('result');
   var caseCode = document.getElementById('case-code');
   var nextRead = document.getElementById('next-read');
-  var config = form.dataset;
+  var config = document.getElementById('report-data').dataset;
 
   /* The last sealed envelope and what it holds: a retry with the same words posts the
    * same bytes, which the relay stores once (it keys envelopes by nonce). */

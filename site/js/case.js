@@ -1,9 +1,9 @@
 /* Quiet Door case page: open a conversation with its case code, read it, add to it.
  *
- * Deferred, before the crypto scripts, and after page.js, which is inline
- * (window.QuietDoorPage): it runs as soon as it arrives and waits for the crypto
- * with page.whenCrypto; it tells page.js it ran (page.started), and if it never
- * does, page.js says the page did not load. The case code is turned into the
+ * Inline after page.js (window.QuietDoorPage), allowed by its hash in the page's
+ * policy: it waits for the crypto with page.whenCrypto; it tells page.js it ran
+ * (page.started), and if it never does (a relay whose policy lacks its hash),
+ * page.js says the page did not load. The case code is turned into the
  * case's keys at once and the typed code is wiped; keys and thread live only in
  * this tab's memory and are wiped on the quick exit, on "Close", and when the
  * page is left or the tab closed. Nothing is stored: no cookie, no web storage.
@@ -12,7 +12,7 @@
  * that the code's keys do not prove is not shown (one line says so); a school's
  * message whose signer is not in data-signers is shown, marked.
  * Text is only ever set with textContent. Localised text comes from data-msg-*
- * attributes of #case (and data-calendar, the day names of a language Intl lacks),
+ * attributes of #case-data (and data-calendar, the day names of a language Intl lacks),
  * the school's keys and the relay from its other data-*.
  */
 (function () {
@@ -20,8 +20,7 @@
 
   var page = window.QuietDoorPage;
   page.started();
-  var root = document.getElementById('case');
-  var config = root.dataset;
+  var config = document.getElementById('case-data').dataset;
   var codeForm = document.getElementById('code-form');
   var codeInput = document.getElementById('code');
   var codeError = document.getElementById('code-error');

@@ -4,7 +4,7 @@
  * runs as soon as the HTML has arrived: it shows what needs JavaScript, arms the
  * quick exit, and watches the crypto scripts, which load after it. Nothing is
  * stored: no cookie, no web storage, no worker. It defines window.QuietDoorPage
- * for the page's own script (app.js, inline after it, or case.js, deferred).
+ * for the page's own script (app.js or case.js, inline after it).
  */
 (function () {
   'use strict';
@@ -16,6 +16,7 @@
   var cleaners = [];
 
   // Without JavaScript these stay hidden: a form that could never send is not offered.
+  // reveal.js, inline just after the text box, has shown those that come before it.
   Array.prototype.forEach.call(document.querySelectorAll('[data-needs-js]'), function (element) {
     element.hidden = false;
   });
@@ -109,7 +110,8 @@
     waiting.splice(0).forEach(function (callback) { callback(qd); });
   });
 
-  /* case.js, deferred, calls started(); if it failed to load, [data-not-loaded] says so. */
+  /* case.js calls started(); if it never ran (a policy without its hash), [data-not-loaded]
+   * says so. */
   function start() {
     started = true;
   }
