@@ -21,7 +21,7 @@ import html
 import re
 import shutil
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from builder.course import (
@@ -47,16 +47,14 @@ OVERRIDES = "overrides"  # the theme's templates: qd-page-head.html goes in, per
 PAGE_HEAD = "qd-page-head.html"
 UNSAFE_TEXT = re.compile(r"[{}<>\x00-\x1f\x7f]")  # not in a name the page head shows
 ENGLISH = ("en", LANGUAGES["en"].native)  # the source, named in itself
-# On every page of a translation, above its title (the home says more: review_notice).
-DRAFT_LINE = (
-    "Traducción en borrador: aún no revisada por un hablante nativo. "
-    "La versión en inglés es la de referencia."
-)
-DRAFT_NOTICE = (
-    '!!! warning "Traducción en borrador: aún no revisada por un hablante nativo"\n'
-    "    Esta traducción se hizo con ayuda de una máquina y nadie que hable español como "
-    "lengua materna la ha revisado todavía. Si algo no queda claro, la versión en inglés "
-    "es la de referencia."
+# What language.toml's [texts] says about the review, in the translation's own language.
+REVIEW_TEXTS = (
+    "draft_line",  # above every page's title
+    "draft_title",  # the home's notice
+    "draft_notice",
+    "reviewed_line",  # with {reviewer} and {date}
+    "reviewed_title",
+    "reviewed_notice",
 )
 
 
@@ -67,6 +65,12 @@ class CourseLanguage:
     review: str  # "draft" or "reviewed"
     reviewer: str = ""
     reviewed: str = ""  # the date of the review
+    texts: dict[str, str] = field(default_factory=dict)  # REVIEW_TEXTS, filled in
+
+    @property
+    def line(self) -> str:
+        """What every page says above its title about the review."""
+        return self.texts["draft_line" if self.review == "draft" else "reviewed_line"]
 
 
 def course_languages(training_source: Path) -> tuple[str, ...]:
@@ -100,7 +104,7 @@ def load_course_language(folder: Path) -> CourseLanguage:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise CourseError(f"{path}: cannot read the file ({exc})") from None
-    unknown = sorted(set(raw) - {"code", "name", "review", "reviewer", "reviewed"})
+    unknown = sorted(set(raw) - {"code", "name", "review", "reviewer", "reviewed", "texts"})
     if unknown:
         raise CourseError(f"{path}: {unknown[0]}: unknown key")
     for key in ("code", "name", "review"):
@@ -129,17 +133,42 @@ def load_course_language(folder: Path) -> CourseLanguage:
             f"{path}: review: expected 'draft' (no reviewer yet) or 'reviewed', "
             f"got {language.review!r}"
         )
-    return language
+    return replace(language, texts=_review_texts(path, raw.get("texts"), language))
+
+
+def _review_texts(path: Path, raw: object, language: CourseLanguage) -> dict[str, str]:
+    """language.toml's [texts], with the reviewer and the date filled in."""
+    if not isinstance(raw, dict):
+        raise CourseError(f"{path}: texts: expected a table with {', '.join(REVIEW_TEXTS)}")
+    unknown = sorted(set(raw) - set(REVIEW_TEXTS))
+    if unknown:
+        raise CourseError(f"{path}: texts.{unknown[0]}: unknown key")
+    texts = {}
+    for key in REVIEW_TEXTS:
+        value = raw.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise CourseError(f"{path}: texts.{key}: expected text")
+        try:
+            filled = value.format(reviewer=language.reviewer, date=language.reviewed)
+        except (KeyError, IndexError, ValueError):
+            raise CourseError(
+                f"{path}: texts.{key}: only {{reviewer}} and {{date}} may be filled in"
+            ) from None
+        if UNSAFE_TEXT.search(filled) or (key.endswith("_title") and '"' in filled):
+            # The page head is a template; a title sits in double quotes on the home.
+            raise CourseError(
+                f"{path}: texts.{key}: braces, angle brackets, control characters "
+                "(or, in a title, double quotes)"
+            )
+        texts[key] = filled
+    return texts
 
 
 def review_notice(language: CourseLanguage) -> str:
     """What the translated home tells staff about the translation's review."""
-    if language.review == "draft":
-        return DRAFT_NOTICE
-    return (
-        f'!!! info "Traducción revisada por {language.reviewer} el {language.reviewed}"\n'
-        "    Si algo no queda claro, la versión en inglés es la de referencia."
-    )
+    kind, box = ("draft", "warning") if language.review == "draft" else ("reviewed", "info")
+    title, notice = language.texts[f"{kind}_title"], language.texts[f"{kind}_notice"]
+    return f'!!! {box} "{title}"\n    {notice}'
 
 
 def page_head(code: str, published: tuple[CourseLanguage, ...]) -> str:
@@ -162,12 +191,7 @@ def page_head(code: str, published: tuple[CourseLanguage, ...]) -> str:
     head = f'<p class="qd-languages">{" · ".join(links)}</p>\n'
     language = next((lang for lang in published if lang.code == code), None)
     if language is not None:
-        note = (
-            DRAFT_LINE
-            if language.review == "draft"
-            else f"Traducción revisada por {language.reviewer} el {language.reviewed}."
-        )
-        head += f'<p class="qd-review-note">{html.escape(note)}</p>\n'
+        head += f'<p class="qd-review-note">{html.escape(language.line)}</p>\n'
     return head
 
 

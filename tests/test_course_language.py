@@ -14,8 +14,6 @@ import pytest
 
 from builder.course import QUIZ_BLOCK, CourseError, load_course, parse_question
 from builder.course_language import (
-    DRAFT_LINE,
-    DRAFT_NOTICE,
     all_course_languages,
     course_languages,
     load_course_language,
@@ -111,7 +109,7 @@ def test_the_course_builds_in_english_and_spanish(code: str, tmp_path: Path) -> 
         rel = "" if folder == "." else f"{folder}/"
         served = page.read_text(encoding="utf-8")
         assert 'hreflang="en" lang="en">English</a>' in served, page
-        assert DRAFT_LINE in page_text(page), page
+        assert SPANISH_LANGUAGE.texts["draft_line"] in page_text(page), page
         english = links_in(out / rel / "index.html", "es")
         assert [urljoin(f"/training/{rel}", h) for h in english] == [f"/training/es/{rel}"]
         back = links_in(page, "en")
@@ -170,12 +168,19 @@ def test_a_reviewed_translation_is_published_without_drafts_and_names_its_review
     source = spanish_copy(tmp_path)
     (source / "es" / "language.toml").write_text(
         'code = "es"\nname = "Español"\nreview = "reviewed"\nreviewer = "Ana Ruiz"\n'
-        'reviewed = "2026-12-01"\n',
+        'reviewed = "2026-12-01"\n' + REVIEW_TEXTS,
         encoding="utf-8",
     )
     [language] = published_course_languages(source, allow_drafts=False)
     head = page_head("es", (language,))
-    assert "Ana Ruiz" in head and DRAFT_LINE not in head
+    assert "Traducción revisada por Ana Ruiz el 2026-12-01." in head
+    assert SPANISH_LANGUAGE.texts["draft_line"] not in head
+
+
+# The real file's [texts] table, for language.toml files a test writes.
+TEXTS = (TRAINING / "es" / "language.toml").read_text(encoding="utf-8").partition("[texts]")
+REVIEW_TEXTS = TEXTS[1] + TEXTS[2]
+SPANISH_LANGUAGE = load_course_language(TRAINING / "es")
 
 
 def spanish_copy(tmp_path: Path) -> Path:
@@ -246,6 +251,22 @@ def test_a_translation_that_does_not_match_the_english_course_is_refused(
             'reviewed = "2026-12-01"\n',
             "reviewer: braces, angle brackets",
         ),
+        ('code = "es"\nname = "Español"\nreview = "draft"\n', "texts: expected a table"),
+        (
+            'code = "es"\nname = "Español"\nreview = "draft"\n'
+            + REVIEW_TEXTS.replace("{reviewer}", "{who}"),
+            "texts.reviewed_line: only {reviewer} and {date}",
+        ),
+        (
+            'code = "es"\nname = "Español"\nreview = "draft"\n'
+            + REVIEW_TEXTS.replace("draft_line", "draft_lines"),
+            "texts.draft_lines: unknown key",
+        ),
+        (
+            'code = "es"\nname = "Español"\nreview = "draft"\n'
+            + REVIEW_TEXTS.replace('draft_title = "', 'draft_title = "{{ config }} '),
+            "texts.draft_title: braces",
+        ),
     ],
 )
 def test_a_bad_review_status_is_named(tmp_path: Path, toml: str, message: str) -> None:
@@ -259,17 +280,16 @@ def test_a_bad_review_status_is_named(tmp_path: Path, toml: str, message: str) -
 
 def test_the_home_shows_the_review_status(tmp_path: Path) -> None:
     draft = load_course_language(TRAINING / "es")
-    assert review_notice(draft) == DRAFT_NOTICE
-    reviewed = dataclasses.replace(
-        draft, review="reviewed", reviewer="Ana Ruiz", reviewed="2027-01-15"
-    )
-    assert "Traducción revisada por Ana Ruiz el 2027-01-15" in review_notice(reviewed)
+    assert draft.texts["draft_title"] in review_notice(draft)
+    assert draft.texts["draft_notice"] in review_notice(draft)
     source = spanish_copy(tmp_path)
     (source / "es" / "language.toml").write_text(
         'code = "es"\nname = "Español"\nreview = "reviewed"\nreviewer = "Ana Ruiz"\n'
-        'reviewed = "2027-01-15"\n',
+        'reviewed = "2027-01-15"\n' + REVIEW_TEXTS,
         encoding="utf-8",
     )
+    reviewed = load_course_language(source / "es")
+    assert "Traducción revisada por Ana Ruiz el 2027-01-15" in review_notice(reviewed)
     write_language_source(source, "es", tmp_path / "out", load_state_rules(""))
     home = (tmp_path / "out" / "docs" / "index.md").read_text(encoding="utf-8")
     assert "Ana Ruiz" in home and "borrador" not in home and "qd:review" not in home
