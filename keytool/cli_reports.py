@@ -19,6 +19,7 @@ from keytool.roster import (
     load_course_info,
     load_staff,
     people,
+    published_wordings,
     rescore,
     school_names,
 )
@@ -68,7 +69,8 @@ def cmd_roster(args: argparse.Namespace) -> int:
         for e in fresh_cases(session, args).training
         if isinstance(e.payload, Training)
     ]
-    completions = [completion(*t) for t in training]
+    published = published_wordings(course, {payload.language for _, _, payload in training})
+    completions = [completion(*t, published) for t in training]
     if args.archive:
         added, total = append_archive(
             args.archive,

@@ -31,10 +31,18 @@ from pathlib import Path
 from typing import Any
 
 from keytool.errors import KeyToolError
+from keytool.roster_wording import (
+    ENGLISH,
+    NOT_CHECKED,
+    PublishedWording,
+    WordingCheck,
+    check_wording,
+)
 from quietdoor.course import (
     COURSE_JSON,
     DEFAULT_PASS_PERCENT,
     DISTRICTS_DIR,
+    LANGUAGE_RE,
     MAX_FILE_BYTES,
     SCHOOLS_DIR,
     AnswerKey,
@@ -76,6 +84,8 @@ class CourseInfo:
     school_year_starts: str = ""  # "MM-DD" or ""
     provider: str = ""
     version: str = ""  # the course's version (course.json), as certificates name it
+    wording: str = ""  # the attestation's wording: the state rules and their version, "FL.2"
+    attestation: Mapping[str, str] = field(default_factory=dict)  # its text by language
 
 
 @dataclass(frozen=True)
@@ -108,11 +118,13 @@ class Acknowledgment:
 
 @dataclass(frozen=True)
 class Attestation:
-    """The dated statement the person ticked, and the state wording it was (e.g. "FL.2")."""
+    """The dated statement the person ticked, the state wording it was (e.g. "FL.2"), and
+    whether its text is that wording as the course publishes it."""
 
     text: str
     on: str
     wording: str = ""
+    check: WordingCheck = NOT_CHECKED
 
 
 @dataclass(frozen=True)
@@ -231,7 +243,37 @@ def load_course_info(source: str) -> CourseInfo:
         school_year_starts=course.school_year_starts,
         provider=course.provider,
         version=course.version,
+        wording=f"{course.state.code}.{course.state.version}" if course.state else "",
+        attestation=dict(course.state.attestation) if course.state else {},
     )
+
+
+def published_wordings(course: CourseInfo, languages: Iterable[str]) -> dict[str, PublishedWording]:
+    """The attestation each language's course publishes: English from `course`, another
+    language from its own course.json beside it (``es/course.json``), as that page shows it."""
+    found = {ENGLISH: PublishedWording(course.wording, _in_language(course.attestation, ENGLISH))}
+    for language in sorted(set(languages) - {ENGLISH, ""}):
+        if not LANGUAGE_RE.fullmatch(language):
+            found[language] = PublishedWording("", "", "no course in that language")
+            continue
+        where = _course_file(course, f"{language}/{COURSE_JSON}")
+        try:
+            state = parse_course(_read(where), where).state
+        except (OSError, urllib.error.URLError) as exc:
+            found[language] = PublishedWording("", "", f"cannot read {where} ({exc})")
+            continue
+        except CourseFileError as exc:
+            found[language] = PublishedWording("", "", f"not a Quiet Door course.json ({exc})")
+            continue
+        wording = f"{state.code}.{state.version}" if state else ""
+        text = _in_language(state.attestation, language) if state else ""
+        found[language] = PublishedWording(wording, text)
+    return found
+
+
+def _in_language(texts: Mapping[str, str], language: str) -> str:
+    """The text the course page shows in `language`: its own, else the English one."""
+    return texts.get(language) or texts.get(ENGLISH, "")
 
 
 def load_answer_key(path: Path) -> AnswerKey:
@@ -319,14 +361,24 @@ def _read(source: str) -> bytes:
 # ---------------------------------------------------------------- records
 
 
-def completion(record: str, received: str, training: Training) -> Completion:
+def completion(
+    record: str,
+    received: str,
+    training: Training,
+    published: Mapping[str, PublishedWording] | None = None,
+) -> Completion:
     """The roster's view of one validated training record (quietdoor.payloads.Training).
 
-    The record was checked on opening (types, sizes, dates); here its text is tidied for
-    a printed page: control and format characters become spaces, runs of space one.
+    The record was checked on opening (types, sizes, dates); its attestation is checked,
+    as sent, against the `published` wordings (by language; see `published_wordings`).
+    Then its text is tidied for a printed page: control and format characters become
+    spaces, runs of space one.
     """
     ack = training.acknowledgment
     att = training.attestation
+    check = NOT_CHECKED
+    if att and published is not None:
+        check = check_wording(att.text, att.on, att.wording, training.language, published)
     return Completion(
         record=record,
         school=training.header.school,
@@ -351,7 +403,9 @@ def completion(record: str, received: str, training: Training) -> Completion:
         post=_result(training.post),
         post_passed=_result(training.post_passed),
         acknowledgment=Acknowledgment(text=_clean(ack.text, MAX_ACK), on=ack.on) if ack else None,
-        attestation=Attestation(_clean(att.text, MAX_ACK), att.on, att.wording) if att else None,
+        attestation=Attestation(_clean(att.text, MAX_ACK), att.on, att.wording, check)
+        if att
+        else None,
         course_version=_clean(training.course_version, 40),
         language=training.language,
     )

@@ -62,6 +62,7 @@ SUMMARY_COLUMNS = [
     "course_language",
     "attested_on",
     "attestation_wording",
+    "attestation_check",
     "attestation",
     "acknowledged_on",
     "acknowledgment",
@@ -152,6 +153,7 @@ def summary_rows(roster: Roster) -> list[list[str]]:
             "course_language": p.course_language,
             "attested_on": p.attestation.on if p.attestation else "",
             "attestation_wording": p.attestation.wording if p.attestation else "",
+            "attestation_check": p.attestation.check.note if p.attestation else "",
             "attestation": p.attestation.text if p.attestation else "",
             "acknowledged_on": ack.on if ack else "",
             "acknowledgment": ack.text if ack else "",
@@ -266,7 +268,13 @@ def _school_view(roster: Roster, slug: str, people: list[Person]) -> dict[str, A
             if p.acknowledgment
         ],
         "attestations": [
-            (p.name, _day(p.attestation.on), p.attestation.wording, p.attestation.text)
+            (
+                p.name,
+                _day(p.attestation.on),
+                p.attestation.wording,
+                p.attestation.check.note or "matches the published wording",
+                p.attestation.text,
+            )
             for p in people
             if p.attestation
         ],
@@ -291,7 +299,8 @@ def _attested(p: Person) -> str:
     if p.attestation is None:
         return ""
     wording = f" ({p.attestation.wording})" if p.attestation.wording else ""
-    return _day(p.attestation.on) + wording
+    check = f": {p.attestation.check.note}" if p.attestation.check.note else ""
+    return _day(p.attestation.on) + wording + check
 
 
 def _module_cell(person: Person, module_id: str, version: str) -> str:

@@ -8,7 +8,8 @@ not yet verified in a primary source:
 - OH: at least four hours (the course's credited hours plus `--other-training`, such as
   the part taught by law enforcement); short of them the person is "partial";
 - TX: new employees at new-employee orientation;
-- FL: each employee's acknowledgment (here: the dated attestation) is on file.
+- FL: each employee's acknowledgment (here: the dated attestation, in the wording the
+  course publishes or an older one of ours) is on file.
 """
 
 from __future__ import annotations
@@ -61,11 +62,26 @@ def state_standing(
     if state == "TX" and base.status == NEW_HIRE:
         return replace(base, rule="new hire: due at new-employee orientation")
     if state == "FL":
-        if person.attestation is None:
-            rule = "no dated acknowledgment on file"
-            return replace(base, status=PARTIAL if done else base.status, rule=rule)
-        wording = f" ({person.attestation.wording} wording)" if person.attestation.wording else ""
-        return replace(base, rule=f"acknowledged on {_day(person.attestation.on)}{wording}")
+        return _florida(person, base, done)
+    return base
+
+
+def _florida(person: Person, base: Standing, done: bool) -> Standing:
+    """The dated acknowledgment on file, in a wording the roster could check or an older one.
+
+    A text that differs from the wording it names is not the acknowledgment the course
+    asked for (a forged or altered record): it does not count, and the rule says why.
+    """
+    attestation = person.attestation
+    if attestation is None:
+        rule = "no dated acknowledgment on file"
+        return replace(base, status=PARTIAL if done else base.status, rule=rule)
+    if not attestation.check.counts:
+        rule = f"acknowledgment not counted: {attestation.check.note}"
+        return replace(base, status=PARTIAL if done else base.status, rule=rule)
+    wording = f" ({attestation.wording} wording)" if attestation.wording else ""
+    rule = f"acknowledged on {_day(attestation.on)}{wording}"
+    return replace(base, rule="; ".join(x for x in (rule, attestation.check.note) if x))
     return base
 
 

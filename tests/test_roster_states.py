@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser
 
 from keytool.errors import KeyToolError
-from keytool.roster import CourseInfo, StaffMember, completion, people
+from keytool.roster import CourseInfo, StaffMember, completion, people, published_wordings
 from keytool.roster_report import SUMMARY_COLUMNS, Roster, summary_rows, to_html
 from keytool.roster_states import attach_other_training, load_other_training
 from quietdoor import payloads
@@ -27,13 +27,27 @@ MODULES = {
 NAMES = {"lincoln-high": "Lincoln High School"}
 
 
+PUBLISHED = {"en": "I completed this training myself on {date}."}
+
+
 def course(state: str, school_year_starts: str = "") -> CourseInfo:
     return CourseInfo(
-        MODULES, 60 if state == "OH" else 12, 30, state, "", 80, state, school_year_starts
+        MODULES,
+        60 if state == "OH" else 12,
+        30,
+        state,
+        "",
+        80,
+        state,
+        school_year_starts,
+        wording=f"{state}.2",
+        attestation=PUBLISHED,
     )
 
 
-def finished(day: str, minutes: int = 30, attest: bool = True) -> payloads.Training:
+def finished(
+    day: str, minutes: int = 30, attest: bool = True, state: str = "FL"
+) -> payloads.Training:
     """A complete record: three modules of 60 nominal minutes, `minutes` measured on each."""
     base = training_record(
         "lincoln-high", "Ana Ruiz", [(m, "1", day) for m in MODULES], role="Teacher"
@@ -47,14 +61,16 @@ def finished(day: str, minutes: int = 30, attest: bool = True) -> payloads.Train
         post=passed,
         post_passed=passed,
         acknowledgment=ack,
-        attestation=payloads.Attestation("I completed this training myself.", day, "FL.2")
+        attestation=payloads.Attestation(
+            f"I completed this training myself on {day}.", day, f"{state}.2"
+        )
         if attest
         else None,
     )
 
 
 def row(info: CourseInfo, record: payloads.Training, today: str, **kw: object) -> dict[str, str]:
-    found = people([completion("env0", today, record)], **kw)  # type: ignore[arg-type]
+    found = people([completion("env0", today, record, published_wordings(info, []))], **kw)  # type: ignore[arg-type]
     roster = Roster(info, found, NAMES, datetime.date.fromisoformat(today))
     (values,) = summary_rows(roster)
     return dict(zip(SUMMARY_COLUMNS, values, strict=True))
@@ -143,8 +159,8 @@ def test_the_printable_roster_has_every_column_an_auditor_needs(state: str, rule
     info = dataclasses.replace(
         course(state, "08-15" if state == "CA" else ""), provider="Riverside USD", version="c0ffee"
     )
-    record = dataclasses.replace(finished("2026-09-01"), course_version="c0ffee")
-    found = people([completion("env0", "2026-10-01", record)])
+    record = dataclasses.replace(finished("2026-09-01", state=state), course_version="c0ffee")
+    found = people([completion("env0", "2026-10-01", record, published_wordings(info, []))])
     page = to_html(Roster(info, found, NAMES, datetime.date(2026, 10, 1)), "Roster")
     headings = re.findall(r'<th scope="col"[^>]*>([^<]+)</th>', page)
     for heading in ("Staff ID", "State rule", "Final: first", "Final: passed", "Hours"):
@@ -152,7 +168,7 @@ def test_the_printable_roster_has_every_column_an_auditor_needs(state: str, rule
     assert {"Attested", "Course version"} <= set(headings)
     cells = re.findall(r"<td[^>]*>([^<]*)</td>", page)
     assert "E-7" in cells and "10 of 11" in cells and "c0ffee" in cells
-    assert "1.50" in cells and "Tue 1 Sep 2026 (FL.2)" in cells  # the clock's day format
+    assert "1.50" in cells and f"Tue 1 Sep 2026 ({state}.2)" in cells  # the clock's day format
     assert "Provider: Riverside USD. Course version: c0ffee." in page
     assert any(rule in c for c in cells)
 
