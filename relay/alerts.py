@@ -34,6 +34,7 @@ from relay.escalation_store import (
 )
 from relay.metrics import Metrics
 from relay.notify import TIMEOUT, Notifier, NotifyError, Stamp, retry_delay
+from relay.rounds import every
 from relay.store import SQLStore
 
 log = logging.getLogger("relay")
@@ -189,15 +190,10 @@ async def run_escalation(
     metrics: Metrics,
 ) -> None:
     """Step escalations and send alerts until stopped; a failed round never stops the next."""
-    poll = min(2.0, alerter.planner.window / 4)
-    while not stop.is_set():
-        try:
-            now = int(clock())
-            await step_due(alerter.planner, store, now)
-            await send_alerts(alerter, store, now, metrics)
-        except Exception as exc:  # noqa: BLE001 - a store hiccup must not end the ladder
-            log.error("escalation: %s", type(exc).__name__)
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=poll)
-        except TimeoutError:
-            pass
+
+    async def one_round() -> None:
+        now = int(clock())
+        await step_due(alerter.planner, store, now)
+        await send_alerts(alerter, store, now, metrics)
+
+    await every(min(2.0, alerter.planner.window / 4), stop, "escalation", one_round)

@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 
 from quietdoor.config import Deployment, NotifySettings, Recipient
 from relay.errors import RelayError
+from relay.rounds import every
 from relay.store import Notice, SQLStore, claim_notices, finish_notices
 
 log = logging.getLogger("relay")
@@ -252,12 +253,4 @@ async def run_sender(
     notifier: Notifier, store: SQLStore, clock: Callable[[], float], stop: asyncio.Event
 ) -> None:
     """Send due notices until stopped; a failure of one round never stops the next."""
-    while not stop.is_set():
-        try:
-            await send_due(notifier, store, clock)
-        except Exception as exc:  # noqa: BLE001 - a store hiccup must not end the sender
-            log.error("notice sender: %s", type(exc).__name__)
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=POLL_SECONDS)
-        except TimeoutError:
-            pass
+    await every(POLL_SECONDS, stop, "notice sender", lambda: send_due(notifier, store, clock))

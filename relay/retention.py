@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 
+from relay.rounds import every
 from relay.store import SQLStore, delete_expired
 
 log = logging.getLogger("relay")
@@ -56,17 +57,13 @@ async def run_sweeper(
     stop: asyncio.Event,
 ) -> None:
     """Sweep at start and then hourly until stopped; a failed sweep never stops the next."""
-    while not stop.is_set():
-        try:
-            now = clock()
-            day = datetime.fromtimestamp(now, UTC).date()
-            await sweep(store, retention_days, day, int(now), readers)
-        except Exception as exc:  # noqa: BLE001 - a store hiccup must not end the sweeper
-            log.error("retention sweep failed: %s", type(exc).__name__, extra={"event": "error"})
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=SWEEP_SECONDS)
-        except TimeoutError:
-            pass
+
+    async def one_round() -> None:
+        now = clock()
+        day = datetime.fromtimestamp(now, UTC).date()
+        await sweep(store, retention_days, day, int(now), readers)
+
+    await every(SWEEP_SECONDS, stop, "retention sweep", one_round)
 
 
 def today() -> date:
