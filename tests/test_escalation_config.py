@@ -41,6 +41,15 @@ def test_a_rota_picks_by_day_and_hour_and_finds_holes(tmp_path: Path) -> None:
     assert (5, 20) in rota.holes and (5, 7) in rota.holes and (5, 8) not in rota.holes
 
 
+def test_a_gap_of_a_few_minutes_is_a_hole(tmp_path: Path) -> None:
+    text = ladder_text().replace("sat-sun 00:00-24:00", "sat-sun 00:00-16:01")
+    text = text.replace(
+        "shifts = [", 'shifts = [{ recipient = "ben-cho", hours = "sat-sun 16:04-24:00" }, ', 1
+    )
+    rota = load_config(write_ladder(tmp_path, text)).escalation.rota("on-call")
+    assert (5, 16) in rota.holes and (6, 16) in rota.holes and (5, 17) not in rota.holes
+
+
 def test_a_district_keeps_its_own_clock_and_closures(tmp_path: Path) -> None:
     text = ladder_text().replace(
         'name = "Riverside Unified School District"',
@@ -90,6 +99,9 @@ def test_a_district_keeps_its_own_clock_and_closures(tmp_path: Path) -> None:
             "overlaps itself: the school's recipients",
         ),
         ("wait = 60", "wait = 0", "escalation.ladders[0].tiers[0].wait", "above zero"),
+        ("wait = 60", "wait = inf", "escalation.ladders[0].tiers[0].wait", "above zero"),
+        ("wait = 60", "wait = nan", "escalation.ladders[0].tiers[0].wait", "above zero"),
+        ("wait = 60", "wait = 10095", "escalation.ladders[0].tiers[0].wait", "at most 10080"),
         ("wait = 60", "wait = 20", "escalation.ladders[0].tiers[0].wait", "multiple"),
         (
             'realert = 15\nchannels = ["pager"]',

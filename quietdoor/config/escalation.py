@@ -25,6 +25,7 @@ from quietdoor.config.ladder import PAGERDUTY_URL, Channel, Escalation, Ladder, 
 from quietdoor.config.model import NotifySettings, Recipient
 from quietdoor.config.reader import Reader
 
+MAX_WAIT_MINUTES = 7 * 24 * 60  # a wait or re-alert interval longer than a week is a mistake
 SHIFT_RE = re.compile(
     r"^(?P<days>[a-z,-]+) (?P<start>\d\d):(?P<sm>\d\d)-(?P<end>\d\d):(?P<em>\d\d)$"
 )
@@ -277,13 +278,14 @@ def _tier(r: Reader, t: Mapping[str, Any], where: str, context: _Context) -> Tie
         if (
             not isinstance(value, int | float)
             or isinstance(value, bool)
-            or value <= 0
+            or not 0 < value <= MAX_WAIT_MINUTES  # also refuses TOML's inf and nan
             or abs(value / window - round(value / window)) > 1e-9
         ):
             raise ConfigError(
                 r.path,
                 f"{where}.{key}",
-                f"expected minutes above zero, a whole multiple of [notify] window_minutes "
+                f"expected minutes above zero and at most {MAX_WAIT_MINUTES} (a week), "
+                f"a whole multiple of [notify] window_minutes "
                 f"({window:g}), got {value!r}",
             )
         minutes[key] = float(value)

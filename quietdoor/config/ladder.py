@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from quietdoor.config.hours import ReadHours
 
 PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue"
-WEEK_HOURS = 7 * 24
 
 
 @dataclass(frozen=True)
@@ -44,14 +43,15 @@ class Rota:
 
     @functools.cached_property
     def holes(self) -> tuple[tuple[int, int], ...]:
-        """(weekday, hour) of each hour of the week some minute of which nobody covers."""
+        """(weekday, hour) of each hour of the week some minute of which nobody covers.
+
+        Every minute is looked at (once per rota: the result is kept), since shifts may
+        start and end at any minute and a gap of one is still a gap."""
         return tuple(
             (day, hour)
             for day in range(7)
             for hour in range(24)
-            if not all(
-                any(s.covers(day, hour * 60 + m) for s in self.shifts) for m in range(0, 60, 5)
-            )
+            if not all(any(s.covers(day, hour * 60 + m) for s in self.shifts) for m in range(60))
         )
 
 
