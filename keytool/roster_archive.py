@@ -24,6 +24,7 @@ from nacl.signing import SigningKey, VerifyKey
 
 from keytool.errors import KeyToolError
 from keytool.home import write_private
+from quietdoor import strictjson
 from quietdoor.encoding import b64u_decode, b64u_encode
 
 RECORDS = "records.jsonl"
@@ -31,6 +32,7 @@ HEAD = "head.json"
 GENESIS = "0" * 64
 DOMAIN = b"QD-TRAINING-ARCHIVE\n"
 MAX_LINE = 256 * 1024
+MAX_HEAD = 4096  # records, head, signer and signature
 
 
 @dataclass(frozen=True)
@@ -52,21 +54,21 @@ def verify_archive(folder: Path) -> Archived:
     if not head_path.is_file() and not records.exists():
         raise KeyToolError(f"{folder}: no training archive here ({HEAD} is missing)")
     try:
-        head = json.loads(head_path.read_text(encoding="utf-8"))
+        head = strictjson.loads(head_path.read_bytes(), max_bytes=MAX_HEAD)
         lines = records.read_bytes().splitlines() if records.exists() else []
         count, last, signer, sig = head["records"], head["head"], head["signer"], head["sig"]
         key = VerifyKey(b64u_decode(signer))
         key.verify(_signed_text(count, last), b64u_decode(sig))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, strictjson.JSONError) as exc:
         raise KeyToolError(f"{folder / HEAD}: not a readable archive head ({exc})") from None
     except BadSignatureError:
         raise KeyToolError(f"{folder / HEAD}: the signature does not verify") from None
     prev, ids = GENESIS, []
     for number, line in enumerate(lines, start=1):
         try:
-            entry = json.loads(line)
-            ok = isinstance(entry, dict) and entry.get("prev") == prev and len(line) <= MAX_LINE
-        except ValueError:
+            entry = strictjson.loads(line, max_bytes=MAX_LINE)
+            ok = isinstance(entry, dict) and entry.get("prev") == prev and "record" in entry
+        except strictjson.JSONError:
             ok = False
         if not ok:
             raise KeyToolError(f"{folder / RECORDS}: line {number} does not follow the line before")

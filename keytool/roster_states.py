@@ -82,7 +82,6 @@ def _florida(person: Person, base: Standing, done: bool) -> Standing:
     wording = f" ({attestation.wording} wording)" if attestation.wording else ""
     rule = f"acknowledged on {_day(attestation.on)}{wording}"
     return replace(base, rule="; ".join(x for x in (rule, attestation.check.note) if x))
-    return base
 
 
 def _california(

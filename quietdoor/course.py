@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from quietdoor import strictjson
+from quietdoor.config.hours import is_month_day
 from quietdoor.encoding import b64u_encode
 from quietdoor.errors import QuietDoorError
 from quietdoor.payloads.reader import MAX_SHORT, Reader
@@ -304,9 +305,7 @@ def parse_course(raw: bytes, where: str) -> CourseFile:
         else DEFAULT_PASS_PERCENT,
         version=r.text("version", MAX_SHORT) if "version" in present else "",
         provider=r.text("provider", MAX_SHORT) if "provider" in present else "",
-        school_year_starts=r.text("school_year_starts", 5)
-        if "school_year_starts" in present
-        else "",
+        school_year_starts=_month_day(r) if "school_year_starts" in present else "",
         schools=_school_files(r.table("schools")) if "schools" in present else SchoolFiles(),
         scripts=tuple(_script(s) for s in r.tables("scripts", MAX_SCRIPTS))
         if "scripts" in present
@@ -410,6 +409,13 @@ def _tests(r: Reader) -> dict[str, CourseTest]:
         )
         t.only(("title", "path", "questions"))
     return tests
+
+
+def _month_day(r: Reader) -> str:
+    value = r.text("school_year_starts", 5)  # "" when the deployment does not set it
+    if value and not is_month_day(value):
+        raise r.fail("school_year_starts", 'must be a month and day such as "08-15"')
+    return value
 
 
 def _school_files(r: Reader) -> SchoolFiles:

@@ -125,6 +125,14 @@ def test_a_module_list_alone_is_a_course_with_the_defaults() -> None:
             r"course\.state\.attestation\.en: must not be empty",
         ),
         (course_with(relay_url="x" * 3000), r"course\.relay_url: longer than 2000"),
+        (
+            course_with(school_year_starts="09/01"),
+            r"course\.school_year_starts: must be a month and day",
+        ),
+        (
+            course_with(school_year_starts="04-31"),
+            r"course\.school_year_starts: must be a month and day",
+        ),
         (course_with(scripts=[{"src": "a.js"}]), r"course\.scripts\[0\]\.integrity: missing"),
         (course_with(surprise=1), r"course\.surprise: unknown field"),
     ],

@@ -45,6 +45,19 @@ def _swap(folder: Path) -> None:
     path.write_bytes(lines[1] + lines[0] + b"".join(lines[2:]))
 
 
+def _no_record(folder: Path) -> None:
+    """The first line without its record id, its prev kept: read as broken, not a traceback."""
+    path = folder / RECORDS
+    lines = path.read_bytes().splitlines(keepends=True)
+    first = json.loads(lines[0])
+    del first["record"]
+    path.write_bytes(json.dumps(first).encode() + b"\n" + b"".join(lines[1:]))
+
+
+def _huge_head(folder: Path) -> None:
+    (folder / HEAD).write_text(" " * 10_000 + "{}")
+
+
 def _count(folder: Path) -> None:
     head = json.loads((folder / HEAD).read_text())
     head["records"] = 2
@@ -58,6 +71,8 @@ def _count(folder: Path) -> None:
         (_drop_last, "holds 2 records"),
         (_swap, "line 1 does not follow"),
         (_count, "signature does not verify"),
+        (_no_record, "line 1 does not follow"),
+        (_huge_head, "not a readable archive head .longer than 4096 bytes"),
     ],
 )
 def test_tampering_fails_verification(

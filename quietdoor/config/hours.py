@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import functools
 import re
 from dataclasses import dataclass
@@ -45,6 +46,17 @@ def parse_hours(value: str) -> ReadHours | str:
     if not (valid_time(start) and valid_time(end) and start < end):
         return f"{value!r}: times must be 00:00-23:59, start before end"
     return ReadHours(always=False, days=days, start=start, end=end)
+
+
+def is_month_day(value: str) -> bool:
+    """A day of the year as "MM-DD" ("08-15"; "02-29" too: some years have it)."""
+    if not re.fullmatch(r"\d\d-\d\d", value):
+        return False
+    try:
+        datetime.date.fromisoformat(f"2000-{value}")  # a leap year
+    except ValueError:
+        return False
+    return True
 
 
 def valid_time(hhmm: str) -> bool:

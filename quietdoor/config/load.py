@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
-import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,6 +11,7 @@ from quietdoor.config import csv_schools, entries
 from quietdoor.config.csv_files import csv_table
 from quietdoor.config.errors import ConfigError
 from quietdoor.config.escalation import closures, read_escalation
+from quietdoor.config.hours import is_month_day
 from quietdoor.config.keys import (
     DISTRICT_KEYS,
     PAPER_SIZES,
@@ -226,11 +225,7 @@ def _month_day(r: Reader, table: Mapping[str, Any]) -> str:
     if "school_year_starts" not in table:
         return ""
     value = r.text(table, "school_year_starts", "training")
-    try:
-        datetime.date.fromisoformat(f"2000-{value}")  # a leap year: 02-29 is a day
-    except ValueError:
-        value = ""
-    if not re.fullmatch(r"\d\d-\d\d", value):
+    if not is_month_day(value):
         raise ConfigError(
             r.path, "training.school_year_starts", 'expected a month and day such as "08-15"'
         )
