@@ -21,6 +21,7 @@ from builder.course_bank import ItemBank
 from builder.course_language import translated_course
 from builder.site import TRAINING_SOURCE, default_print_dir
 from builder.state_rules import load_state_rules
+from quietdoor.payloads.reader import MAX_SHORT
 
 from .support.course_text import said
 from .support.keytool import keytool_cli
@@ -183,6 +184,8 @@ def test_staff_member_trains_prints_a_certificate_and_appears_on_the_roster(
 
     today = datetime.date.today()
     page.goto(base + "complete/")
+    for field in ("#qd-name", "#qd-role"):  # no longer than the key tool reads
+        assert page.get_attribute(field, "maxlength") == str(MAX_SHORT)
     page.fill("#qd-name", "Rosa Díaz")
     page.fill("#qd-role", "School nurse")
     page.fill("#qd-staff-id", "E-1042")

@@ -551,8 +551,10 @@
     list.appendChild(testRow(say('final_check'), course.tests.post.path, status.post));
 
     var message = el('p', { id: 'qd-status', role: 'status' });
-    var name = el('input', { id: 'qd-name', name: 'name', autocomplete: 'name', required: '' });
-    var role = el('input', { id: 'qd-role', name: 'role', required: '',
+    // The key tool reads at most 200 characters of a name or role (quietdoor/payloads).
+    var name = el('input', { id: 'qd-name', name: 'name', autocomplete: 'name', required: '',
+      maxlength: '200' });
+    var role = el('input', { id: 'qd-role', name: 'role', required: '', maxlength: '200',
       placeholder: say('role_example') });
     var staffId = el('input', { id: 'qd-staff-id', name: 'staff_id', maxlength: '64',
       autocomplete: 'off' });
