@@ -205,8 +205,10 @@ def translated_course(
     course: Course, training_source: Path, rules: StateRules, code: str
 ) -> Course:
     """The English course as its translation shows it: the translated titles (from each
-    page's front matter) and the item bank in that language, in the same order."""
+    page's front matter) and the item bank in that language, in the same order; a
+    translation that does not match the English course is refused first, by name."""
     docs = training_source / code / "docs"
+    check_translation(training_source / "docs", docs, rules)
 
     def title(path: str) -> str:
         page = docs / f"{path.rstrip('/')}.md"

@@ -20,6 +20,7 @@ from builder.course_language import (
     page_head,
     published_course_languages,
     review_notice,
+    translated_course,
     write_language_source,
 )
 from builder.state_rules import StateRulesError, load_state_rules
@@ -227,13 +228,20 @@ def set_version(path: Path) -> None:
         ),
     ],
 )
+@pytest.mark.parametrize("reader", ["source", "course"])
 def test_a_translation_that_does_not_match_the_english_course_is_refused(
-    tmp_path: Path, change: object, message: str
+    tmp_path: Path, change: object, message: str, reader: str
 ) -> None:
+    """Both readers of a translation refuse it by name: the source writer, and the build's
+    first reader (its titles), which once met a missing page as a traceback."""
     source = spanish_copy(tmp_path)
     change(source / "es" / "docs")  # type: ignore[operator]
+    rules = load_state_rules("")
     with pytest.raises(CourseError, match=re.escape(message)):
-        write_language_source(source, "es", tmp_path / "out", load_state_rules(""))
+        if reader == "source":
+            write_language_source(source, "es", tmp_path / "out", rules)
+        else:
+            translated_course(load_course(source / "docs", rules), source, rules, "es")
 
 
 @pytest.mark.parametrize(
