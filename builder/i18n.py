@@ -26,6 +26,7 @@ from quietdoor.config import Deployment
 from quietdoor.languages import LANGUAGES
 
 I18N_DIR = SITE_DIR / "i18n"
+SOURCE_LANGUAGE = "en"  # what the others translate
 STATUSES = ("source", "draft", "reviewed")  # "source": English, what the others translate
 TABLES = ("review", "calendar")  # the only tables a translation file may hold
 
@@ -78,6 +79,10 @@ def review(lang: str, i18n_dir: Path = I18N_DIR) -> Review:
     if fields["status"] not in STATUSES:
         raise TranslationError(
             f"{path}: review.status: {fields['status']!r} is not one of {', '.join(STATUSES)}"
+        )
+    if (fields["status"] == "source") != (lang == SOURCE_LANGUAGE):
+        raise TranslationError(
+            f"{path}: review.status: 'source' is the English file's status, and only its"
         )
     if fields["status"] == "reviewed":
         if not fields["reviewer"]:

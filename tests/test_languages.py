@@ -127,6 +127,7 @@ def test_every_file_states_its_review_honestly(code: str) -> None:
         ('status = "reviewed"\nreviewer = ""', "review.reviewer: a reviewed file names"),
         ('status = "reviewed"\nreviewer = "A. B."\ndate = "May 3"', "review.date: 'May 3'"),
         ("status = 1", "review.status: expected text, got 1"),
+        ('status = "source"', "review.status: 'source' is the English file's status"),
     ],
 )
 def test_a_wrong_review_table_is_refused(tmp_path: Path, table: str, message: str) -> None:
