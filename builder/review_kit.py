@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import functools
 import io
 import json
 import os
@@ -56,10 +57,13 @@ def entries(lang: str) -> list[Entry]:
     """Every string of the student pages, with what a reviewer needs to judge it."""
     english, translated = load_catalogs()["en"], load_catalogs()[lang]
     about = _comments(I18N_DIR / "en.toml")
-    return [
-        Entry(key, text, translated[key], _places(key), about.get(key, ""), _limit(key, text))
-        for key, text in english.items()
-    ]
+    rows = []
+    for key, text in english.items():
+        places = _places(key)
+        rows.append(
+            Entry(key, text, translated[key], places, about.get(key, ""), _limit(places, text))
+        )
+    return rows
 
 
 def write_kit(lang: str, out: Path) -> tuple[Path, Path]:
@@ -67,18 +71,14 @@ def write_kit(lang: str, out: Path) -> tuple[Path, Path]:
     if lang not in LANGUAGES or lang == "en":
         raise ReviewError(f"--review-kit: {lang!r} is not a translated language")
     rows = entries(lang)
-    out.mkdir(parents=True, exist_ok=True)
     page, sheet = out / f"review-{lang}.html", out / f"review-{lang}.csv"
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(SITE_DIR / "templates" / "review"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
-    page.write_text(
-        environment.get_template("kit.html.j2").render(
-            language=LANGUAGES[lang], status=review(lang), rows=rows, sheet=sheet.name
-        ),
-        encoding="utf-8",
+    html = environment.get_template("kit.html.j2").render(
+        language=LANGUAGES[lang], status=review(lang), rows=rows, sheet=sheet.name
     )
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -87,7 +87,12 @@ def write_kit(lang: str, out: Path) -> tuple[Path, Path]:
     writer.writerow(["#reviewer", "", "", "", "your name here, in the correction column"])
     for row in rows:
         writer.writerow(cells([row.key, row.english, row.translation, "", ""]))
-    sheet.write_text(buffer.getvalue(), encoding="utf-8")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        page.write_text(html, encoding="utf-8")
+        sheet.write_text(buffer.getvalue(), encoding="utf-8")
+    except OSError as exc:
+        raise ReviewError(f"--review-kit: cannot write into {out} ({exc.strerror})") from None
     return page, sheet
 
 
@@ -216,11 +221,14 @@ def _comments(path: Path) -> dict[str, str]:
     return found
 
 
+@functools.cache
+def _template(name: str) -> str:
+    return (SITE_DIR / "templates" / name).read_text("utf-8")
+
+
 def _places(key: str) -> tuple[str, ...]:
     places = [
-        where
-        for name, where in TEMPLATES.items()
-        if re.search(rf"\bt\.{key}\b", (SITE_DIR / "templates" / name).read_text("utf-8"))
+        where for name, where in TEMPLATES.items() if re.search(rf"\bt\.{key}\b", _template(name))
     ]
     if key == "exit_button" or key == "language_nav":
         places.insert(0, "the top bar")
@@ -233,7 +241,7 @@ def _places(key: str) -> tuple[str, ...]:
     return tuple(places) or ("the pages, filled in by the builder",)
 
 
-def _limit(key: str, english: str) -> int:
+def _limit(places: tuple[str, ...], english: str) -> int:
     """Room for a translation: half as long again as English, less on a button or the bar."""
-    factor = 1.3 if set(_places(key)) & set(SHORT_PLACES) else 1.6
+    factor = 1.3 if set(places) & set(SHORT_PLACES) else 1.6
     return max(12, round(len(english) * factor))

@@ -120,6 +120,7 @@ def test_a_bad_sheet_changes_nothing_and_says_where(
     [
         (["--review-kit", "xx", "out"], "build: --review-kit: 'xx' is not a translated language"),
         (["--apply-review", "missing.csv"], "build: missing.csv: cannot read (No such file"),
+        (["--review-kit", "vi", "pyproject.toml"], "build: --review-kit: cannot write into"),
     ],
 )
 def test_build_py_says_what_is_wrong_without_a_traceback(
