@@ -45,6 +45,7 @@ from builder.landing import (
 )
 from quietdoor import payloads, protocol
 from quietdoor.config import ReadHours, School, parse_config
+from quietdoor.csp import source_hash
 from quietdoor.encoding import b64u_encode
 from quietdoor.languages import SUPPORTED_LANGUAGES
 from relay.proof import Proofs
@@ -1023,6 +1024,34 @@ def test_the_form_works_before_the_crypto_arrives(browser: Browser, server: str)
         held[0].continue_()
         page.wait_for_selector("#case-code:not(:empty)")
         assert len(relay.posts) == 1
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+def test_an_app_script_the_policy_refuses_is_named(
+    browser: Browser,
+    server: str,  # noqa: F811
+    site: Site,
+) -> None:
+    """A page whose policy lacks app.js's hash (a host serving an older policy) says so:
+    without it the send button would stay disabled, unexplained."""
+    # The meta policy holds the hash as the page writes an attribute: quotes escaped.
+    app_js = " " + source_hash((site.root / "assets" / "app.js").read_bytes()).replace("'", "&#39;")
+    context = browser.new_context()
+
+    def without_app_js(route: Route) -> None:
+        page_html = route.fetch().text()
+        assert app_js in page_html
+        route.fulfill(body=page_html.replace(app_js, ""), content_type="text/html")
+
+    context.route(server + "/s/lincoln-high/", without_app_js)
+    page = context.new_page()
+    try:
+        page.goto(server + "/s/lincoln-high/")
+        page.wait_for_selector("#form-error:not(:empty)")
+        assert "did not load all the way" in page.inner_text("#form-error")
+        assert page.is_visible("#what")
     finally:
         context.close()
 

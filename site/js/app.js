@@ -10,6 +10,7 @@
   'use strict';
 
   var page = window.QuietDoorPage;
+  page.started();
   var form = document.getElementById('report');
   var what = document.getElementById('what');
   var more = document.getElementById('more');

@@ -110,8 +110,8 @@
     waiting.splice(0).forEach(function (callback) { callback(qd); });
   });
 
-  /* case.js calls started(); if it never ran (a policy without its hash), [data-not-loaded]
-   * says so. */
+  /* app.js and case.js call started(); if the page's one never ran (a policy without its
+   * hash), [data-not-loaded] says so. */
   function start() {
     started = true;
   }

@@ -1,2 +1,2 @@
 /* Inline just after the text box: shows it as soon as it has arrived, not after the whole page. */
-document.querySelectorAll('[data-needs-js]').forEach(function (element) { element.hidden = false; });
+Array.prototype.forEach.call(document.querySelectorAll('[data-needs-js]'), function (e) { e.hidden = false; });
