@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from quietdoor.config.ladder import Channel
+from quietdoor.config.reader import sends_safely
 from relay.escalate import Planner
 from relay.escalation_store import (
     RESOLVE,
@@ -80,7 +81,7 @@ class Alerter:
             return found
 
         url = read(c.url or default_url, "url")
-        if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+        if not sends_safely(url):
             raise NotifyError(f"[[escalation.channels]] {c.id}: the url is not https")
         key = read(c.routing_key, "routing key") if c.kind == "pagerduty" else ""
         headers = tuple((name, read(value, name)) for name, value in c.headers)

@@ -35,6 +35,7 @@ from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 from quietdoor.config import Deployment, NotifySettings, Recipient
+from quietdoor.config.reader import sends_safely
 from relay.errors import RelayError
 from relay.rounds import every
 from relay.store import Notice, SQLStore, claim_notices, finish_notices
@@ -118,7 +119,7 @@ class Notifier:
             url = r.webhook
             if url.startswith("env:"):
                 url = environment.get(url.removeprefix("env:"), "")
-                if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+                if not sends_safely(url):
                     raise NotifyError(f"recipient {r.id}: {r.webhook} holds no webhook URL")
             yield Target(r.id, "webhook", url)
 

@@ -338,6 +338,19 @@ def test_a_webhook_can_live_in_the_environment(hook: Hook, tmp_path: Path) -> No
         Notifier(d, env={})
 
 
+@pytest.mark.parametrize("url", ["http://localhost.example.org/h", "http://127.0.0.1.nip.io/h"])
+def test_a_webhook_from_the_environment_is_not_sent_in_the_clear_to_another_host(
+    url: str,
+) -> None:
+    """Only https, or plain http to this machine itself: the host is compared whole."""
+    import tomllib
+
+    raw = tomllib.loads(EXAMPLE.read_text())
+    raw["recipients"][0]["webhook"] = "env:LINCOLN_HOOK"
+    with pytest.raises(Exception, match="holds no webhook URL"):
+        Notifier(parse_config(raw), env={"LINCOLN_HOOK": url})
+
+
 def webhook_deployment() -> Deployment:
     import tomllib
 
