@@ -528,10 +528,12 @@ def people(
     for c in ordered:
         if not c.name:
             continue
-        person = found.setdefault(
-            (c.school, _person_key(c.staff_id, c.name)),
-            Person(school=c.school, name=c.name, staff_id=c.staff_id),
-        )
+        key = (c.school, _person_key(c.staff_id, c.name))
+        listed = found.get((c.school, _person_key("", c.name)))
+        if key not in found and listed and listed.on_staff_list and not listed.staff_id:
+            # A staff list without ids: the person who typed one is still the listed name.
+            key = (c.school, _person_key("", c.name))
+        person = found.setdefault(key, Person(school=c.school, name=c.name, staff_id=c.staff_id))
         if not person.on_staff_list:
             person.role = c.role or person.role
         person.records.append(c.record)

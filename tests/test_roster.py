@@ -282,6 +282,21 @@ def test_with_a_staff_list_new_hires_and_the_overdue_show() -> None:
     assert roles["Dev Patel"] == "Bus driver"
 
 
+@pytest.mark.parametrize(("listed_id", "people_found"), [("", 3), ("E-9", 4)])
+def test_a_record_with_a_staff_id_meets_its_name_on_a_list_without_ids(
+    listed_id: str, people_found: int
+) -> None:
+    """The course asks for a staff id; a staff list may have none. The person is then one
+    row, not an overdue listed name beside a record "not on the staff list". A listed id
+    that differs is another person."""
+    with_id = dataclasses.replace(FULL, person=dataclasses.replace(FULL.person, staff_id="E-12"))
+    staff = [dataclasses.replace(STAFF[0], staff_id=listed_id), *STAFF[1:]]
+    roster = people(parse(with_id), staff)
+    assert len(roster) == people_found
+    ana = [p for p in roster if p.name == "Ana Ruiz"]
+    assert ana[0].on_staff_list and (ana[0].records != []) is (listed_id == "")
+
+
 def roster_of(*payloads: dict[str, Any], staff: list[StaffMember] | None = None) -> Roster:
     return Roster(
         course=COURSE,
