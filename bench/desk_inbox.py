@@ -148,7 +148,7 @@ def visit(session: Session) -> Took:
 def list_cases(session: Session) -> Took:
     wall, cpu = time.perf_counter(), time.process_time()
     with contextlib.redirect_stderr(io.StringIO()):
-        lines = list(inbox_summary(read_cases(session)))
+        lines = inbox_summary(read_cases(session), Clock(session.colleagues.deployment))
     assert len(lines) > 0
     return _since(wall, cpu)
 

@@ -74,11 +74,18 @@ class Session:
         The whole inbox is also kept in memory while nothing in it changes: the desk
         reads it on every page.
         """
-        with self._reading, Inbox(self.home) as inbox, _collecting_later():
+        with self._reading, Inbox(self.home) as inbox:
             version = inbox.version()
             cached = self._cached
             if school is None and cached is not None and cached[0] == version:
                 return cached[1]
+            result = self._build(inbox, school)
+        if school is None:
+            self._cached = (version, result)
+        return result
+
+    def _build(self, inbox: Inbox, school: str | None) -> CaseInbox:
+        with _collecting_later():
             listed = inbox.listed(school)
             since = inbox.v2_since()
             opened = self._opened()
@@ -91,10 +98,7 @@ class Session:
                         stored = Stored(**vars(m), envelope=envelopes[m.id])
                         opened[m.id] = opener.open(stored)
                 index.save(self.home, self._index_key, self._index_inputs, opened)
-            result = assemble([(m, opened[m.id]) for m in listed], self.colleagues, since)
-        if school is None:
-            self._cached = (version, result)
-        return result
+            return assemble([(m, opened[m.id]) for m in listed], self.colleagues, since)
 
     def _opened(self) -> dict[str, Opened]:
         """What the index holds, read from disk once per session."""
@@ -188,20 +192,19 @@ class Session:
 
 @contextmanager
 def _collecting_later() -> Iterator[None]:
-    """No garbage collection while an inbox is built, and none of it scanned afterwards.
+    """No garbage collection while an inbox is built.
 
-    An inbox is many objects without cycles, kept until the next one (freed by their
-    reference counts): collecting while it is built, or scanning it on every later
-    collection, took a third of a visit's time with thousands of cases. Young garbage
-    is collected first (cheap), so that only what the read makes is frozen.
+    An inbox is many objects without cycles (freed by their reference counts):
+    collecting while it is built scanned them again and again, a third of a visit's
+    time with thousands of cases. Nothing is frozen afterwards: in a desk that runs all
+    day, freezing on every read would also freeze whatever its other threads held at
+    that moment, and their cycles would never be collected.
     """
     was = gc.isenabled()
-    gc.collect(1)
     gc.disable()
     try:
         yield
     finally:
-        gc.freeze()
         if was:
             gc.enable()
 
