@@ -42,7 +42,6 @@ from quietdoor.course import (
     COURSE_JSON,
     DEFAULT_PASS_PERCENT,
     DISTRICTS_DIR,
-    LANGUAGE_RE,
     MAX_FILE_BYTES,
     SCHOOLS_DIR,
     AnswerKey,
@@ -54,6 +53,7 @@ from quietdoor.course import (
     parse_school_entry,
 )
 from quietdoor.payloads import CheckResult, Training
+from quietdoor.payloads.training import LANGUAGE_RE
 from quietdoor.protocol import SLUG_RE
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

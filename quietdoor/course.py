@@ -23,6 +23,7 @@ from quietdoor.config.hours import is_month_day
 from quietdoor.encoding import b64u_encode
 from quietdoor.errors import QuietDoorError
 from quietdoor.payloads.reader import MAX_SHORT, Reader
+from quietdoor.payloads.training import LANGUAGE_RE
 
 COURSE_JSON = "course.json"
 DISTRICTS_JSON = "districts.json"
@@ -44,7 +45,6 @@ ITEMS_JSON = "items.json"  # the scored tests' items, beside course.json
 ANSWER_KEY = "training-answer-key.json"  # in the print folder, never published
 MAX_KEY_ITEMS = 2_000
 MAX_ATTESTATION = 2_000  # a record's attestation holds at most this many characters
-LANGUAGE_RE = re.compile(r"[a-z]{2}")
 ZONE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_+-]{0,30}(/[A-Za-z0-9_+-]{1,30}){0,2}")
 
 
