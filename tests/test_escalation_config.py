@@ -98,6 +98,13 @@ def test_a_district_keeps_its_own_clock_and_closures(tmp_path: Path) -> None:
             "escalation.ladders[0].tiers[1]",
             "overlaps itself: the school's recipients",
         ),
+        (
+            '[[escalation.channels]]\nid = "pager"',
+            '[escalation]\npagerduty_url = "http://pager.example/enqueue"\n\n'
+            '[[escalation.channels]]\nid = "pager"',
+            "escalation.pagerduty_url",
+            "must use https",
+        ),
         ("wait = 60", "wait = 0", "escalation.ladders[0].tiers[0].wait", "above zero"),
         ("wait = 60", "wait = inf", "escalation.ladders[0].tiers[0].wait", "above zero"),
         ("wait = 60", "wait = nan", "escalation.ladders[0].tiers[0].wait", "above zero"),

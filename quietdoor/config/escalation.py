@@ -67,9 +67,7 @@ def read_escalation(
             '[notify] mode = "digest"',
         )
     urgent = r.boolean(table, "urgent_hint", where, False)
-    url = (
-        r.url(table, "pagerduty_url", PAGERDUTY_URL) if "pagerduty_url" in table else PAGERDUTY_URL
-    )
+    url = r.url(table, "pagerduty_url", PAGERDUTY_URL, where)
     return Escalation(
         urgent_hint=urgent,
         pagerduty_url=url,

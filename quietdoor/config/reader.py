@@ -71,16 +71,18 @@ class Reader:
             )
         return value
 
-    def url(self, table: Mapping[str, Any], key: str, default: str | None = None) -> str:
-        value = self.text(table, key, "", default)
+    def url(
+        self, table: Mapping[str, Any], key: str, default: str | None = None, where: str = ""
+    ) -> str:
+        value = self.text(table, key, where, default)
+        field = join(where, key)
         parts = urlsplit(value)
-        local = parts.hostname in ("127.0.0.1", "localhost", "::1")
         if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise ConfigError(self.path, key, f"{value!r} is not an absolute http(s) URL")
-        if parts.scheme == "http" and not local:
-            raise ConfigError(self.path, key, f"{value!r} must use https (http is for 127.0.0.1)")
+            raise ConfigError(self.path, field, f"{value!r} is not an absolute http(s) URL")
+        if not sends_safely(value):
+            raise ConfigError(self.path, field, f"{value!r} must use https (http is for 127.0.0.1)")
         if parts.query or parts.fragment:
-            raise ConfigError(self.path, key, f"{value!r} must not have a query or fragment")
+            raise ConfigError(self.path, field, f"{value!r} must not have a query or fragment")
         return value.rstrip("/")
 
     def email(self, table: Mapping[str, Any], key: str, where: str) -> str:
