@@ -182,6 +182,12 @@ def test_a_district_keeps_its_own_clock_and_closures(tmp_path: Path) -> None:
             "districts[0].closures[0]",
             "a range like",
         ),
+        (
+            'name = "Riverside Unified School District"',
+            'name = "Riverside Unified School District"\nclosures = ["2027-05-31/"]',
+            "districts[0].closures[0]",
+            "a range like",
+        ),
         ("window_minutes = 15", 'mode = "digest"', "escalation.ladders", "digest"),
         (
             "window_minutes = 15",

@@ -83,18 +83,18 @@ def closures(
     """`closures = ["2026-12-21/2027-01-01", "2027-05-31"]`: days the district is closed."""
     found = []
     for i, text in enumerate(r.strings(table, "closures", where, default=[])):
-        first, _, last = text.partition("/")
+        first, slash, last = text.partition("/")
         try:
             a = datetime.date.fromisoformat(first)
-            b = datetime.date.fromisoformat(last) if last else a
+            b = datetime.date.fromisoformat(last) if slash else a
+            if b < a:
+                raise ValueError("a range that ends before it starts")
         except ValueError:
-            a = b = datetime.date.max
-        if a == datetime.date.max or b < a:
             raise ConfigError(
                 r.path,
                 f"{where}.closures[{i}]",
                 f"{text[:40]!r}: write a day like 2027-05-31 or a range like 2026-12-21/2027-01-01",
-            )
+            ) from None
         found.append((a, b))
     return tuple(found)
 
