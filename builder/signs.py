@@ -93,7 +93,7 @@ class SignText:
         return layout(text, self.font, bold, self.rtl)
 
     def width(self, text: str, size: float, bold: bool = False) -> float:
-        return width(text, self.font, bold, self.rtl, size)
+        return _measure(self.lang, text, size, bold)
 
 
 def sign_text(deployment: Deployment, school: School, placement: Placement, lang: str) -> SignText:
@@ -250,7 +250,7 @@ def _blocks(
         leading: float = 1.25,
     ) -> None:
         size = max(size, SMALLEST_PT)
-        wrapped = _balanced(t, text, bold, size, w)
+        wrapped = _balanced(t.lang, text, bold, size, w)
         step = size * leading
 
         def draw(top: float) -> None:
@@ -311,7 +311,7 @@ def _emergency_box(canvas: Canvas, t: SignText, x: float, w: float, s: float) ->
     inner = w - 2 * pad
     danger_size = max(21 * s, 9.0)
     help_size = max(14 * s, SMALLEST_PT)
-    help_lines = _balanced(t, t.helpline, False, help_size, inner)
+    help_lines = _balanced(t.lang, t.helpline, False, help_size, inner)
     height = pad * 2 + danger_size * 1.4 + help_size * 1.25 * len(help_lines)
 
     def draw(top: float) -> None:
@@ -363,39 +363,44 @@ def _sentences(text: str) -> list[str]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _balanced(t: SignText, text: str, bold: bool, size: float, width: float) -> tuple[str, ...]:
+def _balanced(lang: str, text: str, bold: bool, size: float, width: float) -> tuple[str, ...]:
     """Wrapped to the narrowest width that needs no more lines, so no word is left alone;
     one sentence (or clause after a colon) a line when each fits and that takes no more
-    lines."""
-    wrapped = _wrap(t, text, bold, size, width)
+    lines. Cached by language, not by sign: most lines are the same on every school's."""
+    wrapped = _wrap(lang, text, bold, size, width)
     if len(wrapped) < 2:
         return wrapped
     sentences = tuple(_sentences(text))
     if len(sentences) <= len(wrapped) and all(
-        t.width(sentence, size, bold) <= width for sentence in sentences
+        _measure(lang, sentence, size, bold) <= width for sentence in sentences
     ):
         return sentences
     low, high = width / 2, width
     while high - low > 4:
         middle = (low + high) / 2
-        if len(_wrap(t, text, bold, size, middle)) > len(wrapped):
+        if len(_wrap(lang, text, bold, size, middle)) > len(wrapped):
             low = middle
         else:
             high = middle
-    return _wrap(t, text, bold, size, high)
+    return _wrap(lang, text, bold, size, high)
 
 
-def _wrap(t: SignText, text: str, bold: bool, size: float, width: float) -> tuple[str, ...]:
+def _wrap(lang: str, text: str, bold: bool, size: float, width: float) -> tuple[str, ...]:
     """Lines no wider than width, broken after a space or between ideographs (pieces):
     a no-break space holds "4:30 p.m." together, as it does on the page."""
     lines: list[str] = []
     for piece in pieces(text):
         joined = lines[-1] + piece if lines else piece
-        if lines and t.width(joined.rstrip(" "), size, bold) <= width:
+        if lines and _measure(lang, joined.rstrip(" "), size, bold) <= width:
             lines[-1] = joined
         else:
             lines.append(piece)
     return tuple(line.rstrip(" ") for line in lines)
+
+
+def _measure(lang: str, text: str, size: float, bold: bool) -> float:
+    language = LANGUAGES[lang]
+    return width(text, language.sign_font, bold, language.direction == "rtl", size)
 
 
 def sign_files(placement: Placement, languages: tuple[str, ...]) -> dict[str, str]:
