@@ -79,7 +79,6 @@
       if (document.visibilityState === 'visible') since = Date.now(); else bank();
     });
     window.addEventListener('pagehide', bank);
-    return bank;
   }
 
   function saveProgress(progress) {
@@ -128,7 +127,7 @@
 
   /* A module's knowledge check is practice: when every question has a first answer, the
    * module is marked as done (once per version); returns the summary. */
-  function recordResult(page, course, score, total) {
+  function recordResult(page, score, total) {
     var progress = loadProgress();
     var kept = progress.modules[page.module.id];
     if (kept && kept.version === page.module.version) {
@@ -179,9 +178,10 @@
           { feedback: option.feedback });
         if (results[index] === undefined) results[index] = option.correct;
         var answered = results.filter(function (r) { return r !== undefined; }).length;
-        if (answered === results.length && page && !summary.textContent) {
-          summary.textContent = recordResult(page, course, results.filter(Boolean).length,
-            results.length);
+        // Only a module's checks count (a quiz on another page is practice and no more).
+        if (answered === results.length && page && page.kind === 'module' &&
+            !summary.textContent) {
+          summary.textContent = recordResult(page, results.filter(Boolean).length, results.length);
         }
       });
       container.parentNode.replaceChild(form, container);
@@ -381,8 +381,7 @@
     };
   }
 
-  /* The one place that builds a completion record's payload (see docs/PROTOCOL.md). */
-  /* The training record's own fields (docs/PROTOCOL.md, kind "training"); the envelope code
+  /* The one place that builds a completion record's payload: the training record's own fields (docs/PROTOCOL.md, kind "training"); the envelope code
    * adds the header (kind, school, case, message id, time) and the throwaway key the record
    * is sealed to and bound by (record_pk), and seals it. */
   function completionPayload(course, person, status, acknowledgment, day) {
