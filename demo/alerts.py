@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from quietdoor.config import Deployment
-from quietdoor.config.ladder import Tier
 
 
 def alert_routes(deployment: Deployment) -> list[str]:
@@ -20,7 +19,7 @@ def alert_routes(deployment: Deployment) -> list[str]:
         where = ", ".join((*ladder.schools, *ladder.districts))
         lines.append(f"  {ladder.id} ({where}):")
         for i, tier in enumerate(ladder.tiers, start=1):
-            people = _people(deployment, tier)
+            people = deployment.escalation.named(tier)
             reached = ", ".join(
                 f"{names[p].name} <{names[p].email or 'no e-mail'}>" for p in people if p in names
             )
@@ -28,16 +27,6 @@ def alert_routes(deployment: Deployment) -> list[str]:
             lines.append(
                 f"    {i}. {reached or 'the school recipients'}{channels}; waits "
                 f"{tier.wait:g} min in read hours, {tier.wait_outside:g} outside, "
-                f"re-alerts every {tier.realert:g}"
+                f"re-alerts every {tier.realert:g} min"
             )
     return lines
-
-
-def _people(deployment: Deployment, tier: Tier) -> list[str]:
-    if tier.school:
-        return []
-    if tier.rota:
-        return list(
-            dict.fromkeys(s.recipient for s in deployment.escalation.rota(tier.rota).shifts)
-        )
-    return list(tier.recipients)

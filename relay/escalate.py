@@ -90,7 +90,7 @@ class Planner:
         if tier.school:  # but not those the ladder reaches later, such as whoever is on call
             ladder = self.ladder(school)
             later = (
-                {p for t in ladder.tiers if not t.school for p in self._named(t)}
+                {p for t in ladder.tiers if not t.school for p in self.escalation.named(t)}
                 if ladder
                 else set()
             )
@@ -98,11 +98,6 @@ class Planner:
         if tier.rota:
             local = datetime.fromtimestamp(at, self._zone(school))
             return self.escalation.rota(tier.rota).on_call(local)
-        return tier.recipients
-
-    def _named(self, tier: Tier) -> Sequence[str]:
-        if tier.rota:
-            return [s.recipient for s in self.escalation.rota(tier.rota).shifts]
         return tier.recipients
 
     def inside_read_hours(self, school: str, at: int) -> bool:

@@ -116,6 +116,13 @@ class Escalation:
     def channel(self, channel_id: str) -> Channel:
         return next(c for c in self.channels if c.id == channel_id)
 
+    def named(self, tier: Tier) -> tuple[str, ...]:
+        """The recipients a tier names: a rota's people (each once), or its list; the
+        school's tier names nobody (it reaches the school's own readers)."""
+        if tier.rota:
+            return tuple(dict.fromkeys(s.recipient for s in self.rota(tier.rota).shifts))
+        return tier.recipients
+
     def around_the_clock(self, tier: Tier) -> bool:
         """A tier that reaches a person at every hour: named people, or a rota without holes."""
         if tier.school:
