@@ -141,6 +141,19 @@ def test_unlock_with_the_right_passphrase_only_and_lock_forgets(
     assert "keys are no longer in memory" in client.get("/?done=locked").text
 
 
+def test_the_inbox_drawn_before_the_first_check_runs_says_it_is_checking(
+    runtime: DeskRuntime,
+) -> None:
+    # Without its lifespan the client runs no fetcher: the page is drawn before any fetch
+    # starts, which a loaded machine can do too. It must watch for the check, not sit empty.
+    client = desk_client(runtime)
+    let_in(client, runtime)
+    assert client.post("/unlock", data={"passphrase": PASS}, headers=ORIGIN).status_code == 303
+    page = client.get("/").text
+    assert 'data-checking="yes"' in page and "Checking for new messages" in page
+    assert client.get("/status").json()["checking"] is True
+
+
 def test_every_answer_carries_the_policy(client: TestClient, runtime: DeskRuntime) -> None:
     answers = [client.get("/"), client.get("/", headers={"host": "evil.example"})]
     let_in(client, runtime)

@@ -138,7 +138,13 @@ class DeskRuntime:
     # --- background fetching ------------------------------------------------------
 
     def wake(self) -> None:
-        """Fetch now rather than at the next interval (from the event loop's thread)."""
+        """Fetch now rather than at the next interval (from the event loop's thread).
+
+        The fetch counts as under way from here: the page the lead is sent to next may be
+        drawn before the fetcher runs, and it must say "checking" and watch for the result,
+        not show an empty inbox that waits for the next poll."""
+        if self.session is not None:
+            self.checking = True
         self._wake.set()
 
     async def fetch_forever(self) -> None:
