@@ -5,8 +5,10 @@ An alert says only that a school has had something waiting for so many minutes:
 It goes by e-mail and chat webhook to each person of the tier, and to the tier's
 channels: PagerDuty (Events API v2: trigger, and resolve with the same dedup_key
 when someone looks) and templated webhooks (an SMS gateway, a chat tool). Alerts
-are sent concurrently, each with a timeout; one that fails is tried again with
-back-off and never holds up another.
+are sent concurrently; one that fails is tried again with back-off and never holds
+up another. A round waits for its sends at most ALERT_TIMEOUT; a slower one goes on
+in the background, is recorded when it ends, and is not sent again by this relay
+meanwhile: a channel that is slow but works gets one alert, not one per round.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from urllib.parse import urlencode
 
 from quietdoor.config.ladder import Channel
@@ -41,7 +44,9 @@ from relay.store import SQLStore
 log = logging.getLogger("relay")
 
 MAX_ATTEMPTS = 24  # with retry_delay, about a day of trying
-ALERT_TIMEOUT = 15.0  # seconds a channel may take before the alert is tried again later
+ALERT_TIMEOUT = 15.0  # seconds a round waits for its sends; a slower one ends on its own
+
+AlertKey = tuple[str, int, str]  # dedup_key, step, target: one row of the alerts table
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,7 @@ class Alerter:
             for c in escalation.channels
         }
         self.source = socket.gethostname() or "quietdoor-relay"
+        self.sending: dict[AlertKey, asyncio.Task[bool]] = {}  # this relay's sends under way
 
     @staticmethod
     def _resolve(c: Channel, default_url: str, env: Mapping[str, str]) -> Resolved:
@@ -160,27 +166,53 @@ async def step_due(planner: Planner, store: SQLStore, now: int) -> int:
     return taken
 
 
-async def send_alerts(alerter: Alerter, store: SQLStore, now: int, metrics: Metrics) -> int:
-    """Claim the alerts due and send them all at once, each with a timeout; how many went."""
+async def send_alerts(
+    alerter: Alerter,
+    store: SQLStore,
+    now: int,
+    metrics: Metrics,
+    timeout: float = ALERT_TIMEOUT,
+) -> int:
+    """Claim the alerts due and send them all at once; how many went within `timeout`.
+
+    A send still under way from an earlier round is not started again: its claim has
+    come round, but its outcome is not known yet (it is recorded when the send ends)."""
     claimed = await store.awrite("", claim_alerts, now, retry_delay)
+    started = []
+    for alert in claimed:
+        key = (alert.dedup_key, alert.step, alert.target)
+        if key in alerter.sending:
+            continue
+        task = asyncio.create_task(_send(alerter, store, alert, metrics))
+        alerter.sending[key] = task
+        task.add_done_callback(partial(_ended, alerter.sending, key))
+        started.append(task)
+    if not started:
+        return 0
+    done, slow = await asyncio.wait(started, timeout=timeout)
+    if slow:
+        log.warning("%d alerts slow to send; they go on, recorded when they end", len(slow))
+    return sum(t.result() for t in done)
 
-    async def one(alert: Alert) -> bool:
-        try:
-            await asyncio.wait_for(asyncio.to_thread(alerter.deliver, alert), ALERT_TIMEOUT)
-        except (NotifyError, TimeoutError) as exc:
-            metrics.alerts_failed.inc()
-            reason = "timed out" if isinstance(exc, TimeoutError) else str(exc)
-            if alert.attempts < MAX_ATTEMPTS:
-                log.warning("alert to %s not sent (%s); will retry", alert.target, reason)
-                return False
-            log.error("alert to %s given up after %d tries", alert.target, alert.attempts)
-        else:
-            metrics.alerts_sent.inc()
-        await store.awrite(alert.school, finish_alert, alert)
-        return True
 
-    results = await asyncio.gather(*(one(a) for a in claimed))
-    return sum(results)
+def _ended(sending: dict[AlertKey, asyncio.Task[bool]], key: AlertKey, _: object) -> None:
+    sending.pop(key, None)
+
+
+async def _send(alerter: Alerter, store: SQLStore, alert: Alert, metrics: Metrics) -> bool:
+    """Send one alert and record the outcome: done, given up, or left for its next try."""
+    try:
+        await alerter.notifier.send(alerter.deliver, alert)
+    except NotifyError as exc:
+        metrics.alerts_failed.inc()
+        if alert.attempts < MAX_ATTEMPTS:
+            log.warning("alert to %s not sent (%s); will retry", alert.target, exc)
+            return False
+        log.error("alert to %s given up after %d tries", alert.target, alert.attempts)
+    else:
+        metrics.alerts_sent.inc()
+    await store.awrite(alert.school, finish_alert, alert)
+    return True
 
 
 async def run_escalation(
@@ -198,3 +230,5 @@ async def run_escalation(
         await send_alerts(alerter, store, now, metrics)
 
     await every(min(2.0, alerter.planner.window / 4), stop, "escalation", one_round)
+    if alerter.sending:  # let sends under way record their outcome, so none goes twice
+        await asyncio.wait(list(alerter.sending.values()), timeout=ALERT_TIMEOUT)

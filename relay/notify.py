@@ -27,10 +27,12 @@ import ssl
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
+from typing import Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -45,6 +47,7 @@ log = logging.getLogger("relay")
 PASSWORD_ENV = "QUIETDOOR_SMTP_PASSWORD"  # noqa: S105 - the name, not a password
 POLL_SECONDS = 2.0
 TIMEOUT = 20
+SEND_THREADS = 8  # deliveries at once; more wait their turn, never the store's threads
 MAX_ATTEMPTS = 24  # with the back-off below, about a day of trying
 SUBJECT = "Something new in Quiet Door"
 
@@ -94,6 +97,9 @@ class Notifier:
         self.settings: NotifySettings = deployment.notify
         environment = dict(os.environ) if env is None else env
         self.password = environment.get(PASSWORD_ENV, "")
+        # Sends wait on other people's servers: they get threads of their own, so a slow
+        # channel never holds the threads the store writes reports with.
+        self.threads = ThreadPoolExecutor(SEND_THREADS, thread_name_prefix="relay-send")
         self._targets: dict[str, tuple[Target, ...]] = {}
         self._recipients = {r.id: r for r in deployment.recipients}
         for r in deployment.recipients:
@@ -107,6 +113,10 @@ class Notifier:
                     )
         if self.settings.smtp and urlsplit(self.settings.smtp).username and not self.password:
             raise NotifyError(f"[notify] smtp names a user: set {PASSWORD_ENV} to its password")
+
+    async def send(self, deliver: Callable[..., None], *args: Any) -> None:
+        """Run a blocking delivery in the sending threads."""
+        await asyncio.get_running_loop().run_in_executor(self.threads, deliver, *args)
 
     @property
     def active(self) -> bool:
@@ -233,7 +243,7 @@ async def send_due(notifier: Notifier, store: SQLStore, clock: Callable[[], floa
             text = notifier.sentence([n.school for n in notices])
             try:
                 stamp = Stamp(f"notice {recipient} {channel} {due}", due)
-                await asyncio.to_thread(notifier.deliver, target, text, stamp)
+                await notifier.send(notifier.deliver, target, text, stamp)
             except NotifyError as exc:
                 if attempts < MAX_ATTEMPTS:
                     log.warning(

@@ -7,6 +7,9 @@ on any day of the year (read hours, a closure, a change of daylight-saving time)
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,6 +39,7 @@ from .support.envelopes import new_case
 from .support.ladders import ENV, ladder_text, write_ladder
 from .support.mail import Mailbox
 from .support.processes import free_port
+from .support.receiver import receiver
 from .support.relay_api import signed_headers
 from .support.stores import open_at_once, run_on_own_loop
 
@@ -306,3 +310,45 @@ def test_a_failing_channel_is_retried_later_never_blocks_another_and_shows_in_he
         "escalation alerts waiting; delivery failed and is retried for: "
         "channel:pager, channel:sms; check the mail server and those channels"
     )
+
+
+def test_a_slow_channel_gets_one_alert_per_step_and_never_holds_up_the_store(
+    tmp_path: Path, store: SQLStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    release = threading.Event()
+    with Mailbox() as box, receiver(hold=release) as channels:
+        d = load_config(write_ladder(tmp_path, ladder_text(channels.url, smtp_port=box.port)))
+        planner = Planner(d)
+        alerter = Alerter(planner, Notifier(d))
+        start = utc("2026-12-05T02:00:00-08:00")
+        report(store, planner, "lincoln-high", start)
+        now = planner.window_end(start)
+        for _ in range(4):  # to tier 3, whose alert goes to the pager
+            (due,) = store.read(due_escalations, 2**62)
+            now = due.next_step
+            run_on_own_loop(step_due(planner, store, now))
+
+        waiting = store.read(lambda tx: [str(t) for (t,) in tx.all("SELECT target FROM alerts")])
+        assert {"channel:pager", "channel:sms"} <= set(waiting)
+
+        async def rounds() -> int:
+            # One thread for the store's writes: a held send must not be the one holding it.
+            asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(1))
+            await send_alerts(alerter, store, now, Metrics(), timeout=0.2)
+            # The channels still hold their requests when the claims come round again.
+            later = send_alerts(alerter, store, now + retry_delay(1), Metrics(), 0.2)
+            again = await asyncio.wait_for(later, timeout=30)
+            release.set()
+            await asyncio.wait(list(alerter.sending.values()))
+            return again
+
+        assert run_on_own_loop(rounds()) == 0
+        # One request per alert waiting, though every claim came round while it was held.
+        assert len(channels.to("/pagerduty")) == waiting.count("channel:pager")
+        assert len(channels.to("/sms")) == waiting.count("channel:sms")
+        assert len(box.messages) == sum(t.startswith("email:") for t in waiting)
+        assert alerter.sending == {}
+        # Each slow send was recorded when it ended: nothing is left to send later.
+        assert store.call("", claim_alerts, now + 86_400, retry_delay) == []

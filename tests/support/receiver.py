@@ -32,7 +32,8 @@ class Receiver:
 
 
 @contextmanager
-def receiver() -> Iterator[Receiver]:
+def receiver(hold: threading.Event | None = None) -> Iterator[Receiver]:
+    """The server; with `hold`, each request is kept (and answered) until the event is set."""
     got = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
@@ -42,6 +43,8 @@ def receiver() -> Iterator[Receiver]:
             body = dict(parse_qsl(raw.decode())) if "form" in kind else json.loads(raw)
             headers = {k.lower(): v for k, v in self.headers.items()}
             got.posts.append(Post(self.path, self.command, headers, body, time.monotonic()))
+            if hold is not None:
+                hold.wait(timeout=60)
             self.send_response(202)
             self.send_header("content-length", "0")
             self.end_headers()
