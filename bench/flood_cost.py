@@ -13,7 +13,8 @@ the 1 KiB bucket, where a genuine report lands, is shown beside it. The relay's
 other limits (per-address, one proof per message) are left out: a flooder with
 many addresses meets only the proof of work and the budget. Also printed: what a
 patient flooder who stays below the normal volume (so never busy) can store before
-retention deletes it. Runs in well under a minute.
+retention deletes it, and an estimate for one gaming graphics card (not measured:
+this machine has none; see GPU_ITERATIONS). Runs in well under a minute.
 """
 
 from __future__ import annotations
@@ -34,9 +35,13 @@ from nacl.public import PrivateKey  # noqa: E402
 
 from quietdoor import protocol  # noqa: E402
 from quietdoor.config import RelayLimits  # noqa: E402
-from relay.proof import BUSY_FACTOR, Proofs  # noqa: E402
+from relay.proof import BUSY_FACTOR, COST, Proofs  # noqa: E402
 
 RECIPIENTS = 3  # two staff recipients and the case's own key, as the example's schools
+# PBKDF2-HMAC-SHA-256 iterations a second on one NVIDIA RTX 4090, an estimate: tobtu.com's
+# "Minimum password settings" (updated 2022-12-29, read 2026-12-06) sets 600,000
+# iterations for under 10 kH/s per GPU and counts an RTX 4090 as 1.5 GPUs.
+GPU_ITERATIONS = 600_000 * 10_000 * 1.5
 
 
 def envelope_bytes(payload_bytes: int) -> int:
@@ -76,7 +81,11 @@ def main() -> int:
         size = envelope_bytes(payload)
         messages = -(-budget // size)
         hours = messages * per_message / 3600
-        print(f"{label}: {size} bytes an envelope, {messages} messages, {hours:.1f} core-hours")
+        gpu = messages * (busy_tries + 1) / 2 * COST / GPU_ITERATIONS / 60
+        print(
+            f"{label}: {size} bytes an envelope, {messages} messages, {hours:.1f} core-hours "
+            f"(one RTX 4090, estimated: {gpu:.1f} minutes)"
+        )
     largest = envelope_bytes(60_000)
     patient = limits.normal_daily_per_school * largest * limits.retention_days
     print(
