@@ -6,7 +6,12 @@ SHA-256 of the line before it (``prev``), so a line changed, removed or reordere
 breaks the chain. ``head.json`` holds the number of lines, the last line's hash, the
 signer's Ed25519 public key and its signature of ``"QD-TRAINING-ARCHIVE\\n" ‖ count ‖
 "\\n" ‖ head``. Archiving again first verifies the archive, then only appends records
-it does not hold and signs the new head: nothing is ever rewritten.
+it does not hold and signs the new head: nothing signed is ever rewritten.
+
+Lines are appended (and synced) before the new head is written, so an archiving
+cut short (a crash, a full disk) leaves lines after the signed ones. Verifying
+says so; archiving again cuts those unsigned lines and appends their records anew,
+so an interruption never locks the archive.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +50,14 @@ class Archived:
     signer: str  # base64url Ed25519 public key
 
 
+class UnsignedTail(KeyToolError):
+    """The signed records verify, but lines follow them that no head signs."""
+
+    def __init__(self, message: str, signed_bytes: int) -> None:
+        super().__init__(message)
+        self.signed_bytes = signed_bytes
+
+
 def _signed_text(count: int, head: str) -> bytes:
     return DOMAIN + f"{count}\n{head}".encode()
 
@@ -55,16 +69,19 @@ def verify_archive(folder: Path) -> Archived:
         raise KeyToolError(f"{folder}: no training archive here ({HEAD} is missing)")
     try:
         head = strictjson.loads(head_path.read_bytes(), max_bytes=MAX_HEAD)
-        lines = records.read_bytes().splitlines() if records.exists() else []
+        data = records.read_bytes() if records.exists() else b""
         count, last, signer, sig = head["records"], head["head"], head["signer"], head["sig"]
+        if not isinstance(count, int) or count < 0:
+            raise ValueError("records is not a count")
         key = VerifyKey(b64u_decode(signer))
         key.verify(_signed_text(count, last), b64u_decode(sig))
     except (OSError, ValueError, KeyError, TypeError, strictjson.JSONError) as exc:
         raise KeyToolError(f"{folder / HEAD}: not a readable archive head ({exc})") from None
     except BadSignatureError:
         raise KeyToolError(f"{folder / HEAD}: the signature does not verify") from None
-    prev, ids = GENESIS, []
-    for number, line in enumerate(lines, start=1):
+    lines = data.split(b"\n")[:-1]  # whole lines; what follows the last newline is a tail
+    prev, ids, signed_bytes = GENESIS, [], 0
+    for number, line in enumerate(lines[:count], start=1):
         try:
             entry = strictjson.loads(line, max_bytes=MAX_LINE)
             ok = isinstance(entry, dict) and entry.get("prev") == prev and "record" in entry
@@ -74,10 +91,19 @@ def verify_archive(folder: Path) -> Archived:
             raise KeyToolError(f"{folder / RECORDS}: line {number} does not follow the line before")
         ids.append(str(entry["record"]))
         prev = hashlib.sha256(line).hexdigest()
-    if len(lines) != count or prev != last:
+        signed_bytes += len(line) + 1
+    if len(ids) != count or prev != last:
         raise KeyToolError(
             f"{folder / RECORDS}: holds {len(lines)} records ending in {prev[:12]}…, "
             f"but the signed head says {count} ending in {str(last)[:12]}…"
+        )
+    if len(data) > signed_bytes:
+        raise UnsignedTail(
+            f"{folder / RECORDS}: its {count} signed records verify, but "
+            f"{len(data) - signed_bytes} bytes after them are signed by no head (an archiving "
+            "was cut short); `roster --archive` into this folder again cuts them and "
+            "archives their records anew",
+            signed_bytes,
         )
     return Archived(ids=tuple(ids), head=prev, signer=signer)
 
@@ -88,7 +114,12 @@ def append_archive(
     """Add the records (id, received, payload) the archive does not hold; (added, total)."""
     folder.mkdir(parents=True, exist_ok=True)
     if (folder / HEAD).exists() or (folder / RECORDS).exists():
-        archived = verify_archive(folder)
+        try:
+            archived = verify_archive(folder)
+        except UnsignedTail as tail:
+            with open(folder / RECORDS, "r+b") as file:
+                file.truncate(tail.signed_bytes)
+            archived = verify_archive(folder)
         mine = b64u_encode(bytes(key.verify_key))
         if archived.signer != mine:
             raise KeyToolError(
@@ -113,6 +144,8 @@ def append_archive(
     if added:
         with open(folder / RECORDS, "ab") as file:
             file.write(b"".join(line + b"\n" for line in added))
+            file.flush()
+            os.fsync(file.fileno())
     head = {
         "records": total,
         "head": prev,

@@ -96,3 +96,21 @@ def test_an_archive_rewritten_and_signed_by_another_key_names_that_key(tmp_path:
     append_archive(tmp_path / "forged", records("a", "B"), SigningKey.generate())
     real, forged = verify_archive(tmp_path / "real"), verify_archive(tmp_path / "forged")
     assert real.signer != forged.signer and real.head != forged.head
+
+
+@pytest.mark.parametrize("cut", ["after whole lines", "mid-line"])
+def test_an_archiving_cut_short_is_named_and_the_next_one_finishes_it(
+    tmp_path: Path, cut: str
+) -> None:
+    key = SigningKey.generate()
+    append_archive(tmp_path, records("a", "b"), key)
+    signed_head = (tmp_path / HEAD).read_bytes()
+    append_archive(tmp_path, records("a", "b", "c", "d"), key)
+    (tmp_path / HEAD).write_bytes(signed_head)  # the crash: lines appended, the head not
+    if cut == "mid-line":
+        path = tmp_path / RECORDS
+        path.write_bytes(path.read_bytes()[:-10])
+    with pytest.raises(KeyToolError, match="2 signed records verify, but .* signed by no head"):
+        verify_archive(tmp_path)
+    assert append_archive(tmp_path, records("a", "b", "c", "d"), key) == (2, 4)
+    assert verify_archive(tmp_path).ids == ("a", "b", "c", "d")
