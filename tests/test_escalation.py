@@ -35,6 +35,7 @@ from .support.processes import free_port, start_relay, stop_relay, wait_until
 from .support.receiver import Receiver, receiver
 
 SCALE = 300  # 15 minutes become 3 seconds
+ON_CALL = ("ana@riverside.example", "ben@riverside.example")  # the rota in .support.ladders
 
 
 def fast_ladder(
@@ -54,6 +55,11 @@ def fast_ladder(
     path.write_text(text, encoding="utf-8")
     path.write_text(dump_config(with_keys_of(load_config(path), homes)), encoding="utf-8")
     return path
+
+
+def on_call_mails(box: Mailbox) -> list[tuple[str, str, str, str]]:
+    """Alert e-mails to the rota's people (Ana on weekdays, Ben at weekends)."""
+    return [m for m in alert_mails(box) if m[0] in ON_CALL]
 
 
 def alert_mails(box: Mailbox) -> list[tuple[str, str, str, str]]:
@@ -110,7 +116,8 @@ def test_a_report_no_one_looks_at_climbs_until_the_key_tool_shows_it(
             case = new_case(deployment, "lincoln-high", "secret words")
             posted = time.monotonic()
             assert httpx.post(relay.url + "/api/v1/cases", json=case.body).status_code == 201
-            wait_until(lambda: hooks.to("/sms"), timeout=40, why=relay.log)
+            # Tier 2 reaches the person on call by SMS and by e-mail (which may land later).
+            wait_until(lambda: hooks.to("/sms") and on_call_mails(box), timeout=40, why=relay.log)
             # Killed mid-ladder, between tiers 2 and 3: the next relay carries on.
             relay.process.send_signal(signal.SIGKILL)
             relay.process.wait()
@@ -212,9 +219,8 @@ def check_what_was_sent(hooks: Receiver, box: Mailbox, content_type: str, case_i
             "to": "+15550100",
             "text": "Quiet Door: Lincoln High School has waited 0 minutes.",
         }
-    mails = alert_mails(box)
-    assert {to for to, *_ in mails} >= {DANA_EMAIL}
-    assert {to for to, *_ in mails} & {"ana@riverside.example", "ben@riverside.example"}
+    assert {to for to, *_ in alert_mails(box)} >= {DANA_EMAIL}
+    assert on_call_mails(box)
     everything = repr(hooks.posts) + repr(box.messages)
     assert "secret" not in everything and case_id not in everything
 
