@@ -139,6 +139,21 @@
     saveProgress(progress);
     return say('practice_first', { score: score, total: total });
   }
+  /* A question with its options in a shuffled order; each radio keeps the option's written
+     position as its value, whatever order it shows in. */
+  function questionFieldset(name, number, text, options) {
+    var fieldset = el('fieldset', { 'class': 'qd-question' }, [
+      el('legend', { text: number + '. ' + text })]);
+    shuffled(options.map(function (option, i) { return { text: option, i: i }; }))
+      .forEach(function (option, shown) {
+        var id = name + '-' + shown;
+        fieldset.appendChild(el('div', { 'class': 'qd-option' }, [
+          el('input', { type: 'radio', name: name, id: id, value: String(option.i) }),
+          el('label', { 'for': id, text: option.text })]));
+      });
+    return fieldset;
+  }
+
   function renderQuizzes(page, course) {
     var blocks = Array.prototype.slice.call(
       document.querySelectorAll('pre.quiz > code, div.language-quiz, pre > code.language-quiz'));
@@ -150,18 +165,8 @@
       var q = parseQuiz(block.textContent);
       var name = 'qd-q' + index;
       var feedback = el('p', { 'class': 'qd-feedback', 'aria-live': 'polite' });
-      var fieldset = el('fieldset', { 'class': 'qd-question' }, [
-        el('legend', { text: (index + 1) + '. ' + q.text })
-      ]);
-      /* Each radio keeps the option's written position as its value, whatever order it shows in. */
-      shuffled(q.options.map(function (option, i) { return { option: option, i: i }; }))
-        .forEach(function (item, shown) {
-          var id = name + '-' + shown;
-          fieldset.appendChild(el('div', { 'class': 'qd-option' }, [
-            el('input', { type: 'radio', name: name, id: id, value: String(item.i) }),
-            el('label', { 'for': id, text: item.option.text })
-          ]));
-        });
+      var fieldset = questionFieldset(name, index + 1, q.text,
+        q.options.map(function (option) { return option.text; }));
       var check = el('button', { type: 'submit', 'class': 'md-button md-button--primary',
         text: say('check_answer') });
       var form = el('form', { 'class': 'qd-quiz', novalidate: '' }, [fieldset, check, feedback]);
@@ -251,17 +256,7 @@
       bank.skills.forEach(function (s) { skills[s.id] = s; });
       var items = draw(bank, loadProgress().seen || []);
       var fieldsets = items.map(function (item, index) {
-        var name = 'qd-s' + index;
-        var fieldset = el('fieldset', { 'class': 'qd-question' }, [
-          el('legend', { text: (index + 1) + '. ' + item.text })]);
-        shuffled(item.options.map(function (text, i) { return { text: text, i: i }; }))
-          .forEach(function (option, shown) {
-            var id = name + '-' + shown;
-            fieldset.appendChild(el('div', { 'class': 'qd-option' }, [
-              el('input', { type: 'radio', name: name, id: id, value: String(option.i) }),
-              el('label', { 'for': id, text: option.text })]));
-          });
-        return fieldset;
+        return questionFieldset('qd-s' + index, index + 1, item.text, item.options);
       });
       var submit = el('button', { type: 'submit', 'class': 'md-button md-button--primary',
         text: say('submit_answers') });
