@@ -71,6 +71,11 @@ class Case:
         return case_ref(self.case_id)
 
     @property
+    def message_ids(self) -> set[str]:
+        """The stored messages a view of this case shows, refused ones included."""
+        return {e.stored.id for e in (*self.entries, *self.notes)} | {u.id for u in self.refused}
+
+    @property
     def provable(self) -> bool:
         """False for a case opened before version 2: nothing proves who wrote it."""
         report = self.report
