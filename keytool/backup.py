@@ -11,7 +11,8 @@ scheduled job can make it); reading it needs the unlocked identity. Its header
 carries a MAC under a key derived from the X25519 secret (inbox-mac.key, written
 at unlock), so a stranger who knows only the public key cannot make one. Its
 contents are still read back as hostile input, like a relay's answer, and its
-cursors are capped at the messages it holds.
+cursors are capped at the messages it holds. A version-1 backup (before the MAC)
+restores only when the lead says they made it, and then moves no cursor.
 
 docs/PROTOCOL.md ("The key tool's files") gives both layouts.
 """
@@ -189,24 +190,43 @@ def write_inbox_backup(home: Path, recipient_x25519: bytes, target: Path) -> Inb
     return InboxCounts(messages=len(stored), cursors=len(cursors))
 
 
-def restore_inbox_backup(home: Path, identity: Identity, source: Path) -> InboxCounts:
+UNSIGNED = (
+    "{source} is a version-1 inbox backup, which carries no mac: anyone who knows your "
+    "public key could have made it; nothing was restored. If you made it yourself, run "
+    "restore again with --accept-unsigned (its fetch positions are then never taken "
+    "beyond this inbox's own)"
+)
+
+
+def restore_inbox_backup(
+    home: Path, identity: Identity, source: Path, accept_unsigned: bool = False
+) -> InboxCounts:
     """Merge a backup's messages into the inbox; every line is checked before anything is kept.
 
     Each cursor is capped at the school's last message in the backup: a cursor
-    beyond what the backup holds would make fetch skip messages nobody read.
+    beyond what the backup holds would make fetch skip messages nobody read. A
+    version-1 backup (no mac) is refused unless accept_unsigned, and even then its
+    cursors are capped at the inbox's own: nothing proves who wrote them.
     """
     try:
         with source.open("rb") as f:
             version, messages, cursors = _read_inbox_backup(f, identity.box_keys, source)
     except OSError as exc:
         raise KeyToolError(f"cannot read {source} ({exc.strerror})") from None
+    unsigned = version == 1
+    if unsigned and not accept_unsigned:
+        raise KeyToolError(UNSIGNED.format(source=source))
     last: dict[str, int] = {}
     for school, row in messages:
         last[school] = max(last.get(school, 0), row.cursor)
-    capped = [(relay, school, min(after, last.get(school, 0))) for relay, school, after in cursors]
     with Inbox(home) as inbox:
+        capped = [
+            (relay, school, min(after, last.get(school, 0))) for relay, school, after in cursors
+        ]
+        if unsigned:
+            capped = [(r, s, min(a, inbox.cursor(r, s))) for r, s, a in capped]
         added = inbox.restore(messages, capped)
-    return InboxCounts(messages=added, cursors=len(cursors), unsigned=version == 1)
+    return InboxCounts(messages=added, cursors=len(cursors), unsigned=unsigned)
 
 
 def _read_inbox_backup(

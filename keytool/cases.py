@@ -31,6 +31,9 @@ from quietdoor.encoding import b64u_encode
 
 V1_ACCEPT_DAYS = 30  # [relay] v1_accept_days when the deployment config does not say
 SECOND_REPORT = "a case has one report; this second one is refused"
+V1_IN_V2_CASE = (
+    "a version-1 report in a case whose report is version 2: a relay or someone else made it"
+)
 LATE_V1_REPORT = "a version-1 report arriving after the upgrade window: the relay may have made it"
 
 
@@ -69,6 +72,11 @@ class Case:
     def ref(self) -> str:
         """The id `show` and `reply` take: hex, so it never starts with '-'."""
         return case_ref(self.case_id)
+
+    @property
+    def message_ids(self) -> set[str]:
+        """The stored messages a view of this case shows, refused ones included."""
+        return {e.stored.id for e in (*self.entries, *self.notes)} | {u.id for u in self.refused}
 
     @property
     def provable(self) -> bool:
@@ -294,14 +302,19 @@ def assemble(
 
 
 def _late_day(v2_since: str, colleagues: Colleagues) -> str:
-    """The first fetch day on which a version-1 report is refused ("": no guard)."""
-    if not v2_since:
-        return ""
+    """The first fetch day on which a version-1 report is refused ("": no guard).
+
+    The window starts at the earlier of this tool's first version-2 run and the day the
+    deployment config says the deployment moved ([relay] v2_since): a new install does
+    not open a new window.
+    """
     deployment = colleagues.deployment
+    starts = [day for day in (v2_since, deployment.relay.v2_since if deployment else "") if day]
+    if not starts:
+        return ""
     # [relay] v1_accept_days, when the deployment config has it (0: version 1 never).
-    days = getattr(deployment.relay, "v1_accept_days", None) if deployment else None
-    window = V1_ACCEPT_DAYS if days is None else int(days)
-    return (date.fromisoformat(v2_since) + timedelta(days=window + 1)).isoformat()
+    window = deployment.relay.v1_accept_days if deployment else V1_ACCEPT_DAYS
+    return (date.fromisoformat(min(starts)) + timedelta(days=window + 1)).isoformat()
 
 
 def _settle(case: Case, late: str) -> None:
@@ -340,9 +353,10 @@ def _the_report(case: Case, late: str) -> Entry | None:
     chosen = next((e for p, e in bound if p), None)
     if chosen is None and bound:
         chosen = _labelled(bound[0][1])
-    for _, e in bound:
-        if e.stored.id != (chosen.stored.id if chosen else ""):
-            _refuse(case, e, SECOND_REPORT)
+    version_2 = any(p for p, _ in bound)
+    for provable, e in bound:
+        if chosen is not None and e.stored.id != chosen.stored.id:
+            _refuse(case, e, V1_IN_V2_CASE if version_2 and not provable else SECOND_REPORT)
     return chosen
 
 

@@ -80,7 +80,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     else:
         print(thread(case, session.colleagues, Clock(session.colleagues.deployment)))
     session.remember()
-    _warn(session.acknowledge_seen({case.school: held[case.school]} if case.school in held else {}))
+    shown = {case.school: held[case.school]} if case.school in held else {}
+    _warn(session.acknowledge_seen(shown, only=case.message_ids))
     if case.needs_receipt():
         try:
             with Inbox(args.home) as store:

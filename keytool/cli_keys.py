@@ -120,12 +120,14 @@ def cmd_restore(args: argparse.Namespace) -> int:
         return _restore_sheet(args)
     if backup_kind(args.source) == INBOX_FORMAT:
         session = open_session(args)
-        counts = restore_inbox_backup(args.home, session.identity, args.source)
+        counts = restore_inbox_backup(
+            args.home, session.identity, args.source, args.accept_unsigned
+        )
         if counts.unsigned:
             print(
-                f"keytool: warning: {args.source} is a version-1 backup, which carries no mac: "
-                "anyone who knows your public key could have made it. Its cursors were capped "
-                "at the messages it holds.",
+                f"keytool: warning: {args.source} is a version-1 backup, which carries no mac; "
+                "restored as you asked. Its fetch positions were not used: fetch goes on from "
+                "this inbox's own.",
                 file=sys.stderr,
             )
         print(f"{counts.messages} messages added to the inbox from {args.source}.")
@@ -244,6 +246,11 @@ def add_restore(sub: Subparsers) -> None:
         "--sheet", action="store_true", help="type the lines of your recovery sheet"
     )
     restore.add_argument("--relay", help="the relay URL (remembered)")
+    restore.add_argument(
+        "--accept-unsigned",
+        action="store_true",
+        help="restore a version-1 inbox backup (no mac), one you made yourself",
+    )
     restore.set_defaults(run=cmd_restore)
 
 

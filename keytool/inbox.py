@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +22,7 @@ from keytool.errors import KeyToolError
 from keytool.home import private_file
 from quietdoor import protocol
 from quietdoor.encoding import b64u_decode, b64u_encode
-from quietdoor.payloads import Author
+from quietdoor.payloads import SENT_FORMAT, Author
 
 INBOX_FILE = "inbox.sqlite3"
 CHUNK = 500  # ids per query: below SQLite's limit on parameters
@@ -157,12 +157,15 @@ class Inbox:
         return cur.rowcount
 
     def add_sent(self, message_id: str, row: Row) -> None:
-        """A message this tool just posted, shown at once; the next fetch fills in its cursor."""
+        """A message this tool just posted, shown at once; the next fetch fills in its cursor.
+
+        Its writer has seen it: it never holds `seen` back (see mark_seen).
+        """
         with self.db:
             self.db.execute(
                 "INSERT OR IGNORE INTO messages "
-                "(id, school, cursor, case_id, author, received, body, fetched) "
-                "VALUES (?, ?, NULL, ?, ?, ?, ?, ?)",
+                "(id, school, cursor, case_id, author, received, body, fetched, seen_at) "
+                "VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?)",
                 (
                     message_id,
                     row.envelope.school,
@@ -171,6 +174,7 @@ class Inbox:
                     row.received,
                     row.envelope.canonical(),
                     _today(),
+                    datetime.now(UTC).strftime(SENT_FORMAT),
                 ),
             )
 
@@ -207,14 +211,36 @@ class Inbox:
                 )
         return added
 
-    def mark_seen(self, school: str, upto: int, at: str) -> None:
-        """A person viewed the school's messages up to this cursor: keep when, once."""
+    def mark_seen(
+        self, school: str, upto: int, at: str, only: Collection[str] | None = None
+    ) -> int:
+        """A person viewed the school's messages up to this cursor (only these ids, if named):
+        keep when, once. The cursor `seen` may claim: the highest at or below `upto` below
+        which every message of the school has been viewed by a person here.
+        """
         with self.db:
-            self.db.execute(
-                "UPDATE messages SET seen_at = ? "
-                "WHERE school = ? AND cursor <= ? AND seen_at IS NULL",
-                (at, school, upto),
-            )
+            if only is None:
+                self.db.execute(
+                    "UPDATE messages SET seen_at = ? "
+                    "WHERE school = ? AND cursor <= ? AND seen_at IS NULL",
+                    (at, school, upto),
+                )
+            else:
+                ids = list(only)
+                for start in range(0, len(ids), CHUNK):
+                    chunk = ids[start : start + CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    query = (
+                        "UPDATE messages SET seen_at = ? "  # noqa: S608 - our own placeholders
+                        "WHERE school = ? AND cursor <= ? AND seen_at IS NULL "
+                        f"AND id IN ({marks})"
+                    )
+                    self.db.execute(query, (at, school, upto, *chunk))
+        row = self.db.execute(
+            "SELECT min(cursor) FROM messages WHERE school = ? AND cursor <= ? AND seen_at IS NULL",
+            (school, upto),
+        ).fetchone()
+        return upto if row[0] is None else int(row[0]) - 1
 
     def messages(self, school: str | None = None) -> list[Stored]:
         """Every stored message, in the order the relay listed them (sent ones last)."""

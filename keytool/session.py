@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -148,21 +148,27 @@ class Session:
             return {}, [f"escalation counts left out: {exc}"]
         return found, []
 
-    def acknowledge_seen(self, held: Mapping[str, int]) -> list[str]:
-        """Tell the relay a person looked at everything up to these cursors; warnings to show.
+    def acknowledge_seen(
+        self, held: Mapping[str, int], only: Collection[str] | None = None
+    ) -> list[str]:
+        """Tell the relay what a person has looked at, up to these cursors; warnings to show.
 
-        Called when a person views the inbox (list, show, the desk's inbox page), never
-        by a background fetch.
+        Called when a person views the inbox (list, the desk's inbox page: every message
+        up to the cursors) or one case (show: `only` its message ids), never by a
+        background fetch. `seen` claims no message nobody here has looked at: it stops
+        below the first one (Inbox.mark_seen), so a report in another case keeps its
+        escalation open.
         """
         url = self.settings.relay_url
         if not url or not held:
             return []
         now = datetime.now(UTC).strftime(SENT_FORMAT)
-        with Inbox(self.home) as inbox:  # for `keytool stats`: minutes to the first look
-            for school, after in held.items():
-                inbox.mark_seen(school, after, now)
+        with Inbox(self.home) as inbox:
+            seen = {
+                school: inbox.mark_seen(school, upto, now, only) for school, upto in held.items()
+            }
         relay = self.relay(url)
-        for school, after in held.items():
+        for school, after in seen.items():
             relay.acknowledge(school, seen=after, timeout=ACK_TIMEOUT)
         return relay.warnings
 

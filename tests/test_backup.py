@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from keytool.errors import KeyToolError
 from keytool.identity import INBOX_MAC_FILE, load_identity, load_public
+from keytool.inbox import Inbox
 from keytool.recovery import ALPHABET, check_symbol, read_line
 from quietdoor.encoding import b64u_encode
 
@@ -218,13 +219,13 @@ def test_restore_refuses_what_it_must_not_take(
 @pytest.mark.parametrize(
     ("version", "mac", "refusal"),
     [
-        (1, None, ""),
+        (1, None, "run restore again with --accept-unsigned"),
         (2, None, "its mac is missing or wrong"),
         (2, b64u_encode(secrets.token_bytes(32)), "its mac is missing or wrong"),
     ],
     ids=["version 1", "version 2 without a mac", "version 2 with a guessed mac"],
 )
-def test_a_backup_forged_from_public_values_cannot_stop_fetching(
+def test_a_backup_forged_from_public_values_is_refused(
     leads: Leads,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
@@ -238,13 +239,51 @@ def test_a_backup_forged_from_public_values_cannot_stop_fetching(
     forged = tmp_path / "forged.backup"
     forged.write_bytes(forged_inbox_backup(load_public(leads.home).x25519, [far], version, mac))
     code, _, err = run_keytool(capsys, "--home", leads.home, "restore", "--from", forged)
-    if refusal:
-        assert code == 1 and refusal in err and "nothing was restored" in err
-    else:  # an old backup still restores, its cursors capped at the messages it holds (none)
-        assert code == 0 and "a version-1 backup, which carries no mac" in err
+    assert code == 1 and refusal in err and "nothing was restored" in err
     later = leads.post("sent after the forged backup")
     leads.fetch(capsys)
     assert later.case_id in {c["case_id"] for c in listed_cases(capsys, leads.home)}
+
+
+@pytest.mark.parametrize("fresh", [False, True], ids=["into the inbox", "into a new home"])
+def test_an_unsigned_backup_accepted_moves_no_fetch_position(
+    leads: Leads, capsys: pytest.CaptureFixture[str], tmp_path: Path, fresh: bool
+) -> None:
+    """--accept-unsigned restores a version-1 backup's messages, but its cursors, even one
+    at a message it holds, never pass the inbox's own (0 in a new home)."""
+    leads.post("read before the unsigned backup")
+    leads.fetch(capsys)
+    with Inbox(leads.home) as inbox:
+        genuine = inbox.messages()[0]
+    held = 0 if fresh else 1
+    home = tmp_path / "new-home" if fresh else leads.home
+    if fresh:
+        code, _, err = run_keytool(capsys, "--home", leads.home, "backup", "--to", tmp_path / "k")
+        assert code == 0, err
+        assert run_keytool(capsys, "--home", home, "restore", "--from", tmp_path / "k")[0] == 0
+    far = 10**6
+    message = {
+        "id": "f" * 24,
+        "school": "lincoln-high",
+        "cursor": far,
+        "case_id": b64u_encode(genuine.case_id or b""),
+        "author": genuine.author,
+        "received": genuine.received,
+        "envelope": genuine.envelope.to_json(),
+    }
+    cursor = {"relay": leads.relay.url, "school": "lincoln-high", "after": far}
+    unsigned = tmp_path / "unsigned.backup"
+    unsigned.write_bytes(
+        forged_inbox_backup(
+            load_public(leads.home).x25519, [{"message": message}, {"cursor": cursor}], 1, None
+        )
+    )
+    code, out, err = run_keytool(
+        capsys, "--home", home, "restore", "--from", unsigned, "--accept-unsigned"
+    )
+    assert code == 0 and "1 messages added" in out and "version-1 backup" in err, err
+    with Inbox(home) as inbox:
+        assert inbox.cursor(leads.relay.url, "lincoln-high") == held
 
 
 def test_a_scheduled_backup_needs_the_mac_key_written_at_unlock(

@@ -21,9 +21,10 @@ from keytool.directory import Colleagues
 from keytool.inbox import Stored
 from keytool.present import clean
 from quietdoor import payloads, protocol
-from quietdoor.config import Recipient
+from quietdoor.config import Recipient, load_config
 
 from .support.envelopes import report_payload
+from .support.paths import EXAMPLE
 
 SCHOOL = "lincoln-high"
 LEAD = PrivateKey.generate()
@@ -71,6 +72,24 @@ def test_a_version_1_report_fetched_after_the_window_is_refused(
     else:
         assert [c.provable for c in inbox.cases] == [False] and not inbox.unreadable
         assert payloads.NOT_PROVABLE in inbox.cases[0].entries[0].warnings
+
+
+@pytest.mark.parametrize(
+    ("declared", "refused"),
+    [(None, False), (SINCE - timedelta(days=31), True), (SINCE + timedelta(days=5), False)],
+    ids=["no day in the config", "an earlier day in the config", "a later day in the config"],
+)
+def test_a_new_install_opens_no_new_window(declared: date | None, refused: bool) -> None:
+    """[relay] v2_since starts the window when it is earlier than this tool's first run."""
+    example = load_config(EXAMPLE)
+    since = "" if declared is None else declared.isoformat()
+    deployment = dataclasses.replace(
+        example, relay=dataclasses.replace(example.relay, v2_since=since)
+    )
+    item = _v1_report(SINCE)  # fetched on the day this tool was installed
+    inbox = read_inbox([item], [LEAD], Colleagues(ME, deployment), SINCE.isoformat())
+    assert ([u.reason for u in inbox.unreadable] == [LATE_V1_REPORT]) is refused
+    assert len(inbox.cases) == (0 if refused else 1)
 
 
 def _note(case_id: bytes, status: str, prev: bytes | None, minute: int) -> payloads.Note:

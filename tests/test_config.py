@@ -56,6 +56,14 @@ def test_dump_round_trips() -> None:
     assert parse_config(tomllib.loads(dump_config(d))) == d
 
 
+def test_the_day_of_version_2_loads_and_round_trips(tmp_path: Path) -> None:
+    path = tmp_path / "since.toml"
+    path.write_text(example_text().replace("[relay]\n", '[relay]\nv2_since = "2026-11-02"\n', 1))
+    d = load_config(path)
+    assert d.relay.v2_since == "2026-11-02" and load_config(EXAMPLE).relay.v2_since == ""
+    assert parse_config(tomllib.loads(dump_config(d))) == d
+
+
 def test_a_school_may_have_its_own_languages() -> None:
     text = EXAMPLE.read_text(encoding="utf-8").replace(
         'read_hours = "mon-fri 07:30-16:30"',
@@ -149,6 +157,10 @@ def test_a_school_may_have_its_own_languages() -> None:
             "daily_quota_per_school = 0",
             "relay.daily_quota_per_school",
             "positive whole number",
+        ),
+        *(
+            ("[relay]\n", f"[relay]\nv2_since = {day}\n", "relay.v2_since", "is not a day")
+            for day in ('"2026-02-30"', '"12/01/2026"', '""', "20261201", "true")
         ),
     ],
 )
@@ -663,9 +675,10 @@ def test_relay_settings_load_and_round_trip(tmp_path: Path) -> None:
     )
     dumped = dump_config(d)
     assert parse_config(tomllib.loads(dumped)) == d
-    # Every [relay] key is written, so the dump shows each setting in force.
+    # Every [relay] key is written, so the dump shows each setting in force (v2_since, which
+    # has no default, when it is set: see test_the_day_of_version_2_loads_and_round_trips).
     written = tomllib.loads(dumped)["relay"]
-    assert set(written) == RELAY_KEYS
+    assert set(written) == RELAY_KEYS - {"v2_since"}
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,7 @@ from relay.stores import open_store
 from .support.deployments import with_keys_of
 from .support.envelopes import new_case
 from .support.keytool import PASS, init_keytool, run_keytool
-from .support.ladders import ENV, ladder_text
+from .support.ladders import ENV, escalation_open, ladder_text
 from .support.mail import DANA_EMAIL, Mailbox
 from .support.processes import free_port, start_relay, stop_relay, wait_until
 from .support.receiver import Receiver, receiver
@@ -74,14 +74,6 @@ def alert_mails(box: Mailbox) -> list[tuple[str, str, str, str]]:
         if "has waited" in text:
             out.append((to[0], str(mail["Message-ID"]), str(mail["Date"]), text))
     return out
-
-
-def escalation_open(store_url: str) -> bool:
-    store = open_store(store_url)
-    try:
-        return bool(store.read(lambda tx: tx.all("SELECT school FROM escalations")))
-    finally:
-        store.close()
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import re
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,15 +13,20 @@ import httpx2 as httpx
 import pytest
 from starlette.testclient import TestClient
 
+from keytool import cases
 from keytool.desk.app import create_desk
 from keytool.desk.runtime import DeskRuntime
 from keytool.inbox import Inbox
+from quietdoor.config import load_config
+from quietdoor.encoding import b64u_decode
 from relay.directory import Directory
 from relay.retention import sweep
 from relay.stores import open_store
 
-from .support.envelopes import new_case
+from .support.deployments import with_keys_of
+from .support.envelopes import StudentCase, new_case
 from .support.keytool import PASS, Leads, case_ref, run_keytool
+from .support.ladders import ENV, escalation_open, write_ladder
 from .support.old_relay import old_relay
 from .support.processes import free_port, wait_until
 from .support.stores import run_on_own_loop
@@ -98,6 +104,55 @@ def test_list_and_show_say_seen(leads: Leads, capsys: pytest.CaptureFixture[str]
     )
     assert code == 0
     assert acks(leads, "dana-ortiz")[1] == 2
+
+
+def test_show_says_seen_only_below_a_case_nobody_looked_at(
+    leads: Leads,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`show` of one case claims no report of another: `seen` stops below the other case's
+    "not safe now" report, so the school's escalation stays open until someone views it."""
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    ladder = replace(load_config(write_ladder(tmp_path)), relay=leads.deployment.relay)
+    leads.restart(with_keys_of(ladder, {"dana-ortiz": leads.home}), "ladder.toml")
+    shown = leads.post("first")
+    leads.post("second, not safe now", safe_now="no")
+    third = leads.post("third")
+    leads.fetch(capsys)
+    store_url = f"sqlite:///{leads.relay.db_path}"
+    assert escalation_open(store_url)
+    for case, seen in ((shown, 1), (third, 1)):
+        show(capsys, leads, case)
+        assert acks(leads, "dana-ortiz") == (3, seen)
+        assert escalation_open(store_url)
+    code, _, err = run_keytool(capsys, "--home", leads.home, "list")
+    assert code == 0 and err == ""
+    assert acks(leads, "dana-ortiz") == (3, 3)
+    assert not escalation_open(store_url)
+
+
+def test_what_this_tool_sent_never_holds_seen_back(
+    leads: Leads, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The read receipt `show` sends was seen by its writer: showing the next case claims it."""
+    first = leads.post("one")
+    leads.fetch(capsys)
+    show(capsys, leads, first)  # and the receipt goes out
+    second = leads.post("two")
+    leads.fetch(capsys)  # the receipt (2) and the second report (3)
+    assert acks(leads, "dana-ortiz") == (3, 1)
+    show(capsys, leads, second)
+    assert acks(leads, "dana-ortiz") == (3, 3)
+
+
+def show(capsys: pytest.CaptureFixture[str], leads: Leads, case: StudentCase) -> None:
+    """`keytool show` of the case, named by its id (not found through `list`, which says seen)."""
+    ref = cases.case_ref(b64u_decode(case.case_id))
+    code, _, err = run_keytool(capsys, "--home", leads.home, "show", ref)
+    assert code == 0, err
 
 
 def test_the_desk_inbox_says_seen_and_its_background_check_does_not(leads: Leads) -> None:

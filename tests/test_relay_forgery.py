@@ -86,6 +86,19 @@ def forged_update(leads: Leads, _: Capsys, hostile: HostileRelay, case: StudentC
     _inject(hostile, forged_row(env, case.case_id, "student", "2026-12-01"))
 
 
+def downgraded_report(leads: Leads, _: Capsys, hostile: HostileRelay, case: StudentCase) -> None:
+    """A version-1 report (nothing binds it) served first in a version-2 case, within the
+    upgrade window: refused all the same."""
+    forger = _forger(case.keys.case_id)
+    report = report_payload(SCHOOL, forger, "FORGED: all fine now", "yes")
+    old = dataclasses.replace(
+        report, header=dataclasses.replace(report.header, version=1), update_pk=None
+    )
+    keys = [*school_keys(leads.deployment, SCHOOL), old.reply_pk]
+    env = dataclasses.replace(payloads.seal_payload(old, keys), version=1).to_json()
+    _inject(hostile, forged_row(env, case.case_id, "public", "2026-12-01"), first=True)
+
+
 def swapped_reply_pk(leads: Leads, _: Capsys, hostile: HostileRelay, case: StudentCase) -> None:
     """A report whose reply key is not the extra key its envelope is sealed to."""
     own = protocol.CaseKeys.derive(protocol.new_case_code())
@@ -172,6 +185,7 @@ REFUSED = {
     forged_update: "not signed with its case's key",
     swapped_reply_pk: "reply key is not a key its envelope is sealed to",
     second_report: "a case has one report; this second one is refused",
+    downgraded_report: "a version-1 report in a case whose report is version 2",
     replayed_reply: "written for another case",
     unknown_signer: "signed by a key that is not this school's",
 }

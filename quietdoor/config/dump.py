@@ -30,6 +30,7 @@ def dump_config(d: Deployment) -> str:
         ),
         f"proof_of_work = {'true' if d.relay.proof_of_work else 'false'}",
         f"trusted_proxies = {_list(d.relay.trusted_proxies)}",
+        *([f"v2_since = {_q(d.relay.v2_since)}"] if d.relay.v2_since else []),
         "",
         "[notify]",
         *(

@@ -48,7 +48,9 @@ RELAY_COUNTS = (
     "school_budget_bytes",
 )
 RELAY_ZERO_TURNS_OFF = ("address_per_minute", "v1_accept_days")
-RELAY_KEYS = frozenset({*RELAY_COUNTS, *RELAY_ZERO_TURNS_OFF, "proof_of_work", "trusted_proxies"})
+RELAY_KEYS = frozenset(
+    {*RELAY_COUNTS, *RELAY_ZERO_TURNS_OFF, "proof_of_work", "trusted_proxies", "v2_since"}
+)
 TRAINING_KEYS = frozenset(
     {"refresher_months", "new_hire_days", "pass_percent", "school_year_starts"}
 )

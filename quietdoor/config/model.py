@@ -95,6 +95,10 @@ class RelayLimits:
     # Days after the relay first ran protocol version 2 that it still takes version-1
     # envelopes (from pages and key tools not yet upgraded); 0: never.
     v1_accept_days: int = 30
+    # The UTC day (YYYY-MM-DD) the deployment moved to version 2 ("": not said). A key tool
+    # counts v1_accept_days from the earlier of this and its own first version-2 run, so a
+    # new install does not open a fresh window for version-1 reports a relay could forge.
+    v2_since: str = ""
     # A proof of work with each new case (and each student message when a school is
     # busy): at normal volume, a solver makes at most this many tries.
     proof_of_work: bool = True

@@ -204,6 +204,9 @@ class Reader:
             **zero_off,
             proof_of_work=proof,
             trusted_proxies=tuple(proxies),
+            v2_since=self.day(table, "v2_since", "relay").isoformat()
+            if "v2_since" in table
+            else "",
         )
 
     def timezone(self, table: Mapping[str, Any], key: str, where: str = "") -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from relay.stores import open_store
+
 from .mail import DANA_EMAIL
 from .paths import EXAMPLE
 
@@ -111,6 +113,15 @@ def write_ladder(folder: Path, text: str | None = None) -> Path:
     path = folder / "ladder.toml"
     path.write_text(ladder_text() if text is None else text, encoding="utf-8")
     return path
+
+
+def escalation_open(store_url: str) -> bool:
+    """Whether the relay's store holds an open escalation (for any school)."""
+    store = open_store(store_url)
+    try:
+        return bool(store.read(lambda tx: tx.all("SELECT school FROM escalations")))
+    finally:
+        store.close()
 
 
 class Clock:
