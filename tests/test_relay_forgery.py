@@ -1,6 +1,7 @@
 """Version 2 against a relay that forges: the key tool and the desk refuse or flag each attack
-(issue 21) and still show the genuine messages. The relay is tests/support/hostile_relay.py:
-a real HTTP server serving the real relay's database as an attacker would.
+(issue 21) and still show the genuine messages, on SQLite and on PostgreSQL. The relay is
+tests/support/hostile_relay.py: a real HTTP server serving the real relay's database as an
+attacker would.
 """
 
 from __future__ import annotations
@@ -188,8 +189,10 @@ def _read_as_colleague(
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=lambda a: a.__name__)
 def test_the_key_tool_refuses_or_flags_what_a_relay_forges(
-    leads: Leads, capsys: Capsys, attack: Attack
+    leads_on: Leads, capsys: Capsys, attack: Attack
 ) -> None:
+    """On each store: the hostile relay reads the real relay's SQLite file or schema."""
+    leads = leads_on
     case = leads.post(GENUINE, safe_now="no")
     with hostile_relay(leads.relay, SCHOOL) as hostile:
         attack(leads, capsys, hostile, case)

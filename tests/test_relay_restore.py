@@ -10,34 +10,13 @@ from pathlib import Path
 import pytest
 
 from keytool.inbox import Inbox
-from quietdoor.config import dump_config, load_config
 
-from .support.deployments import make_deployment, with_keys_of
-from .support.keytool import Leads, init_keytool, listed_cases, run_keytool
+from .support.keytool import Leads, listed_cases, run_keytool
 from .support.paths import ROOT
 from .support.processes import start_relay, stop_relay
 from .support.relay_backups import back_up, delete_message, restore
 
 pytestmark = pytest.mark.usefixtures("keytool_passphrase")
-
-
-@pytest.fixture
-def leads_on(
-    home: Path, tmp_path: Path, store_url: str, capsys: pytest.CaptureFixture[str]
-) -> Iterator[Leads]:
-    """Dana and Marcus's key tools, and a relay on each store."""
-    colleague = tmp_path / "marcus"
-    init_keytool(capsys, colleague, "marcus-lee", "Marcus Lee")
-    deployment = with_keys_of(
-        make_deployment(tmp_path).deployment, {"dana-ortiz": home, "marcus-lee": colleague}
-    )
-    path = tmp_path / "with-leads.toml"
-    path.write_text(dump_config(deployment))
-    leads = Leads(home, colleague, start_relay(path, store_url, tmp_path), path, load_config(path))
-    try:
-        yield leads
-    finally:
-        stop_relay(leads.relay)
 
 
 def fetch(leads: Leads, capsys: pytest.CaptureFixture[str]) -> str:
