@@ -15,15 +15,14 @@ from playwright.sync_api import Browser, sync_playwright
 
 from builder import training
 from keytool import identity
-from quietdoor.config import dump_config, load_config
 from relay.store import SQLStore
 from relay.stores import open_store
 
 from .support.browser import CHROMIUM, CHROMIUM_ARGS
 from .support.course import RenderedCourses
-from .support.deployments import KeyedDeployment, make_deployment, with_keys_of
-from .support.keytool import PASS, Leads, init_keytool
-from .support.processes import start_relay, stop_relay
+from .support.deployments import KeyedDeployment, make_deployment
+from .support.keytool import PASS, Leads, init_keytool, start_leads
+from .support.processes import stop_relay
 from .support.site import Site, serve_example
 from .support.stores import POSTGRES
 
@@ -102,19 +101,25 @@ def home(tmp_path: Path, capsys: pytest.CaptureFixture[str], keytool_passphrase:
 
 @pytest.fixture
 def leads(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Leads]:
-    """A relay whose config names the key tools' freshly made keys for Dana and Marcus."""
-    colleague = tmp_path / "marcus"
-    init_keytool(capsys, colleague, "marcus-lee", "Marcus Lee")
-    td = make_deployment(tmp_path)
-    deployment = with_keys_of(td.deployment, {"dana-ortiz": home, "marcus-lee": colleague})
-    path = tmp_path / "with-leads.toml"
-    path.write_text(dump_config(deployment))
-    relay = start_relay(path, f"sqlite:///{tmp_path / 'relay.db'}", tmp_path)
-    leads = Leads(home, colleague, relay, path, load_config(path))
+    """A relay on SQLite whose config names the key tools' freshly made keys for Dana and
+    Marcus."""
+    leads = start_leads(capsys, home, tmp_path, f"sqlite:///{tmp_path / 'relay.db'}")
     try:
         yield leads
     finally:
         stop_relay(leads.relay)  # a test may have restarted it
+
+
+@pytest.fixture
+def leads_on(
+    home: Path, tmp_path: Path, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> Iterator[Leads]:
+    """Dana and Marcus's key tools, and a relay on each store."""
+    leads = start_leads(capsys, home, tmp_path, store_url)
+    try:
+        yield leads
+    finally:
+        stop_relay(leads.relay)
 
 
 @pytest.fixture(scope="session")

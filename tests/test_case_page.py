@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import httpx2 as httpx
 import pytest
-from nacl.public import SealedBox
+from nacl.public import PrivateKey, SealedBox
 from nacl.secret import SecretBox
 from nacl.signing import SigningKey
 from playwright.sync_api import Browser, BrowserContext, Page, Request, Route
@@ -28,7 +28,7 @@ from quietdoor.csp import source_hash
 from quietdoor.encoding import b64u_decode, b64u_encode
 
 from .support.case_page import open_case, thread_items
-from .support.envelopes import StudentCase, new_case, school_keys
+from .support.envelopes import StudentCase, new_case, relay_keys, report_payload, school_keys
 from .support.keytool import keytool_cli
 from .support.mail import DANA_EMAIL, Mailbox
 from .support.processes import stop_relay, wait_until
@@ -505,6 +505,23 @@ def second_report(rows: list[dict[str, Any]], case: StudentCase, site: Site) -> 
     rows.append(sealed_row(site, case, "public", report))
 
 
+def forged_report_first(rows: list[dict[str, Any]], case: StudentCase, site: Site) -> None:
+    """A report the relay wrote itself (its own keys, the genuine case id), served first."""
+    forged = report_payload(case.school, relay_keys(case.keys.case_id), "INJECTED", "yes")
+    rows.insert(0, sealed_row(site, case, "public", payloads.to_json(forged)))
+
+
+def swapped_reply_pk(rows: list[dict[str, Any]], case: StudentCase, site: Site) -> None:
+    """The genuine report (same message id) carrying a reply key the relay holds, served
+    first: were it believed, the student's words would be sealed to the relay."""
+    report = opened(rows[0], case)
+    report.update(
+        reply_pk=b64u_encode(bytes(PrivateKey.generate().public_key)),
+        answers={"what": "INJECTED", "safe_now": "yes", "more": ""},
+    )
+    rows.insert(0, sealed_row(site, case, "public", report))
+
+
 def replayed_reply(rows: list[dict[str, Any]], case: StudentCase, site: Site) -> None:
     """Another case's reply, served in this one: sealed to that case's key, not this one's."""
     other = StudentCase(
@@ -531,6 +548,8 @@ def repeated_reply(rows: list[dict[str, Any]], case: StudentCase, site: Site) ->
         (forged_update, False),
         (unsigned_update, False),
         (second_report, False),
+        (forged_report_first, False),
+        (swapped_reply_pk, False),
         (replayed_reply, False),
         (repeated_reply, None),
     ],
@@ -563,6 +582,31 @@ def test_a_forged_message_is_flagged_or_hidden_and_the_genuine_ones_shown(
         else:
             assert "INJECTED" not in page.inner_text("main")
             assert page.is_visible("#unreadable") and page.inner_text("#unreadable") == UNVERIFIED
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("tamper", [forged_report_first, swapped_reply_pk])
+def test_an_update_is_sealed_to_the_code_s_key_never_to_a_forged_report_s(
+    conversation_site: Site, browser: Browser, tamper: Tamper
+) -> None:
+    """The page seals what the student adds to the school and the key its code derives,
+    whatever reply key a report the relay serves first carries."""
+    site = conversation_site
+    case = post_conversation(site, "lincoln-high", "dana-ortiz", "GENUINE-REPORT", "GENUINE-REPLY")
+    context = browser.new_context(viewport=PHONE)
+    relay_answers_tampered(context, case, site, tamper)
+    page = context.new_page()
+    try:
+        open_case(page, case_page(site), case.code)
+        assert thread_items(page)[0].startswith("You · Today GENUINE-REPORT")
+        page.fill("#add-text", "NEW-WORDS")
+        with page.expect_request(lambda r: r.url.endswith("/case/messages")) as sent:
+            page.click("#add-send")
+        sealed_to = {k["to"] for k in json.loads(sent.value.post_data or "{}")["keys"]}
+        own = [*school_keys(site.deployment, case.school), bytes(case.keys.reply_key.public_key)]
+        assert sealed_to == {b64u_encode(protocol.key_id(pk)) for pk in own}
+        page.wait_for_selector("#add-status:has-text('Sent.')")
     finally:
         context.close()
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import re
-import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,8 +18,6 @@ from keytool.desk.runtime import DeskRuntime
 from keytool.inbox import Inbox
 from quietdoor.config import load_config
 from quietdoor.encoding import b64u_decode
-from relay.directory import Directory
-from relay.retention import sweep
 from relay.stores import open_store
 
 from .support.deployments import with_keys_of
@@ -29,7 +26,7 @@ from .support.keytool import PASS, Leads, case_ref, run_keytool
 from .support.ladders import ENV, escalation_open, write_ladder
 from .support.old_relay import old_relay
 from .support.processes import free_port, wait_until
-from .support.stores import run_on_own_loop
+from .support.retention import swept_store
 
 CASE = "/api/v1/case"
 
@@ -50,13 +47,8 @@ def acks(leads: Leads, reader: str) -> tuple[int, int]:
 
 
 def swept_in_90_days(leads: Leads) -> int:
-    store = open_store(f"sqlite:///{leads.relay.db_path}")
-    try:
-        on = datetime.now(UTC).date() + timedelta(days=90)
-        readers = Directory(leads.deployment).every_school_readers()
-        return run_on_own_loop(sweep(store, 90, on, int(time.time()), readers))
-    finally:
-        store.close()
+    on = datetime.now(UTC).date() + timedelta(days=90)
+    return swept_store(leads.relay.store, on, leads.deployment)
 
 
 def test_a_fetch_says_held_for_what_it_stored(

@@ -1,11 +1,11 @@
 """Version 2 against a relay that forges: the key tool and the desk refuse or flag each attack
-(issue 21) and still show the genuine messages. The relay is tests/support/hostile_relay.py:
-a real HTTP server serving the real relay's database as an attacker would.
+(issue 21) and still show the genuine messages, on SQLite and on PostgreSQL. The relay is
+tests/support/hostile_relay.py: a real HTTP server serving the real relay's database as an
+attacker would.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import html
 import json
 from collections.abc import Callable
@@ -24,7 +24,7 @@ from keytool.desk.runtime import DeskRuntime
 from quietdoor import payloads, protocol
 from quietdoor.encoding import b64u_encode
 
-from .support.envelopes import StudentCase, report_payload, school_keys
+from .support.envelopes import StudentCase, relay_keys, report_payload, school_keys
 from .support.hostile_relay import HostileRelay, Rows, forged_row, hostile_relay
 from .support.keytool import PASS, Leads, run_keytool
 from .support.version1 import new_case_v1, update_v1
@@ -35,11 +35,6 @@ SCHOOL = "lincoln-high"
 GENUINE = "marker 4242: he waits for me after practice"
 PORT = 47125
 Capsys = pytest.CaptureFixture[str]
-
-
-def _forger(case_id: bytes) -> protocol.CaseKeys:
-    """Keys a relay can make: its own, presented under a case id it knows."""
-    return dataclasses.replace(protocol.CaseKeys.derive(protocol.new_case_code()), case_id=case_id)
 
 
 def _sealed(leads: Leads, payload: payloads.Payload, *extra: bytes) -> dict[str, Any]:
@@ -71,14 +66,14 @@ Attack = Callable[[Leads, Capsys, HostileRelay, StudentCase], None]
 
 
 def forged_report(leads: Leads, _: Capsys, hostile: HostileRelay, case: StudentCase) -> None:
-    forger = _forger(case.keys.case_id)
+    forger = relay_keys(case.keys.case_id)
     report = report_payload(SCHOOL, forger, "FORGED: all fine now", "yes")
     env = _sealed(leads, report, report.reply_pk)
     _inject(hostile, forged_row(env, case.case_id, "public", "2026-12-01"), first=True)
 
 
 def forged_update(leads: Leads, _: Capsys, hostile: HostileRelay, case: StudentCase) -> None:
-    forger = _forger(case.keys.case_id)
+    forger = relay_keys(case.keys.case_id)
     draft = payloads.Update(
         payloads.Header.new("update", SCHOOL, case.keys.case_id), "en", "FORGED: close it"
     )
@@ -208,8 +203,10 @@ def _read_as_colleague(
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=lambda a: a.__name__)
 def test_the_key_tool_refuses_or_flags_what_a_relay_forges(
-    leads: Leads, capsys: Capsys, attack: Attack
+    leads_on: Leads, capsys: Capsys, attack: Attack
 ) -> None:
+    """On each store: the hostile relay reads the real relay's SQLite file or schema."""
+    leads = leads_on
     case = leads.post(GENUINE, safe_now="no")
     with hostile_relay(leads.relay, SCHOOL) as hostile:
         attack(leads, capsys, hostile, case)

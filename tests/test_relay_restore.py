@@ -5,39 +5,22 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx2 as httpx
 import pytest
 
 from keytool.inbox import Inbox
-from quietdoor.config import dump_config, load_config
 
-from .support.deployments import make_deployment, with_keys_of
-from .support.keytool import Leads, init_keytool, listed_cases, run_keytool
+from .support.envelopes import StudentCase
+from .support.keytool import Leads, listed_cases, run_keytool
 from .support.paths import ROOT
 from .support.processes import start_relay, stop_relay
 from .support.relay_backups import back_up, delete_message, restore
+from .support.retention import swept_store
 
 pytestmark = pytest.mark.usefixtures("keytool_passphrase")
-
-
-@pytest.fixture
-def leads_on(
-    home: Path, tmp_path: Path, store_url: str, capsys: pytest.CaptureFixture[str]
-) -> Iterator[Leads]:
-    """Dana and Marcus's key tools, and a relay on each store."""
-    colleague = tmp_path / "marcus"
-    init_keytool(capsys, colleague, "marcus-lee", "Marcus Lee")
-    deployment = with_keys_of(
-        make_deployment(tmp_path).deployment, {"dana-ortiz": home, "marcus-lee": colleague}
-    )
-    path = tmp_path / "with-leads.toml"
-    path.write_text(dump_config(deployment))
-    leads = Leads(home, colleague, start_relay(path, store_url, tmp_path), path, load_config(path))
-    try:
-        yield leads
-    finally:
-        stop_relay(leads.relay)
 
 
 def fetch(leads: Leads, capsys: pytest.CaptureFixture[str]) -> str:
@@ -86,11 +69,14 @@ def restart(leads: Leads, store_url: str, tmp_path: Path) -> None:
     leads.relay = start_relay(leads.config, store_url, tmp_path, port=port)
 
 
-def test_every_report_after_a_restore_reaches_the_lead(
+def test_every_report_after_a_restore_reaches_the_lead_and_outlives_retention_until_held(
     leads_on: Leads, store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Marcus, Lincoln High's other reader, holds only what came before the backup: a sweep
+    past retention deletes that, and nothing Marcus has not said he holds."""
     leads = leads_on
-    leads.post("before the backup")
+    first = leads.post("before the backup")
+    leads.fetch(capsys, leads.colleague)
     for _ in restored(leads, store_url, tmp_path):
         before = [leads.post(f"after the backup {i}") for i in range(3)]
         assert fetch(leads, capsys) == ""
@@ -102,6 +88,22 @@ def test_every_report_after_a_restore_reaches_the_lead(
     assert len(listed) == 9
     assert warned.count("a restored relay?") == 1
     assert fetch(leads, capsys) == ""  # read again once, then as usual
+    unheld = [*after, leads.post("after the last fetch")]
+
+    past_retention = datetime.now(UTC).date() + timedelta(days=400)
+    assert swept_store(store_url, past_retention, leads.deployment) == 1
+    assert still_on_relay(leads, first) is False
+    assert all(still_on_relay(leads, case) for case in unheld)
+    leads.fetch(capsys, leads.colleague)
+    held = {c["case_id"] for c in listed_cases(capsys, leads.colleague)}
+    assert {c.case_id for c in unheld} <= held
+
+
+def still_on_relay(leads: Leads, case: StudentCase) -> bool:
+    """Whether the relay still has the case: its student can read it with the code."""
+    status = httpx.get(leads.relay.url + "/api/v1/case", headers=case.headers).status_code
+    assert status in (200, 404)
+    return status == 200
 
 
 def test_the_restore_procedure_numbers_new_messages_above_what_was_read(

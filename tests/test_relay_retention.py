@@ -11,7 +11,6 @@ import httpx2 as httpx
 import pytest
 from starlette.testclient import TestClient
 
-from quietdoor.config import Deployment
 from relay.app import create_app
 from relay.directory import Directory
 from relay.retention import sweep
@@ -22,6 +21,7 @@ from .support.deployments import KeyedDeployment, make_deployment
 from .support.envelopes import StudentCase, new_case, update
 from .support.keytool import Leads, listed_cases, run_keytool
 from .support.relay_api import acks_path, as_body, messages_path, signed_headers
+from .support.retention import swept
 from .support.stores import run_on_own_loop
 
 CASE = "/api/v1/case"
@@ -80,11 +80,6 @@ def post_ack(
 
 def days_later(n: int) -> date:
     return TODAY + timedelta(days=n)
-
-
-def swept(store: SQLStore, on: date, deployment: Deployment) -> int:
-    readers = Directory(deployment).every_school_readers()
-    return run_on_own_loop(sweep(store, 90, on, int(time.time()), readers))
 
 
 def health(client: TestClient) -> dict[str, Any]:

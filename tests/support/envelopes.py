@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -98,6 +99,11 @@ def staff_message(
     signed = payloads.sign(draft, signing, who)
     keys = [*school_keys(deployment, case.school), bytes(case.keys.reply_key.public_key)]
     return payloads.seal_payload(signed, keys).to_json()
+
+
+def relay_keys(case_id: bytes) -> protocol.CaseKeys:
+    """Keys a hostile relay can make: its own, presented under a case id it knows."""
+    return dataclasses.replace(protocol.CaseKeys.derive(protocol.new_case_code()), case_id=case_id)
 
 
 def report_payload(

@@ -1,8 +1,9 @@
 """A hostile relay: a real HTTP server that serves the real relay's database as it likes.
 
-It lists a school's messages from the relay's own SQLite file, after a `tamper`
-function has had its way with them (forged rows added, rows reordered or moved to
-another case), numbering cursors in the order it serves them. Everything else it
+It lists a school's messages from the relay's own store (its SQLite file or its
+PostgreSQL schema), after a `tamper` function has had its way with them (forged rows
+added, rows reordered or moved to another case), numbering cursors in the order it
+serves them. Everything else it
 forwards to the real relay unchanged, so key tools can still post receipts and notes.
 What it forges uses only what a relay knows: case ids, the school's public keys.
 """
@@ -21,6 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import psycopg
+
 from .processes import RelayProcess
 
 Rows = list[dict[str, Any]]
@@ -29,12 +32,13 @@ FORWARDED = ("x-qd-key", "x-qd-timestamp", "x-qd-nonce", "x-qd-signature", "cont
 
 def relay_rows(relay: RelayProcess, school: str) -> Rows:
     """A school's messages as the real relay lists them (without cursors), oldest first."""
-    with sqlite3.connect(relay.db_path) as db:
-        found = db.execute(
-            "SELECT id, received, case_id, author, body FROM messages WHERE school = ? "
-            "ORDER BY seq",
-            (school,),
-        ).fetchall()
+    sql = "SELECT id, received, case_id, author, body FROM messages WHERE school = {} ORDER BY seq"
+    if relay.store.startswith("sqlite:///"):
+        with sqlite3.connect(relay.db_path) as db:
+            found = db.execute(sql.format("?"), (school,)).fetchall()
+    else:
+        with psycopg.connect(relay.store) as pg:
+            found = pg.execute(sql.format("%s"), (school,)).fetchall()
     return [
         {"id": i, "received": r, "case_id": c, "author": a, "envelope": json.loads(b)}
         for i, r, c, a, b in found

@@ -18,6 +18,7 @@ from keytool.__main__ import main as keytool_main
 from quietdoor import payloads, protocol
 from quietdoor.config import Deployment, dump_config, load_config
 
+from .deployments import make_deployment, with_keys_of
 from .envelopes import StudentCase, new_case
 from .paths import ROOT
 from .processes import RelayProcess, start_relay, stop_relay
@@ -75,8 +76,7 @@ class Leads:
         self.config.write_text(dump_config(deployment), encoding="utf-8")
         self.deployment = load_config(self.config)
         stop_relay(self.relay)
-        store = f"sqlite:///{self.relay.db_path}"
-        self.relay = start_relay(self.config, store, self.relay.log_path.parent)
+        self.relay = start_relay(self.config, self.relay.store, self.relay.log_path.parent)
 
     def fetch(self, capsys: pytest.CaptureFixture[str], home: Path | None = None) -> str:
         code, out, err = run_keytool(
@@ -117,3 +117,18 @@ def keytool_cli(site: Site, *args: str, home: Path | None = None) -> str:
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
+
+
+def start_leads(
+    capsys: pytest.CaptureFixture[str], home: Path, tmp_path: Path, store_url: str
+) -> Leads:
+    """Dana (home) and Marcus, a fresh key tool in tmp_path, and a relay on store_url whose
+    config names both key tools' keys."""
+    colleague = tmp_path / "marcus"
+    init_keytool(capsys, colleague, "marcus-lee", "Marcus Lee")
+    deployment = with_keys_of(
+        make_deployment(tmp_path).deployment, {"dana-ortiz": home, "marcus-lee": colleague}
+    )
+    path = tmp_path / "with-leads.toml"
+    path.write_text(dump_config(deployment))
+    return Leads(home, colleague, start_relay(path, store_url, tmp_path), path, load_config(path))

@@ -50,7 +50,8 @@ def holds_within(condition: Callable[[], object], timeout: float) -> bool:
 @dataclass
 class RelayProcess:
     url: str
-    db_path: Path
+    store: str  # the store URL it was started with
+    db_path: Path  # its SQLite file (Path() on PostgreSQL)
     log_path: Path
     process: subprocess.Popen[bytes]
 
@@ -126,7 +127,7 @@ def _spawn_relay(
         process.wait()
         return None
     db_path = Path(store.removeprefix("sqlite:///")) if store.startswith("sqlite") else Path()
-    return RelayProcess(url=url, db_path=db_path, log_path=log_path, process=process)
+    return RelayProcess(url=url, store=store, db_path=db_path, log_path=log_path, process=process)
 
 
 def stop_relay(relay: RelayProcess) -> None:
