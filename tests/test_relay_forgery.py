@@ -6,6 +6,7 @@ attacker would.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 from collections.abc import Callable
@@ -84,7 +85,7 @@ def forged_update(leads: Leads, _: Capsys, hostile: HostileRelay, case: StudentC
 def downgraded_report(leads: Leads, _: Capsys, hostile: HostileRelay, case: StudentCase) -> None:
     """A version-1 report (nothing binds it) served first in a version-2 case, within the
     upgrade window: refused all the same."""
-    forger = _forger(case.keys.case_id)
+    forger = relay_keys(case.keys.case_id)
     report = report_payload(SCHOOL, forger, "FORGED: all fine now", "yes")
     old = dataclasses.replace(
         report, header=dataclasses.replace(report.header, version=1), update_pk=None
