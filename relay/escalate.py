@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from quietdoor.config import Deployment
+from quietdoor.config import Deployment, alert_routes
 from quietdoor.config.ladder import Ladder, Tier
 from relay.escalation_store import TRIGGER, Alert, Open, Step
 
@@ -114,10 +114,8 @@ class Planner:
         targets = []
         for who in self.people(was.school, tier, at):
             r = recipients.get(who)
-            if r is not None and r.email and self.deployment.notify.smtp:
-                targets.append(f"email:{who}")
-            if r is not None and r.webhook:
-                targets.append(f"webhook:{who}")
+            if r is not None:
+                targets += [f"{route}:{who}" for route in alert_routes(self.deployment, r)]
         targets += [f"channel:{c}" for c in tier.channels]
         step = was.steps + 1
         return [Alert(was.dedup_key, step, t, was.school, TRIGGER, waited, at) for t in targets]

@@ -21,14 +21,14 @@ from builder.assets import build_assets
 from builder.landing import landing_paths, load_catalogs, read_hours_text, render_landing
 from builder.qr import make_code
 from builder.signs import render_pdf, sign_text
-from quietdoor.config import Deployment, load_config
+from quietdoor.config import Deployment, load_config, on_call_around_the_clock
 from quietdoor.languages import LANGUAGES, SUPPORTED_LANGUAGES
 from relay.headers import CORS_HEADERS
 from relay.proof import Proofs
 
 from .support.axe import violations
 from .support.fonts import cmap
-from .support.ladders import ladder_text, write_ladder
+from .support.ladders import UNREACHABLE, ladder_text, without_channels, write_ladder
 from .support.paths import EXAMPLE
 from .support.prints import letters, pdf_text
 
@@ -91,7 +91,7 @@ def test_the_pages_say_what_happens_after_hours(
     root, url = served
     text = {"ladder": ladder_text(), "holey": HOLEY, "none": EXAMPLE.read_text()}[config]
     d = load_config(write_ladder(tmp_path, text))
-    assert d.on_call_around_the_clock("lincoln-high") is (said == "on call")
+    assert on_call_around_the_clock(d, "lincoln-high") is (said == "on call")
     build_lincoln(d, root)
     context = browser.new_context(bypass_csp=True, viewport={"width": 360, "height": 740})
     try:
@@ -105,6 +105,47 @@ def test_the_pages_say_what_happens_after_hours(
             assert violations(page) == []
     finally:
         context.close()
+
+
+# Ana Wu and Ben Cho, on call, reached by webhook alone (no e-mail, no channel).
+BY_WEBHOOK = (
+    UNREACHABLE["no-email"]
+    .replace(
+        'districts = ["riverside-unified"]\n\n[[recipients]]\nid = "ben-cho"',
+        'districts = ["riverside-unified"]\nwebhook = "https://chat.riverside.example/ana"\n\n'
+        '[[recipients]]\nid = "ben-cho"',
+    )
+    .replace(
+        'districts = ["riverside-unified"]\n\n[notify]',
+        'districts = ["riverside-unified"]\nwebhook = "https://chat.riverside.example/ben"\n\n'
+        "[notify]",
+    )
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "on_call"),
+    [
+        *[pytest.param(text, False, id=name) for name, text in UNREACHABLE.items()],
+        pytest.param(without_channels(ladder_text()), True, id="e-mail-no-channel"),
+        pytest.param(BY_WEBHOOK, True, id="webhook-no-channel"),
+    ],
+)
+def test_the_pages_promise_a_person_on_call_only_when_an_alert_can_reach_one(
+    tmp_path: Path, text: str, on_call: bool
+) -> None:
+    """A tier counts only when its people, at every hour they are on call, have an e-mail
+    (with [notify] smtp) or a webhook and a key for the school, or the tier has a channel."""
+    d = load_config(write_ladder(tmp_path, text))
+    school = d.school("lincoln-high")
+    assert school is not None
+    strings = load_catalogs()["en"]
+    path = landing_paths(d, school)["en"]
+    page = html.unescape(render_landing(d, school, "en", build_assets(tmp_path / "site"), path))
+    found = re.search(r'<p class="hours">(.*?)</p>', page, re.DOTALL)
+    assert found is not None
+    expected = strings["hours_on_call" if on_call else "hours_other_times"]
+    assert found[1].endswith(expected), found[1]
 
 
 @pytest.mark.parametrize("lang", ["en", "es", "ar"])

@@ -181,17 +181,6 @@ class Deployment:
     def school(self, slug: str) -> School | None:
         return self._schools_by_slug.get(slug)
 
-    def on_call_around_the_clock(self, slug: str) -> bool:
-        """Whether the school's ladder has a tier past its own that reaches a person at any hour.
-
-        Only then may a student page say that a person on call is alerted outside read hours.
-        """
-        school = self.school(slug)
-        ladder = None if school is None else self.escalation.ladder_for(slug, school.district)
-        return ladder is not None and any(
-            self.escalation.around_the_clock(t) for t in ladder.tiers[1:]
-        )
-
     def recipients_for(self, slug: str) -> tuple[Recipient, ...]:
         """The recipients of a school: named directly, or through the school's district."""
         school = self.school(slug)
