@@ -87,10 +87,10 @@ class Planner:
 
     def people(self, school: str, tier: Tier, at: int) -> Sequence[str]:
         """Whom a tier reaches at a time: the school's recipients, who is on call, or the named."""
-        if tier.school:  # but not those the ladder reaches later, such as whoever is on call
+        if tier.school:  # but not those a later tier reaches at this time (who is on call now)
             ladder = self.ladder(school)
             later = (
-                {p for t in ladder.tiers if not t.school for p in self.escalation.named(t)}
+                {p for t in ladder.tiers if not t.school for p in self.people(school, t, at)}
                 if ladder
                 else set()
             )

@@ -89,7 +89,9 @@ def test_with_no_one_looking_the_ladder_climbs_in_read_hours(
     start = utc("2026-12-03T10:02:00-08:00")  # a Thursday morning in Los Angeles
     report(store, planner, "lincoln-high", start)
     sent = run_ladder(store, planner, start, until_minutes=120)
-    school = ["email:dana-ortiz"]  # Marcus, the district lead, has no e-mail
+    # Marcus, the district lead, has no e-mail; Ben Cho, a district reader on call only at
+    # weekends, is one of the school's readers on a Thursday; Ana Wu, on call, is not.
+    school = ["email:dana-ortiz", "email:ben-cho"]
     assert sent == [
         *[(m, who) for m in (15, 30, 45) for who in school],  # tier 1 re-alerted (its notice at 0)
         (60, "email:ana-wu"),  # on call on weekdays, after tier 1's 60 minutes
@@ -156,6 +158,30 @@ def test_the_rota_picks_by_local_day_and_hour_across_daylight_saving(
     ladder = d.escalation.ladder_for("lincoln-high", "riverside-unified")
     assert ladder is not None
     assert list(planner.people("lincoln-high", ladder.tiers[1], utc(when))) == [on_call]
+
+
+@pytest.mark.parametrize(
+    ("when", "school_tier"),
+    [
+        # A Thursday: Ana Wu is on call, Dana Ortiz is not; Ben Cho is on no tier now.
+        ("2026-12-03T10:00:00-08:00", ["dana-ortiz", "ben-cho"]),
+        # A Saturday: the rota reaches Dana, not tier 1; Ana is off call, a reader again.
+        ("2026-12-05T10:00:00-08:00", ["ana-wu", "ben-cho"]),
+    ],
+    ids=["weekday", "weekend"],
+)
+def test_a_lead_on_the_weekend_rota_is_left_out_of_the_school_tier_only_when_on_call(
+    tmp_path: Path, when: str, school_tier: list[str]
+) -> None:
+    """Marcus Lee, the 24/7 tier, is never in the school's tier; a rota's people are left
+    out of it only while they are on call (Dana Ortiz gets tier 1's re-alerts on weekdays)."""
+    old = '{ recipient = "ben-cho", hours = "sat-sun 00:00-24:00" }'
+    assert old in ladder_text()
+    text = ladder_text().replace(old, old.replace("ben-cho", "dana-ortiz"))
+    planner = Planner(load_config(write_ladder(tmp_path, text)))
+    ladder = planner.ladder("lincoln-high")
+    assert ladder is not None
+    assert list(planner.people("lincoln-high", ladder.tiers[0], utc(when))) == school_tier
 
 
 def test_a_seen_closes_the_escalation_and_resolves_what_was_paged(
