@@ -113,6 +113,12 @@ def test_a_district_keeps_its_own_clock_and_closures(tmp_path: Path) -> None:
             "escalation.pagerduty_url",
             "must use https",
         ),
+        (
+            "school = true\nwait = 60",
+            'recipients = ["dana-ortiz"]\nwait = 60',
+            "escalation.ladders[0].tiers[0].school",
+            "the first tier is the school's own recipients",
+        ),
         ("wait = 60", "wait = 0", "escalation.ladders[0].tiers[0].wait", "above zero"),
         ("wait = 60", "wait = inf", "escalation.ladders[0].tiers[0].wait", "above zero"),
         ("wait = 60", "wait = nan", "escalation.ladders[0].tiers[0].wait", "above zero"),
