@@ -28,8 +28,13 @@ from relay.proof import Proofs
 
 from .support.axe import violations
 from .support.fonts import cmap
-from .support.ladders import UNREACHABLE, ladder_text, without_channels, write_ladder
-from .support.paths import EXAMPLE
+from .support.ladders import (
+    UNREACHABLE,
+    example_without_ladder,
+    ladder_text,
+    without_channels,
+    write_ladder,
+)
 from .support.prints import letters, pdf_text
 
 pytestmark = pytest.mark.browser
@@ -89,7 +94,7 @@ def test_the_pages_say_what_happens_after_hours(
     tmp_path: Path, served: tuple[Path, str], browser: Browser, config: str, said: str
 ) -> None:
     root, url = served
-    text = {"ladder": ladder_text(), "holey": HOLEY, "none": EXAMPLE.read_text()}[config]
+    text = {"ladder": ladder_text(), "holey": HOLEY, "none": example_without_ladder()}[config]
     d = load_config(write_ladder(tmp_path, text))
     assert on_call_around_the_clock(d, "lincoln-high") is (said == "on call")
     build_lincoln(d, root)
@@ -155,7 +160,7 @@ def test_after_sending_out_of_hours_the_page_says_who_is_alerted(
 ) -> None:
     """The sentence app.js shows after sending outside the read hours: "a person on call is
     alerted" where the ladder covers every hour, "the next time is ..." where it does not."""
-    text = {"ladder": ladder_text(), "holey": HOLEY, "none": EXAMPLE.read_text()}[config]
+    text = {"ladder": ladder_text(), "holey": HOLEY, "none": example_without_ladder()}[config]
     d = dataclasses.replace(load_config(write_ladder(tmp_path, text)), languages=(lang,))
     school = d.school("lincoln-high")
     assert school is not None

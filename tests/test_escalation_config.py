@@ -18,7 +18,14 @@ from quietdoor.config import (
     parse_config,
 )
 
-from .support.ladders import KEYS, ON_CALL, UNREACHABLE, ladder_text, write_ladder
+from .support.ladders import (
+    KEYS,
+    ON_CALL,
+    UNREACHABLE,
+    example_without_ladder,
+    ladder_text,
+    write_ladder,
+)
 from .support.paths import EXAMPLE, ROOT
 
 
@@ -344,23 +351,39 @@ def test_the_deployment_guides_ladder_loads(tmp_path: Path) -> None:
     section = guide[guide.index("## Escalation") :]
     block = section[section.index("```toml\n") + 8 : section.index("```\n", 10)]
     people = ON_CALL.format(**KEYS).split('[[recipients]]\nid = "ben-cho"')[0]
-    text = EXAMPLE.read_text(encoding="utf-8") + people + block
+    text = example_without_ladder() + people + block
     d = load_config(write_ladder(tmp_path, text.replace('email = "ana@riverside.example"\n', "")))
     assert [c.kind for c in d.escalation.channels] == ["pagerduty", "webhook", "webhook"]
     assert on_call_around_the_clock(d, "lincoln-high")
 
 
-def test_the_examples_ladder_loads_uncommented_and_the_demo_says_where_alerts_go(
+def test_the_examples_ladder_is_live_and_the_demo_says_where_alerts_go() -> None:
+    d = load_config(EXAMPLE)
+    for school in d.schools:
+        assert on_call_around_the_clock(d, school.slug), school.slug
+        found = {f.check for f in school_problems(d, school)}
+        assert not found & set(LADDER_CHECKS), (school.slug, found)
+    routes = alert_routes(d)
+    assert routes[:3] == [
+        "Escalation alerts, when no one views a school's inbox:",
+        "  riverside (riverside-unified):",
+        "    1. the school's recipients; waits 60 min in read hours, 15 outside, "
+        "re-alerts every 15 min",
+    ]
+    assert routes[3].startswith(
+        "    2. Marcus Lee (no e-mail or webhook); "
+        "channel district-on-call (webhook to 127.0.0.1:8025); waits 15 min"
+    )
+
+
+def test_the_demo_says_where_a_rota_s_alerts_go_and_when_there_is_no_ladder(
     tmp_path: Path,
 ) -> None:
-    text = EXAMPLE.read_text(encoding="utf-8")
-    block = text[text.index("# [[escalation.rotas]]") :]
-    uncommented = "\n".join(
-        line.removeprefix("# ").removeprefix("#") for line in block.splitlines()
+    routes = alert_routes(load_config(write_ladder(tmp_path)))
+    assert routes[3] == (
+        "    2. whoever the rota on-call has on call: Ana Wu (e-mail ana@riverside.example); "
+        "Ben Cho (e-mail ben@riverside.example); channel sms (webhook to 127.0.0.1:9); "
+        "waits 30 min in read hours, 30 outside, re-alerts every 15 min"
     )
-    d = load_config(write_ladder(tmp_path, text + "\n" + uncommented + "\n"))
-    assert d.escalation.ladder_for("riverside-middle", "riverside-unified") is not None
-    routes = alert_routes(d)
-    assert routes[0] == "Escalation alerts, when no one views a school's inbox:"
-    assert "Marcus Lee <no e-mail>" in routes[3] and "waits 30 min" in routes[3]
-    assert alert_routes(load_config(EXAMPLE))[0].startswith("No escalation ladder")
+    routes = alert_routes(load_config(write_ladder(tmp_path, example_without_ladder())))
+    assert routes[0].startswith("No escalation ladder")

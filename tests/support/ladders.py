@@ -93,12 +93,16 @@ KEYS = {
 }
 
 
+def example_without_ladder() -> str:
+    """The example config up to its escalation ladder: a deployment with none."""
+    return EXAMPLE.read_text(encoding="utf-8").split("# An escalation ladder")[0]
+
+
 def ladder_text(
     base: str = "http://127.0.0.1:9", content_type: str = "json", smtp_port: int = 25
 ) -> str:
     """The example config with two on-call recipients and the ladder above."""
-    example = EXAMPLE.read_text(encoding="utf-8").split("# An escalation ladder")[0]
-    example = example.replace(
+    example = example_without_ladder().replace(
         'schools = ["lincoln-high"]\n', f'schools = ["lincoln-high"]\nemail = "{DANA_EMAIL}"\n', 1
     )
     return (
