@@ -110,10 +110,9 @@ class Planner:
 
     def _alerts(self, was: Open, tier: Tier, at: int) -> list[Alert]:
         waited = max(0, (at - was.started) // 60)
-        recipients = {r.id: r for r in self.deployment.recipients}
         targets = []
         for who in self.people(was.school, tier, at):
-            r = recipients.get(who)
+            r = self.deployment.recipient(who)
             if r is not None:
                 targets += [f"{route}:{who}" for route in alert_routes(self.deployment, r)]
         targets += [f"channel:{c}" for c in tier.channels]

@@ -26,12 +26,12 @@ def alert_routes(deployment: Deployment, recipient: Recipient) -> tuple[str, ...
 
 def without_route(deployment: Deployment, tier: Tier) -> tuple[str, ...]:
     """The people a tier names whom no alert reaches (no e-mail with smtp, no webhook)."""
-    people = {r.id: r for r in deployment.recipients}
-    return tuple(
-        who
-        for who in deployment.escalation.named(tier)
-        if who not in people or not alert_routes(deployment, people[who])
-    )
+    found = []
+    for who in deployment.escalation.named(tier):
+        person = deployment.recipient(who)
+        if person is None or not alert_routes(deployment, person):
+            found.append(who)
+    return tuple(found)
 
 
 def without_keys(deployment: Deployment, slug: str, tier: Tier) -> tuple[str, ...]:

@@ -181,6 +181,9 @@ class Deployment:
     def school(self, slug: str) -> School | None:
         return self._schools_by_slug.get(slug)
 
+    def recipient(self, recipient_id: str) -> Recipient | None:
+        return self._recipients_by_id.get(recipient_id)
+
     def recipients_for(self, slug: str) -> tuple[Recipient, ...]:
         """The recipients of a school: named directly, or through the school's district."""
         school = self.school(slug)
@@ -220,6 +223,10 @@ class Deployment:
         for p in self.placements:
             by_school.setdefault(p.school, []).append(p)
         return {slug: tuple(ps) for slug, ps in by_school.items()}
+
+    @functools.cached_property
+    def _recipients_by_id(self) -> dict[str, Recipient]:
+        return {r.id: r for r in self.recipients}
 
     @functools.cached_property
     def _schools_by_slug(self) -> dict[str, School]:
