@@ -1,15 +1,24 @@
 """Readiness checks of a school's escalation ladder: who is reached, and at which hours.
 
-Only for a deployment that uses ladders: a school without a tier on call at every
-hour, a rota with an hour nobody covers, and a tier whose people cannot read the
-school's reports (they hold no key for it, so an alert would send them to nothing).
+Only for a deployment that uses ladders: a school without a tier that alerts someone
+who can act at every hour, a rota with an hour nobody covers, a tier's people whom no
+alert reaches (no e-mail with [notify] smtp, no webhook, and no channel on the tier),
+and a tier's people who cannot read the school's reports (they hold no key for it, so
+an alert would send them to nothing). The rule is quietdoor/config/cover.py's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from quietdoor.config import DAY_NAMES, Deployment, School
+from quietdoor.config import (
+    DAY_NAMES,
+    Deployment,
+    School,
+    on_call_around_the_clock,
+    without_keys,
+    without_route,
+)
 
 HOLES_NAMED = 3  # uncovered hours named in a finding; the rest are counted
 
@@ -21,23 +30,22 @@ def ladder_problems(
     if not escalation.ladders:
         return
     ladder = escalation.ladder_for(school.slug, school.district)
-    if not deployment.on_call_around_the_clock(school.slug):
+    if not on_call_around_the_clock(deployment, school.slug):
         add(
             "problem",
             "no-on-call-tier",
-            "No tier of this school's escalation reaches a person at every hour: a report "
-            "sent at night or on a weekend waits for read hours. Add a rota that covers the "
-            "whole week or a tier of 24/7 people ([[escalation.ladders]]).",
+            "No tier of this school's escalation alerts, at every hour, a person who can read "
+            "its reports: a report sent at night or on a weekend waits for read hours. Add a "
+            "rota that covers the whole week or a tier of 24/7 people ([[escalation.ladders]]), "
+            "each with an e-mail or webhook and a key for the school, or a channel.",
         )
     if ladder is None:
         return
-    readers = {r.id for r in deployment.recipients_for(school.slug)}
     for i, tier in enumerate(ladder.tiers):
         if tier.school:
             continue
         if tier.rota:
             rota = escalation.rota(tier.rota)
-            people = {s.recipient for s in rota.shifts}
             if rota.holes:
                 named = ", ".join(
                     f"{DAY_NAMES[day]} {hour:02}:00" for day, hour in rota.holes[:HOLES_NAMED]
@@ -51,13 +59,22 @@ def ladder_problems(
                     + (f" and {more} more" if more > 0 else "")
                     + "): nobody on call is alerted then.",
                 )
-        else:
-            people = set(tier.recipients)
-        if not people & readers:
+        unreachable = () if tier.channels else without_route(deployment, tier)
+        if unreachable:
+            add(
+                "problem",
+                "tier-unreachable",
+                f"Tier {i + 1} of the escalation cannot alert {', '.join(unreachable)}: they "
+                "have no e-mail (or [notify] smtp is not set) and no webhook, and the tier "
+                "has no channel. Give them an `email` or `webhook` in [[recipients]], or give "
+                "the tier a channel.",
+            )
+        unable = without_keys(deployment, school.slug, tier)
+        if unable:
             add(
                 "problem",
                 "tier-without-keys",
-                f"Tier {i + 1} of the escalation reaches {', '.join(sorted(people))}, who "
-                "cannot read this school's reports (they hold no key for it). Add the school "
-                "or its district to their [[recipients]] entry.",
+                f"Tier {i + 1} of the escalation reaches {', '.join(unable)}, who cannot read "
+                "this school's reports (they hold no key for it). Add the school or its "
+                "district to their [[recipients]] entry, or take them off the tier.",
             )

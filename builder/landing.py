@@ -28,7 +28,7 @@ from builder.errors import BuildError
 from builder.i18n import TABLES, case_calendar, clock, day_list, day_names
 from builder.signers import current_signers, signers_json
 from builder.trim import trimmed
-from quietdoor.config import Deployment, ReadHours, School
+from quietdoor.config import Deployment, ReadHours, School, on_call_around_the_clock
 from quietdoor.csp import INLINE_SCRIPTS, INLINE_STYLES, InlineCode, content_security_policy
 from quietdoor.encoding import b64u_encode
 from quietdoor.languages import LANGUAGES, SUPPORTED_LANGUAGES
@@ -116,7 +116,7 @@ def render_landing(
         case_href=page.href_to(case_paths(deployment, school)[lang]),
         case_address=_address(deployment.base_url, case_paths(deployment, school)[lang]),
         messages={name.replace("_", "-"): strings[name] for name in SCRIPT_MESSAGES}
-        | next_read_messages(hours, lang, deployment.on_call_around_the_clock(school.slug)),
+        | next_read_messages(hours, lang, on_call_around_the_clock(deployment, school.slug)),
         read_days=" ".join(str(d) for d in hours.days),
         read_start=hours.start,
         read_end=hours.end,
@@ -373,7 +373,7 @@ def after_hours_text(deployment: Deployment, school: School, t: Strings) -> str:
     """The whole sentence after the read hours: a person on call is alerted, or it waits."""
     if school.read_hours.always:
         return ""
-    if deployment.on_call_around_the_clock(school.slug):
+    if on_call_around_the_clock(deployment, school.slug):
         return t["hours_on_call"]
     return t["hours_other_times"]
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from quietdoor.config import Deployment
+from quietdoor.config import alert_routes as routes_of
+from quietdoor.config.ladder import Channel
+
+SCHOOL_TIER = "the school's recipients"
 
 
 def alert_routes(deployment: Deployment) -> list[str]:
-    """Lines to print: for each ladder, whom each tier alerts and after how long."""
+    """Lines to print: for each ladder, whom each tier alerts, by which route, and when."""
     escalation = deployment.escalation
     if not escalation.ladders:
         return [
@@ -19,14 +25,33 @@ def alert_routes(deployment: Deployment) -> list[str]:
         where = ", ".join((*ladder.schools, *ladder.districts))
         lines.append(f"  {ladder.id} ({where}):")
         for i, tier in enumerate(ladder.tiers, start=1):
-            people = deployment.escalation.named(tier)
-            reached = ", ".join(
-                f"{names[p].name} <{names[p].email or 'no e-mail'}>" for p in people if p in names
-            )
-            channels = f"; channels {', '.join(tier.channels)}" if tier.channels else ""
+            people = [names[p] for p in escalation.named(tier) if p in names]
+            reached = [
+                f"{r.name} ({', '.join(_route(r.email, way) for way in ways)})"
+                if (ways := routes_of(deployment, r))
+                else f"{r.name} (no e-mail or webhook)"
+                for r in people
+            ]
+            reached += [_channel(escalation.channel(c)) for c in tier.channels]
+            head = f"whoever the rota {tier.rota} has on call: " if tier.rota else ""
             lines.append(
-                f"    {i}. {reached or 'the school recipients'}{channels}; waits "
+                f"    {i}. {head}{'; '.join(reached) or SCHOOL_TIER}; waits "
                 f"{tier.wait:g} min in read hours, {tier.wait_outside:g} outside, "
                 f"re-alerts every {tier.realert:g} min"
             )
     return lines
+
+
+def _route(email: str, way: str) -> str:
+    return f"e-mail {email}" if way == "email" else "their webhook"
+
+
+def _channel(channel: Channel) -> str:
+    """A channel and where it posts: the host only, since a webhook's URL is a secret."""
+    if channel.url.startswith("env:"):
+        where = f"the URL in ${channel.url.removeprefix('env:')}"
+    elif channel.url:
+        where = urlsplit(channel.url).netloc
+    else:
+        where = "PagerDuty"
+    return f"channel {channel.id} ({channel.kind} to {where})"

@@ -98,14 +98,18 @@ def create_app(
     notifier: Notifier | None = None,
     addresses: AddressLimits | None = None,
     clock: Callable[[], float] = time.time,
+    metrics: Metrics | None = None,
 ) -> Starlette:
-    """The relay; notices and retention run as background tasks while the app runs."""
+    """The relay; notices and retention run as background tasks while the app runs.
+
+    `metrics` lets a caller that also runs the relay's background work itself (a test,
+    stepping a ladder) see that work counted in /metrics."""
     notifier = notifier or Notifier(deployment)
     limits = deployment.relay
     addresses = addresses or AddressLimits(
         limits.address_burst, limits.address_per_minute, limits.trusted_proxies
     )
-    metrics = Metrics()
+    metrics = metrics or Metrics()
     store.batch_sizes.append(metrics.batch_size.observe)
     relay = _Relay(
         deployment, store, failed_codes or FailedCodes(), notifier, addresses, metrics, clock

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from quietdoor.config import Deployment
+from quietdoor.config import Deployment, alert_routes
 from quietdoor.config.ladder import Ladder, Tier
 from relay.escalation_store import TRIGGER, Alert, Open, Step
 
@@ -87,10 +87,10 @@ class Planner:
 
     def people(self, school: str, tier: Tier, at: int) -> Sequence[str]:
         """Whom a tier reaches at a time: the school's recipients, who is on call, or the named."""
-        if tier.school:  # but not those the ladder reaches later, such as whoever is on call
+        if tier.school:  # but not those a later tier reaches at this time (who is on call now)
             ladder = self.ladder(school)
             later = (
-                {p for t in ladder.tiers if not t.school for p in self.escalation.named(t)}
+                {p for t in ladder.tiers if not t.school for p in self.people(school, t, at)}
                 if ladder
                 else set()
             )
@@ -110,14 +110,11 @@ class Planner:
 
     def _alerts(self, was: Open, tier: Tier, at: int) -> list[Alert]:
         waited = max(0, (at - was.started) // 60)
-        recipients = {r.id: r for r in self.deployment.recipients}
         targets = []
         for who in self.people(was.school, tier, at):
-            r = recipients.get(who)
-            if r is not None and r.email and self.deployment.notify.smtp:
-                targets.append(f"email:{who}")
-            if r is not None and r.webhook:
-                targets.append(f"webhook:{who}")
+            r = self.deployment.recipient(who)
+            if r is not None:
+                targets += [f"{route}:{who}" for route in alert_routes(self.deployment, r)]
         targets += [f"channel:{c}" for c in tier.channels]
         step = was.steps + 1
         return [Alert(was.dedup_key, step, t, was.school, TRIGGER, waited, at) for t in targets]

@@ -21,15 +21,20 @@ from builder.assets import build_assets
 from builder.landing import landing_paths, load_catalogs, read_hours_text, render_landing
 from builder.qr import make_code
 from builder.signs import render_pdf, sign_text
-from quietdoor.config import Deployment, load_config
+from quietdoor.config import Deployment, load_config, on_call_around_the_clock
 from quietdoor.languages import LANGUAGES, SUPPORTED_LANGUAGES
 from relay.headers import CORS_HEADERS
 from relay.proof import Proofs
 
 from .support.axe import violations
 from .support.fonts import cmap
-from .support.ladders import ladder_text, write_ladder
-from .support.paths import EXAMPLE
+from .support.ladders import (
+    UNREACHABLE,
+    example_without_ladder,
+    ladder_text,
+    without_channels,
+    write_ladder,
+)
 from .support.prints import letters, pdf_text
 
 pytestmark = pytest.mark.browser
@@ -89,9 +94,9 @@ def test_the_pages_say_what_happens_after_hours(
     tmp_path: Path, served: tuple[Path, str], browser: Browser, config: str, said: str
 ) -> None:
     root, url = served
-    text = {"ladder": ladder_text(), "holey": HOLEY, "none": EXAMPLE.read_text()}[config]
+    text = {"ladder": ladder_text(), "holey": HOLEY, "none": example_without_ladder()}[config]
     d = load_config(write_ladder(tmp_path, text))
-    assert d.on_call_around_the_clock("lincoln-high") is (said == "on call")
+    assert on_call_around_the_clock(d, "lincoln-high") is (said == "on call")
     build_lincoln(d, root)
     context = browser.new_context(bypass_csp=True, viewport={"width": 360, "height": 740})
     try:
@@ -107,6 +112,47 @@ def test_the_pages_say_what_happens_after_hours(
         context.close()
 
 
+# Ana Wu and Ben Cho, on call, reached by webhook alone (no e-mail, no channel).
+BY_WEBHOOK = (
+    UNREACHABLE["no-email"]
+    .replace(
+        'districts = ["riverside-unified"]\n\n[[recipients]]\nid = "ben-cho"',
+        'districts = ["riverside-unified"]\nwebhook = "https://chat.riverside.example/ana"\n\n'
+        '[[recipients]]\nid = "ben-cho"',
+    )
+    .replace(
+        'districts = ["riverside-unified"]\n\n[notify]',
+        'districts = ["riverside-unified"]\nwebhook = "https://chat.riverside.example/ben"\n\n'
+        "[notify]",
+    )
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "on_call"),
+    [
+        *[pytest.param(text, False, id=name) for name, text in UNREACHABLE.items()],
+        pytest.param(without_channels(ladder_text()), True, id="e-mail-no-channel"),
+        pytest.param(BY_WEBHOOK, True, id="webhook-no-channel"),
+    ],
+)
+def test_the_pages_promise_a_person_on_call_only_when_an_alert_can_reach_one(
+    tmp_path: Path, text: str, on_call: bool
+) -> None:
+    """A tier counts only when its people, at every hour they are on call, have an e-mail
+    (with [notify] smtp) or a webhook and a key for the school, or the tier has a channel."""
+    d = load_config(write_ladder(tmp_path, text))
+    school = d.school("lincoln-high")
+    assert school is not None
+    strings = load_catalogs()["en"]
+    path = landing_paths(d, school)["en"]
+    page = html.unescape(render_landing(d, school, "en", build_assets(tmp_path / "site"), path))
+    found = re.search(r'<p class="hours">(.*?)</p>', page, re.DOTALL)
+    assert found is not None
+    expected = strings["hours_on_call" if on_call else "hours_other_times"]
+    assert found[1].endswith(expected), found[1]
+
+
 @pytest.mark.parametrize("lang", ["en", "es", "ar"])
 @pytest.mark.parametrize("config", ["ladder", "holey", "none"])
 def test_after_sending_out_of_hours_the_page_says_who_is_alerted(
@@ -114,7 +160,7 @@ def test_after_sending_out_of_hours_the_page_says_who_is_alerted(
 ) -> None:
     """The sentence app.js shows after sending outside the read hours: "a person on call is
     alerted" where the ladder covers every hour, "the next time is ..." where it does not."""
-    text = {"ladder": ladder_text(), "holey": HOLEY, "none": EXAMPLE.read_text()}[config]
+    text = {"ladder": ladder_text(), "holey": HOLEY, "none": example_without_ladder()}[config]
     d = dataclasses.replace(load_config(write_ladder(tmp_path, text)), languages=(lang,))
     school = d.school("lincoln-high")
     assert school is not None

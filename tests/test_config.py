@@ -256,9 +256,12 @@ def test_recipients_of_a_school_come_in_config_order_once_each(tmp_path: Path) -
     text = example_text().replace(
         'districts = ["riverside-unified"]',
         'districts = ["riverside-unified", "riverside-unified"]\nschools = ["riverside-middle"]',
+        1,  # Marcus Lee's, not the ladder's
     )
     text = text.replace(
-        'districts = ["cedar-valley"]', 'districts = ["cedar-valley"]\nschools = ["lincoln-high"]'
+        'districts = ["cedar-valley"]',
+        'districts = ["cedar-valley"]\nschools = ["lincoln-high"]',
+        1,
     )
     path = tmp_path / "order.toml"
     path.write_text(text, encoding="utf-8")

@@ -9,9 +9,23 @@ import pytest
 
 from builder.plan import school_problems
 from demo.alerts import alert_routes
-from quietdoor.config import ConfigError, dump_config, load_config, parse_config
+from quietdoor.config import (
+    ConfigError,
+    covers_every_hour,
+    dump_config,
+    load_config,
+    on_call_around_the_clock,
+    parse_config,
+)
 
-from .support.ladders import KEYS, ON_CALL, ladder_text, write_ladder
+from .support.ladders import (
+    KEYS,
+    ON_CALL,
+    UNREACHABLE,
+    example_without_ladder,
+    ladder_text,
+    write_ladder,
+)
 from .support.paths import EXAMPLE, ROOT
 
 
@@ -28,7 +42,8 @@ def test_the_ladder_loads(tmp_path: Path) -> None:
     assert d.escalation.ladder_for("cedar-valley-high", "cedar-valley") is None
     assert not d.escalation.urgent_hint
     assert d.escalation.channel("sms").headers == (("Authorization", "env:QD_TEST_SMS_TOKEN"),)
-    assert [d.escalation.around_the_clock(t) for t in ladder.tiers] == [False, True, True]
+    covers = [covers_every_hour(d, "lincoln-high", t) for t in ladder.tiers]
+    assert covers == [False, True, True]
 
 
 def test_a_rota_picks_by_day_and_hour_and_finds_holes(tmp_path: Path) -> None:
@@ -104,6 +119,12 @@ def test_a_district_keeps_its_own_clock_and_closures(tmp_path: Path) -> None:
             '[[escalation.channels]]\nid = "pager"',
             "escalation.pagerduty_url",
             "must use https",
+        ),
+        (
+            "school = true\nwait = 60",
+            'recipients = ["dana-ortiz"]\nwait = 60',
+            "escalation.ladders[0].tiers[0].school",
+            "the first tier is the school's own recipients",
         ),
         ("wait = 60", "wait = 0", "escalation.ladders[0].tiers[0].wait", "above zero"),
         ("wait = 60", "wait = inf", "escalation.ladders[0].tiers[0].wait", "above zero"),
@@ -234,14 +255,23 @@ def test_a_ladder_round_trips_through_dump(tmp_path: Path) -> None:
     assert parse_config(tomllib.loads(dump_config(d))) == d
 
 
-def ladder_findings(tmp_path: Path, text: str, slug: str = "lincoln-high") -> set[str]:
+def ladder_messages(tmp_path: Path, text: str, slug: str = "lincoln-high") -> dict[str, str]:
+    """The ladder problems the readiness report finds for a school: check -> messages."""
     d = load_config(write_ladder(tmp_path, text))
     school = d.school(slug)
     assert school is not None
-    return {f.check for f in school_problems(d, school) if f.level == "problem"}
+    found: dict[str, str] = {}
+    for f in school_problems(d, school):
+        if f.level == "problem" and f.check in LADDER_CHECKS:
+            found[f.check] = " | ".join(filter(None, (found.get(f.check), f.message)))
+    return found
 
 
-LADDER_CHECKS = ("no-on-call-tier", "rota-hole", "tier-without-keys")
+def ladder_findings(tmp_path: Path, text: str, slug: str = "lincoln-high") -> set[str]:
+    return set(ladder_messages(tmp_path, text, slug))
+
+
+LADDER_CHECKS = ("no-on-call-tier", "rota-hole", "tier-unreachable", "tier-without-keys")
 
 
 def test_a_sound_ladder_has_no_ladder_findings(tmp_path: Path) -> None:
@@ -273,6 +303,40 @@ def test_the_readiness_report_flags_a_ladder_that_will_not_reach_anyone(
     assert ladder_findings(tmp_path, text.replace(old, new)) & set(LADDER_CHECKS) == found
 
 
+@pytest.mark.parametrize(
+    ("config", "named"),
+    [
+        ("no-email", {"tier-unreachable": ("Tier 2", "ana-wu", "ben-cho", "Tier 3", "marcus-lee")}),
+        ("weekends-no-email", {"tier-unreachable": ("Tier 2", "ben-cho", "Tier 3", "marcus-lee")}),
+        (
+            "weekends-no-key",
+            {"tier-unreachable": ("Tier 3", "marcus-lee"), "tier-without-keys": ("ben-cho",)},
+        ),
+    ],
+)
+def test_the_readiness_report_names_who_an_alert_cannot_reach(
+    tmp_path: Path, config: str, named: dict[str, tuple[str, ...]]
+) -> None:
+    found = ladder_messages(tmp_path, UNREACHABLE[config])
+    assert set(found) == {"no-on-call-tier", *named}
+    for check, words in named.items():
+        assert all(w in found[check] for w in words), found[check]
+    assert "ana-wu" not in found.get("tier-without-keys", "")
+    if config != "no-email":
+        assert "ana-wu" not in found["tier-unreachable"]
+
+
+def test_each_person_on_a_tier_without_keys_is_named(tmp_path: Path) -> None:
+    """Marcus Lee reads Lincoln High; Ruth Nakamura, beside him on the tier, does not."""
+    old = 'recipients = ["marcus-lee"]\nwait = 15'
+    text = ladder_text().replace(old, 'recipients = ["marcus-lee", "ruth-nakamura"]\nwait = 15')
+    assert old in ladder_text()
+    found = ladder_messages(tmp_path, text)
+    assert set(found) == {"tier-without-keys"}
+    assert "Tier 3" in found["tier-without-keys"] and "ruth-nakamura" in found["tier-without-keys"]
+    assert "marcus-lee" not in found["tier-without-keys"]
+
+
 def test_a_school_whose_ladder_has_no_one_at_every_hour_is_flagged(tmp_path: Path) -> None:
     text = ladder_text().replace('"mon-fri 00:00-24:00"', '"mon-fri 07:00-22:00"')
     text = text[: text.index('[[escalation.ladders.tiers]]\nrecipients = ["marcus-lee"]')]
@@ -287,23 +351,39 @@ def test_the_deployment_guides_ladder_loads(tmp_path: Path) -> None:
     section = guide[guide.index("## Escalation") :]
     block = section[section.index("```toml\n") + 8 : section.index("```\n", 10)]
     people = ON_CALL.format(**KEYS).split('[[recipients]]\nid = "ben-cho"')[0]
-    text = EXAMPLE.read_text(encoding="utf-8") + people + block
+    text = example_without_ladder() + people + block
     d = load_config(write_ladder(tmp_path, text.replace('email = "ana@riverside.example"\n', "")))
     assert [c.kind for c in d.escalation.channels] == ["pagerduty", "webhook", "webhook"]
-    assert d.on_call_around_the_clock("lincoln-high")
+    assert on_call_around_the_clock(d, "lincoln-high")
 
 
-def test_the_examples_ladder_loads_uncommented_and_the_demo_says_where_alerts_go(
+def test_the_examples_ladder_is_live_and_the_demo_says_where_alerts_go() -> None:
+    d = load_config(EXAMPLE)
+    for school in d.schools:
+        assert on_call_around_the_clock(d, school.slug), school.slug
+        found = {f.check for f in school_problems(d, school)}
+        assert not found & set(LADDER_CHECKS), (school.slug, found)
+    routes = alert_routes(d)
+    assert routes[:3] == [
+        "Escalation alerts, when no one views a school's inbox:",
+        "  riverside (riverside-unified):",
+        "    1. the school's recipients; waits 60 min in read hours, 15 outside, "
+        "re-alerts every 15 min",
+    ]
+    assert routes[3].startswith(
+        "    2. Marcus Lee (no e-mail or webhook); "
+        "channel district-on-call (webhook to 127.0.0.1:8025); waits 15 min"
+    )
+
+
+def test_the_demo_says_where_a_rota_s_alerts_go_and_when_there_is_no_ladder(
     tmp_path: Path,
 ) -> None:
-    text = EXAMPLE.read_text(encoding="utf-8")
-    block = text[text.index("# [[escalation.rotas]]") :]
-    uncommented = "\n".join(
-        line.removeprefix("# ").removeprefix("#") for line in block.splitlines()
+    routes = alert_routes(load_config(write_ladder(tmp_path)))
+    assert routes[3] == (
+        "    2. whoever the rota on-call has on call: Ana Wu (e-mail ana@riverside.example); "
+        "Ben Cho (e-mail ben@riverside.example); channel sms (webhook to 127.0.0.1:9); "
+        "waits 30 min in read hours, 30 outside, re-alerts every 15 min"
     )
-    d = load_config(write_ladder(tmp_path, text + "\n" + uncommented + "\n"))
-    assert d.escalation.ladder_for("riverside-middle", "riverside-unified") is not None
-    routes = alert_routes(d)
-    assert routes[0] == "Escalation alerts, when no one views a school's inbox:"
-    assert "Marcus Lee <no e-mail>" in routes[3] and "waits 30 min" in routes[3]
-    assert alert_routes(load_config(EXAMPLE))[0].startswith("No escalation ladder")
+    routes = alert_routes(load_config(write_ladder(tmp_path, example_without_ladder())))
+    assert routes[0].startswith("No escalation ladder")

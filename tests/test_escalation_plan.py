@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
 from quietdoor.config import Deployment, load_config
@@ -32,7 +33,7 @@ from relay.escalation_store import (
 )
 from relay.metrics import Metrics
 from relay.notify import Notifier, retry_delay
-from relay.store import NewMessage, SQLStore, Write
+from relay.store import NewMessage, SQLStore, Tx, Write, delete_expired
 
 from .support.deployments import make_deployment
 from .support.envelopes import new_case
@@ -89,7 +90,9 @@ def test_with_no_one_looking_the_ladder_climbs_in_read_hours(
     start = utc("2026-12-03T10:02:00-08:00")  # a Thursday morning in Los Angeles
     report(store, planner, "lincoln-high", start)
     sent = run_ladder(store, planner, start, until_minutes=120)
-    school = ["email:dana-ortiz"]  # Marcus, the district lead, has no e-mail
+    # Marcus, the district lead, has no e-mail; Ben Cho, a district reader on call only at
+    # weekends, is one of the school's readers on a Thursday; Ana Wu, on call, is not.
+    school = ["email:dana-ortiz", "email:ben-cho"]
     assert sent == [
         *[(m, who) for m in (15, 30, 45) for who in school],  # tier 1 re-alerted (its notice at 0)
         (60, "email:ana-wu"),  # on call on weekdays, after tier 1's 60 minutes
@@ -156,6 +159,30 @@ def test_the_rota_picks_by_local_day_and_hour_across_daylight_saving(
     ladder = d.escalation.ladder_for("lincoln-high", "riverside-unified")
     assert ladder is not None
     assert list(planner.people("lincoln-high", ladder.tiers[1], utc(when))) == [on_call]
+
+
+@pytest.mark.parametrize(
+    ("when", "school_tier"),
+    [
+        # A Thursday: Ana Wu is on call, Dana Ortiz is not; Ben Cho is on no tier now.
+        ("2026-12-03T10:00:00-08:00", ["dana-ortiz", "ben-cho"]),
+        # A Saturday: the rota reaches Dana, not tier 1; Ana is off call, a reader again.
+        ("2026-12-05T10:00:00-08:00", ["ana-wu", "ben-cho"]),
+    ],
+    ids=["weekday", "weekend"],
+)
+def test_a_lead_on_the_weekend_rota_is_left_out_of_the_school_tier_only_when_on_call(
+    tmp_path: Path, when: str, school_tier: list[str]
+) -> None:
+    """Marcus Lee, the 24/7 tier, is never in the school's tier; a rota's people are left
+    out of it only while they are on call (Dana Ortiz gets tier 1's re-alerts on weekdays)."""
+    old = '{ recipient = "ben-cho", hours = "sat-sun 00:00-24:00" }'
+    assert old in ladder_text()
+    text = ladder_text().replace(old, old.replace("ben-cho", "dana-ortiz"))
+    planner = Planner(load_config(write_ladder(tmp_path, text)))
+    ladder = planner.ladder("lincoln-high")
+    assert ladder is not None
+    assert list(planner.people("lincoln-high", ladder.tiers[0], utc(when))) == school_tier
 
 
 def test_a_seen_closes_the_escalation_and_resolves_what_was_paged(
@@ -275,6 +302,28 @@ def test_a_recipient_reads_the_schools_climbed_escalations_by_month(
         assert client.get(path).status_code == 401
 
 
+def test_climbed_months_older_than_thirteen_are_pruned(store: SQLStore) -> None:
+    """The sweep keeps this month and the twelve before it, for `keytool stats`."""
+
+    def plant(tx: Tx) -> None:
+        for month in ("2025-11", "2025-12", "2026-12"):
+            tx.run(
+                "INSERT INTO escalation_months (school, month, climbed) VALUES (?, ?, 2)",
+                ("lincoln-high", month),
+            )
+
+    store.call("", plant)
+    assert store.read(climbed, "lincoln-high") == {"2025-11": 2, "2025-12": 2, "2026-12": 2}
+    store.call("", delete_expired, "2026-09-07", utc("2026-12-06T12:00:00Z"), {}, "2026-12-06")
+    assert store.read(climbed, "lincoln-high") == {"2025-12": 2, "2026-12": 2}
+
+
+def prometheus_values(text: str) -> dict[str, float]:
+    """The samples of a /metrics answer without labels, by name."""
+    families = text_string_to_metric_families(text)
+    return {s.name: s.value for f in families for s in f.samples if not s.labels}
+
+
 def test_a_failing_channel_is_retried_later_never_blocks_another_and_shows_in_healthz(
     tmp_path: Path, store: SQLStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -303,8 +352,15 @@ def test_a_failing_channel_is_retried_later_never_blocks_another_and_shows_in_he
         left = store.call("", claim_alerts, now + retry_delay(1), retry_delay)  # but later
         assert {a.target for a in left} == {"channel:pager", "channel:sms"}
         assert {a.attempts for a in left} == {2}
-    with TestClient(create_app(d, store), base_url="https://relay.riverside.example") as client:
+    # At the test's time, so the relay's own rounds find nothing due and count nothing more.
+    app = create_app(d, store, clock=lambda: now, metrics=metrics)
+    with TestClient(app, base_url="https://relay.riverside.example") as client:
         health = client.get("/healthz").json()
+        counted = prometheus_values(client.get("/metrics").text)
+    assert counted["quietdoor_relay_alerts_sent_total"] == sent
+    # each alert to the pager and the SMS gateway failed once, and waits to be tried again
+    assert counted["quietdoor_relay_alerts_failed_total"] == len(left) == 3
+    assert counted["quietdoor_relay_alerts_waiting"] == len(left)
     assert health["status"] == "warning"
     assert health["checks"]["alerts"].endswith(
         "escalation alerts waiting; delivery failed and is retried for: "

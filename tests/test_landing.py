@@ -45,6 +45,7 @@ from builder.landing import (
 )
 from quietdoor import payloads, protocol
 from quietdoor.config import ReadHours, School, parse_config
+from quietdoor.config.ladder import Escalation
 from quietdoor.csp import source_hash
 from quietdoor.encoding import b64u_encode
 from quietdoor.languages import SUPPORTED_LANGUAGES
@@ -72,7 +73,14 @@ NBSP = "\u00a0"
 
 @pytest.fixture(scope="module")
 def keyed(tmp_path_factory: pytest.TempPathFactory) -> KeyedDeployment:
-    return make_deployment(tmp_path_factory.mktemp("config"), relay_url=RELAY, quick_exit_url=EXIT)
+    """The example without its escalation ladder: these pages say when the school reads next
+    (what the pages say with a ladder is in test_after_hours.py)."""
+    return make_deployment(
+        tmp_path_factory.mktemp("config"),
+        relay_url=RELAY,
+        quick_exit_url=EXIT,
+        escalation=Escalation(),
+    )
 
 
 @dataclass(frozen=True)

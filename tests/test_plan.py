@@ -21,6 +21,7 @@ from builder.plan import (
 )
 from builder.site import TRAINING_SOURCE, write_rollout
 from quietdoor.config import Deployment, Placement, ReadHours, Recipient, load_config
+from quietdoor.config.ladder import Escalation
 
 from .support.paths import EXAMPLE
 
@@ -70,6 +71,7 @@ def test_planted_problems_are_each_found() -> None:
             cedar._replace(read_hours=ReadHours(False, (0,), "08:00", "09:00")),
         ),
         recipients=tuple(r for r in d.recipients if r.id != "ruth-nakamura"),
+        escalation=Escalation(),  # the example's ladders name Ruth; ladders have their own tests
         # Lincoln: only a public sign; Riverside Middle: none at all.
         placements=(
             Placement(school="lincoln-high", id="hall", location="Front hall"),

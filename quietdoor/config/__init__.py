@@ -10,6 +10,13 @@ files, and the fast path for a state's schools), ``load`` (the whole file into a
 ``model.Deployment``), and ``dump`` (a Deployment back to TOML).
 """
 
+from quietdoor.config.cover import (
+    alert_routes,
+    covers_every_hour,
+    on_call_around_the_clock,
+    without_keys,
+    without_route,
+)
 from quietdoor.config.dump import dump_config, recipient_snippet
 from quietdoor.config.errors import ConfigError
 from quietdoor.config.hours import DAY_NAMES, HOURS_RE, ReadHours
@@ -92,9 +99,14 @@ __all__ = [
     "RelayLimits",
     "School",
     "TrainingSettings",
+    "alert_routes",
+    "covers_every_hour",
     "dump_config",
     "known_states",
     "load_config",
+    "on_call_around_the_clock",
     "parse_config",
     "recipient_snippet",
+    "without_keys",
+    "without_route",
 ]

@@ -235,6 +235,13 @@ def _ladder(
     if not tables:
         raise ConfigError(r.path, f"{where}.tiers", "give at least one tier")
     tiers = [_tier(r, x, f"{where}.tiers[{i}]", context) for i, x in enumerate(tables)]
+    if not tiers[0].school:  # the relay's notice goes to them first; the ladder climbs from there
+        raise ConfigError(
+            r.path,
+            f"{where}.tiers[0].school",
+            "the first tier is the school's own recipients: write school = true, "
+            "and put rotas and named people in the tiers after it",
+        )
     reached: dict[str, str] = {}
     for i, tier in enumerate(tiers):
         people = tier.recipients or (

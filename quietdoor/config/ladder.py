@@ -41,18 +41,26 @@ class Rota:
         found = [s.recipient for s in self.shifts if s.covers(local.weekday(), minute)]
         return tuple(dict.fromkeys(found))
 
-    @functools.cached_property
+    @property
     def holes(self) -> tuple[tuple[int, int], ...]:
-        """(weekday, hour) of each hour of the week some minute of which nobody covers.
+        """(weekday, hour) of each hour of the week some minute of which nobody covers."""
+        return _holes(self.shifts)
 
-        Every minute is looked at (once per rota: the result is kept), since shifts may
-        start and end at any minute and a gap of one is still a gap."""
-        return tuple(
-            (day, hour)
-            for day in range(7)
-            for hour in range(24)
-            if not all(any(s.covers(day, hour * 60 + m) for s in self.shifts) for m in range(60))
-        )
+    def holes_among(self, people: frozenset[str]) -> tuple[tuple[int, int], ...]:
+        """The holes the rota would have with only these people's shifts."""
+        return _holes(tuple(s for s in self.shifts if s.recipient in people))
+
+
+@functools.lru_cache(maxsize=256)
+def _holes(shifts: tuple[Shift, ...]) -> tuple[tuple[int, int], ...]:
+    """Every minute is looked at (once per set of shifts: the result is kept), since shifts
+    may start and end at any minute and a gap of one is still a gap."""
+    return tuple(
+        (day, hour)
+        for day in range(7)
+        for hour in range(24)
+        if not all(any(s.covers(day, hour * 60 + m) for s in shifts) for m in range(60))
+    )
 
 
 @dataclass(frozen=True)
@@ -122,12 +130,6 @@ class Escalation:
         if tier.rota:
             return tuple(dict.fromkeys(s.recipient for s in self.rota(tier.rota).shifts))
         return tier.recipients
-
-    def around_the_clock(self, tier: Tier) -> bool:
-        """A tier that reaches a person at every hour: named people, or a rota without holes."""
-        if tier.school:
-            return False
-        return not tier.rota or not self.rota(tier.rota).holes
 
     @functools.cached_property
     def _index(self) -> tuple[dict[str, Ladder], dict[str, Ladder]]:

@@ -185,16 +185,8 @@ class Deployment:
     def school(self, slug: str) -> School | None:
         return self._schools_by_slug.get(slug)
 
-    def on_call_around_the_clock(self, slug: str) -> bool:
-        """Whether the school's ladder has a tier past its own that reaches a person at any hour.
-
-        Only then may a student page say that a person on call is alerted outside read hours.
-        """
-        school = self.school(slug)
-        ladder = None if school is None else self.escalation.ladder_for(slug, school.district)
-        return ladder is not None and any(
-            self.escalation.around_the_clock(t) for t in ladder.tiers[1:]
-        )
+    def recipient(self, recipient_id: str) -> Recipient | None:
+        return self._recipients_by_id.get(recipient_id)
 
     def recipients_for(self, slug: str) -> tuple[Recipient, ...]:
         """The recipients of a school: named directly, or through the school's district."""
@@ -235,6 +227,10 @@ class Deployment:
         for p in self.placements:
             by_school.setdefault(p.school, []).append(p)
         return {slug: tuple(ps) for slug, ps in by_school.items()}
+
+    @functools.cached_property
+    def _recipients_by_id(self) -> dict[str, Recipient]:
+        return {r.id: r for r in self.recipients}
 
     @functools.cached_property
     def _schools_by_slug(self) -> dict[str, School]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -94,12 +95,16 @@ KEYS = {
 }
 
 
+def example_without_ladder() -> str:
+    """The example config up to its escalation ladder: a deployment with none."""
+    return EXAMPLE.read_text(encoding="utf-8").split("# An escalation ladder")[0]
+
+
 def ladder_text(
     base: str = "http://127.0.0.1:9", content_type: str = "json", smtp_port: int = 25
 ) -> str:
     """The example config with two on-call recipients and the ladder above."""
-    example = EXAMPLE.read_text(encoding="utf-8").split("# An escalation ladder")[0]
-    example = example.replace(
+    example = example_without_ladder().replace(
         'schools = ["lincoln-high"]\n', f'schools = ["lincoln-high"]\nemail = "{DANA_EMAIL}"\n', 1
     )
     return (
@@ -107,6 +112,37 @@ def ladder_text(
         + ON_CALL.format(**KEYS)
         + LADDER.format(base=base, content_type=content_type, smtp_port=smtp_port)
     )
+
+
+def without_channels(text: str) -> str:
+    """The ladder with no channels on its tiers: only people's e-mails and webhooks alert."""
+    for line in ('channels = ["sms"]\n', 'channels = ["pager"]\n'):
+        assert line in text
+        text = text.replace(line, "")
+    return text
+
+
+def changed(text: str, old: str, new: str) -> str:
+    """The text with one thing changed; the thing must be there."""
+    assert old in text, old
+    return text.replace(old, new)
+
+
+# Ladders whose tiers past the school's cannot alert anyone able to act at every hour.
+# Marcus Lee has no e-mail; Ana Wu is on call on weekdays and Ben Cho on weekends.
+UNREACHABLE = {
+    "no-email": re.sub(
+        r"^(email|smtp|from) = .*\n", "", without_channels(ladder_text()), flags=re.M
+    ),
+    "weekends-no-email": changed(
+        without_channels(ladder_text()), 'email = "ben@riverside.example"\n', ""
+    ),
+    "weekends-no-key": changed(
+        without_channels(ladder_text()),
+        'districts = ["riverside-unified"]\nemail = "ben@',
+        'districts = ["cedar-valley"]\nemail = "ben@',
+    ),
+}
 
 
 def write_ladder(folder: Path, text: str | None = None) -> Path:
