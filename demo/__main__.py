@@ -11,6 +11,7 @@ import argparse
 import os
 import shlex
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,6 +21,7 @@ from builder.progress import ProgressPrinter
 from builder.site import build_site, default_print_dir
 from demo.alerts import alert_routes
 from demo.lock import FolderInUse, claim
+from demo.on_call import PATH as ON_CALL_PATH
 from demo.prepare import PASSPHRASE, prepare
 from keytool.errors import KeyToolError
 from quietdoor import console
@@ -63,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         for folder in (var, out):
             claim(folder, args.port)  # held by the relay this process becomes
         var.mkdir(parents=True, exist_ok=True)
-        config, deployment = prepare(args.config, var, args.port)
+        alerts = free_loopback_port()
+        config, deployment = prepare(args.config, var, args.port, alerts_url(alerts))
         manifest = build_site(deployment, out, progress=ProgressPrinter())
     except (QuietDoorError, BuildError, KeyToolError, FolderInUse, PortInUse) as exc:
         print(f"demo: {exc}", file=sys.stderr)
@@ -77,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    QR code        {deployment.base_url}/{school['qr_svg']}")
     print(f"\nSigns, sticker sheets and placement plans to print: {default_print_dir(out)}")
     print("\n" + "\n".join(alert_routes(deployment)))
+    print("While the demo runs, alerts to its webhook channel appear in this terminal.")
     keytool = command("quietdoor-keytool", ["-m", "keytool"])
     home = shlex.quote(str(var / "keys" / "dana-ortiz"))
     print("\nAfter sending a report from Lincoln High's page, read it as its safeguarding lead,")
@@ -108,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         "--port",
         str(args.port),
     ]
+    # The on-call channel writes to this terminal; the relay, once it is this process, to its log.
+    subprocess.Popen([sys.executable, "-m", "demo.on_call", str(alerts)])  # noqa: S603
     os.dup2(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), sys.stderr.fileno())
     os.execv(sys.executable, relay)  # noqa: S606 - our own interpreter and module
 
@@ -125,6 +131,16 @@ def port_is_free(port: int) -> None:
             raise PortInUse(
                 f"port {port} is in use (another demo or program); choose another with --port"
             ) from None
+
+
+def free_loopback_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def alerts_url(port: int) -> str:
+    return f"http://127.0.0.1:{port}{ON_CALL_PATH}"
 
 
 def command(script: str, checkout: list[str]) -> str:

@@ -12,9 +12,18 @@ from quietdoor.config import Deployment, dump_config, load_config
 PASSPHRASE = "demo passphrase, not for real reports"  # noqa: S105 - demo keys only
 
 
-def prepare(example: Path, var: Path, port: int) -> tuple[Path, Deployment]:
-    """Keys and a local config for the example deployment; keys are reused across runs."""
+def prepare(example: Path, var: Path, port: int, alerts_url: str = "") -> tuple[Path, Deployment]:
+    """Keys and a local config for the example deployment; keys are reused across runs.
+    With alerts_url, the example's webhook channels post there (the demo's on-call channel)."""
     base = load_config(example)
+    if alerts_url:
+        channels = tuple(
+            dataclasses.replace(c, url=alerts_url) if c.kind == "webhook" else c
+            for c in base.escalation.channels
+        )
+        base = dataclasses.replace(
+            base, escalation=dataclasses.replace(base.escalation, channels=channels)
+        )
     url = f"http://127.0.0.1:{port}"
     recipients = []
     for r in base.recipients:

@@ -7,10 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx2 as httpx
 import pytest
 
 from demo.__main__ import COMMANDS, ROOT, default_folders
 from demo.lock import FolderInUse, claim
+from demo.on_call import PATH as ON_CALL_PATH
+from quietdoor.config import load_config
 
 from .support.processes import free_port, wait_until
 
@@ -57,6 +60,12 @@ def test_a_second_demo_cannot_take_the_first_one_s_folders(tmp_path: Path) -> No
         scripts = [str(Path(sys.executable).parent / script) for script, _, _ in COMMANDS]
         assert [s for s in scripts if s not in said] == [] and len(scripts) == 4
         assert first.poll() is None, log.read_text()
+        # The example's alert channel posts to the demo's on-call listener, into this log.
+        channel = load_config(var / "demo.toml").escalation.channels[0].url
+        assert "While the demo runs, alerts to its webhook channel appear" in said
+        alert = {"text": "Quiet Door: a test alert"}
+        wait_until(lambda: _posted(channel, alert) == 204, timeout=30, why=log.read_text)
+        wait_until(lambda: "on call: Quiet Door: a test alert" in log.read_text(), timeout=10)
         manifest = (out / "manifest.json").read_bytes()
         settings = (var / "keys" / "dana-ortiz" / "settings.json").read_bytes()
         for other_var, other_out in [(var, tmp_path / "o1"), (tmp_path / "o2", out)]:
@@ -99,3 +108,55 @@ def test_a_busy_port_is_found_before_anything_is_built(tmp_path: Path) -> None:
     )
     assert result.stdout == "" and not (tmp_path / "dist").exists()
     assert not (tmp_path / "var").exists()  # no keys made either
+
+
+def _posted(url: str, body: object) -> int:
+    """The status a POST of this JSON gets; 0 when nothing answers."""
+    try:
+        return httpx.post(url, json=body, timeout=5).status_code
+    except httpx.TransportError:
+        return 0
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a container's first process may never reap it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def test_the_on_call_listener_prints_each_alert_safely_and_stops_with_its_parent(
+    tmp_path: Path,
+) -> None:
+    port, printed = free_port(), tmp_path / "terminal.txt"
+    parent_code = (
+        "import subprocess, sys\n"
+        f"child = subprocess.Popen([sys.executable, '-m', 'demo.on_call', '{port}'])\n"
+        "print(child.pid, flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    with printed.open("wb") as terminal:
+        parent = subprocess.Popen(
+            [sys.executable, "-c", parent_code],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            cwd=ROOT,
+        )
+    try:
+        assert parent.stdout is not None
+        listener = int(parent.stdout.readline())
+        url = f"http://127.0.0.1:{port}{ON_CALL_PATH}"
+        alert = {"text": "Lincoln High School has waited 15 minutes\x1b[2J"}
+        wait_until(lambda: _posted(url, alert) == 204, timeout=30, why=printed.read_text)
+        wait_until(lambda: "waited 15 minutes" in printed.read_text(), timeout=10)
+        assert "on call: Lincoln High School has waited 15 minutes\\x1b[2J" in printed.read_text()
+        assert "\x1b" not in printed.read_text()
+        for bad in ({"words": "no text"}, ["text"], {"text": 15}):
+            assert _posted(url, bad) == 400
+        assert _posted(url.replace(ON_CALL_PATH, "/elsewhere"), alert) == 400
+    finally:
+        parent.kill()
+        parent.communicate()  # waits, and closes its pipes
+    wait_until(lambda: not _running(listener), timeout=15, why=lambda: "the listener outlived it")
