@@ -44,7 +44,13 @@ ATTENTION = {"new": "NEW", "new message": "NEW MESSAGE", "": "read"}
 
 
 def clean(text: str, *, lines: bool = False) -> str:
-    """text with every character that could steer a terminal shown as a visible escape."""
+    """text with every character that could steer a terminal shown as a visible escape.
+
+    Every character escaped here (a tab, a line break, any of ESCAPED) fails
+    str.isprintable, so printable text, nearly all of it, comes back as it is.
+    """
+    if text.isprintable():
+        return text
     out = []
     for char in text:
         if lines and char == "\n":

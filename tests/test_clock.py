@@ -19,8 +19,9 @@ import httpx2 as httpx
 import pytest
 
 from keytool.cases import case_ref
-from quietdoor.clock import Clock
+from quietdoor.clock import Clock, moment_of
 from quietdoor.config import ConfigError, dump_config, load_config
+from quietdoor.payloads import SENT_FORMAT
 
 from .support.desk import cells, inbox_row, unlocked_desk
 from .support.envelopes import new_case, update
@@ -124,6 +125,28 @@ def test_across_a_daylight_saving_change_and_a_relay_day_far_off(
         case_page = desk.get(f"/case/{ref}").text
     assert row[0] == came_in
     assert f"Came in {came_in} ·" in case_page
+
+
+@pytest.mark.parametrize("sent", ["2026-11-28T14:05Z", "2024-02-29T00:00Z", "1999-12-31T23:59Z"])
+def test_a_sent_time_reads_as_the_format_writes_it(sent: str) -> None:
+    moment = moment_of(sent)
+    assert moment == datetime.strptime(sent, SENT_FORMAT).replace(tzinfo=UTC)
+    assert moment.strftime(SENT_FORMAT) == sent
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        "2026-1-5T3:04Z",
+        "2026-11-28T14:05",
+        "2026-11-28 14:05Z",
+        "2026-11-28T14:05:00Z",
+        "2026-02-30T10:00Z",
+    ],
+)
+def test_a_sent_time_in_any_other_form_is_refused(sent: str) -> None:
+    with pytest.raises(ValueError, match="is not a UTC time such as"):
+        moment_of(sent)
 
 
 def test_a_district_may_keep_its_own_time_zone(tmp_path: Path) -> None:
