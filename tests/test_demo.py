@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from demo.__main__ import COMMANDS, ROOT, default_folders
+from demo.cli import COMMANDS, ROOT, default_folders
 from demo.lock import FolderInUse, claim
 
 from .support.processes import free_port, wait_until

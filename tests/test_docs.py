@@ -15,8 +15,8 @@ import pytest
 
 from builder import cli as build
 from builder import monitor
-from demo import __main__ as demo_cli
-from keytool.__main__ import build_parser
+from demo import cli as demo_cli
+from keytool.cli import build_parser
 from quietdoor.config import (
     DISTRICT_KEYS,
     NOTIFY_KEYS,
@@ -38,7 +38,7 @@ from quietdoor.config.keys import (
     SHIFT_KEYS,
     TIER_KEYS,
 )
-from relay import __main__ as relay_cli
+from relay import cli as relay_cli
 from relay.metrics import Metrics
 from relay.openapi import openapi_document
 
