@@ -65,11 +65,6 @@ def clean(text: str, *, lines: bool = False) -> str:
     return "".join(out)
 
 
-def plural(count: int, one: str, many: str = "") -> str:
-    """ "1 report", "2 reports": a count with its noun."""
-    return f"{count} {one if count == 1 else many or one + 's'}"
-
-
 def as_json(document: Any) -> str:
     """Exact JSON, with every non-ASCII character escaped: safe to print, and the same data."""
     return json.dumps(document, ensure_ascii=True, indent=2)
