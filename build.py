@@ -1,8 +1,8 @@
-"""python build.py: quietdoor-build from a checkout (see builder/cli.py)."""
+"""python build.py: quietdoor-build from a checkout (the command: builder/cli.py)."""
 
 import sys
 
-from builder.cli import cli
+from builder.entry import build
 
 if __name__ == "__main__":
-    sys.exit(cli())
+    sys.exit(build())

@@ -21,7 +21,6 @@ from builder.errors import BuildError
 from builder.progress import ProgressPrinter
 from builder.review_kit import apply_review, write_kit
 from builder.site import build, default_print_dir
-from quietdoor import console
 from quietdoor.config import load_config
 from quietdoor.errors import QuietDoorError
 
@@ -98,7 +97,3 @@ def _review(kit: list[str] | None, reviewed: Path | None) -> int:
         print(f"build: {exc}", file=sys.stderr)
         return 2
     return 0
-
-
-def cli() -> int:
-    return console.run("build", main)

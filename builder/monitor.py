@@ -314,9 +314,5 @@ def load_manifest(path: Path) -> dict[str, Any]:
     return manifest
 
 
-def cli() -> int:
-    return console.run("monitor", main)
-
-
-if __name__ == "__main__":
-    sys.exit(cli())
+if __name__ == "__main__":  # python -m builder.monitor, in a checkout
+    sys.exit(console.run("monitor", main))

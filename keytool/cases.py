@@ -25,6 +25,7 @@ from nacl.public import PrivateKey
 from keytool.chain import Chain, order_notes
 from keytool.directory import Colleagues
 from keytool.inbox import Listed, Stored
+from keytool.words import plural
 from quietdoor import payloads, protocol
 from quietdoor.clock import drifted
 from quietdoor.encoding import b64u_encode
@@ -93,6 +94,7 @@ class Case:
 
     @property
     def opened(self) -> str:
+        """The relay's UTC day of the case's first message."""
         return self.entries[0].stored.received if self.entries else ""
 
     @property
@@ -294,8 +296,8 @@ def assemble(
     for c in cases.values():
         if id(c) not in listed:
             warnings.append(
-                f"{len(c.entries) + len(c.notes)} message(s) of a case whose first report "
-                f"is missing or unreadable ({c.school}, case {c.ref}) are not listed"
+                f"{plural(len(c.entries) + len(c.notes), 'message')} of a case whose first "
+                f"report is missing or unreadable ({c.school}, case {c.ref}) are not listed"
             )
     readable.sort(key=lambda c: c.recency, reverse=True)
     return Inbox(cases=readable, training=training, unreadable=unreadable, warnings=warnings)

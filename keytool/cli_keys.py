@@ -17,6 +17,7 @@ from keytool.backup import (
     write_inbox_backup,
 )
 from keytool.cli_args import AddCommand, Subparsers
+from keytool.directory import load_deployment
 from keytool.errors import KeyToolError
 from keytool.home import write_private
 from keytool.identity import (
@@ -40,6 +41,7 @@ from keytool.recovery import (
     unlock_sheet,
 )
 from keytool.settings import load_settings, remembered_location, update_settings
+from quietdoor.clock import Clock
 from quietdoor.config import load_config, recipient_snippet
 from quietdoor.errors import QuietDoorError
 from quietdoor.protocol import SLUG_RE
@@ -66,7 +68,9 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_rotate(args: argparse.Namespace) -> int:
-    today = datetime.date.today()
+    # Read before anything changes: a config that cannot be read stops the rotation.
+    clock = Clock(load_deployment(args.config or load_settings(args.home).config))
+    today = datetime.datetime.now(datetime.UTC).date()  # `until` is a UTC day (quietdoor.rotation)
     until = today + datetime.timedelta(days=args.overlap_days)
     identity = rotate_identity(args.home, ask_passphrase(confirm=False), until)
     current = dataclasses.replace(
@@ -78,9 +82,12 @@ def cmd_rotate(args: argparse.Namespace) -> int:
         "Until the deployment config lists the new keys, this tool keeps signing with the old "
         "ones, so nothing stops."
     )
+    ends = datetime.datetime.combine(
+        until + datetime.timedelta(days=1), datetime.time(), datetime.UTC
+    )
     print(
-        f"Students' pages that still hold your old key are accepted until {until.isoformat()} "
-        "(UTC)."
+        "Students' pages that still hold your old key are accepted until the end of "
+        f"{clock.relay_day(until.isoformat())}, which is {clock.at(ends)} in {clock.zone_name()}."
     )
     print("Make a new backup now: earlier backups do not hold the new keys.")
     print("Send these lines to whoever maintains the deployment config; they replace yours:\n")

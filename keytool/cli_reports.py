@@ -11,7 +11,7 @@ from keytool.cases import Inbox as CaseInbox
 from keytool.cli_args import AddCommand, Subparsers
 from keytool.errors import KeyToolError
 from keytool.home import write_private
-from keytool.present import clean, plural
+from keytool.present import clean
 from keytool.prompt import open_session, read_cases
 from keytool.roster import (
     completion,
@@ -41,6 +41,7 @@ from keytool.stats import compute
 from keytool.stats_report import to_csv as to_stats_csv
 from keytool.stats_report import to_html as to_stats_html
 from keytool.stats_report import to_text as stats_text
+from keytool.words import plural
 from quietdoor.clock import Clock
 from quietdoor.payloads import Training, to_json
 from quietdoor.states import US_STATES
@@ -150,7 +151,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         reports = sum(numbers.total(s).reports for s in numbers.schools)
         print(
             f"{plural(reports, 'report')} in {plural(len(numbers.schools), 'school')}, "
-            f"{numbers.start.isoformat()} to {numbers.end.isoformat()}"
+            f"{clock.day(numbers.start)} to {clock.day(numbers.end)}"
         )
     return 0
 

@@ -25,12 +25,7 @@ class Colleagues:
 
     @classmethod
     def load(cls, me: Recipient, config: str) -> Colleagues:
-        if not config:
-            return cls(me, None)
-        try:
-            return cls(me, load_config(Path(config)))
-        except QuietDoorError as exc:
-            raise KeyToolError(f"the deployment config: {exc}") from None
+        return cls(me, load_deployment(config))
 
     def check(self, school: str, signer: Signer, day: datetime.date) -> bool | None:
         """True: a recipient of the school signed it; False: someone else; None: cannot tell.
@@ -84,6 +79,16 @@ class Colleagues:
                 if r.id == recipient_id:
                     return r.name
         return self.me.name if recipient_id == self.me.id else recipient_id
+
+
+def load_deployment(config: str) -> Deployment | None:
+    """The deployment config at that path (None for "": the tool runs without one)."""
+    if not config:
+        return None
+    try:
+        return load_config(Path(config))
+    except QuietDoorError as exc:
+        raise KeyToolError(f"the deployment config: {exc}") from None
 
 
 def _holds(recipient: Recipient, ed25519: bytes, day: datetime.date) -> bool:

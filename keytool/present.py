@@ -44,7 +44,13 @@ ATTENTION = {"new": "NEW", "new message": "NEW MESSAGE", "": "read"}
 
 
 def clean(text: str, *, lines: bool = False) -> str:
-    """text with every character that could steer a terminal shown as a visible escape."""
+    """text with every character that could steer a terminal shown as a visible escape.
+
+    Every character escaped here (a tab, a line break, any of ESCAPED) fails
+    str.isprintable, so printable text, nearly all of it, comes back as it is.
+    """
+    if text.isprintable():
+        return text
     out = []
     for char in text:
         if lines and char == "\n":
@@ -57,11 +63,6 @@ def clean(text: str, *, lines: bool = False) -> str:
         else:
             out.append(char)
     return "".join(out)
-
-
-def plural(count: int, one: str, many: str = "") -> str:
-    """ "1 report", "2 reports": a count with its noun."""
-    return f"{count} {one if count == 1 else many or one + 's'}"
 
 
 def as_json(document: Any) -> str:

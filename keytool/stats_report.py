@@ -16,6 +16,7 @@ from typing import Any
 
 from keytool.page_templates import PAGES
 from keytool.stats import DISPOSITION_ORDER, MonthStats, Stats, median
+from keytool.words import plural
 from quietdoor.clock import Clock
 from quietdoor.csvcells import cell
 
@@ -193,9 +194,8 @@ def chart(months: tuple[str, ...], counts: Mapping[str, int], school: str) -> Ch
     ticks = [(TOP + plot_h - plot_h * v / top_value, v) for v in range(0, top_value + 1, step)]
     total = sum(counts[m] for m in months)
     busiest = max(months, key=lambda m: counts[m]) if total else ""
-    plural = "s" if total != 1 else ""
     span = f"{_month_name(months[0])} to {_month_name(months[-1])}"
-    summary = f"{school}: {total} report{plural} from {span}"
+    summary = f"{school}: {plural(total, 'report')} from {span}"
     if busiest:
         summary += f"; most in {_month_name(busiest)} ({counts[busiest]})"
     return Chart(CHART_WIDTH, CHART_HEIGHT, TOP, TOP + plot_h, ticks, bars, summary + ".")

@@ -2,19 +2,25 @@
 
 `quietdoor-build | head -1` closes standard output early; a traceback there (or
 Python's "Exception ignored" at exit) reads as a crash. Each command's console
-script runs its main through run().
+script runs its main through run_lazy(), which imports the command's module inside
+the same guard: the builder's libraries take seconds to load, and Ctrl-C then is
+one line too.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
+import select
 import sys
 from collections.abc import Callable
 
 STOPPED = 130  # as a shell reports a command stopped by Ctrl-C (128 + SIGINT)
 
+Main = Callable[[list[str] | None], int]
 
-def run(prog: str, main: Callable[[list[str] | None], int]) -> int:
+
+def run(prog: str, main: Main) -> int:
     """main's exit code; a closed standard output ends quietly, Ctrl-C with "PROG: stopped"."""
     try:
         try:
@@ -22,9 +28,35 @@ def run(prog: str, main: Callable[[list[str] | None], int]) -> int:
         finally:
             sys.stdout.flush()  # here, not at exit, where a closed pipe cannot be caught
     except BrokenPipeError:
+        if not _stdout_closed():
+            raise  # another pipe (a child's, a socket): a failure, not a reader gone
         # Whatever else is written until exit goes nowhere, as with other tools.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except KeyboardInterrupt:
         print(f"{prog}: stopped", file=sys.stderr)
         return STOPPED
+
+
+def run_lazy(prog: str, target: str) -> int:
+    """run() for the main named "package.module:function", imported inside the guard."""
+    module, _, name = target.partition(":")
+
+    def main(argv: list[str] | None) -> int:
+        found: Main = getattr(importlib.import_module(module), name)
+        return found(argv)
+
+    return run(prog, main)
+
+
+def _stdout_closed() -> bool:
+    """True when standard output is a pipe whose reader has gone."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    if not hasattr(select, "poll"):  # Windows cannot ask: a closed stdout is the usual cause
+        return True
+    poll = select.poll()
+    poll.register(fd, select.POLLOUT)
+    return any(events & select.POLLERR for _, events in poll.poll(0))

@@ -11,7 +11,7 @@ import csv
 import dataclasses
 import io
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -19,9 +19,11 @@ import httpx2 as httpx
 import pytest
 
 from keytool.cases import case_ref
-from quietdoor.clock import Clock
+from quietdoor.clock import Clock, moment_of
 from quietdoor.config import ConfigError, dump_config, load_config
+from quietdoor.payloads import SENT_FORMAT
 
+from .support.days import said_day, said_time
 from .support.desk import cells, inbox_row, unlocked_desk
 from .support.envelopes import new_case, update
 from .support.keytool import Leads, listed_cases, run_keytool
@@ -34,11 +36,7 @@ def near_midnight() -> tuple[datetime, str]:
     """01:47 UTC today (the relay's day), and how a lead in Los Angeles reads it."""
     moment = datetime.now(UTC).replace(hour=1, minute=47, second=0, microsecond=0)
     local = moment.astimezone(LA)
-    this_year = datetime.now(LA).year
-    day = f"{local:%a} {local.day} {local:%b}" + (
-        "" if local.year == this_year else f" {local.year}"
-    )
-    return moment, f"{day}, {local.hour % 12}:47 pm"  # 5:47 pm, or 6:47 pm in summer
+    return moment, f"{said_day(local.date(), datetime.now(LA).year)}, {said_time(local)}"
 
 
 def test_a_report_near_midnight_is_the_school_s_day_everywhere(
@@ -83,7 +81,8 @@ def test_a_report_near_midnight_is_the_school_s_day_everywhere(
         "--csv", table,
     )  # fmt: skip
     assert code == 0, err
-    assert out.startswith("1 report in 1 school,")
+    said = said_day(moment.astimezone(LA).date(), datetime.now(LA).year)
+    assert out.splitlines()[-1] == f"1 report in 1 school, {said} to {said}"
     rows = {r["month"]: r for r in csv.DictReader(io.StringIO(table.read_text()))}
     assert rows["all"]["reports"] == "1"
     code, out, err = run_keytool(capsys, "--home", leads.home, "stats")
@@ -124,6 +123,46 @@ def test_across_a_daylight_saving_change_and_a_relay_day_far_off(
         case_page = desk.get(f"/case/{ref}").text
     assert row[0] == came_in
     assert f"Came in {came_in} ·" in case_page
+
+
+@pytest.mark.parametrize("sent", ["2026-11-28T14:05Z", "2024-02-29T00:00Z", "1999-12-31T23:59Z"])
+def test_a_sent_time_reads_as_the_format_writes_it(sent: str) -> None:
+    moment = moment_of(sent)
+    assert moment == datetime.strptime(sent, SENT_FORMAT).replace(tzinfo=UTC)
+    assert moment.strftime(SENT_FORMAT) == sent
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        "2026-1-5T3:04Z",
+        "2026-11-28T14:05",
+        "2026-11-28 14:05Z",
+        "2026-11-28T14:05:00Z",
+        "2026-02-30T10:00Z",
+    ],
+)
+def test_a_sent_time_in_any_other_form_is_refused(sent: str) -> None:
+    with pytest.raises(ValueError, match="is not a UTC time such as"):
+        moment_of(sent)
+
+
+def test_rotate_says_when_the_old_key_s_last_utc_day_ends_in_the_school_s_zone(
+    leads: Leads, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_keytool(
+        capsys, "--home", leads.home, "--config", leads.config, "rotate", "--overlap-days", "3"
+    )
+    assert code == 0, err
+    until = datetime.now(UTC).date() + timedelta(days=3)
+    ends = datetime.combine(until + timedelta(days=1), time(), UTC).astimezone(LA)  # 4 or 5 pm
+    this_year = datetime.now(LA).year
+    assert (
+        "Students' pages that still hold your old key are accepted until the end of "
+        f"{said_day(until, this_year)} (UTC), which is {said_day(ends.date(), this_year)}, "
+        f"{said_time(ends)} in America/Los_Angeles."
+    ) in out.splitlines()
+    assert f"until = {until.isoformat()} }}," in out  # the config keeps the UTC day
 
 
 def test_a_district_may_keep_its_own_time_zone(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 
-from demo.__main__ import COMMANDS, ROOT, default_folders
+from demo.cli import COMMANDS, ROOT, default_folders
 from demo.lock import FolderInUse, claim
 from demo.on_call import PATH as ON_CALL_PATH
 from quietdoor.config import load_config

@@ -226,7 +226,7 @@ def test_a_report_in_another_script_is_shown_in_its_own_direction(
 def test_the_desk_imports_nothing_from_the_relay_or_the_builder() -> None:
     """Run in a fresh interpreter: importing the desk loads no module of relay/ or builder/."""
     code = (
-        "import sys, keytool.desk.server, keytool.__main__; "
+        "import sys, keytool.desk.server, keytool.cli; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('relay', 'builder', 'demo')))"
     )
     result = subprocess.run(

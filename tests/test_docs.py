@@ -15,8 +15,8 @@ import pytest
 
 from builder import cli as build
 from builder import monitor
-from demo import __main__ as demo_cli
-from keytool.__main__ import build_parser
+from demo import cli as demo_cli
+from keytool.cli import build_parser
 from quietdoor.config import (
     DISTRICT_KEYS,
     NOTIFY_KEYS,
@@ -38,7 +38,7 @@ from quietdoor.config.keys import (
     SHIFT_KEYS,
     TIER_KEYS,
 )
-from relay import __main__ as relay_cli
+from relay import cli as relay_cli
 from relay.metrics import Metrics
 from relay.openapi import openapi_document
 
@@ -142,6 +142,66 @@ def test_the_readme_is_short_and_starts_with_the_two_commands() -> None:
 @pytest.mark.parametrize("doc", sorted(DOCS.glob("*.md")), ids=lambda p: p.name)
 def test_the_readme_links_every_document(doc: Path) -> None:
     assert f"](docs/{doc.name})" in text(README)
+
+
+CHECKOUT_COMMAND = re.compile(r"\bpython3? (?:-m (?:builder|keytool|relay)\b|build\.py\b)")
+SHELL_FENCES = {"", "sh", "bash", "shell", "console"}
+CHECKOUT_ASIDE = "in a checkout"
+
+
+def shell_lines(markdown: str) -> Iterator[str]:
+    """The lines of fenced blocks a person types into a shell (sh, bash, console or unmarked)."""
+    fence, shell = "", False
+    for line in markdown.splitlines():
+        opening = FENCE.match(line)
+        if fence:
+            if opening and line.strip() == opening.group(1) and len(opening.group(1)) >= len(fence):
+                fence = ""
+            elif shell:
+                yield line
+            continue
+        if opening:
+            fence = opening.group(1)
+            shell = line[len(fence) :].strip() in SHELL_FENCES
+
+
+def checkout_commands(markdown: str) -> list[str]:
+    """Commands that work only in a checkout's venv (`python -m keytool`, `python build.py`).
+
+    A shell block may carry one only on a line marked `# in a checkout`; in the text
+    a code span holding one must be followed by the words "in a checkout".
+    """
+    found = [
+        line.strip()
+        for line in shell_lines(markdown)
+        if CHECKOUT_COMMAND.search(line) and f"# {CHECKOUT_ASIDE}" not in line
+    ]
+    words = " ".join(" ".join(prose(markdown)).split())
+    for span in CODE_SPAN.finditer(words):
+        after = words[span.end() :].lstrip()
+        if CHECKOUT_COMMAND.search(span.group(0)) and not after.startswith(CHECKOUT_ASIDE):
+            found.append(span.group(0))
+    return found
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_commands_are_the_console_scripts_outside_checkout_asides(page: Path) -> None:
+    assert checkout_commands(text(page)) == []
+
+
+def test_a_checkout_only_command_is_found() -> None:
+    page = (
+        "Run `quietdoor-build` (`python build.py` in a\ncheckout), or `python -m keytool init`.\n"
+        "```sh\npython -m builder.monitor --quiet\n"
+        "python -m relay --new-epoch  # in a checkout\nquietdoor-keytool list\n```\n"
+        '```json\n{"run": "python -m keytool"}\n```\n'
+        "```\npython3 build.py --config x.toml\n```\n"
+    )
+    assert checkout_commands(page) == [
+        "python -m builder.monitor --quiet",
+        "python3 build.py --config x.toml",
+        "`python -m keytool init`",
+    ]
 
 
 def config_rows() -> list[tuple[str, str]]:

@@ -18,9 +18,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
 from quietdoor.config import Deployment, load_config
-from relay.__main__ import main as relay_main
 from relay.alerts import Alerter, send_alerts, step_due
 from relay.app import create_app
+from relay.cli import main as relay_main
 from relay.escalate import Planner
 from relay.escalation_store import (
     Opening,

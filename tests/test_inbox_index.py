@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import secrets
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
@@ -214,6 +215,7 @@ def test_the_mixed_inbox_has_one_of_every_verdict(lead: Lead) -> None:
     said = " | ".join(inbox.warnings)
     for expected in ("repeats message", REORDERED, "first report is missing"):
         assert expected in said
+    assert re.search(r"\b(1 message|\d+ messages) of a case whose first report", said), said
     assert any(e.warnings for c in inbox.cases for e in c.entries)  # the relay's date drifts
     assert len(inbox.cases) == 2 and len(inbox.training) == 1
 

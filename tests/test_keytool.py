@@ -416,7 +416,7 @@ def test_a_closed_pipe_ends_quietly(leads: Leads, capsys: pytest.CaptureFixture[
 def test_the_help_lists_the_commands_each_module_adds_in_the_docstring_order() -> None:
     import argparse
 
-    from keytool.__main__ import COMMANDS, ORDER, build_parser
+    from keytool.cli import COMMANDS, ORDER, build_parser
 
     documented = re.findall(r"^  (\w+) ", build_parser().description or "", re.MULTILINE)
     sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))

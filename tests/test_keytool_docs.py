@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from keytool.__main__ import build_parser
+from keytool.cli import build_parser
 
 from .support.paths import ROOT
 

@@ -18,6 +18,7 @@ import select
 import subprocess
 import sys
 import threading
+import unicodedata
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -28,7 +29,7 @@ import httpx2 as httpx
 import pytest
 from nacl.signing import SigningKey
 
-from keytool import session
+from keytool import present, session
 
 from .support.envelopes import StudentCase, new_case, staff_message
 from .support.hostile import HOSTILE_PAYLOADS
@@ -130,6 +131,18 @@ def test_no_escape_sequence_from_a_payload_reaches_the_terminal(
         assert "\r" not in text.replace("\r\n", ""), args
         if "--json" not in args:
             assert "\\x1b[2J" in text and "\\u202e" in text, args
+
+
+def test_clean_passes_printable_text_through_and_escapes_only_unprintable_characters() -> None:
+    assert present.clean(GENUINE) is GENUINE  # nothing to escape: returned as it is
+    assert present.clean("tab\there") == "tab\\there"
+    escaped = [
+        f"U+{code:04X}"
+        for code in range(sys.maxunicode + 1)
+        if (char := chr(code)) in "\t\n" or unicodedata.category(char) in present.ESCAPED
+    ]
+    assert len(escaped) > 500
+    assert [c for c in escaped if chr(int(c[2:], 16)).isprintable()] == []
 
 
 # --- a hostile relay -----------------------------------------------------------

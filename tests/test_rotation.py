@@ -69,7 +69,7 @@ def test_old_and_new_envelopes_open_and_the_overlap_ends_on_its_day(
     before = leads.deployment  # what a student's cached page seals to
     first = leads.post("before the rotation, marker 1111")
 
-    today = datetime.date.today()
+    today = datetime.datetime.now(datetime.UTC).date()  # `until` is a UTC day
     rotated = rotate(capsys, leads.home, 7)
     old_x25519 = before.recipients[0].x25519
     assert rotated.x25519 != old_x25519

@@ -24,6 +24,7 @@ from keytool.inbox import Inbox
 from quietdoor import payloads, protocol
 from quietdoor.encoding import b64u_encode
 
+from .support.days import said_day
 from .support.envelopes import report_payload
 from .support.keytool import PASS, run_keytool
 
@@ -277,7 +278,9 @@ def test_stats_match_counts_made_independently(
             total.replied += cell.replied
         assert rows[school, "all"] == total.as_row(), school
     reports = sum(c.reports for c in want.values())
-    assert f"{reports} reports in 2 schools, {first} to {last}" in out
+    this_year = datetime.date.today().year  # no config: this computer's zone
+    said = f"{said_day(first, this_year)} to {said_day(last, this_year)}"
+    assert f"{reports} reports in 2 schools, {said}" in out
 
 
 def test_stats_show_nothing_of_any_report_or_case(

@@ -14,7 +14,7 @@ import httpx2 as httpx
 import pytest
 
 from demo.prepare import PASSPHRASE as DEMO_PASSPHRASE
-from keytool.__main__ import main as keytool_main
+from keytool.cli import main as keytool_main
 from quietdoor import payloads, protocol
 from quietdoor.config import Deployment, dump_config, load_config
 
