@@ -296,8 +296,8 @@ def assemble(
     for c in cases.values():
         if id(c) not in listed:
             warnings.append(
-                f"{plural(len(c.entries) + len(c.notes), 'message')} of a case whose first "
-                f"report is missing or unreadable ({c.school}, case {c.ref}) are not listed"
+                f"case {c.ref} ({c.school}) is not listed: its first report is missing or "
+                f"unreadable ({plural(len(c.entries) + len(c.notes), 'message')} held)"
             )
     readable.sort(key=lambda c: c.recency, reverse=True)
     return Inbox(cases=readable, training=training, unreadable=unreadable, warnings=warnings)

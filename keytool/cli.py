@@ -1,4 +1,4 @@
-"""python -m keytool --home DIR COMMAND: the safeguarding lead's keys, inbox and replies.
+"""quietdoor-keytool --home DIR COMMAND: the safeguarding lead's keys, inbox and replies.
 
   init    create your keys and print the lines to add to the deployment config
   desk    the inbox in your browser (this computer only): triage, reply, status, notes

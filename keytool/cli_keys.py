@@ -41,6 +41,7 @@ from keytool.recovery import (
     unlock_sheet,
 )
 from keytool.settings import load_settings, remembered_location, update_settings
+from keytool.words import plural
 from quietdoor.clock import Clock
 from quietdoor.config import load_config, recipient_snippet
 from quietdoor.errors import QuietDoorError
@@ -68,8 +69,13 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_rotate(args: argparse.Namespace) -> int:
-    # Read before anything changes: a config that cannot be read stops the rotation.
-    clock = Clock(load_deployment(args.config or load_settings(args.home).config))
+    # The config only names the zone the last day is shown in: one that cannot be read
+    # (a lead rotating in a hurry after losing a laptop) must not stop the rotation.
+    try:
+        clock = Clock(load_deployment(args.config or load_settings(args.home).config))
+    except KeyToolError as exc:
+        print(f"keytool: {exc}; days are shown in this computer's zone", file=sys.stderr)
+        clock = Clock(None)
     today = datetime.datetime.now(datetime.UTC).date()  # `until` is a UTC day (quietdoor.rotation)
     until = today + datetime.timedelta(days=args.overlap_days)
     identity = rotate_identity(args.home, ask_passphrase(confirm=False), until)
@@ -137,7 +143,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
                 "this inbox's own.",
                 file=sys.stderr,
             )
-        print(f"{counts.messages} messages added to the inbox from {args.source}.")
+        print(f"{plural(counts.messages, 'message')} added to the inbox from {args.source}.")
         return 0
     identity = restore_identity_backup(args.home, ask_passphrase(confirm=False), args.source)
     _remember_after_restore(args, identity)

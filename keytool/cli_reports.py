@@ -73,11 +73,13 @@ def cmd_roster(args: argparse.Namespace) -> int:
     published = published_wordings(course, {payload.language for _, _, payload in training})
     completions = [completion(*t, published) for t in training]
     if args.archive:
-        added, total = append_archive(
+        added, total, moved = append_archive(
             args.archive,
             ((record, received, to_json(payload)) for record, received, payload in training),
             session.identity.signing_key,
         )
+        if moved is not None:
+            print(f"{args.archive}: lines no head signed (an archiving cut short) moved to {moved}")
         print(f"{args.archive}: {plural(added, 'record')} added, {total} in all, signed")
     flags: dict[str, list[str]] = {}
     if args.answer_key:

@@ -9,9 +9,11 @@ signer's Ed25519 public key and its signature of ``"QD-TRAINING-ARCHIVE\\n" ‖ 
 it does not hold and signs the new head: nothing signed is ever rewritten.
 
 Lines are appended (and synced) before the new head is written, so an archiving
-cut short (a crash, a full disk) leaves lines after the signed ones. Verifying
-says so; archiving again cuts those unsigned lines and appends their records anew,
-so an interruption never locks the archive.
+cut short (a crash, a full disk) leaves lines after the signed ones, or lines and no
+head at all. Verifying says so. Archiving again, with the key that signed the rest,
+moves those unsigned lines aside to a file of their own (nothing is deleted: the
+same bytes could come from a head put back to an older one) and appends their
+records anew, so an interruption never locks the archive.
 """
 
 from __future__ import annotations
@@ -51,10 +53,11 @@ class Archived:
 
 
 class UnsignedTail(KeyToolError):
-    """The signed records verify, but lines follow them that no head signs."""
+    """The signed records verify (or there are none), but lines follow that no head signs."""
 
-    def __init__(self, message: str, signed_bytes: int) -> None:
+    def __init__(self, message: str, signed: Archived | None, signed_bytes: int) -> None:
         super().__init__(message)
+        self.signed = signed  # None: no head at all (the first archiving was cut short)
         self.signed_bytes = signed_bytes
 
 
@@ -67,6 +70,13 @@ def verify_archive(folder: Path) -> Archived:
     records, head_path = folder / RECORDS, folder / HEAD
     if not head_path.is_file() and not records.exists():
         raise KeyToolError(f"{folder}: no training archive here ({HEAD} is missing)")
+    if not head_path.exists():
+        raise UnsignedTail(
+            f"{folder / RECORDS}: no {HEAD} signs it (the first archiving was cut short, or "
+            "the head was removed)",
+            None,
+            0,
+        )
     try:
         head = strictjson.loads(head_path.read_bytes(), max_bytes=MAX_HEAD)
         data = records.read_bytes() if records.exists() else b""
@@ -97,36 +107,38 @@ def verify_archive(folder: Path) -> Archived:
             f"{folder / RECORDS}: holds {len(lines)} records ending in {prev[:12]}…, "
             f"but the signed head says {count} ending in {str(last)[:12]}…"
         )
+    archived = Archived(ids=tuple(ids), head=prev, signer=signer)
     if len(data) > signed_bytes:
         raise UnsignedTail(
             f"{folder / RECORDS}: its {count} signed records verify, but "
             f"{len(data) - signed_bytes} bytes after them are signed by no head (an archiving "
-            "was cut short); `roster --archive` into this folder again cuts them and "
-            "archives their records anew",
+            "cut short, or the files changed since); `roster --archive` into this folder "
+            "again moves them aside and archives their records anew",
+            archived,
             signed_bytes,
         )
-    return Archived(ids=tuple(ids), head=prev, signer=signer)
+    return archived
 
 
 def append_archive(
     folder: Path, records: Iterable[tuple[str, str, dict[str, Any]]], key: SigningKey
-) -> tuple[int, int]:
-    """Add the records (id, received, payload) the archive does not hold; (added, total)."""
+) -> tuple[int, int, Path | None]:
+    """Add the records (id, received, payload) the archive does not hold: (added, total,
+    where unsigned lines left by an archiving cut short were moved, if any)."""
     folder.mkdir(parents=True, exist_ok=True)
+    mine, moved = b64u_encode(bytes(key.verify_key)), None
+    archived = Archived(ids=(), head=GENESIS, signer=mine)
     if (folder / HEAD).exists() or (folder / RECORDS).exists():
         try:
             archived = verify_archive(folder)
         except UnsignedTail as tail:
-            with open(folder / RECORDS, "r+b") as file:
-                file.truncate(tail.signed_bytes)
-            archived = verify_archive(folder)
-        mine = b64u_encode(bytes(key.verify_key))
+            archived = tail.signed or archived
+            if archived.signer == mine:  # never touch an archive another key signs
+                moved = _set_aside(folder / RECORDS, tail.signed_bytes)
         if archived.signer != mine:
             raise KeyToolError(
                 f"{folder}: the archive was signed by another key ({archived.signer})"
             )
-    else:
-        archived = Archived(ids=(), head=GENESIS, signer="")
     held, prev, added = set(archived.ids), archived.head, []
     for record, received, payload in records:
         if record in held:
@@ -154,4 +166,19 @@ def append_archive(
         "sig": b64u_encode(key.sign(_signed_text(total, prev)).signature),
     }
     write_private(folder / HEAD, (json.dumps(head, indent=1) + "\n").encode())
-    return len(added), total
+    return len(added), total, moved
+
+
+def _set_aside(records: Path, signed_bytes: int) -> Path:
+    """Move the bytes after the signed ones to a file beside the archive; its path."""
+    with open(records, "r+b") as file:
+        file.seek(signed_bytes)
+        tail = file.read()
+        aside = records.with_name(
+            f"{RECORDS}.unsigned-{datetime.datetime.now(datetime.UTC):%Y%m%dT%H%M%SZ}"
+        )
+        write_private(aside, tail)
+        file.truncate(signed_bytes)
+        file.flush()
+        os.fsync(file.fileno())
+    return aside

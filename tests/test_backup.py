@@ -281,7 +281,7 @@ def test_an_unsigned_backup_accepted_moves_no_fetch_position(
     code, out, err = run_keytool(
         capsys, "--home", home, "restore", "--from", unsigned, "--accept-unsigned"
     )
-    assert code == 0 and "1 messages added" in out and "version-1 backup" in err, err
+    assert code == 0 and "1 message added" in out and "version-1 backup" in err, err
     with Inbox(home) as inbox:
         assert inbox.cursor(leads.relay.url, "lincoln-high") == held
 

@@ -19,9 +19,9 @@ def records(*ids: str) -> list[tuple[str, str, dict[str, object]]]:
 
 def test_an_archive_verifies_and_only_grows(tmp_path: Path) -> None:
     key = SigningKey.generate()
-    assert append_archive(tmp_path, records("a", "b"), key) == (2, 2)
+    assert append_archive(tmp_path, records("a", "b"), key) == (2, 2, None)
     first = (tmp_path / RECORDS).read_bytes()
-    assert append_archive(tmp_path, records("a", "b", "c"), key) == (1, 3)
+    assert append_archive(tmp_path, records("a", "b", "c"), key) == (1, 3, None)
     assert (tmp_path / RECORDS).read_bytes().startswith(first)  # nothing rewritten
     archived = verify_archive(tmp_path)
     assert archived.ids == ("a", "b", "c")
@@ -98,19 +98,28 @@ def test_an_archive_rewritten_and_signed_by_another_key_names_that_key(tmp_path:
     assert real.signer != forged.signer and real.head != forged.head
 
 
-@pytest.mark.parametrize("cut", ["after whole lines", "mid-line"])
+@pytest.mark.parametrize("cut", ["after whole lines", "mid-line", "before the first head"])
 def test_an_archiving_cut_short_is_named_and_the_next_one_finishes_it(
     tmp_path: Path, cut: str
 ) -> None:
-    key = SigningKey.generate()
+    key, path = SigningKey.generate(), tmp_path / RECORDS
     append_archive(tmp_path, records("a", "b"), key)
-    signed_head = (tmp_path / HEAD).read_bytes()
+    signed_head, signed_lines = (tmp_path / HEAD).read_bytes(), path.read_bytes()
     append_archive(tmp_path, records("a", "b", "c", "d"), key)
     (tmp_path / HEAD).write_bytes(signed_head)  # the crash: lines appended, the head not
     if cut == "mid-line":
-        path = tmp_path / RECORDS
         path.write_bytes(path.read_bytes()[:-10])
-    with pytest.raises(KeyToolError, match="2 signed records verify, but .* signed by no head"):
+    if cut == "before the first head":
+        (tmp_path / HEAD).unlink()
+    unsigned = path.read_bytes()[0 if cut == "before the first head" else len(signed_lines) :]
+    said = "no head.json signs it" if cut == "before the first head" else "signed by no head"
+    with pytest.raises(KeyToolError, match=said):
         verify_archive(tmp_path)
-    assert append_archive(tmp_path, records("a", "b", "c", "d"), key) == (2, 4)
+    if cut != "before the first head":  # with no head, no key has signed anything yet
+        with pytest.raises(KeyToolError, match="signed by another key"):
+            append_archive(tmp_path, records("e"), SigningKey.generate())
+        assert path.read_bytes().endswith(unsigned)  # another key's attempt moved nothing
+    added, total, moved = append_archive(tmp_path, records("a", "b", "c", "d"), key)
+    assert (added, total) == ((4, 4) if cut == "before the first head" else (2, 4))
+    assert moved is not None and moved.read_bytes() == unsigned  # set aside, not deleted
     assert verify_archive(tmp_path).ids == ("a", "b", "c", "d")

@@ -172,7 +172,7 @@ class DeskRuntime:
         except KeyToolError as exc:
             outcome = Checked(at=datetime.now(UTC), new=0, error=str(exc))
         finally:
-            self.checking = False
+            self.checking = self._wake.is_set()  # another check asked for meanwhile
         if self.session is session:  # not locked meanwhile
             self.checked = outcome
             self.fetches += 1
