@@ -8,36 +8,31 @@ load inside quietdoor.console's guard, so Ctrl-C meanwhile is one line too.
 
 from __future__ import annotations
 
-import importlib
 import sys
+from collections.abc import Callable
 
 from quietdoor import console
 
 INSTALL = "pip install 'quiet-door[build]'"
 
 
-def _loading(prog: str, module: str) -> console.Main:
-    """The module's main, imported when it runs; a missing library is one line and exit 2."""
+def _not_installed(prog: str) -> Callable[[ModuleNotFoundError], int]:
+    """One line and exit 2 when a library of the builder is missing."""
 
-    def main(argv: list[str] | None) -> int:
-        try:
-            loaded = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            print(
-                f"{prog}: the builder's library {exc.name!r} is not installed: "
-                f"install them with {INSTALL} (in a checkout: ./scripts/demo)",
-                file=sys.stderr,
-            )
-            return 2
-        code: int = loaded.main(argv)
-        return code
+    def say(exc: ModuleNotFoundError) -> int:
+        print(
+            f"{prog}: the builder's library {exc.name!r} is not installed: "
+            f"install them with {INSTALL} (in a checkout: ./scripts/demo)",
+            file=sys.stderr,
+        )
+        return 2
 
-    return main
+    return say
 
 
 def build() -> int:
-    return console.run("build", _loading("quietdoor-build", "builder.cli"))
+    return console.run_lazy("build", "builder.cli:main", _not_installed("quietdoor-build"))
 
 
 def monitor() -> int:
-    return console.run("monitor", _loading("quietdoor-monitor", "builder.monitor"))
+    return console.run_lazy("monitor", "builder.monitor:main", _not_installed("quietdoor-monitor"))

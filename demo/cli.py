@@ -19,9 +19,9 @@ from pathlib import Path
 from builder.errors import BuildError
 from builder.progress import ProgressPrinter
 from builder.site import build_site, default_print_dir
+from demo import on_call
 from demo.alerts import alert_routes
 from demo.lock import FolderInUse, claim
-from demo.on_call import PATH as ON_CALL_PATH
 from demo.prepare import PASSPHRASE, prepare
 from keytool.errors import KeyToolError
 from quietdoor.errors import QuietDoorError
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         for folder in (var, out):
             claim(folder, args.port)  # held by the relay this process becomes
         var.mkdir(parents=True, exist_ok=True)
-        alerts = free_loopback_port()
+        alerts = on_call.listen()  # held from here, so nothing else takes it meanwhile
         config, deployment = prepare(args.config, var, args.port, alerts_url(alerts))
         manifest = build_site(deployment, out, progress=ProgressPrinter())
     except (QuietDoorError, BuildError, KeyToolError, FolderInUse, PortInUse) as exc:
@@ -111,8 +111,14 @@ def main(argv: list[str] | None = None) -> int:
         "--port",
         str(args.port),
     ]
-    # The on-call channel writes to this terminal; the relay, once it is this process, to its log.
-    subprocess.Popen([sys.executable, "-m", "demo.on_call", str(alerts)])  # noqa: S603
+    # The on-call channel writes to this terminal; the relay, once it is this process, to its
+    # log. Its own session: Ctrl-C stops the relay, and the channel follows it in a second.
+    subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "demo.on_call", str(alerts.fileno())],
+        pass_fds=[alerts.fileno()],
+        start_new_session=True,
+    )
+    alerts.close()
     os.dup2(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), sys.stderr.fileno())
     os.execv(sys.executable, relay)  # noqa: S606 - our own interpreter and module
 
@@ -132,14 +138,8 @@ def port_is_free(port: int) -> None:
             ) from None
 
 
-def free_loopback_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def alerts_url(port: int) -> str:
-    return f"http://127.0.0.1:{port}{ON_CALL_PATH}"
+def alerts_url(listening: socket.socket) -> str:
+    return f"http://127.0.0.1:{listening.getsockname()[1]}{on_call.PATH}"
 
 
 def command(script: str, checkout: list[str]) -> str:

@@ -2,19 +2,21 @@
 terminal the demo runs in, so the example's promise ("a person on call is alerted") holds
 while the demo runs.
 
-    python -m demo.on_call PORT
+    python -m demo.on_call FD
 
-The demo starts it beside its relay and points the example's channel at it; it stops when
-the relay (its parent) does.
+The demo binds the port (so it knows it is taken before it builds), starts this with the
+listening socket's file descriptor, and points the example's channel at it. It runs in a
+session of its own, so Ctrl-C in the terminal stops the relay, not this; it leaves when
+the relay (its parent) has gone.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import threading
 import time
-from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -39,7 +41,7 @@ class _Alerts(BaseHTTPRequestHandler):
         if not isinstance(text, str):
             self._answer(400)
             return
-        print(f"\n[{datetime.now():%H:%M}] on call: {clean(text)}", file=sys.stderr, flush=True)
+        print(f"\non call: {clean(text)}", file=sys.stderr, flush=True)
         self._answer(204)
 
     def _answer(self, status: int) -> None:
@@ -58,16 +60,28 @@ def _stop_with_parent(parent: int) -> None:
     os._exit(0)
 
 
+class _Inherited(ThreadingHTTPServer):
+    """A server on a socket already bound and listening (the demo's)."""
+
+    def __init__(self, listening: socket.socket) -> None:
+        super().__init__(listening.getsockname(), _Alerts, bind_and_activate=False)
+        self.socket = listening
+
+
+def listen() -> socket.socket:
+    """A listening socket on a free loopback port, to hand to this module."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    return sock
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1 or not args[0].isdigit():
-        print("usage: python -m demo.on_call PORT", file=sys.stderr)
+        print("usage: python -m demo.on_call FD", file=sys.stderr)
         return 2
-    try:
-        server = ThreadingHTTPServer(("127.0.0.1", int(args[0])), _Alerts)
-    except OSError as exc:
-        print(f"demo: the on-call channel cannot listen on port {args[0]} ({exc})", file=sys.stderr)
-        return 2
+    server = _Inherited(socket.socket(fileno=int(args[0])))
     threading.Thread(target=_stop_with_parent, args=(os.getppid(),), daemon=True).start()
     server.serve_forever()
     return 0

@@ -38,12 +38,21 @@ def run(prog: str, main: Main) -> int:
         return STOPPED
 
 
-def run_lazy(prog: str, target: str) -> int:
-    """run() for the main named "package.module:function", imported inside the guard."""
+def run_lazy(
+    prog: str, target: str, missing: Callable[[ModuleNotFoundError], int] | None = None
+) -> int:
+    """run() for the main named "package.module:function", imported inside the guard;
+    `missing` answers a library that is not installed (else it is raised)."""
     module, _, name = target.partition(":")
 
     def main(argv: list[str] | None) -> int:
-        found: Main = getattr(importlib.import_module(module), name)
+        try:
+            loaded = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if missing is None:
+                raise
+            return missing(exc)
+        found: Main = getattr(loaded, name)
         return found(argv)
 
     return run(prog, main)
@@ -59,4 +68,7 @@ def _stdout_closed() -> bool:
         return True
     poll = select.poll()
     poll.register(fd, select.POLLOUT)
-    return any(events & select.POLLERR for _, events in poll.poll(0))
+    # Linux reports a pipe whose reader left as POLLERR; macOS (kqueue underneath) as
+    # POLLHUP, as Linux does a socket whose peer closed. A regular file reports neither.
+    gone = select.POLLERR | select.POLLHUP
+    return any(events & gone for _, events in poll.poll(0))

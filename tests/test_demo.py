@@ -14,6 +14,10 @@ from demo.cli import COMMANDS, ROOT, default_folders
 from demo.lock import FolderInUse, claim
 from demo.on_call import PATH as ON_CALL_PATH
 from quietdoor.config import load_config
+from relay.alerts import Alerter
+from relay.escalate import Planner
+from relay.escalation_store import TRIGGER, Alert
+from relay.notify import Notifier
 
 from .support.processes import free_port, wait_until
 
@@ -60,12 +64,21 @@ def test_a_second_demo_cannot_take_the_first_one_s_folders(tmp_path: Path) -> No
         scripts = [str(Path(sys.executable).parent / script) for script, _, _ in COMMANDS]
         assert [s for s in scripts if s not in said] == [] and len(scripts) == 4
         assert first.poll() is None, log.read_text()
-        # The example's alert channel posts to the demo's on-call listener, into this log.
-        channel = load_config(var / "demo.toml").escalation.channels[0].url
+        # The relay's own alert, through the example's channel, reaches the demo's terminal.
         assert "While the demo runs, alerts to its webhook channel appear" in said
-        alert = {"text": "Quiet Door: a test alert"}
-        wait_until(lambda: _posted(channel, alert) == 204, timeout=30, why=log.read_text)
-        wait_until(lambda: "on call: Quiet Door: a test alert" in log.read_text(), timeout=10)
+        deployment = load_config(var / "demo.toml")
+        alerter = Alerter(Planner(deployment), Notifier(deployment))
+        (channel,) = deployment.escalation.channels
+        alert = Alert("0" * 32, 1, f"channel:{channel.id}", "lincoln-high", TRIGGER, 15, 0)
+        alerter.deliver(alert)  # raises NotifyError unless the listener took it
+        wait_until(
+            lambda: (
+                "on call: Quiet Door: a new message for Lincoln High School has waited 15"
+                in log.read_text()
+            ),
+            timeout=10,
+            why=log.read_text,
+        )
         manifest = (out / "manifest.json").read_bytes()
         settings = (var / "keys" / "dana-ortiz" / "settings.json").read_bytes()
         for other_var, other_out in [(var, tmp_path / "o1"), (tmp_path / "o2", out)]:
@@ -129,11 +142,14 @@ def _running(pid: int) -> bool:
 def test_the_on_call_listener_prints_each_alert_safely_and_stops_with_its_parent(
     tmp_path: Path,
 ) -> None:
-    port, printed = free_port(), tmp_path / "terminal.txt"
-    parent_code = (
+    printed = tmp_path / "terminal.txt"
+    parent_code = (  # as the demo starts it: a socket it holds, passed by its descriptor
         "import subprocess, sys\n"
-        f"child = subprocess.Popen([sys.executable, '-m', 'demo.on_call', '{port}'])\n"
-        "print(child.pid, flush=True)\n"
+        "from demo.on_call import listen\n"
+        "sock = listen()\n"
+        "child = subprocess.Popen([sys.executable, '-m', 'demo.on_call', str(sock.fileno())],"
+        " pass_fds=[sock.fileno()], start_new_session=True)\n"
+        "print(child.pid, sock.getsockname()[1], flush=True)\n"
         "sys.stdin.read()\n"
     )
     with printed.open("wb") as terminal:
@@ -146,7 +162,7 @@ def test_the_on_call_listener_prints_each_alert_safely_and_stops_with_its_parent
         )
     try:
         assert parent.stdout is not None
-        listener = int(parent.stdout.readline())
+        listener, port = map(int, parent.stdout.readline().split())
         url = f"http://127.0.0.1:{port}{ON_CALL_PATH}"
         alert = {"text": "Lincoln High School has waited 15 minutes\x1b[2J"}
         wait_until(lambda: _posted(url, alert) == 204, timeout=30, why=printed.read_text)

@@ -30,7 +30,7 @@ def relay(*args: str) -> subprocess.CompletedProcess[str]:
         (["--store", "mysql://x"], "must start with sqlite:/// or postgresql://"),
         (["--store", "sqlite:///no/such/folder/relay.db"], "does not exist"),
         (["--store", "postgresql://127.0.0.1:1/none"], "cannot use the PostgreSQL database"),
-        (["--static", "no-such-dist"], "no such folder; run build.py first"),
+        (["--static", "no-such-dist"], "no such folder; build the site first (quietdoor-build)"),
     ],
 )
 def test_bad_arguments_are_one_line(
