@@ -54,7 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         deployment = load_config(args.config)
         if args.static is not None and not args.static.is_dir():
-            raise StoreError(f"--static {args.static}: no such folder; build the site first (quietdoor-build)")
+            raise StoreError(
+                f"--static {args.static}: no such folder; build the site first (quietdoor-build)"
+            )
         store = open_store(args.store)
     except (QuietDoorError, RelayError) as exc:
         print(f"relay: {exc}", file=sys.stderr)
