@@ -15,6 +15,7 @@ from quietdoor.config import (
     DAY_NAMES,
     Deployment,
     School,
+    channels_elsewhere,
     on_call_around_the_clock,
     without_keys,
     without_route,
@@ -59,7 +60,17 @@ def ladder_problems(
                     + (f" and {more} more" if more > 0 else "")
                     + "): nobody on call is alerted then.",
                 )
-        unreachable = () if tier.channels else without_route(deployment, tier)
+        counted = channels_elsewhere(deployment, tier)
+        for channel in sorted(set(tier.channels) - set(counted)):
+            add(
+                "problem",
+                "channel-on-this-machine",
+                f"Tier {i + 1}'s channel {channel!r} posts to the relay's own machine "
+                f"(loopback), but the relay runs at {deployment.relay_url}: it counts as no "
+                "channel, and the pages promise no one on call through it, until it points at "
+                "a real service (the example's channel is for the demo, which listens there).",
+            )
+        unreachable = () if counted else without_route(deployment, tier)
         if unreachable:
             add(
                 "problem",

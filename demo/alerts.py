@@ -51,7 +51,8 @@ def _channel(channel: Channel) -> str:
     if channel.url.startswith("env:"):
         where = f"the URL in ${channel.url.removeprefix('env:')}"
     elif channel.url:
-        where = urlsplit(channel.url).netloc
+        parts = urlsplit(channel.url)  # netloc would carry user:password@ if the URL has them
+        where = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
     else:
         where = "PagerDuty"
     return f"channel {channel.id} ({channel.kind} to {where})"

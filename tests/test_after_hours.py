@@ -202,9 +202,6 @@ def test_every_language_says_a_person_on_call_is_alerted_on_the_page_and_the_sig
     assert drawn <= cmap(LANGUAGES[lang].sign_font)
 
 
-RELAY = "https://relay.riverside.example"  # the example's relay_url, answered by the test
-
-
 @pytest.mark.parametrize(
     ("urgent_hint", "safe_now", "sent"),
     [("true", "no", True), ("true", "unsure", False), ("false", "no", False)],
@@ -224,7 +221,8 @@ def test_the_page_sends_the_urgent_bit_only_when_on_and_not_safe_now(
         f"[escalation]\nurgent_hint = {urgent_hint}\n\n[[escalation.channels]]",
         1,
     )
-    build_lincoln(load_config(write_ladder(tmp_path, text)), root)
+    deployment = load_config(write_ladder(tmp_path, text))
+    build_lincoln(deployment, root)
     proofs = Proofs(bytes(32))
     posts: list[dict[str, str]] = []
 
@@ -247,7 +245,7 @@ def test_the_page_sends_the_urgent_bit_only_when_on_and_not_safe_now(
 
     context = browser.new_context(viewport={"width": 360, "height": 740})
     try:
-        context.route(RELAY + "/**", relay)
+        context.route(deployment.relay_url + "/**", relay)  # answered by the test
         page = context.new_page()
         page.goto(f"{url}/s/lincoln-high/")
         page.fill("#what", "Someone at home hurts me.")

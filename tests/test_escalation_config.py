@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import tomllib
 from pathlib import Path
@@ -272,6 +273,7 @@ def ladder_findings(tmp_path: Path, text: str, slug: str = "lincoln-high") -> se
 
 
 LADDER_CHECKS = ("no-on-call-tier", "rota-hole", "tier-unreachable", "tier-without-keys")
+ON_THIS_MACHINE = "channel-on-this-machine"
 
 
 def test_a_sound_ladder_has_no_ladder_findings(tmp_path: Path) -> None:
@@ -357,12 +359,23 @@ def test_the_deployment_guides_ladder_loads(tmp_path: Path) -> None:
     assert on_call_around_the_clock(d, "lincoln-high")
 
 
-def test_the_examples_ladder_is_live_and_the_demo_says_where_alerts_go() -> None:
+@pytest.mark.parametrize("relay", ["as the example has it", "on this machine, as in the demo"])
+def test_the_examples_ladder_counts_its_channel_only_where_something_listens(relay: str) -> None:
+    # The example's channel posts to this machine, where the demo listens. Copied into a
+    # deployment whose relay is elsewhere, it must not make the pages promise anyone on call.
     d = load_config(EXAMPLE)
+    demo = relay.startswith("on this machine")
+    if demo:
+        d = dataclasses.replace(d, relay_url="http://127.0.0.1:8000")
     for school in d.schools:
-        assert on_call_around_the_clock(d, school.slug), school.slug
-        found = {f.check for f in school_problems(d, school)}
-        assert not found & set(LADDER_CHECKS), (school.slug, found)
+        assert on_call_around_the_clock(d, school.slug) is demo, school.slug
+        found = {f.check for f in school_problems(d, school)} & {*LADDER_CHECKS, ON_THIS_MACHINE}
+        unheard = {"no-on-call-tier", "tier-unreachable", ON_THIS_MACHINE}
+        assert found == (set() if demo else unheard), school.slug
+
+
+def test_the_demo_says_where_the_examples_alerts_go() -> None:
+    d = load_config(EXAMPLE)
     routes = alert_routes(d)
     assert routes[:3] == [
         "Escalation alerts, when no one views a school's inbox:",

@@ -12,6 +12,7 @@ files, and the fast path for a state's schools), ``load`` (the whole file into a
 
 from quietdoor.config.cover import (
     alert_routes,
+    channels_elsewhere,
     covers_every_hour,
     on_call_around_the_clock,
     without_keys,
@@ -100,6 +101,7 @@ __all__ = [
     "School",
     "TrainingSettings",
     "alert_routes",
+    "channels_elsewhere",
     "covers_every_hour",
     "dump_config",
     "known_states",

@@ -6,12 +6,17 @@ A person can act on an alert about a school when it reaches them (e-mail, with
 [notify] smtp set, or their webhook) and they hold a key for the school. A tier
 counts as cover around the clock when, at every minute of the week, it reaches
 such a person, or it has a channel of its own (a pager or an SMS gateway).
+
+A channel that posts to this machine (loopback) counts only where the relay runs on
+this machine too, as in the demo, which listens there: copied into a deployment
+whose relay is elsewhere, it would promise an alert that nothing receives.
 """
 
 from __future__ import annotations
 
 from quietdoor.config.ladder import Tier
 from quietdoor.config.model import Deployment, Recipient
+from quietdoor.config.reader import on_this_machine
 
 
 def alert_routes(deployment: Deployment, recipient: Recipient) -> tuple[str, ...]:
@@ -40,12 +45,22 @@ def without_keys(deployment: Deployment, slug: str, tier: Tier) -> tuple[str, ..
     return tuple(who for who in deployment.escalation.named(tier) if who not in readers)
 
 
+def channels_elsewhere(deployment: Deployment, tier: Tier) -> tuple[str, ...]:
+    """The tier's channels that count: all of them where the relay runs on this machine,
+    else those that do not post to this machine."""
+    relay_here = on_this_machine(deployment.relay_url)
+    escalation = deployment.escalation
+    return tuple(
+        c for c in tier.channels if relay_here or not on_this_machine(escalation.channel(c).url)
+    )
+
+
 def covers_every_hour(deployment: Deployment, slug: str, tier: Tier) -> bool:
     """Whether a tier past the school's own alerts someone who can act, at any time."""
     if tier.school:
         return False
     escalation = deployment.escalation
-    if tier.channels:
+    if channels_elsewhere(deployment, tier):
         able = set(escalation.named(tier))
     else:
         cannot = {*without_route(deployment, tier), *without_keys(deployment, slug, tier)}

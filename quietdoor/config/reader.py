@@ -416,8 +416,13 @@ def sends_safely(url: str) -> bool:
     parts = urlsplit(url)
     if not parts.hostname:
         return False
-    local = parts.hostname in ("127.0.0.1", "localhost", "::1")
-    return parts.scheme == "https" or (parts.scheme == "http" and local)
+    return parts.scheme == "https" or (parts.scheme == "http" and on_this_machine(url))
+
+
+def on_this_machine(url: str) -> bool:
+    """Whether a URL names this machine (loopback); "env:NAME" and "" name no host."""
+    host = urlsplit(url).hostname or ""
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def join(where: str, key: str) -> str:

@@ -104,8 +104,17 @@ def ladder_text(
     base: str = "http://127.0.0.1:9", content_type: str = "json", smtp_port: int = 25
 ) -> str:
     """The example config with two on-call recipients and the ladder above."""
-    example = example_without_ladder().replace(
-        'schools = ["lincoln-high"]\n', f'schools = ["lincoln-high"]\nemail = "{DANA_EMAIL}"\n', 1
+    example = (
+        example_without_ladder()
+        .replace(
+            'schools = ["lincoln-high"]\n',
+            f'schools = ["lincoln-high"]\nemail = "{DANA_EMAIL}"\n',
+            1,
+        )
+        # The relay runs on this machine, as the tests' do: channels on loopback count.
+        .replace(
+            'relay_url = "https://relay.riverside.example"', 'relay_url = "http://127.0.0.1:8000"'
+        )
     )
     return (
         example
