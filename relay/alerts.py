@@ -21,6 +21,7 @@ import socket
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from urllib.parse import urlencode
@@ -46,6 +47,7 @@ log = logging.getLogger("relay")
 MAX_ATTEMPTS = 24  # with retry_delay, about a day of trying
 ALERT_TIMEOUT = 15.0  # seconds a round waits for its sends; a slower one ends on its own
 
+ALERT_THREADS = 8  # alerts sent at once; more wait their turn
 AlertKey = tuple[str, int, str]  # dedup_key, step, target: one row of the alerts table
 
 
@@ -75,6 +77,8 @@ class Alerter:
         }
         self.source = socket.gethostname() or "quietdoor-relay"
         self.sending: dict[AlertKey, asyncio.Task[bool]] = {}  # this relay's sends under way
+        # Threads of their own: a slow channel holds up neither the store nor the notices.
+        self.threads = ThreadPoolExecutor(ALERT_THREADS, thread_name_prefix="relay-alert")
 
     @staticmethod
     def _resolve(c: Channel, default_url: str, env: Mapping[str, str]) -> Resolved:
@@ -195,14 +199,18 @@ async def send_alerts(
     return sum(t.result() for t in done)
 
 
-def _ended(sending: dict[AlertKey, asyncio.Task[bool]], key: AlertKey, _: object) -> None:
+def _ended(
+    sending: dict[AlertKey, asyncio.Task[bool]], key: AlertKey, task: asyncio.Task[bool]
+) -> None:
     sending.pop(key, None)
+    if not task.cancelled() and (exc := task.exception()) is not None:  # seen, not lost
+        log.error("an alert's send failed: %s", type(exc).__name__, extra={"event": "error"})
 
 
 async def _send(alerter: Alerter, store: SQLStore, alert: Alert, metrics: Metrics) -> bool:
     """Send one alert and record the outcome: done, given up, or left for its next try."""
     try:
-        await alerter.notifier.send(alerter.deliver, alert)
+        await asyncio.get_running_loop().run_in_executor(alerter.threads, alerter.deliver, alert)
     except NotifyError as exc:
         metrics.alerts_failed.inc()
         if alert.attempts < MAX_ATTEMPTS:

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
-from typing import Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -47,7 +46,7 @@ log = logging.getLogger("relay")
 PASSWORD_ENV = "QUIETDOOR_SMTP_PASSWORD"  # noqa: S105 - the name, not a password
 POLL_SECONDS = 2.0
 TIMEOUT = 20
-SEND_THREADS = 8  # deliveries at once; more wait their turn, never the store's threads
+NOTICE_THREADS = 2  # notices go one at a time, in threads of their own
 MAX_ATTEMPTS = 24  # with the back-off below, about a day of trying
 SUBJECT = "Something new in Quiet Door"
 
@@ -97,9 +96,9 @@ class Notifier:
         self.settings: NotifySettings = deployment.notify
         environment = dict(os.environ) if env is None else env
         self.password = environment.get(PASSWORD_ENV, "")
-        # Sends wait on other people's servers: they get threads of their own, so a slow
-        # channel never holds the threads the store writes reports with.
-        self.threads = ThreadPoolExecutor(SEND_THREADS, thread_name_prefix="relay-send")
+        # A send waits on another's server: notices get threads of their own, so a slow
+        # mail server never holds the threads the store writes reports with, nor alerts'.
+        self.threads = ThreadPoolExecutor(NOTICE_THREADS, thread_name_prefix="relay-notice")
         self._targets: dict[str, tuple[Target, ...]] = {}
         self._recipients = {r.id: r for r in deployment.recipients}
         for r in deployment.recipients:
@@ -113,10 +112,6 @@ class Notifier:
                     )
         if self.settings.smtp and urlsplit(self.settings.smtp).username and not self.password:
             raise NotifyError(f"[notify] smtp names a user: set {PASSWORD_ENV} to its password")
-
-    async def send(self, deliver: Callable[..., None], *args: Any) -> None:
-        """Run a blocking delivery in the sending threads."""
-        await asyncio.get_running_loop().run_in_executor(self.threads, deliver, *args)
 
     @property
     def active(self) -> bool:
@@ -243,7 +238,8 @@ async def send_due(notifier: Notifier, store: SQLStore, clock: Callable[[], floa
             text = notifier.sentence([n.school for n in notices])
             try:
                 stamp = Stamp(f"notice {recipient} {channel} {due}", due)
-                await notifier.send(notifier.deliver, target, text, stamp)
+                loop = asyncio.get_running_loop()
+                await loop.run_in_executor(notifier.threads, notifier.deliver, target, text, stamp)
             except NotifyError as exc:
                 if attempts < MAX_ATTEMPTS:
                     log.warning(

@@ -420,9 +420,15 @@ def sends_safely(url: str) -> bool:
 
 
 def on_this_machine(url: str) -> bool:
-    """Whether a URL names this machine (loopback); "env:NAME" and "" name no host."""
+    """Whether a URL names this machine: localhost or a loopback address, compared whole
+    (127.0.0.1.nip.io is another machine); "env:NAME" and "" name no host."""
     host = urlsplit(url).hostname or ""
-    return host in ("localhost", "::1") or host.startswith("127.")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def join(where: str, key: str) -> str:
