@@ -74,14 +74,18 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     session = open_session(args)
     held = session.held()
-    case = find_case(read_cases(session), args.case)
+    inbox = read_cases(session)
+    case = find_case(inbox, args.case)
     if args.json:
         print(as_json(case_json(case, with_messages=True)))
     else:
         print(thread(case, session.colleagues, Clock(session.colleagues.deployment)))
     session.remember()
     shown = {case.school: held[case.school]} if case.school in held else {}
-    _warn(session.acknowledge_seen(shown, only=case.message_ids))
+    # Training records ask nothing of a person: they never hold the school's `seen` back,
+    # or a lead who reads with `show` alone would be alerted about them without end.
+    training = {e.stored.id for e in inbox.training if e.stored.school == case.school}
+    _warn(session.acknowledge_seen(shown, only=case.message_ids | training))
     if case.needs_receipt():
         try:
             with Inbox(args.home) as store:

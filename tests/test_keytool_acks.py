@@ -21,7 +21,7 @@ from quietdoor.encoding import b64u_decode
 from relay.stores import open_store
 
 from .support.deployments import with_keys_of
-from .support.envelopes import StudentCase, new_case
+from .support.envelopes import StudentCase, new_case, sealed_training, training_record
 from .support.keytool import PASS, Leads, case_ref, run_keytool
 from .support.ladders import ENV, escalation_open, write_ladder
 from .support.old_relay import old_relay
@@ -124,6 +124,23 @@ def test_show_says_seen_only_below_a_case_nobody_looked_at(
     assert code == 0 and err == ""
     assert acks(leads, "dana-ortiz") == (3, 3)
     assert not escalation_open(store_url)
+
+
+def test_a_training_record_never_holds_seen_back(
+    leads: Leads, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A staff member's training record asks nothing of a person: `show` of the one report
+    claims it too, or a lead who reads with `show` alone would be alerted without end."""
+    record = training_record("lincoln-high", "Rosa Trainee", [("m01", "1", "2026-11-28")])
+    sent = httpx.post(
+        leads.relay.url + "/api/v1/cases", json=sealed_training(leads.deployment, record)
+    )
+    assert sent.status_code == 201
+    report = leads.post("the report")
+    leads.fetch(capsys)
+    assert acks(leads, "dana-ortiz") == (2, 0)
+    show(capsys, leads, report)
+    assert acks(leads, "dana-ortiz") == (2, 2)
 
 
 def test_what_this_tool_sent_never_holds_seen_back(
