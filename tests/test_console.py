@@ -130,6 +130,7 @@ class Lines:
         ("quietdoor-build", "build", ["--config", "{fifo}", "--out", "{tmp}/dist"]),
         ("quietdoor-monitor", "monitor", ["--manifest", "{fifo}"]),
         ("quietdoor-relay", "relay", ["--config", "{fifo}", "--store", "sqlite:///{tmp}/r.db"]),
+        ("quietdoor-keytool", "keytool", ["--home", "{tmp}/home", "restore", "--from", "{fifo}"]),
     ],
 )
 def test_ctrl_c_while_a_command_loads_is_one_line(
