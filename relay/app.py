@@ -502,7 +502,10 @@ class _Relay:
 
     async def healthz(self, request: Request) -> Response:
         readers = self.directory.every_school_readers()
-        status, answer = await health(self.store, self.limits.retention_days, self.clock(), readers)
+        limits = self.limits
+        status, answer = await health(
+            self.store, limits.retention_days, self.clock(), readers, limits.school_budget_bytes
+        )
         return JSONResponse(answer, status_code=status)
 
     async def metrics_text(self, request: Request) -> Response:

@@ -10,7 +10,10 @@ recipient does not hold though they are older than the retention period
 each current recipient who has sent no `held` acknowledgment for HELD_DAYS days
 (or never, once their school has a message older than that): the answer names
 that recipient's id and school, so the operator can rotate or remove them (a lost
-laptop must not keep a school's data forever). It names no case.
+laptop must not keep a school's data forever), and each school at NEAR_FULL of its
+storage budget or more: at the budget its students' new reports are refused and its
+page shows only the hotline (a flood, most likely), until the operator raises the
+budget. It names no case.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from relay.store import (
 )
 
 STUCK_SECONDS = 3600
+NEAR_FULL = 0.9  # of a school's storage budget: warn before the door closes
 HELD_DAYS = 30
 NAMED_AT_MOST = 20  # silent recipients named in the answer; the rest are counted
 
@@ -45,6 +49,15 @@ def _facts(tx: Tx, cutoff: str) -> tuple[int, int, int | None, int, tuple[int, l
         unfetched_since(tx, cutoff),
         alert_facts(tx),
     )
+
+
+def near_budget(tx: Tx, budget: int) -> list[tuple[str, int]]:
+    """(school, stored bytes) of each school at NEAR_FULL of the budget or more."""
+    rows = tx.all(
+        "SELECT school, bytes FROM school_bytes WHERE bytes >= ? ORDER BY school",
+        (int(budget * NEAR_FULL),),
+    )
+    return [(str(school), int(stored)) for school, stored in rows]
 
 
 def silent_recipients(
@@ -65,9 +78,14 @@ def silent_recipients(
 
 
 async def health(
-    store: SQLStore, retention_days: int, now: float, readers: Mapping[str, Sequence[str]]
+    store: SQLStore,
+    retention_days: int,
+    now: float,
+    readers: Mapping[str, Sequence[str]],
+    budget: int,
 ) -> tuple[int, dict[str, Any]]:
-    """(HTTP status, answer) for /healthz; readers: each school's current recipients."""
+    """(HTTP status, answer) for /healthz; readers: each school's current recipients;
+    budget: the bytes each school may store for students."""
     checks: dict[str, str] = {}
     try:
         today = datetime.fromtimestamp(now, UTC).date()
@@ -75,6 +93,7 @@ async def health(
             _facts, cutoff_day(today, retention_days)
         )
         silent = await store.aread(silent_recipients, readers, today)
+        filling = await store.aread(near_budget, budget)
     except Exception as exc:  # noqa: BLE001 - whatever it is, the store is not usable
         checks["store"] = f"failing: cannot read the database ({type(exc).__name__})"
         return 503, {"status": "failing", "checks": checks}
@@ -125,5 +144,20 @@ async def health(
         )
     else:
         checks["acknowledgments"] = "ok"
+    if filling:
+        warning = True
+        named = ", ".join(
+            f"{school} ({round(stored * 100 / budget)}%)"
+            for school, stored in filling[:NAMED_AT_MOST]
+        )
+        more = len(filling) - NAMED_AT_MOST
+        checks["budget"] = (
+            f"warning: at {int(NEAR_FULL * 100)}% of the storage budget or more: {named}"
+            + (f" and {more} more" if more > 0 else "")
+            + "; at 100% a school's new reports are refused and its page shows only the "
+            "hotline: raise [relay] school_budget_bytes (docs/DEPLOYMENT.md)"
+        )
+    else:
+        checks["budget"] = "ok"
     status = "failing" if failing else "warning" if warning else "ok"
     return (503 if failing else 200), {"status": status, "checks": checks}

@@ -40,8 +40,33 @@ def test_a_healthy_relay_says_so(client: TestClient) -> None:
             "alerts": "ok (0 waiting)",
             "retention": "ok",
             "acknowledgments": "ok",
+            "budget": "ok",
         },
     }
+
+
+@pytest.mark.parametrize(("share", "warned"), [(0.89, False), (0.9, True), (1.0, True)])
+def test_a_school_near_its_storage_budget_is_a_warning(
+    td: KeyedDeployment, client: TestClient, store: SQLStore, share: float, warned: bool
+) -> None:
+    """Before a flood closes a school's door, and while it is closed, the operator is told."""
+    stored = int(td.deployment.relay.school_budget_bytes * share)
+    store.call(
+        "",
+        lambda tx: tx.run(
+            "INSERT INTO school_bytes (school, bytes) VALUES ('lincoln-high', ?) "
+            "ON CONFLICT (school) DO UPDATE SET bytes = ?",
+            (stored, stored),
+        ),
+    )
+    answer = client.get("/healthz").json()
+    assert answer["status"] == ("warning" if warned else "ok")
+    budget = answer["checks"]["budget"]
+    if warned:
+        assert budget.startswith("warning: at 90% of the storage budget or more: lincoln-high ")
+        assert f"({int(share * 100)}%)" in budget and "school_budget_bytes" in budget
+    else:
+        assert budget == "ok"
 
 
 def test_a_database_migrated_by_a_newer_relay_takes_this_one_out_of_service(
