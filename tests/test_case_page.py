@@ -12,6 +12,7 @@ import json
 import re
 import secrets
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -82,6 +83,22 @@ def relay_answers_tampered(
         route.fulfill(response=answer, json=document)
 
     context.route(re.compile(r".*/api/v1/case$"), hostile)
+
+
+@contextmanager
+def tampered_case(
+    site: Site, browser: Browser, tamper: Tamper, report: str, reply: str
+) -> Iterator[tuple[Page, StudentCase]]:
+    """A case with this report and reply, opened on a phone through a relay that tampers."""
+    case = post_conversation(site, "lincoln-high", "dana-ortiz", report, reply)
+    context = browser.new_context(viewport=PHONE)
+    relay_answers_tampered(context, case, site, tamper)
+    page = context.new_page()
+    try:
+        open_case(page, case_page(site), case.code)
+        yield page, case
+    finally:
+        context.close()
 
 
 def nothing_kept(context: BrowserContext, page: Page) -> None:
@@ -398,18 +415,11 @@ def test_a_message_that_is_damaged_or_does_not_belong_shows_nothing_of_it(
     hidden: str,
 ) -> None:
     site = conversation_site
-    case = post_conversation(site, "lincoln-high", "dana-ortiz", "SHOWN-REPORT", "HIDDEN-REPLY")
-    context = browser.new_context(viewport=PHONE)
-    relay_answers_tampered(context, case, site, tamper)
-    page = context.new_page()
-    try:
-        open_case(page, case_page(site), case.code)
+    with tampered_case(site, browser, tamper, "SHOWN-REPORT", "HIDDEN-REPLY") as (page, _):
         text = page.inner_text("main")
         assert "SHOWN-REPORT" in text and hidden not in text
         assert page.inner_text("#unreadable") == UNVERIFIED
         assert page.is_visible("#unreadable")
-    finally:
-        context.close()
 
 
 # --- version 2: what the page checks (a relay that forges) ------------------------------
@@ -564,12 +574,7 @@ def test_a_forged_message_is_flagged_or_hidden_and_the_genuine_ones_shown(
     the code's keys do not open or prove is hidden, with one line saying so; a message
     served twice is shown once (flagged None)."""
     site = conversation_site
-    case = post_conversation(site, "lincoln-high", "dana-ortiz", "GENUINE-REPORT", "GENUINE-REPLY")
-    context = browser.new_context(viewport=PHONE)
-    relay_answers_tampered(context, case, site, tamper)
-    page = context.new_page()
-    try:
-        open_case(page, case_page(site), case.code)
+    with tampered_case(site, browser, tamper, "GENUINE-REPORT", "GENUINE-REPLY") as (page, case):
         items = thread_items(page)
         assert items[0].startswith("You · Today GENUINE-REPORT")
         assert items.count("The school · Today GENUINE-REPLY") == 1
@@ -582,8 +587,6 @@ def test_a_forged_message_is_flagged_or_hidden_and_the_genuine_ones_shown(
         else:
             assert "INJECTED" not in page.inner_text("main")
             assert page.is_visible("#unreadable") and page.inner_text("#unreadable") == UNVERIFIED
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("tamper", [forged_report_first, swapped_reply_pk])
@@ -593,12 +596,7 @@ def test_an_update_is_sealed_to_the_code_s_key_never_to_a_forged_report_s(
     """The page seals what the student adds to the school and the key its code derives,
     whatever reply key a report the relay serves first carries."""
     site = conversation_site
-    case = post_conversation(site, "lincoln-high", "dana-ortiz", "GENUINE-REPORT", "GENUINE-REPLY")
-    context = browser.new_context(viewport=PHONE)
-    relay_answers_tampered(context, case, site, tamper)
-    page = context.new_page()
-    try:
-        open_case(page, case_page(site), case.code)
+    with tampered_case(site, browser, tamper, "GENUINE-REPORT", "GENUINE-REPLY") as (page, case):
         assert thread_items(page)[0].startswith("You · Today GENUINE-REPORT")
         page.fill("#add-text", "NEW-WORDS")
         with page.expect_request(lambda r: r.url.endswith("/case/messages")) as sent:
@@ -607,8 +605,6 @@ def test_an_update_is_sealed_to_the_code_s_key_never_to_a_forged_report_s(
         own = [*school_keys(site.deployment, case.school), bytes(case.keys.reply_key.public_key)]
         assert sealed_to == {b64u_encode(protocol.key_id(pk)) for pk in own}
         page.wait_for_selector("#add-status:has-text('Sent.')")
-    finally:
-        context.close()
 
 
 def version_1_case(site: Site, what: str) -> StudentCase:

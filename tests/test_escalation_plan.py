@@ -324,6 +324,25 @@ def prometheus_values(text: str) -> dict[str, float]:
     return {s.name: s.value for f in families for s in f.samples if not s.labels}
 
 
+def at_tier_3(
+    tmp_path: Path, store: SQLStore, channels: str, smtp_port: int
+) -> tuple[Alerter, int]:
+    """The test ladder's alerter (its channels at that URL), and the time a report made at
+    night has climbed to tier 3, whose alert goes to the pager; the alerts wait unsent."""
+    planner = Planner(
+        load_config(write_ladder(tmp_path, ladder_text(channels, smtp_port=smtp_port)))
+    )
+    alerter = Alerter(planner, Notifier(planner.deployment))
+    start = utc("2026-12-05T02:00:00-08:00")
+    report(store, planner, "lincoln-high", start)
+    now = planner.window_end(start)
+    for _ in range(4):  # to tier 3, whose alert goes to the pager
+        (due,) = store.read(due_escalations, 2**62)
+        now = due.next_step
+        run_on_own_loop(step_due(planner, store, now))
+    return alerter, now
+
+
 def test_a_failing_channel_is_retried_later_never_blocks_another_and_shows_in_healthz(
     tmp_path: Path, store: SQLStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -331,20 +350,9 @@ def test_a_failing_channel_is_retried_later_never_blocks_another_and_shows_in_he
         monkeypatch.setenv(name, value)
     with Mailbox() as box:
         # PagerDuty and the SMS gateway are a closed port: those channels fail; e-mail goes.
-        d = load_config(
-            write_ladder(
-                tmp_path, ladder_text(f"http://127.0.0.1:{free_port()}", smtp_port=box.port)
-            )
-        )
-        planner = Planner(d)
-        alerter = Alerter(planner, Notifier(d))
-        start = utc("2026-12-05T02:00:00-08:00")
-        report(store, planner, "lincoln-high", start)
-        now = planner.window_end(start)
-        for _ in range(4):  # to tier 3, whose alert goes to the pager
-            (due,) = store.read(due_escalations, 2**62)
-            now = due.next_step
-            run_on_own_loop(step_due(planner, store, now))
+        closed = f"http://127.0.0.1:{free_port()}"
+        alerter, now = at_tier_3(tmp_path, store, closed, box.port)
+        d = alerter.planner.deployment
         metrics = Metrics()
         sent = run_on_own_loop(send_alerts(alerter, store, now, metrics))
         assert sent == len(box.messages) > 0  # e-mail went, though the channels failed
@@ -375,17 +383,7 @@ def test_a_slow_channel_gets_one_alert_per_step_and_never_holds_up_the_store(
         monkeypatch.setenv(name, value)
     release = threading.Event()
     with Mailbox() as box, receiver(hold=release) as channels:
-        d = load_config(write_ladder(tmp_path, ladder_text(channels.url, smtp_port=box.port)))
-        planner = Planner(d)
-        alerter = Alerter(planner, Notifier(d))
-        start = utc("2026-12-05T02:00:00-08:00")
-        report(store, planner, "lincoln-high", start)
-        now = planner.window_end(start)
-        for _ in range(4):  # to tier 3, whose alert goes to the pager
-            (due,) = store.read(due_escalations, 2**62)
-            now = due.next_step
-            run_on_own_loop(step_due(planner, store, now))
-
+        alerter, now = at_tier_3(tmp_path, store, channels.url, box.port)
         waiting = store.read(lambda tx: [str(t) for (t,) in tx.all("SELECT target FROM alerts")])
         assert {"channel:pager", "channel:sms"} <= set(waiting)
 
