@@ -81,7 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1 or not args[0].isdigit():
         print("usage: python -m demo.on_call FD", file=sys.stderr)
         return 2
-    server = _Inherited(socket.socket(fileno=int(args[0])))
+    try:
+        server = _Inherited(socket.socket(fileno=int(args[0])))
+    except OSError as exc:  # not a listening socket this process was given
+        print(f"demo: the on-call channel has no socket to listen on ({exc})", file=sys.stderr)
+        return 2
     threading.Thread(target=_stop_with_parent, args=(os.getppid(),), daemon=True).start()
     server.serve_forever()
     return 0

@@ -175,7 +175,7 @@ def _set_aside(records: Path, signed_bytes: int) -> Path:
         file.seek(signed_bytes)
         tail = file.read()
         aside = records.with_name(
-            f"{RECORDS}.unsigned-{datetime.datetime.now(datetime.UTC):%Y%m%dT%H%M%SZ}"
+            f"{RECORDS}.unsigned-{datetime.datetime.now(datetime.UTC):%Y%m%dT%H%M%S.%fZ}"
         )
         write_private(aside, tail)
         file.truncate(signed_bytes)

@@ -176,3 +176,25 @@ def test_the_on_call_listener_prints_each_alert_safely_and_stops_with_its_parent
         parent.kill()
         parent.communicate()  # waits, and closes its pipes
     wait_until(lambda: not _running(listener), timeout=15, why=lambda: "the listener outlived it")
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        ([], "usage: python -m demo.on_call FD"),
+        (["not-a-number"], "usage: python -m demo.on_call FD"),
+        (["999"], "demo: the on-call channel has no socket to listen on"),
+    ],
+)
+def test_the_on_call_listener_given_no_socket_says_so_in_one_line(
+    args: list[str], said: str
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "demo.on_call", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith(said) and result.stderr.count("\n") == 1, result.stderr
